@@ -1,0 +1,134 @@
+//! `osecwatch simulate` and `osecwatch demo`.
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use osecwatch_formats::Format;
+use osecwatch_sim::{simulate, Progress, Scenario, SimOptions, Summary};
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(Args)]
+pub struct SimulateArgs {
+    /// Preset name (default, small, mimic, diaspora-heavy) or path to a scenario TOML file.
+    #[arg(long, default_value = "default")]
+    pub scenario: String,
+    /// Output directory (created if missing).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Transaction file format: csv, jsonl or parquet.
+    #[arg(long, default_value = "csv")]
+    pub format: String,
+    /// Override the scenario's seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Override the number of customers.
+    #[arg(long)]
+    pub customers: Option<u64>,
+    /// Override the number of months.
+    #[arg(long)]
+    pub months: Option<u32>,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Args)]
+pub struct DemoArgs {
+    /// Where the demo writes its world.
+    #[arg(long, default_value = "out/demo")]
+    pub out: PathBuf,
+    /// Scenario to run (default: the 100,000-customer German bank).
+    #[arg(long, default_value = "default")]
+    pub scenario: String,
+}
+
+pub fn load_scenario(name: &str, seed: Option<u64>, customers: Option<u64>, months: Option<u32>) -> Result<Scenario> {
+    let mut sc = Scenario::load(name)?;
+    if let Some(s) = seed {
+        sc.institution.seed = s;
+    }
+    if let Some(c) = customers {
+        sc.institution.customers = c;
+    }
+    if let Some(m) = months {
+        sc.institution.months = m;
+    }
+    let source = sc.source.clone();
+    sc.validate(&format!("{source} (with command-line overrides)"))?;
+    Ok(sc)
+}
+
+pub fn run_simulate(a: SimulateArgs) -> Result<()> {
+    let Some(format) = Format::parse(&a.format) else {
+        bail!("--format `{}`: allowed: csv, jsonl, parquet", a.format);
+    };
+    let sc = load_scenario(&a.scenario, a.seed, a.customers, a.months)?;
+    let summary = run_with_progress(&sc, &a.out, format, a.quiet)?;
+    print_summary(&summary);
+    Ok(())
+}
+
+pub fn run_demo(a: DemoArgs) -> Result<()> {
+    let sc = load_scenario(&a.scenario, None, None, None)?;
+    println!("osecwatch demo: simulating the `{}` world ({} customers, {} months) into {}", sc.source, sc.institution.customers, sc.institution.months, a.out.display());
+    let summary = run_with_progress(&sc, &a.out, Format::Csv, false)?;
+    print_summary(&summary);
+    Ok(())
+}
+
+fn run_with_progress(sc: &Scenario, out: &std::path::Path, format: Format, quiet: bool) -> Result<Summary> {
+    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(sc.institution.months as u64) };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} simulating [{bar:30}] month {pos}/{len} {msg} ({elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message("building population");
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    let start = Instant::now();
+    let opts = SimOptions { out_dir: out.to_path_buf(), format };
+    let summary = simulate(sc, &opts, &mut |p: Progress| {
+        bar.set_position(p.months_done as u64);
+        bar.set_message(format!("{} payments", p.transactions));
+    })
+    .with_context(|| format!("simulating into {}", out.display()))?;
+    bar.finish_and_clear();
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "generated {} payments in {:.1} s ({:.2} M payments/s)",
+        summary.transactions,
+        secs,
+        summary.transactions as f64 / secs / 1e6
+    );
+    Ok(summary)
+}
+
+fn eur(minor: i64) -> String {
+    format!("{:.0}", minor as f64 / 100.0)
+}
+
+pub fn print_summary(s: &Summary) {
+    println!();
+    println!("world `{}` (seed {}), {} months from {}, amounts in {}", s.scenario, s.seed, s.months, s.period_start, s.currency);
+    println!("  customers {:>10}   recipients paid {:>10}   payments {:>12}", s.customers, s.recipients_paid, s.transactions);
+    println!(
+        "  OSEC payments {} ({:.4} % of payments, {:.4} % of {}), buyers {} ({} with OSEC payments in the period), facilitators paid {}",
+        s.osec_transactions,
+        100.0 * s.osec_share_of_transactions(),
+        100.0 * s.osec_share_of_amount(),
+        s.currency,
+        s.buyers,
+        s.buyers_with_osec,
+        s.facilitators_paid
+    );
+    println!();
+    println!("  {:<26} {:>10} {:>12} {:>14} {:>8}", "archetype", "customers", "payments", "amount", "OSEC");
+    for a in s.by_archetype.iter().filter(|a| a.customers > 0) {
+        println!("  {:<26} {:>10} {:>12} {:>14} {:>8}", a.archetype, a.customers, a.transactions, eur(a.amount_minor), a.osec_transactions);
+    }
+    println!();
+    for f in &s.files {
+        println!("  wrote {}", f.display());
+    }
+}

@@ -1,0 +1,93 @@
+//! Canonical transaction files: CSV (with header), JSON Lines and Parquet.
+//!
+//! All three carry exactly the columns of [`osecwatch_model::CANONICAL_COLUMNS`]
+//! (`shared/reference/formats.md` section 1). Writers take borrowed [`TxnRow`]s so that a
+//! producer can stream millions of rows without allocating per row.
+//!
+//! ```no_run
+//! use osecwatch_formats::{open_writer, Format};
+//! # fn rows() -> Vec<osecwatch_model::Transaction> { vec![] }
+//! let mut w = open_writer("out/transactions.csv".as_ref(), Format::Csv).unwrap();
+//! for t in rows() {
+//!     w.write(&t.as_row()).unwrap();
+//! }
+//! w.finish().unwrap();
+//! ```
+//!
+//! This crate never prints; errors carry the path they concern.
+
+mod write;
+
+pub use write::{open_writer, CsvTxnWriter, JsonlTxnWriter, ParquetTxnWriter, TxnWriter};
+
+use std::path::{Path, PathBuf};
+
+/// A canonical file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    Csv,
+    Jsonl,
+    Parquet,
+}
+
+impl Format {
+    pub const ALL: [Format; 3] = [Format::Csv, Format::Jsonl, Format::Parquet];
+
+    /// Choose a format from a file name (`.csv`, `.jsonl`/`.ndjson`, `.parquet`).
+    pub fn from_path(path: &Path) -> Option<Format> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "csv" => Some(Format::Csv),
+            "jsonl" | "ndjson" => Some(Format::Jsonl),
+            "parquet" => Some(Format::Parquet),
+            _ => None,
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Format> {
+        match s {
+            "csv" => Some(Format::Csv),
+            "jsonl" | "ndjson" => Some(Format::Jsonl),
+            "parquet" => Some(Format::Parquet),
+            _ => None,
+        }
+    }
+
+    /// The usual file extension.
+    pub fn extension(&self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Jsonl => "jsonl",
+            Format::Parquet => "parquet",
+        }
+    }
+}
+
+/// Errors from reading or writing canonical files.
+#[derive(Debug, thiserror::Error)]
+pub enum FormatError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: CSV: {source}")]
+    Csv {
+        path: PathBuf,
+        #[source]
+        source: csv::Error,
+    },
+    #[error("{path}: Parquet: {source}")]
+    Parquet {
+        path: PathBuf,
+        #[source]
+        source: parquet::errors::ParquetError,
+    },
+    #[error("{path}: Arrow: {source}")]
+    Arrow {
+        path: PathBuf,
+        #[source]
+        source: arrow_schema::ArrowError,
+    },
+}

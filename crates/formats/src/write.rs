@@ -1,0 +1,300 @@
+//! Writers for canonical transaction files.
+
+use crate::{Format, FormatError};
+use arrow_array::builder::StringBuilder;
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use osecwatch_model::{format_mcc, TxnRow, CANONICAL_COLUMNS};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Something that takes canonical rows and writes them somewhere.
+pub trait TxnWriter {
+    fn write(&mut self, row: &TxnRow<'_>) -> Result<(), FormatError>;
+    /// Flush everything and close the file. Rows written before an error in `finish` may
+    /// be incomplete on disk, which is why callers must check its result.
+    fn finish(self: Box<Self>) -> Result<(), FormatError>;
+}
+
+/// Create `path` and return a writer for `format`.
+pub fn open_writer(path: &Path, format: Format) -> Result<Box<dyn TxnWriter>, FormatError> {
+    let file = File::create(path).map_err(|source| FormatError::Io { path: path.to_path_buf(), source })?;
+    Ok(match format {
+        Format::Csv => Box::new(CsvTxnWriter::new(file, path)?),
+        Format::Jsonl => Box::new(JsonlTxnWriter::new(file, path)),
+        Format::Parquet => Box::new(ParquetTxnWriter::new(file, path)?),
+    })
+}
+
+/// Scratch space for the two formatted fields every row needs; reused across rows.
+#[derive(Default)]
+struct Scratch {
+    ts: [u8; 25],
+    amount: Vec<u8>,
+    mcc: [u8; 4],
+}
+
+impl Scratch {
+    fn fill(&mut self, row: &TxnRow<'_>) {
+        row.timestamp.write_rfc3339(&mut self.ts);
+        self.amount.clear();
+        row.amount.write_decimal(&mut self.amount);
+        if let Some(m) = row.merchant_category {
+            format_mcc(m, &mut self.mcc);
+        }
+    }
+}
+
+/// CSV with the canonical header row.
+pub struct CsvTxnWriter<W: Write> {
+    inner: csv::Writer<W>,
+    path: PathBuf,
+    scratch: Scratch,
+}
+
+impl<W: Write> CsvTxnWriter<W> {
+    pub fn new(w: W, path: &Path) -> Result<Self, FormatError> {
+        let mut inner = csv::WriterBuilder::new().buffer_capacity(1 << 20).from_writer(w);
+        inner
+            .write_record(CANONICAL_COLUMNS)
+            .map_err(|source| FormatError::Csv { path: path.to_path_buf(), source })?;
+        Ok(CsvTxnWriter { inner, path: path.to_path_buf(), scratch: Scratch::default() })
+    }
+
+    /// Finish and hand back the underlying writer (used by tests writing to memory).
+    pub fn into_inner(self) -> Result<W, FormatError> {
+        let path = self.path;
+        self.inner.into_inner().map_err(|e| FormatError::Io { path, source: e.into_error() })
+    }
+}
+
+impl<W: Write> TxnWriter for CsvTxnWriter<W> {
+    fn write(&mut self, row: &TxnRow<'_>) -> Result<(), FormatError> {
+        let s = &mut self.scratch;
+        s.fill(row);
+        let mcc: &[u8] = if row.merchant_category.is_some() { &s.mcc } else { b"" };
+        let fields: [&[u8]; 13] = [
+            row.txn_id.as_bytes(),
+            &s.ts,
+            row.sender_id.as_bytes(),
+            row.sender_name.as_bytes(),
+            &row.sender_country.as_bytes(),
+            row.recipient_id.as_bytes(),
+            row.recipient_name.as_bytes(),
+            &row.recipient_country.as_bytes(),
+            &s.amount,
+            row.amount.currency.as_str().as_bytes(),
+            row.channel.as_str().as_bytes(),
+            row.reference.as_bytes(),
+            mcc,
+        ];
+        self.inner
+            .write_record(fields)
+            .map_err(|source| FormatError::Csv { path: self.path.clone(), source })
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<(), FormatError> {
+        self.inner.flush().map_err(|source| FormatError::Io { path: self.path.clone(), source })
+    }
+}
+
+/// JSON Lines: one object per row with the canonical keys; absent optional fields are
+/// written as `null` so every line has the same keys.
+pub struct JsonlTxnWriter<W: Write> {
+    out: BufWriter<W>,
+    path: PathBuf,
+    line: Vec<u8>,
+    scratch: Scratch,
+}
+
+impl<W: Write> JsonlTxnWriter<W> {
+    pub fn new(w: W, path: &Path) -> Self {
+        JsonlTxnWriter {
+            out: BufWriter::with_capacity(1 << 20, w),
+            path: path.to_path_buf(),
+            line: Vec::with_capacity(512),
+            scratch: Scratch::default(),
+        }
+    }
+}
+
+fn json_str(out: &mut Vec<u8>, s: &[u8]) {
+    out.push(b'"');
+    for &c in s {
+        match c {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0..=0x1f => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[(c >> 4) as usize]);
+                out.push(HEX[(c & 15) as usize]);
+            }
+            // Bytes come from &str, so multi-byte UTF-8 passes through unchanged.
+            _ => out.push(c),
+        }
+    }
+    out.push(b'"');
+}
+
+fn json_opt(out: &mut Vec<u8>, s: &[u8]) {
+    if s.is_empty() {
+        out.extend_from_slice(b"null");
+    } else {
+        json_str(out, s);
+    }
+}
+
+impl<W: Write> TxnWriter for JsonlTxnWriter<W> {
+    fn write(&mut self, row: &TxnRow<'_>) -> Result<(), FormatError> {
+        let s = &mut self.scratch;
+        s.fill(row);
+        let l = &mut self.line;
+        l.clear();
+        l.extend_from_slice(b"{\"txn_id\":");
+        json_str(l, row.txn_id.as_bytes());
+        l.extend_from_slice(b",\"timestamp\":");
+        json_str(l, &s.ts);
+        l.extend_from_slice(b",\"sender_id\":");
+        json_str(l, row.sender_id.as_bytes());
+        l.extend_from_slice(b",\"sender_name\":");
+        json_opt(l, row.sender_name.as_bytes());
+        l.extend_from_slice(b",\"sender_country\":");
+        json_str(l, &row.sender_country.as_bytes());
+        l.extend_from_slice(b",\"recipient_id\":");
+        json_str(l, row.recipient_id.as_bytes());
+        l.extend_from_slice(b",\"recipient_name\":");
+        json_opt(l, row.recipient_name.as_bytes());
+        l.extend_from_slice(b",\"recipient_country\":");
+        json_str(l, &row.recipient_country.as_bytes());
+        // The amount is a string so that no JSON reader turns it into a float.
+        l.extend_from_slice(b",\"amount\":");
+        json_str(l, &s.amount);
+        l.extend_from_slice(b",\"currency\":");
+        json_str(l, row.amount.currency.as_str().as_bytes());
+        l.extend_from_slice(b",\"channel\":");
+        json_str(l, row.channel.as_str().as_bytes());
+        l.extend_from_slice(b",\"reference\":");
+        json_opt(l, row.reference.as_bytes());
+        l.extend_from_slice(b",\"merchant_category\":");
+        if row.merchant_category.is_some() {
+            json_str(l, &s.mcc);
+        } else {
+            l.extend_from_slice(b"null");
+        }
+        l.extend_from_slice(b"}\n");
+        self.out
+            .write_all(l)
+            .map_err(|source| FormatError::Io { path: self.path.clone(), source })
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<(), FormatError> {
+        self.out.flush().map_err(|source| FormatError::Io { path: self.path.clone(), source })
+    }
+}
+
+/// Rows per Parquet row group: large enough for good compression, small enough that the
+/// builders stay a few tens of megabytes.
+const PARQUET_BATCH: usize = 65_536;
+
+/// Parquet with every canonical column as UTF-8 text (optional ones nullable), so the file
+/// holds exactly what the CSV holds: the timestamp keeps its local offset and the amount
+/// its exact decimal form, whatever the currency's exponent.
+pub struct ParquetTxnWriter {
+    writer: ArrowWriter<File>,
+    schema: SchemaRef,
+    cols: Vec<StringBuilder>,
+    rows: usize,
+    path: PathBuf,
+    scratch: Scratch,
+}
+
+/// The Arrow schema of canonical Parquet files.
+pub fn canonical_schema() -> SchemaRef {
+    let optional = ["sender_name", "recipient_name", "reference", "merchant_category"];
+    Arc::new(Schema::new(
+        CANONICAL_COLUMNS
+            .iter()
+            .map(|c| Field::new(*c, DataType::Utf8, optional.contains(c)))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+impl ParquetTxnWriter {
+    pub fn new(file: File, path: &Path) -> Result<Self, FormatError> {
+        let schema = canonical_schema();
+        let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
+        let writer = ArrowWriter::try_new(file, schema.clone(), Some(props))
+            .map_err(|source| FormatError::Parquet { path: path.to_path_buf(), source })?;
+        Ok(ParquetTxnWriter {
+            writer,
+            schema,
+            cols: (0..CANONICAL_COLUMNS.len()).map(|_| StringBuilder::new()).collect(),
+            rows: 0,
+            path: path.to_path_buf(),
+            scratch: Scratch::default(),
+        })
+    }
+
+    fn flush_batch(&mut self) -> Result<(), FormatError> {
+        if self.rows == 0 {
+            return Ok(());
+        }
+        let arrays: Vec<ArrayRef> = self.cols.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef).collect();
+        let batch = RecordBatch::try_new(self.schema.clone(), arrays)
+            .map_err(|source| FormatError::Arrow { path: self.path.clone(), source })?;
+        self.writer
+            .write(&batch)
+            .map_err(|source| FormatError::Parquet { path: self.path.clone(), source })?;
+        self.rows = 0;
+        Ok(())
+    }
+}
+
+impl TxnWriter for ParquetTxnWriter {
+    fn write(&mut self, row: &TxnRow<'_>) -> Result<(), FormatError> {
+        let s = &mut self.scratch;
+        s.fill(row);
+        // Both scratch fields hold ASCII written by the model crate.
+        fn utf8(b: &[u8]) -> &str {
+            std::str::from_utf8(b).unwrap_or_default()
+        }
+        fn opt(v: &str) -> Option<&str> {
+            (!v.is_empty()).then_some(v)
+        }
+        let c = &mut self.cols;
+        c[0].append_value(row.txn_id);
+        c[1].append_value(utf8(&s.ts));
+        c[2].append_value(row.sender_id);
+        c[3].append_option(opt(row.sender_name));
+        c[4].append_value(row.sender_country.as_str());
+        c[5].append_value(row.recipient_id);
+        c[6].append_option(opt(row.recipient_name));
+        c[7].append_value(row.recipient_country.as_str());
+        c[8].append_value(utf8(&s.amount));
+        c[9].append_value(row.amount.currency.as_str());
+        c[10].append_value(row.channel.as_str());
+        c[11].append_option(opt(row.reference));
+        c[12].append_option(row.merchant_category.map(|_| utf8(&s.mcc)));
+        self.rows += 1;
+        if self.rows >= PARQUET_BATCH {
+            self.flush_batch()?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<(), FormatError> {
+        self.flush_batch()?;
+        let path = self.path.clone();
+        self.writer.close().map_err(|source| FormatError::Parquet { path, source })?;
+        Ok(())
+    }
+}

@@ -1,0 +1,266 @@
+//! The payment-world simulator: a deterministic, labelled stream of one institution's
+//! outgoing payments in which a few customers buy livestreamed child sexual abuse, hidden
+//! among the ordinary life that looks like it.
+//!
+//! ```no_run
+//! use osecwatch_sim::{simulate, Scenario, SimOptions};
+//! use osecwatch_formats::Format;
+//! let sc = Scenario::load("small").unwrap();
+//! let opts = SimOptions { out_dir: "out/small".into(), format: Format::Csv };
+//! let summary = simulate(&sc, &opts, &mut |_| {}).unwrap();
+//! assert!(summary.transactions > 0);
+//! ```
+//!
+//! How it works: [`world::World::build`] turns the scenario into customers, recipients and
+//! one behaviour process per habit ([`behave`]). Generation then walks the period month by
+//! month: every process appends its month of events to one buffer, the buffer is sorted by
+//! (UTC instant, process, sequence), and everything safely before the next month's
+//! earliest possible instant is written. Memory is bounded by the population plus one
+//! month of payments; every process has its own RNG stream, so output is byte-identical for
+//! the same scenario and seed.
+//!
+//! Outputs (`shared/reference/formats.md`): `transactions.{csv,jsonl,parquet}`,
+//! `txn_labels.csv`, `entity_labels.csv`, plus `scenario.toml` (the resolved scenario) and
+//! `summary.json`. The transaction file carries only what a bank sees.
+
+pub mod behave;
+pub mod cal;
+pub mod names;
+pub mod scenario;
+pub mod world;
+
+pub use scenario::{Scenario, ScenarioError, PRESETS};
+pub use world::{Archetype, RecipientKind, World};
+
+use osecwatch_formats::{open_writer, Format, FormatError};
+use osecwatch_model::{Money, Timestamp, TxnRow};
+use serde::Serialize;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// Where and how to write a world.
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    pub out_dir: PathBuf,
+    pub format: Format,
+}
+
+/// Errors while writing a world.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Format(#[from] FormatError),
+}
+
+/// Progress report, sent after each simulated month.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    pub months_done: usize,
+    pub months_total: usize,
+    pub transactions: u64,
+}
+
+/// Per-archetype figures of a generated world.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ArchetypeSummary {
+    pub archetype: &'static str,
+    pub customers: u64,
+    pub transactions: u64,
+    /// Sum of amounts in minor units of the base currency.
+    pub amount_minor: i64,
+    pub osec_transactions: u64,
+}
+
+/// What was generated.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub scenario: String,
+    pub seed: u64,
+    pub currency: String,
+    pub period_start: String,
+    pub months: u32,
+    pub customers: u64,
+    pub recipients_paid: u64,
+    pub transactions: u64,
+    pub osec_transactions: u64,
+    pub amount_minor: i64,
+    pub osec_amount_minor: i64,
+    pub buyers: u64,
+    pub buyers_with_osec: u64,
+    pub facilitators_paid: u64,
+    pub by_archetype: Vec<ArchetypeSummary>,
+    pub files: Vec<PathBuf>,
+}
+
+impl Summary {
+    pub fn osec_share_of_transactions(&self) -> f64 {
+        self.osec_transactions as f64 / self.transactions.max(1) as f64
+    }
+    pub fn osec_share_of_amount(&self) -> f64 {
+        self.osec_amount_minor as f64 / self.amount_minor.max(1) as f64
+    }
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> SimError + '_ {
+    move |source| SimError::Io { path: path.to_path_buf(), source }
+}
+
+/// Generate the world described by `scenario` into `opts.out_dir`.
+pub fn simulate(scenario: &Scenario, opts: &SimOptions, progress: &mut dyn FnMut(Progress)) -> Result<Summary, SimError> {
+    std::fs::create_dir_all(&opts.out_dir).map_err(io_err(&opts.out_dir))?;
+    let mut world = World::build(scenario);
+    let tx_path = opts.out_dir.join(format!("transactions.{}", opts.format.extension()));
+    let labels_path = opts.out_dir.join("txn_labels.csv");
+    let mut writer = open_writer(&tx_path, opts.format)?;
+    let lf = File::create(&labels_path).map_err(io_err(&labels_path))?;
+    let mut labels = BufWriter::with_capacity(1 << 20, lf);
+    labels.write_all(b"txn_id,is_osec\n").map_err(io_err(&labels_path))?;
+
+    let n_cust = world.customers.len();
+    let n_rec = world.recipients.len();
+    let mut cust_txns = vec![0u32; n_cust];
+    let mut rec_txns = vec![0u32; n_rec];
+    let mut cust_first: Vec<Option<Timestamp>> = vec![None; n_cust];
+    let mut rec_first: Vec<Option<Timestamp>> = vec![None; n_rec];
+    let mut by_arch: Vec<ArchetypeSummary> =
+        Archetype::ALL.iter().map(|a| ArchetypeSummary { archetype: a.as_str(), ..Default::default() }).collect();
+    for c in &world.customers {
+        by_arch[c.archetype as usize].customers += 1;
+    }
+    let (mut total, mut osec_n, mut amount, mut osec_amount) = (0u64, 0u64, 0i64, 0i64);
+
+    let sh = &world.shared;
+    let months = sh.cal.months();
+    let country = scenario.institution.country;
+    let mut buf: Vec<event_buf::Ev> = Vec::new();
+    let mut id_buf = String::with_capacity(16);
+    let mut label_line: Vec<u8> = Vec::with_capacity(32);
+    for m in 0..months {
+        for (i, p) in world.procs.iter_mut().enumerate() {
+            p.gen_month(i as u32, m, sh, &mut buf);
+        }
+        buf.sort_unstable_by_key(|e| (e.utc, e.proc_, e.seq));
+        // Later months' events are local times at or after the next month's first day,
+        // i.e. no earlier than its UTC instant minus the largest offset (UTC+14).
+        let cutoff = if m + 1 == months { i64::MAX } else { sh.cal.local_secs(sh.cal.month_starts[m + 1] as i64) - 14 * 3600 };
+        let k = buf.partition_point(|e| e.utc < cutoff);
+        for e in &buf[..k] {
+            total += 1;
+            id_buf.clear();
+            id_buf.push_str("TX");
+            let mut ib = itoa::Buffer::new();
+            let digits = ib.format(total);
+            for _ in digits.len()..12 {
+                id_buf.push('0');
+            }
+            id_buf.push_str(digits);
+            let cust = &world.customers[e.customer as usize];
+            let rec = &world.recipients[e.recipient as usize];
+            let ts = Timestamp::new(e.utc, e.offset_min);
+            let row = TxnRow {
+                txn_id: &id_buf,
+                timestamp: ts,
+                sender_id: &cust.id,
+                sender_name: &cust.name,
+                sender_country: country,
+                recipient_id: &rec.id,
+                recipient_name: &rec.name,
+                recipient_country: rec.country,
+                amount: Money::new(e.amount, sh.currency),
+                channel: e.channel,
+                reference: &sh.refs[e.reference as usize],
+                merchant_category: (e.mcc != 0).then_some(e.mcc),
+            };
+            writer.write(&row)?;
+            label_line.clear();
+            label_line.extend_from_slice(id_buf.as_bytes());
+            label_line.extend_from_slice(if e.osec { b",true\n" } else { b",false\n" });
+            labels.write_all(&label_line).map_err(io_err(&labels_path))?;
+
+            cust_txns[e.customer as usize] += 1;
+            rec_txns[e.recipient as usize] += 1;
+            let a = &mut by_arch[cust.archetype as usize];
+            a.transactions += 1;
+            a.amount_minor += e.amount;
+            amount += e.amount;
+            if e.osec {
+                osec_n += 1;
+                osec_amount += e.amount;
+                a.osec_transactions += 1;
+                cust_first[e.customer as usize].get_or_insert(ts);
+                rec_first[e.recipient as usize].get_or_insert(ts);
+            }
+        }
+        buf.drain(..k);
+        progress(Progress { months_done: m + 1, months_total: months, transactions: total });
+    }
+    writer.finish()?;
+    labels.flush().map_err(io_err(&labels_path))?;
+
+    // Entity labels: every sender and recipient that appears in the transactions.
+    let ent_path = opts.out_dir.join("entity_labels.csv");
+    let ef = File::create(&ent_path).map_err(io_err(&ent_path))?;
+    let mut ent = csv::Writer::from_writer(BufWriter::new(ef));
+    let csv_err = |e: csv::Error| SimError::Io { path: ent_path.clone(), source: std::io::Error::other(e.to_string()) };
+    ent.write_record(["entity_id", "role", "archetype", "first_osec_at"]).map_err(csv_err)?;
+    let fmt_first = |t: &Option<Timestamp>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
+    let (mut buyers, mut buyers_with_osec) = (0u64, 0u64);
+    for (i, c) in world.customers.iter().enumerate() {
+        if cust_txns[i] == 0 {
+            continue;
+        }
+        let role = if c.archetype.is_buyer() { "buyer" } else { "benign" };
+        if c.archetype.is_buyer() {
+            buyers += 1;
+            buyers_with_osec += cust_first[i].is_some() as u64;
+        }
+        ent.write_record([&*c.id, role, c.archetype.as_str(), &fmt_first(&cust_first[i])]).map_err(csv_err)?;
+    }
+    let (mut recipients_paid, mut facilitators_paid) = (0u64, 0u64);
+    for (i, r) in world.recipients.iter().enumerate() {
+        if rec_txns[i] == 0 {
+            continue;
+        }
+        recipients_paid += 1;
+        let role = if r.kind.is_facilitator() { "facilitator" } else { "benign" };
+        facilitators_paid += r.kind.is_facilitator() as u64;
+        ent.write_record([&*r.id, role, r.kind.as_str(), &fmt_first(&rec_first[i])]).map_err(csv_err)?;
+    }
+    ent.flush().map_err(io_err(&ent_path))?;
+
+    let sc_path = opts.out_dir.join("scenario.toml");
+    std::fs::write(&sc_path, scenario.to_toml()).map_err(io_err(&sc_path))?;
+    let summary = Summary {
+        scenario: scenario.source.clone(),
+        seed: scenario.institution.seed,
+        currency: sh.currency.to_string(),
+        period_start: scenario.institution.start_date.clone(),
+        months: scenario.institution.months,
+        customers: n_cust as u64,
+        recipients_paid,
+        transactions: total,
+        osec_transactions: osec_n,
+        amount_minor: amount,
+        osec_amount_minor: osec_amount,
+        buyers,
+        buyers_with_osec,
+        facilitators_paid,
+        by_archetype: by_arch,
+        files: vec![tx_path, labels_path, ent_path.clone(), sc_path.clone(), opts.out_dir.join("summary.json")],
+    };
+    let sum_path = opts.out_dir.join("summary.json");
+    let json = serde_json::to_string_pretty(&summary).map_err(|e| SimError::Io { path: sum_path.clone(), source: e.into() })?;
+    std::fs::write(&sum_path, json).map_err(io_err(&sum_path))?;
+    Ok(summary)
+}
+
+mod event_buf {
+    pub use crate::behave::Event as Ev;
+}

@@ -1,0 +1,584 @@
+//! Scenario files: the institution and every population share and behaviour parameter.
+//!
+//! A scenario is TOML. A file may start with `extends = "default"` (a preset name or a
+//! path relative to the file) and then only list what it changes; tables are merged key by
+//! key. Unknown keys are errors, so a typo never silently falls back to a default.
+//! After parsing, [`Scenario::validate`] checks every range and names the field and the
+//! allowed values when something is out of bounds.
+
+use osecwatch_model::{Channel, CountryCode, CurrencyCode};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The shipped presets, embedded so `--scenario default` works from any directory.
+pub const PRESETS: &[(&str, &str)] = &[
+    ("default", include_str!("../../../scenarios/default.toml")),
+    ("small", include_str!("../../../scenarios/small.toml")),
+    ("mimic", include_str!("../../../scenarios/mimic.toml")),
+    ("diaspora-heavy", include_str!("../../../scenarios/diaspora-heavy.toml")),
+];
+
+/// Why a scenario could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("scenario `{0}` is neither a preset ({presets}) nor a readable file: {1}", presets = preset_names())]
+    NotFound(String, String),
+    #[error("scenario `{source_name}`: {message}")]
+    Parse { source_name: String, message: String },
+    #[error("scenario `{source_name}`: field `{field}` = {value}: allowed: {allowed}")]
+    Invalid { source_name: String, field: String, value: String, allowed: String },
+    #[error("scenario `{0}`: `extends` chain is longer than 8 files or loops")]
+    ExtendsLoop(String),
+}
+
+fn preset_names() -> String {
+    PRESETS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+}
+
+/// A weighted choice over countries (weights need not sum to one; they are normalised).
+pub type CountryMix = BTreeMap<CountryCode, f64>;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Kept so a written `scenario.toml` says where it came from; ignored on load.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extends: Option<String>,
+    /// Preset name or file the scenario was loaded from (not part of the file format).
+    #[serde(skip)]
+    pub source: String,
+    pub institution: Institution,
+    pub population: Population,
+    pub domestic: Domestic,
+    pub corridors: Corridors,
+    pub fx: Fx,
+    pub diaspora: Diaspora,
+    pub partner: Partner,
+    pub webcam: Webcam,
+    pub romance: Romance,
+    pub sponsor: Sponsor,
+    pub traveller: Traveller,
+    pub sextortion: Sextortion,
+    pub buyers: Buyers,
+    pub facilitators: Facilitators,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Institution {
+    pub name: String,
+    pub country: CountryCode,
+    pub currency: CurrencyCode,
+    pub timezone: String,
+    /// First day of the period, `YYYY-MM-DD`, local time.
+    pub start_date: String,
+    pub months: u32,
+    pub customers: u64,
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Population {
+    pub diaspora_family: f64,
+    pub partner_abroad: f64,
+    pub adult_webcam: f64,
+    pub romance_scam_victim: f64,
+    pub child_sponsor: f64,
+    pub traveller: f64,
+    pub sextortion_victim: f64,
+    pub buyer: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Domestic {
+    pub card_payments_per_month: f64,
+    pub rent_share: f64,
+    pub rent_median: f64,
+    pub friend_transfers_per_month: f64,
+    pub friend_amount_median: f64,
+    pub vpn_subscriber_share: f64,
+    pub cam_site_share: f64,
+    pub crypto_buyer_share: f64,
+    pub merchants: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Corridors {
+    pub high_risk: Vec<CountryCode>,
+    pub osec_destinations: CountryMix,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Fx {
+    /// PHP per one unit of the base currency on the first day.
+    pub php_per_base: f64,
+    pub daily_volatility: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Diaspora {
+    pub origins: CountryMix,
+    pub monthly_amount_median: f64,
+    pub amount_sigma: f64,
+    pub recipients_max: u32,
+    pub extended_family_share: f64,
+    pub extended_recipients: [u32; 2],
+    pub same_surname_share: f64,
+    pub payday_days: Vec<u32>,
+    pub payday_jitter_days: u32,
+    pub extras_per_month: f64,
+    pub extra_amount_median: f64,
+    pub december_multiplier: f64,
+    pub night_share: f64,
+    pub channels: BTreeMap<Channel, f64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Partner {
+    pub destinations: CountryMix,
+    pub monthly_amount_median: f64,
+    pub in_laws_max: u32,
+    pub extras_per_month: f64,
+    pub night_share: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Webcam {
+    pub token_purchases_per_month: f64,
+    pub token_amount_median: f64,
+    pub tipper_share: f64,
+    pub tips_per_month: f64,
+    pub tip_amount_median: f64,
+    pub performers_max: u32,
+    pub performer_countries: CountryMix,
+    pub night_share: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Romance {
+    pub destinations: CountryMix,
+    pub first_amount_median: f64,
+    pub growth_per_payment: f64,
+    pub payments: [u32; 2],
+    pub days_between_median: f64,
+    pub new_recipient_share: f64,
+    pub max_amount: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Sponsor {
+    pub ngos: u32,
+    pub ngo_countries: CountryMix,
+    pub monthly_amounts: Vec<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Traveller {
+    pub trips_per_year: f64,
+    pub trip_days: [u32; 2],
+    pub destinations: CountryMix,
+    pub local_friends_max: u32,
+    pub transfer_amount_median: f64,
+    pub transfers_per_month_after: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Sextortion {
+    pub destinations: CountryMix,
+    pub payments: [u32; 2],
+    pub burst_days_max: u32,
+    pub first_payment_max: f64,
+    pub total_max: f64,
+    pub night_share: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Buyers {
+    pub class_mix: ClassMix,
+    pub light_per_month: [f64; 2],
+    pub medium_per_month: [f64; 2],
+    pub heavy_per_month: [f64; 2],
+    pub career_median_months: f64,
+    pub career_months: [f64; 2],
+    pub escalation: [f64; 2],
+    pub amount_median: f64,
+    pub amount_p95: f64,
+    pub round_php_share: f64,
+    pub round_php_prices: Vec<u32>,
+    pub round_base_share: f64,
+    pub bundle_share_heavy: f64,
+    pub bundle_amount: [f64; 2],
+    pub night_share: f64,
+    pub weekend_uplift: f64,
+    pub cover_reference_share: f64,
+    pub channels: BTreeMap<Channel, f64>,
+    pub extra_facilitators_mean: f64,
+    pub facilitator_months_mean: f64,
+    pub vpn_share: f64,
+    pub cam_token_share: f64,
+    pub travel_share: f64,
+    pub partner_abroad_share: f64,
+    pub stealthy_share: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ClassMix {
+    pub light: f64,
+    pub medium: f64,
+    pub heavy: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Facilitators {
+    pub per_buyer: f64,
+    pub attachment_smoothing: f64,
+    pub victim_direct_share: f64,
+    pub family_income_share: f64,
+}
+
+impl Scenario {
+    /// Load a preset by name or a TOML file by path, following `extends`.
+    pub fn load(name_or_path: &str) -> Result<Scenario, ScenarioError> {
+        let (value, source_name) = load_value(name_or_path, None, 0)?;
+        Self::from_value(value, &source_name)
+    }
+
+    /// Parse scenario text; `extends` is resolved against presets and `base_dir`.
+    pub fn from_toml_str(text: &str, source_name: &str, base_dir: Option<&Path>) -> Result<Scenario, ScenarioError> {
+        let value = resolve_extends(parse_table(text, source_name)?, source_name, base_dir, 0)?;
+        Self::from_value(value, source_name)
+    }
+
+    fn from_value(value: toml::Table, source_name: &str) -> Result<Scenario, ScenarioError> {
+        let sc: Scenario = toml::Value::Table(value)
+            .try_into()
+            .map_err(|e: toml::de::Error| ScenarioError::Parse { source_name: source_name.into(), message: e.message().to_string() })?;
+        sc.validate(source_name)?;
+        Ok(Scenario { source: source_name.to_string(), ..sc })
+    }
+
+    /// Serialise back to TOML (written next to the output so a world can be regenerated).
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Check every range. The first problem found is reported with its field path.
+    pub fn validate(&self, source_name: &str) -> Result<(), ScenarioError> {
+        let mut v = Validator { source_name, error: None };
+        let i = &self.institution;
+        v.check(!i.name.trim().is_empty(), "institution.name", &i.name, "a non-empty name");
+        v.check(i.timezone.parse::<chrono_tz::Tz>().is_ok(), "institution.timezone", &i.timezone, "an IANA time zone such as Europe/Berlin");
+        v.check(parse_date(&i.start_date).is_some(), "institution.start_date", &i.start_date, "a date YYYY-MM-DD between 1990 and 2100");
+        v.range_u("institution.months", i.months as u64, 1, 240);
+        v.range_u("institution.customers", i.customers, 1, 100_000_000);
+        let p = &self.population;
+        let shares = [
+            ("population.diaspora_family", p.diaspora_family),
+            ("population.partner_abroad", p.partner_abroad),
+            ("population.adult_webcam", p.adult_webcam),
+            ("population.romance_scam_victim", p.romance_scam_victim),
+            ("population.child_sponsor", p.child_sponsor),
+            ("population.traveller", p.traveller),
+            ("population.sextortion_victim", p.sextortion_victim),
+            ("population.buyer", p.buyer),
+        ];
+        for (f, s) in shares {
+            v.share(f, s);
+        }
+        let total: f64 = shares.iter().map(|s| s.1).sum();
+        v.check(total <= 1.0, "population (sum of shares)", &format!("{total:.4}"), "a sum of at most 1 (the rest are domestic_everyday customers)");
+        let d = &self.domestic;
+        v.rate("domestic.card_payments_per_month", d.card_payments_per_month, 0.0, 200.0);
+        v.share("domestic.rent_share", d.rent_share);
+        v.amount("domestic.rent_median", d.rent_median);
+        v.rate("domestic.friend_transfers_per_month", d.friend_transfers_per_month, 0.0, 100.0);
+        v.amount("domestic.friend_amount_median", d.friend_amount_median);
+        v.share("domestic.vpn_subscriber_share", d.vpn_subscriber_share);
+        v.share("domestic.cam_site_share", d.cam_site_share);
+        v.share("domestic.crypto_buyer_share", d.crypto_buyer_share);
+        v.range_u("domestic.merchants", d.merchants as u64, 10, 1_000_000);
+        v.check(!self.corridors.high_risk.is_empty(), "corridors.high_risk", "[]", "a non-empty list of country codes");
+        v.mix("corridors.osec_destinations", &self.corridors.osec_destinations);
+        v.rate("fx.php_per_base", self.fx.php_per_base, 0.001, 1e6);
+        v.rate("fx.daily_volatility", self.fx.daily_volatility, 0.0, 0.1);
+        let di = &self.diaspora;
+        v.mix("diaspora.origins", &di.origins);
+        v.amount("diaspora.monthly_amount_median", di.monthly_amount_median);
+        v.rate("diaspora.amount_sigma", di.amount_sigma, 0.0, 3.0);
+        v.range_u("diaspora.recipients_max", di.recipients_max as u64, 1, 3);
+        v.share("diaspora.extended_family_share", di.extended_family_share);
+        v.pair_u("diaspora.extended_recipients", di.extended_recipients, 2, 20);
+        v.share("diaspora.same_surname_share", di.same_surname_share);
+        v.check(!di.payday_days.is_empty() && di.payday_days.iter().all(|d| (1..=28).contains(d)), "diaspora.payday_days", &format!("{:?}", di.payday_days), "a non-empty list of days of month between 1 and 28");
+        v.range_u("diaspora.payday_jitter_days", di.payday_jitter_days as u64, 0, 10);
+        v.rate("diaspora.extras_per_month", di.extras_per_month, 0.0, 30.0);
+        v.amount("diaspora.extra_amount_median", di.extra_amount_median);
+        v.rate("diaspora.december_multiplier", di.december_multiplier, 0.1, 10.0);
+        v.share("diaspora.night_share", di.night_share);
+        v.channels("diaspora.channels", &di.channels);
+        let pa = &self.partner;
+        v.mix("partner.destinations", &pa.destinations);
+        v.amount("partner.monthly_amount_median", pa.monthly_amount_median);
+        v.range_u("partner.in_laws_max", pa.in_laws_max as u64, 0, 10);
+        v.rate("partner.extras_per_month", pa.extras_per_month, 0.0, 30.0);
+        v.share("partner.night_share", pa.night_share);
+        let w = &self.webcam;
+        v.rate("webcam.token_purchases_per_month", w.token_purchases_per_month, 0.0, 100.0);
+        v.amount("webcam.token_amount_median", w.token_amount_median);
+        v.share("webcam.tipper_share", w.tipper_share);
+        v.rate("webcam.tips_per_month", w.tips_per_month, 0.0, 100.0);
+        v.amount("webcam.tip_amount_median", w.tip_amount_median);
+        v.range_u("webcam.performers_max", w.performers_max as u64, 1, 50);
+        v.mix("webcam.performer_countries", &w.performer_countries);
+        v.share("webcam.night_share", w.night_share);
+        let r = &self.romance;
+        v.mix("romance.destinations", &r.destinations);
+        v.amount("romance.first_amount_median", r.first_amount_median);
+        v.rate("romance.growth_per_payment", r.growth_per_payment, 1.0, 3.0);
+        v.pair_u("romance.payments", r.payments, 1, 200);
+        v.rate("romance.days_between_median", r.days_between_median, 0.5, 120.0);
+        v.share("romance.new_recipient_share", r.new_recipient_share);
+        v.amount("romance.max_amount", r.max_amount);
+        let s = &self.sponsor;
+        v.range_u("sponsor.ngos", s.ngos as u64, 1, 10_000);
+        v.mix("sponsor.ngo_countries", &s.ngo_countries);
+        v.check(!s.monthly_amounts.is_empty() && s.monthly_amounts.iter().all(|a| *a > 0.0 && *a < 1e6), "sponsor.monthly_amounts", &format!("{:?}", s.monthly_amounts), "a non-empty list of positive amounts");
+        let t = &self.traveller;
+        v.rate("traveller.trips_per_year", t.trips_per_year, 0.0, 50.0);
+        v.pair_u("traveller.trip_days", t.trip_days, 1, 365);
+        v.mix("traveller.destinations", &t.destinations);
+        v.range_u("traveller.local_friends_max", t.local_friends_max as u64, 0, 20);
+        v.amount("traveller.transfer_amount_median", t.transfer_amount_median);
+        v.rate("traveller.transfers_per_month_after", t.transfers_per_month_after, 0.0, 30.0);
+        let sx = &self.sextortion;
+        v.mix("sextortion.destinations", &sx.destinations);
+        v.pair_u("sextortion.payments", sx.payments, 1, 50);
+        v.range_u("sextortion.burst_days_max", sx.burst_days_max as u64, 1, 60);
+        v.amount("sextortion.first_payment_max", sx.first_payment_max);
+        v.amount("sextortion.total_max", sx.total_max);
+        v.share("sextortion.night_share", sx.night_share);
+        let b = &self.buyers;
+        v.share("buyers.class_mix.light", b.class_mix.light);
+        v.share("buyers.class_mix.medium", b.class_mix.medium);
+        v.share("buyers.class_mix.heavy", b.class_mix.heavy);
+        let cm = b.class_mix.light + b.class_mix.medium + b.class_mix.heavy;
+        v.check(cm > 0.0, "buyers.class_mix", &format!("{cm}"), "weights with a positive sum");
+        v.pair_f("buyers.light_per_month", b.light_per_month, 0.01, 200.0);
+        v.pair_f("buyers.medium_per_month", b.medium_per_month, 0.01, 200.0);
+        v.pair_f("buyers.heavy_per_month", b.heavy_per_month, 0.01, 200.0);
+        v.rate("buyers.career_median_months", b.career_median_months, 0.5, 240.0);
+        v.pair_f("buyers.career_months", b.career_months, 0.5, 480.0);
+        v.pair_f("buyers.escalation", b.escalation, 1.0, 10.0);
+        v.amount("buyers.amount_median", b.amount_median);
+        v.check(b.amount_p95 > b.amount_median, "buyers.amount_p95", &b.amount_p95.to_string(), "an amount above buyers.amount_median");
+        v.share("buyers.round_php_share", b.round_php_share);
+        v.check(!b.round_php_prices.is_empty() && b.round_php_prices.iter().all(|p| *p > 0), "buyers.round_php_prices", &format!("{:?}", b.round_php_prices), "a non-empty list of positive PHP prices");
+        v.share("buyers.round_base_share", b.round_base_share);
+        v.check(b.round_php_share + b.round_base_share <= 1.0, "buyers.round_base_share", &b.round_base_share.to_string(), "at most 1 - buyers.round_php_share");
+        v.share("buyers.bundle_share_heavy", b.bundle_share_heavy);
+        v.pair_f("buyers.bundle_amount", b.bundle_amount, 1.0, 1e6);
+        v.share("buyers.night_share", b.night_share);
+        v.rate("buyers.weekend_uplift", b.weekend_uplift, 0.1, 10.0);
+        v.share("buyers.cover_reference_share", b.cover_reference_share);
+        v.channels("buyers.channels", &b.channels);
+        v.rate("buyers.extra_facilitators_mean", b.extra_facilitators_mean, 0.0, 50.0);
+        v.rate("buyers.facilitator_months_mean", b.facilitator_months_mean, 0.1, 240.0);
+        v.share("buyers.vpn_share", b.vpn_share);
+        v.share("buyers.cam_token_share", b.cam_token_share);
+        v.share("buyers.travel_share", b.travel_share);
+        v.share("buyers.partner_abroad_share", b.partner_abroad_share);
+        v.share("buyers.stealthy_share", b.stealthy_share);
+        let f = &self.facilitators;
+        v.rate("facilitators.per_buyer", f.per_buyer, 0.01, 100.0);
+        v.rate("facilitators.attachment_smoothing", f.attachment_smoothing, 0.01, 1000.0);
+        v.share("facilitators.victim_direct_share", f.victim_direct_share);
+        v.share("facilitators.family_income_share", f.family_income_share);
+        match v.error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+struct Validator<'a> {
+    source_name: &'a str,
+    error: Option<ScenarioError>,
+}
+
+impl Validator<'_> {
+    fn check(&mut self, ok: bool, field: &str, value: &str, allowed: &str) {
+        if !ok && self.error.is_none() {
+            self.error = Some(ScenarioError::Invalid {
+                source_name: self.source_name.to_string(),
+                field: field.to_string(),
+                value: value.to_string(),
+                allowed: allowed.to_string(),
+            });
+        }
+    }
+    fn share(&mut self, field: &str, x: f64) {
+        self.check((0.0..=1.0).contains(&x), field, &x.to_string(), "a share between 0 and 1");
+    }
+    fn rate(&mut self, field: &str, x: f64, lo: f64, hi: f64) {
+        self.check(x.is_finite() && x >= lo && x <= hi, field, &x.to_string(), &format!("a number between {lo} and {hi}"));
+    }
+    fn amount(&mut self, field: &str, x: f64) {
+        self.check(x.is_finite() && x > 0.0 && x < 1e7, field, &x.to_string(), "a positive amount in the base currency below 10,000,000");
+    }
+    fn range_u(&mut self, field: &str, x: u64, lo: u64, hi: u64) {
+        self.check(x >= lo && x <= hi, field, &x.to_string(), &format!("a whole number between {lo} and {hi}"));
+    }
+    fn pair_u(&mut self, field: &str, p: [u32; 2], lo: u32, hi: u32) {
+        self.check(p[0] >= lo && p[0] <= p[1] && p[1] <= hi, field, &format!("{p:?}"), &format!("[min, max] with {lo} <= min <= max <= {hi}"));
+    }
+    fn pair_f(&mut self, field: &str, p: [f64; 2], lo: f64, hi: f64) {
+        self.check(p[0] >= lo && p[0] <= p[1] && p[1] <= hi, field, &format!("{p:?}"), &format!("[min, max] with {lo} <= min <= max <= {hi}"));
+    }
+    fn mix(&mut self, field: &str, m: &CountryMix) {
+        let ok = !m.is_empty() && m.values().all(|w| w.is_finite() && *w >= 0.0) && m.values().sum::<f64>() > 0.0;
+        self.check(ok, field, &format!("{m:?}"), "a table of country codes to non-negative weights with a positive sum");
+    }
+    fn channels(&mut self, field: &str, m: &BTreeMap<Channel, f64>) {
+        let ok = !m.is_empty() && m.values().all(|w| w.is_finite() && *w >= 0.0) && m.values().sum::<f64>() > 0.0;
+        self.check(ok, field, &format!("{m:?}"), "a table of channels (bank_transfer, mto, wallet, card, crypto, cash, other) to non-negative weights with a positive sum");
+    }
+}
+
+/// Parse `YYYY-MM-DD` into (year, month, day).
+pub fn parse_date(s: &str) -> Option<(i32, u32, u32)> {
+    let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+    use chrono::Datelike;
+    (1990..=2100).contains(&d.year()).then(|| (d.year(), d.month(), d.day()))
+}
+
+fn parse_table(text: &str, source_name: &str) -> Result<toml::Table, ScenarioError> {
+    text.parse::<toml::Table>()
+        .map_err(|e| ScenarioError::Parse { source_name: source_name.into(), message: e.to_string().trim().to_string() })
+}
+
+fn load_value(name_or_path: &str, base_dir: Option<&Path>, depth: usize) -> Result<(toml::Table, String), ScenarioError> {
+    if depth > 8 {
+        return Err(ScenarioError::ExtendsLoop(name_or_path.to_string()));
+    }
+    if let Some((_, text)) = PRESETS.iter().find(|(n, _)| *n == name_or_path) {
+        let t = parse_table(text, name_or_path)?;
+        return Ok((resolve_extends(t, name_or_path, None, depth)?, name_or_path.to_string()));
+    }
+    let path: PathBuf = match base_dir {
+        Some(b) if Path::new(name_or_path).is_relative() => b.join(name_or_path),
+        _ => PathBuf::from(name_or_path),
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| ScenarioError::NotFound(name_or_path.to_string(), e.to_string()))?;
+    let source = path.display().to_string();
+    let t = parse_table(&text, &source)?;
+    let dir = path.parent().map(Path::to_path_buf);
+    Ok((resolve_extends(t, &source, dir.as_deref(), depth)?, source))
+}
+
+fn resolve_extends(mut t: toml::Table, source_name: &str, base_dir: Option<&Path>, depth: usize) -> Result<toml::Table, ScenarioError> {
+    let Some(parent) = t.remove("extends") else { return Ok(t) };
+    let Some(parent) = parent.as_str().map(str::to_string) else {
+        return Err(ScenarioError::Invalid {
+            source_name: source_name.into(),
+            field: "extends".into(),
+            value: parent.to_string(),
+            allowed: "a preset name or a path to a scenario file".into(),
+        });
+    };
+    let (mut base, _) = load_value(&parent, base_dir, depth + 1)?;
+    merge(&mut base, t);
+    base.insert("extends".into(), toml::Value::String(parent));
+    Ok(base)
+}
+
+/// Overlay `top` on `base`: tables merge key by key, anything else replaces.
+fn merge(base: &mut toml::Table, top: toml::Table) {
+    for (k, v) in top {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(t)) if !is_weight_table(&k) => merge(b, t),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+/// Weight tables (country mixes, channel mixes) are replaced whole: merging them would
+/// leave the parent's countries in a mix the child meant to redefine.
+fn is_weight_table(key: &str) -> bool {
+    matches!(
+        key,
+        "osec_destinations" | "origins" | "destinations" | "performer_countries" | "ngo_countries" | "channels"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_preset_loads_and_validates() {
+        for (name, _) in PRESETS {
+            let s = Scenario::load(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(s.institution.customers > 0);
+        }
+    }
+
+    #[test]
+    fn extends_overrides_only_what_it_names() {
+        let s = Scenario::from_toml_str("extends = \"default\"\n[institution]\ncustomers = 77\n", "t", None).unwrap();
+        let d = Scenario::load("default").unwrap();
+        assert_eq!(s.institution.customers, 77);
+        assert_eq!(s.institution.seed, d.institution.seed);
+        assert_eq!(s.buyers, d.buyers);
+    }
+
+    fn err(text: &str) -> String {
+        Scenario::from_toml_str(text, "t.toml", None).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn bad_values_name_the_field_and_the_allowed_values() {
+        let e = err("extends = \"default\"\n[buyers]\nnight_share = 1.5\n");
+        assert!(e.contains("buyers.night_share") && e.contains("between 0 and 1"), "{e}");
+        let e = err("extends = \"default\"\n[institution]\ntimezone = \"Mars/Olympus\"\n");
+        assert!(e.contains("institution.timezone") && e.contains("IANA"), "{e}");
+        let e = err("extends = \"default\"\n[institution]\nmonths = 0\n");
+        assert!(e.contains("institution.months") && e.contains("between 1 and 240"), "{e}");
+        let e = err("extends = \"default\"\n[population]\nbuyer = 0.6\ndiaspora_family = 0.6\n");
+        assert!(e.contains("sum of shares"), "{e}");
+        let e = err("extends = \"default\"\n[buyers.channels]\nswift = 1.0\n");
+        assert!(e.contains("swift") && e.contains("bank_transfer"), "{e}");
+        let e = err("extends = \"default\"\n[corridors.osec_destinations]\nXY = 1.0\n");
+        assert!(e.contains("XY") && e.contains("3166"), "{e}");
+        let e = err("extends = \"default\"\n[institution]\nstart_date = \"2025-02-30\"\n");
+        assert!(e.contains("institution.start_date") && e.contains("YYYY-MM-DD"), "{e}");
+    }
+
+    #[test]
+    fn unknown_fields_and_missing_presets_are_errors() {
+        let e = err("extends = \"default\"\n[buyers]\nnight_shar = 0.5\n");
+        assert!(e.contains("night_shar") && e.contains("night_share"), "{e}");
+        let e = err("extends = \"nonexistent\"\n");
+        assert!(e.contains("nonexistent") && e.contains("default"), "{e}");
+        let e = err("[institution]\nname = \"x\"\n");
+        assert!(e.contains("missing field"), "{e}");
+        let e = err("this is = not toml [");
+        assert!(e.contains("t.toml"), "{e}");
+    }
+}

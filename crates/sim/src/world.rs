@@ -1,0 +1,863 @@
+//! The population: customers with their archetypes, the recipients they pay, and one
+//! behaviour process per habit. Built once from the scenario; memory grows with the
+//! population, never with the length of the period.
+
+use crate::behave::{Behaviour, Link, Proc, Trip};
+use crate::cal::{fx_path, mix64, rng_for, Calendar, Rng, TzTable};
+use crate::names::{Culture, MONTHS_DE, NGO_NAMES};
+use crate::scenario::{parse_date, CountryMix, Scenario};
+use osecwatch_model::{Channel, CountryCode, CurrencyCode};
+use rand::seq::{IndexedRandom, SliceRandom};
+use rand::Rng as _;
+use rand_distr::{Distribution, Gamma, LogNormal, Poisson};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// Behaviour profile of a customer (the sending side).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Archetype {
+    DomesticEveryday,
+    DiasporaFamily,
+    DiasporaExtendedFamily,
+    PartnerAbroad,
+    AdultWebcam,
+    RomanceScamVictim,
+    ChildSponsor,
+    Traveller,
+    SextortionVictim,
+    LightBuyer,
+    MediumBuyer,
+    HeavyBuyer,
+    StealthyBuyer,
+}
+
+impl Archetype {
+    pub const ALL: [Archetype; 13] = [
+        Archetype::DomesticEveryday,
+        Archetype::DiasporaFamily,
+        Archetype::DiasporaExtendedFamily,
+        Archetype::PartnerAbroad,
+        Archetype::AdultWebcam,
+        Archetype::RomanceScamVictim,
+        Archetype::ChildSponsor,
+        Archetype::Traveller,
+        Archetype::SextortionVictim,
+        Archetype::LightBuyer,
+        Archetype::MediumBuyer,
+        Archetype::HeavyBuyer,
+        Archetype::StealthyBuyer,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Archetype::DomesticEveryday => "domestic_everyday",
+            Archetype::DiasporaFamily => "diaspora_family",
+            Archetype::DiasporaExtendedFamily => "diaspora_extended_family",
+            Archetype::PartnerAbroad => "partner_abroad",
+            Archetype::AdultWebcam => "adult_webcam",
+            Archetype::RomanceScamVictim => "romance_scam_victim",
+            Archetype::ChildSponsor => "child_sponsor",
+            Archetype::Traveller => "traveller",
+            Archetype::SextortionVictim => "sextortion_victim",
+            Archetype::LightBuyer => "light_buyer",
+            Archetype::MediumBuyer => "medium_buyer",
+            Archetype::HeavyBuyer => "heavy_buyer",
+            Archetype::StealthyBuyer => "stealthy_buyer",
+        }
+    }
+
+    pub fn is_buyer(self) -> bool {
+        matches!(self, Archetype::LightBuyer | Archetype::MediumBuyer | Archetype::HeavyBuyer | Archetype::StealthyBuyer)
+    }
+}
+
+/// What kind of payee a recipient is (the receiving side's archetype in the labels).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RecipientKind {
+    Merchant,
+    Landlord,
+    Friend,
+    FamilyMember,
+    Partner,
+    InLaw,
+    CamPerformer,
+    RomanceScammer,
+    Ngo,
+    LocalFriend,
+    Sextortionist,
+    Facilitator,
+    VictimDirect,
+}
+
+impl RecipientKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecipientKind::Merchant => "merchant",
+            RecipientKind::Landlord => "landlord",
+            RecipientKind::Friend => "friend",
+            RecipientKind::FamilyMember => "family_member",
+            RecipientKind::Partner => "partner",
+            RecipientKind::InLaw => "in_law",
+            RecipientKind::CamPerformer => "cam_performer",
+            RecipientKind::RomanceScammer => "romance_scammer",
+            RecipientKind::Ngo => "ngo",
+            RecipientKind::LocalFriend => "local_friend",
+            RecipientKind::Sextortionist => "sextortionist",
+            RecipientKind::Facilitator => "facilitator",
+            RecipientKind::VictimDirect => "victim_direct",
+        }
+    }
+
+    pub fn is_facilitator(self) -> bool {
+        matches!(self, RecipientKind::Facilitator | RecipientKind::VictimDirect)
+    }
+}
+
+pub struct Customer {
+    pub id: Box<str>,
+    pub name: Box<str>,
+    pub surname: &'static str,
+    pub archetype: Archetype,
+}
+
+pub struct Recipient {
+    pub id: Box<str>,
+    pub name: Box<str>,
+    pub country: CountryCode,
+    pub kind: RecipientKind,
+    /// Merchant category for merchants; 0 otherwise.
+    pub mcc: u16,
+}
+
+/// A merchant pool: recipients of one category with a typical ticket size.
+pub struct Pool {
+    pub members: Vec<u32>,
+    pub median: Vec<f32>,
+}
+
+/// Merchant pools shared by all customers.
+pub struct Pools {
+    pub domestic: Pool,
+    pub cam: Pool,
+    pub vpn: Pool,
+    pub crypto: Pool,
+    pub airlines: Pool,
+    pub phone: Pool,
+    pub streaming: Pool,
+    pub gym: Pool,
+    /// Per destination country: hotels, restaurants/shops and ATMs.
+    pub abroad: BTreeMap<CountryCode, (Pool, Pool, Pool)>,
+}
+
+/// Everything the behaviour processes read but never change.
+pub struct Shared {
+    pub scenario: Scenario,
+    pub currency: CurrencyCode,
+    pub cal: Calendar,
+    /// Time zone tables; index 0 is the institution's.
+    pub tz: Vec<TzTable>,
+    pub tz_of_country: HashMap<CountryCode, u8>,
+    pub fx_php: Vec<f64>,
+    pub refs: Vec<Box<str>>,
+    pub ref_index: HashMap<Box<str>, u32>,
+    pub pools: Pools,
+    pub php: CountryCode,
+    /// Interned "Miete <Monat>" reference per simulated month.
+    pub month_refs: Vec<u32>,
+    pub ref_sets: RefSets,
+    recipient_country: Vec<CountryCode>,
+    recipient_mcc: Vec<u16>,
+}
+
+impl Shared {
+    pub fn recipient_country(&self, r: u32) -> CountryCode {
+        self.recipient_country[r as usize]
+    }
+
+    /// Merchant category of a merchant recipient, 0 for people.
+    pub fn merchant_mcc(&self, r: u32) -> u16 {
+        self.recipient_mcc[r as usize]
+    }
+}
+
+/// Interned indices of the shared reference vocabularies (see `names`).
+pub struct RefSets {
+    pub remittance: Vec<u32>,
+    pub family_only: Vec<u32>,
+    pub friend: Vec<u32>,
+    pub romance: Vec<u32>,
+    pub tip: Vec<u32>,
+}
+
+pub struct World {
+    pub shared: Shared,
+    pub customers: Vec<Customer>,
+    pub recipients: Vec<Recipient>,
+    pub procs: Vec<Proc>,
+}
+
+const BUILD: u64 = 0xB111D;
+
+/// Builds the population; separate from `World` so the registries can grow while the
+/// shared tables are read.
+struct Builder {
+    seed: u64,
+    rng: Rng,
+    recipients: Vec<Recipient>,
+    used_ids: HashSet<Box<str>>,
+    refs: Vec<Box<str>>,
+    ref_index: HashMap<Box<str>, u32>,
+    home: CountryCode,
+    ngos: HashMap<usize, u32>,
+}
+
+impl Builder {
+    fn intern(&mut self, s: &str) -> u32 {
+        if let Some(i) = self.ref_index.get(s) {
+            return *i;
+        }
+        let i = self.refs.len() as u32;
+        self.refs.push(s.into());
+        self.ref_index.insert(s.into(), i);
+        i
+    }
+
+    /// A unique account id. Domestic accounts are IBANs with valid check digits; foreign
+    /// accounts and wallets are the country code and twelve digits. Digits come from a
+    /// keyed mix of a counter, so ids say nothing about who or what is behind them.
+    fn new_id(&mut self, country: CountryCode, merchant: bool, own_customer: bool) -> Box<str> {
+        let mut n = self.used_ids.len() as u64;
+        loop {
+            let x = mix64(self.seed ^ 0x1D5, n);
+            let id: String = if merchant {
+                format!("M{}{:010}", country, x % 10_000_000_000)
+            } else if country == self.home {
+                // The institution's own customers share its bank code; other domestic
+                // accounts are spread over twenty other banks.
+                let which = if own_customer { 0 } else { 1 + (x >> 48) % 20 };
+                let bank = 10_000_000 + mix64(self.seed, which) % 89_999_999;
+                iban(country.as_str(), &format!("{:08}{:010}", bank, x % 10_000_000_000))
+            } else {
+                format!("{}{:012}", country, x % 1_000_000_000_000)
+            };
+            let id: Box<str> = id.into();
+            if self.used_ids.insert(id.clone()) {
+                return id;
+            }
+            n = n.wrapping_add(0x9E37_79B9);
+        }
+    }
+
+    fn person_name(&mut self, culture: Culture, surname: Option<&'static str>) -> (Box<str>, &'static str) {
+        let given = *culture.given_names().choose(&mut self.rng).unwrap_or(&"Alex");
+        let sur = surname.unwrap_or_else(|| culture.surnames().choose(&mut self.rng).copied().unwrap_or("Doe"));
+        (format!("{given} {sur}").into(), sur)
+    }
+
+    fn add_recipient(&mut self, name: Box<str>, country: CountryCode, kind: RecipientKind, mcc: u16) -> u32 {
+        let id = self.new_id(country, kind == RecipientKind::Merchant, false);
+        self.recipients.push(Recipient { id, name, country, kind, mcc });
+        (self.recipients.len() - 1) as u32
+    }
+
+    fn add_person(&mut self, country: CountryCode, kind: RecipientKind, surname: Option<&'static str>) -> u32 {
+        let (name, _) = self.person_name(Culture::of_country(country.as_str()), surname);
+        self.add_recipient(name, country, kind, 0)
+    }
+
+    fn pool(&mut self, n: u32, country: CountryCode, stem: &str, mcc: u16, median: f32) -> Pool {
+        let mut p = Pool { members: Vec::new(), median: Vec::new() };
+        for i in 0..n {
+            let name = format!("{stem} {:03}", i + 1).into();
+            let r = self.add_recipient(name, country, RecipientKind::Merchant, mcc);
+            p.members.push(r);
+            // Each merchant has its own typical ticket around the category median.
+            let m = median * (0.6 + 0.8 * self.rng.random::<f32>());
+            p.median.push(m);
+        }
+        p
+    }
+}
+
+/// IBAN with ISO 7064 mod-97 check digits.
+fn iban(country: &str, bban: &str) -> String {
+    let mut rem: u32 = 0;
+    let rearranged = format!("{bban}{country}00");
+    for c in rearranged.chars() {
+        let digits = if c.is_ascii_digit() { c.to_digit(10).unwrap_or(0) } else { c as u32 - 'A' as u32 + 10 };
+        if digits >= 10 {
+            rem = (rem * 100 + digits) % 97;
+        } else {
+            rem = (rem * 10 + digits) % 97;
+        }
+    }
+    format!("{country}{:02}{bban}", 98 - rem)
+}
+
+pub fn pick_country(rng: &mut Rng, mix: &CountryMix) -> CountryCode {
+    let total: f64 = mix.values().sum();
+    let mut x = rng.random::<f64>() * total;
+    for (c, w) in mix {
+        if x < *w {
+            return *c;
+        }
+        x -= w;
+    }
+    *mix.keys().next_back().unwrap_or(&CountryCode::parse("PH").unwrap_or_else(|_| unreachable!()))
+}
+
+pub fn pick_channel(rng: &mut Rng, mix: &BTreeMap<Channel, f64>) -> Channel {
+    let total: f64 = mix.values().sum();
+    let mut x = rng.random::<f64>() * total;
+    for (c, w) in mix {
+        if x < *w {
+            return *c;
+        }
+        x -= w;
+    }
+    mix.keys().next_back().copied().unwrap_or(Channel::BankTransfer)
+}
+
+fn lognormal(rng: &mut Rng, median: f64, sigma: f64) -> f64 {
+    LogNormal::new(median.ln(), sigma.max(1e-9)).map(|d| d.sample(rng)).unwrap_or(median)
+}
+
+fn gamma_rate(rng: &mut Rng, mean: f64) -> f64 {
+    if mean <= 0.0 {
+        return 0.0;
+    }
+    Gamma::new(2.0, mean / 2.0).map(|d| d.sample(rng)).unwrap_or(mean)
+}
+
+fn poisson(rng: &mut Rng, mean: f64) -> u32 {
+    if mean <= 0.0 {
+        return 0;
+    }
+    Poisson::new(mean).map(|d| d.sample(rng) as u32).unwrap_or(0)
+}
+
+fn cc(s: &str) -> CountryCode {
+    CountryCode::parse(s).unwrap_or_else(|_| unreachable!("built-in country code {s}"))
+}
+
+/// The general customer base's naming cultures (a German bank); buyers are drawn from the
+/// same mix, so a name never hints at the archetype.
+fn general_culture(rng: &mut Rng) -> Culture {
+    let x: f64 = rng.random();
+    match x {
+        x if x < 0.85 => Culture::German,
+        x if x < 0.90 => Culture::Turkish,
+        x if x < 0.93 => Culture::English,
+        x if x < 0.96 => Culture::Romanian,
+        x if x < 0.98 => Culture::Hispanic,
+        x if x < 0.99 => Culture::Vietnamese,
+        _ => Culture::Filipino,
+    }
+}
+
+impl World {
+    pub fn build(sc: &Scenario) -> World {
+        let inst = &sc.institution;
+        let seed = inst.seed;
+        let (y, m, d) = parse_date(&inst.start_date).unwrap_or((2025, 1, 1));
+        let cal = Calendar::new(y, m, d, inst.months);
+        let home_tz: chrono_tz::Tz = inst.timezone.parse::<chrono_tz::Tz>().unwrap_or(chrono_tz::Europe::Berlin);
+        let span = (cal.local_secs(-3), cal.local_secs(cal.n_days as i64 + 3));
+        let mut tz = vec![TzTable::new(home_tz, span.0, span.1)];
+        let mut tz_of_country = HashMap::new();
+        tz_of_country.insert(inst.country, 0u8);
+        for (c, name) in DESTINATION_ZONES {
+            let Ok(z) = name.parse::<chrono_tz::Tz>() else { continue };
+            tz_of_country.entry(cc(c)).or_insert_with(|| {
+                tz.push(TzTable::new(z, span.0, span.1));
+                (tz.len() - 1) as u8
+            });
+        }
+        let fx_php = fx_path(seed, sc.fx.php_per_base, sc.fx.daily_volatility, cal.n_days + 2);
+
+        let mut b = Builder {
+            seed,
+            rng: rng_for(seed, BUILD, 0),
+            recipients: Vec::new(),
+            used_ids: HashSet::new(),
+            refs: vec!["".into()],
+            ref_index: HashMap::from([(Box::from(""), 0u32)]),
+            home: inst.country,
+            ngos: HashMap::new(),
+        };
+        let home = inst.country;
+        let pools = build_pools(&mut b, sc, home);
+
+        // Exact archetype counts (not sampled), so small worlds still contain every kind.
+        let n = inst.customers as usize;
+        let p = &sc.population;
+        let mut archetypes: Vec<Archetype> = Vec::with_capacity(n);
+        let count = |share: f64| ((share * n as f64).round() as usize).min(n);
+        let n_buyers = count(p.buyer);
+        let n_diaspora = count(p.diaspora_family);
+        let n_extended = (n_diaspora as f64 * sc.diaspora.extended_family_share).round() as usize;
+        archetypes.extend(std::iter::repeat_n(Archetype::DiasporaExtendedFamily, n_extended));
+        archetypes.extend(std::iter::repeat_n(Archetype::DiasporaFamily, n_diaspora - n_extended));
+        for (share, a) in [
+            (p.partner_abroad, Archetype::PartnerAbroad),
+            (p.adult_webcam, Archetype::AdultWebcam),
+            (p.romance_scam_victim, Archetype::RomanceScamVictim),
+            (p.child_sponsor, Archetype::ChildSponsor),
+            (p.traveller, Archetype::Traveller),
+            (p.sextortion_victim, Archetype::SextortionVictim),
+        ] {
+            archetypes.extend(std::iter::repeat_n(a, count(share)));
+        }
+        let bm = &sc.buyers;
+        let n_stealthy = (n_buyers as f64 * bm.stealthy_share).round() as usize;
+        let cm = &bm.class_mix;
+        let cm_total = cm.light + cm.medium + cm.heavy;
+        let rest = n_buyers - n_stealthy;
+        let n_heavy = (rest as f64 * cm.heavy / cm_total).round() as usize;
+        let n_medium = ((rest as f64 * cm.medium / cm_total).round() as usize).min(rest - n_heavy);
+        archetypes.extend(std::iter::repeat_n(Archetype::StealthyBuyer, n_stealthy));
+        archetypes.extend(std::iter::repeat_n(Archetype::HeavyBuyer, n_heavy));
+        archetypes.extend(std::iter::repeat_n(Archetype::MediumBuyer, n_medium));
+        archetypes.extend(std::iter::repeat_n(Archetype::LightBuyer, rest - n_heavy - n_medium));
+        archetypes.truncate(n);
+        archetypes.resize(n, Archetype::DomesticEveryday);
+        archetypes.shuffle(&mut b.rng);
+
+        // Facilitators first: buyers attach to them, and some diaspora senders are their kin.
+        let n_fac = if n_buyers > 0 { ((n_buyers as f64 * sc.facilitators.per_buyer).ceil() as usize).max(1) } else { 0 };
+        let mut facs: Vec<u32> = Vec::with_capacity(n_fac);
+        let mut fac_weight: Vec<f64> = Vec::with_capacity(n_fac);
+        for _ in 0..n_fac {
+            let c = pick_country(&mut b.rng, &sc.corridors.osec_destinations);
+            let direct = b.rng.random::<f64>() < sc.facilitators.victim_direct_share;
+            let kind = if direct { RecipientKind::VictimDirect } else { RecipientKind::Facilitator };
+            facs.push(b.add_person(c, kind, None));
+            // Accounts of children dealt with directly attract fewer buyers (R3).
+            fac_weight.push(if direct { 0.4 } else { 1.0 });
+        }
+        let mut fac_degree = vec![0u32; n_fac];
+        let n_kin = (n_fac as f64 * sc.facilitators.family_income_share).round() as usize;
+        let mut kin_pending: Vec<u32> = facs.iter().copied().take(n_kin).collect();
+
+        let mut customers = Vec::with_capacity(n);
+        let mut procs: Vec<Proc> = Vec::with_capacity(n * 3);
+        let month_refs: Vec<u32> = (0..cal.months()).map(|i| {
+            let mn = cal.month_numbers[i] as usize;
+            b.intern(&format!("Miete {}", MONTHS_DE[mn - 1]))
+        }).collect();
+
+        for (ci, &arch) in archetypes.iter().enumerate() {
+            let cust = ci as u32;
+            let mut crng = rng_for(seed, 0xC057, ci as u64);
+            let mut new_proc = |beh: Behaviour, procs: &mut Vec<Proc>| {
+                let k = procs.len() as u64;
+                procs.push(Proc::new(cust, rng_for(seed, 0x9000, k), beh));
+            };
+            // Name: diaspora senders carry their origin's names, everyone else the
+            // general mix; a kin link to a facilitator fixes the surname.
+            let mut origin = None;
+            let mut kin = None;
+            let culture = match arch {
+                Archetype::DiasporaFamily | Archetype::DiasporaExtendedFamily => {
+                    let o = pick_country(&mut crng, &sc.diaspora.origins);
+                    origin = Some(o);
+                    if let Some(pos) = kin_pending.iter().position(|f| b.recipients[*f as usize].country == o) {
+                        kin = Some(kin_pending.swap_remove(pos));
+                    }
+                    Culture::of_country(o.as_str())
+                }
+                _ => general_culture(&mut crng),
+            };
+            let kin_surname = kin.map(|f| surname_of(&b.recipients[f as usize].name, Culture::of_country(b.recipients[f as usize].country.as_str())));
+            let given = *culture.given_names().choose(&mut crng).unwrap_or(&"Alex");
+            let surname = kin_surname.unwrap_or_else(|| culture.surnames().choose(&mut crng).copied().unwrap_or("Doe"));
+            let id = b.new_id(home, false, true);
+            customers.push(Customer { id, name: format!("{given} {surname}").into(), surname, archetype: arch });
+
+            // Everyday life, common to all customers (buyers included: they live ordinary lives).
+            let dm = &sc.domestic;
+            new_proc(Behaviour::Card { rate_per_day: gamma_rate(&mut crng, dm.card_payments_per_month) / 30.4 }, &mut procs);
+            if crng.random::<f64>() < dm.rent_share {
+                let landlord = b.add_person(home, RecipientKind::Landlord, None);
+                let amount = (lognormal(&mut crng, dm.rent_median, 0.3) / 10.0).round() * 10.0;
+                let day = crng.random_range(1..=3);
+                new_proc(Behaviour::Rent { landlord, amount: to_minor(amount), day }, &mut procs);
+            }
+            let friend_rate = gamma_rate(&mut crng, dm.friend_transfers_per_month) / 30.4;
+            if friend_rate > 0.0 {
+                let k = crng.random_range(1..=5);
+                let friends = (0..k).map(|_| b.add_person(home, RecipientKind::Friend, None)).collect();
+                new_proc(Behaviour::Friends { friends, rate_per_day: friend_rate, median: dm.friend_amount_median }, &mut procs);
+            }
+            let mut subs = vec![pick_member(&mut crng, &pools.phone)];
+            if crng.random::<f64>() < 0.6 {
+                subs.push(pick_member(&mut crng, &pools.streaming));
+            }
+            if crng.random::<f64>() < 0.2 {
+                subs.push(pick_member(&mut crng, &pools.gym));
+            }
+            let vpn_share = if arch.is_buyer() { bm.vpn_share } else { dm.vpn_subscriber_share };
+            if crng.random::<f64>() < vpn_share {
+                subs.push(pick_member(&mut crng, &pools.vpn));
+            }
+            let subs = subs.into_iter().map(|(r, med)| (r, to_minor((med as f64).round() - 0.01), crng.random_range(1..=28))).collect();
+            new_proc(Behaviour::Subscriptions { items: subs }, &mut procs);
+            let cam_share = if arch.is_buyer() { bm.cam_token_share } else { dm.cam_site_share };
+            if arch != Archetype::AdultWebcam && crng.random::<f64>() < cam_share {
+                new_proc(Behaviour::Merchant { pool: PoolId::Cam, rate_per_day: 1.0 / 30.4, night_share: 0.7, channel: Channel::Card }, &mut procs);
+            }
+            if crng.random::<f64>() < dm.crypto_buyer_share {
+                new_proc(Behaviour::Merchant { pool: PoolId::Crypto, rate_per_day: 0.5 / 30.4, night_share: 0.2, channel: Channel::Crypto }, &mut procs);
+            }
+
+            match arch {
+                Archetype::DomesticEveryday => {}
+                Archetype::DiasporaFamily | Archetype::DiasporaExtendedFamily => {
+                    let dsc = &sc.diaspora;
+                    let o = origin.unwrap_or_else(|| cc("PH"));
+                    let k = if arch == Archetype::DiasporaExtendedFamily {
+                        crng.random_range(dsc.extended_recipients[0]..=dsc.extended_recipients[1])
+                    } else {
+                        crng.random_range(1..=dsc.recipients_max)
+                    };
+                    let mut recips = Vec::new();
+                    if let Some(f) = kin {
+                        recips.push(f);
+                    }
+                    while recips.len() < k as usize {
+                        let same = crng.random::<f64>() < dsc.same_surname_share;
+                        recips.push(b.add_person(o, RecipientKind::FamilyMember, same.then_some(surname)));
+                    }
+                    let monthly = lognormal(&mut crng, dsc.monthly_amount_median, dsc.amount_sigma);
+                    let payday = *dsc.payday_days.choose(&mut crng).unwrap_or(&1);
+                    let channel = pick_channel(&mut crng, &dsc.channels);
+                    new_proc(Behaviour::Family { recipients: recips, monthly, payday, channel }, &mut procs);
+                }
+                Archetype::PartnerAbroad => {
+                    add_partner(&mut b, &mut crng, sc, &mut procs, &mut new_proc);
+                }
+                Archetype::AdultWebcam => {
+                    let w = &sc.webcam;
+                    let rate = gamma_rate(&mut crng, w.token_purchases_per_month) / 30.4;
+                    new_proc(Behaviour::Merchant { pool: PoolId::Cam, rate_per_day: rate, night_share: w.night_share, channel: Channel::Card }, &mut procs);
+                    if crng.random::<f64>() < w.tipper_share {
+                        let k = crng.random_range(1..=w.performers_max);
+                        let n_days = cal.n_days as f64;
+                        let performers = (0..k)
+                            .map(|_| {
+                                let c = pick_country(&mut crng, &w.performer_countries);
+                                let r = b.add_person(c, RecipientKind::CamPerformer, None);
+                                let start = crng.random::<f64>() * n_days * 0.8;
+                                let len = lognormal(&mut crng, 120.0, 0.8);
+                                Link { recipient: r, start, end: start + len, weight: 1.0 }
+                            })
+                            .collect();
+                        new_proc(Behaviour::Tips { performers, rate_per_day: gamma_rate(&mut crng, w.tips_per_month) / 30.4 }, &mut procs);
+                    }
+                }
+                Archetype::RomanceScamVictim => {
+                    let r = &sc.romance;
+                    let c = pick_country(&mut crng, &r.destinations);
+                    let first = b.add_person(c, RecipientKind::RomanceScammer, None);
+                    let second = b.add_person(pick_country(&mut crng, &r.destinations), RecipientKind::RomanceScammer, None);
+                    let n_pay = crng.random_range(r.payments[0]..=r.payments[1]);
+                    let switch_at = if crng.random::<f64>() < r.new_recipient_share { crng.random_range(1..=n_pay) } else { u32::MAX };
+                    let start = crng.random::<f64>() * cal.n_days as f64 * 0.7;
+                    new_proc(Behaviour::Romance { recipients: [first, second], n_pay, switch_at, t: start, k: 0, amount: lognormal(&mut crng, r.first_amount_median, 0.4) }, &mut procs);
+                }
+                Archetype::ChildSponsor => {
+                    let s = &sc.sponsor;
+                    let ngo = ngo_recipient(&mut b, &mut crng, s.ngos, &s.ngo_countries);
+                    let amount = *s.monthly_amounts.choose(&mut crng).unwrap_or(&30.0);
+                    let child = Culture::Filipino.given_names().choose(&mut crng).copied().unwrap_or("Maria");
+                    let no: u32 = crng.random_range(10_000..99_999);
+                    let reference = b.intern(&format!("school fees {child} Pate {no}"));
+                    new_proc(Behaviour::Sponsor { ngo, amount: to_minor(amount), day: crng.random_range(1..=3), reference }, &mut procs);
+                }
+                Archetype::Traveller => {
+                    let trips = plan_trips(&mut b, &mut crng, sc, &cal, &pools, None, sc.traveller.trips_per_year);
+                    new_proc(Behaviour::Trips { trips }, &mut procs);
+                }
+                Archetype::SextortionVictim => {
+                    let s = &sc.sextortion;
+                    let c = pick_country(&mut crng, &s.destinations);
+                    let r = b.add_person(c, RecipientKind::Sextortionist, None);
+                    let k = crng.random_range(s.payments[0]..=s.payments[1]);
+                    let start = crng.random_range(0..cal.n_days.max(1));
+                    let mut total = 0.0;
+                    let mut plan = Vec::new();
+                    let mut amount = crng.random_range(30.0..s.first_payment_max);
+                    for _ in 0..k {
+                        if total + amount > s.total_max {
+                            break;
+                        }
+                        let day = start + crng.random_range(0..=s.burst_days_max);
+                        plan.push((day, to_minor((amount / 5.0).round() * 5.0)));
+                        total += amount;
+                        amount *= crng.random_range(1.0..1.8);
+                    }
+                    plan.sort_unstable();
+                    new_proc(Behaviour::Sextortion { recipient: r, plan }, &mut procs);
+                }
+                Archetype::LightBuyer | Archetype::MediumBuyer | Archetype::HeavyBuyer | Archetype::StealthyBuyer => {
+                    let n_days = cal.n_days as f64;
+                    let range = match arch {
+                        Archetype::HeavyBuyer => bm.heavy_per_month,
+                        Archetype::MediumBuyer => bm.medium_per_month,
+                        Archetype::LightBuyer => bm.light_per_month,
+                        // Stealthy buyers keep a steady medium-ish cadence.
+                        _ => [1.0, bm.medium_per_month[0].max(1.0) + 1.0],
+                    };
+                    let rate = crng.random_range(range[0]..=range[1]) / 30.4;
+                    let career = lognormal(&mut crng, bm.career_median_months, 0.8).clamp(bm.career_months[0], bm.career_months[1]) * 30.4;
+                    // Careers overlap the period; many started before it (§3.2: years-long careers).
+                    let start = -career + crng.random::<f64>() * (n_days + career - 14.0).max(1.0);
+                    let end = start + career;
+                    let esc = crng.random_range(bm.escalation[0]..=bm.escalation[1]);
+                    let stealthy = arch == Archetype::StealthyBuyer;
+                    let pick = |rng: &mut Rng, degree: &mut [u32], mine: &[Link]| -> u32 {
+                        let alpha = sc.facilitators.attachment_smoothing;
+                        let total: f64 = (0..n_fac).map(|i| (degree[i] as f64 + alpha) * fac_weight[i]).sum();
+                        let mut x = rng.random::<f64>() * total;
+                        let mut chosen = n_fac.saturating_sub(1);
+                        for i in 0..n_fac {
+                            let w = (degree[i] as f64 + alpha) * fac_weight[i];
+                            if x < w {
+                                chosen = i;
+                                break;
+                            }
+                            x -= w;
+                        }
+                        if !mine.iter().any(|l| l.recipient == facs[chosen]) {
+                            degree[chosen] += 1;
+                        }
+                        facs[chosen]
+                    };
+                    let mut links: Vec<Link> = Vec::new();
+                    let churn = bm.facilitator_months_mean * 30.4;
+                    let mut t = start;
+                    loop {
+                        let life = if stealthy { career } else { -churn * (1.0 - crng.random::<f64>()).ln() };
+                        let e = (t + life).min(end);
+                        let r = pick(&mut crng, &mut fac_degree, &links);
+                        links.push(Link { recipient: r, start: t, end: e, weight: 2.0 });
+                        if e >= end {
+                            break;
+                        }
+                        t = e;
+                    }
+                    if !stealthy {
+                        for _ in 0..poisson(&mut crng, bm.extra_facilitators_mean) {
+                            let s = start + crng.random::<f64>() * career;
+                            let life = -churn * (1.0 - crng.random::<f64>()).ln();
+                            let r = pick(&mut crng, &mut fac_degree, &links);
+                            links.push(Link { recipient: r, start: s, end: (s + life).min(end), weight: 1.0 });
+                        }
+                    }
+                    let stealth_amount = [50.0, 80.0, 100.0, 120.0, 150.0].choose(&mut crng).copied().unwrap_or(100.0);
+                    let stealth_day = crng.random_range(1..=28);
+                    new_proc(
+                        Behaviour::Osec {
+                            heavy: arch == Archetype::HeavyBuyer,
+                            stealthy,
+                            rate_per_day: rate,
+                            career_start: start,
+                            career_end: end,
+                            escalation: esc,
+                            links,
+                            t: start.max(0.0),
+                            stealth_amount,
+                            stealth_day,
+                        },
+                        &mut procs,
+                    );
+                    if crng.random::<f64>() < bm.partner_abroad_share {
+                        add_partner(&mut b, &mut crng, sc, &mut procs, &mut new_proc);
+                    }
+                    if crng.random::<f64>() < bm.travel_share {
+                        let ph = cc("PH");
+                        let trips = plan_trips(&mut b, &mut crng, sc, &cal, &pools, Some(ph), 1.5);
+                        new_proc(Behaviour::Trips { trips }, &mut procs);
+                    }
+                }
+            }
+        }
+
+        use crate::names::{FAMILY_ONLY_REFS, FRIEND_REFS, REMITTANCE_REFS, ROMANCE_REFS, TIP_REFS};
+        let mut set = |list: &[&str]| list.iter().map(|r| b.intern(r)).collect::<Vec<u32>>();
+        let ref_sets = RefSets {
+            remittance: set(REMITTANCE_REFS),
+            family_only: set(FAMILY_ONLY_REFS),
+            friend: set(FRIEND_REFS),
+            romance: set(ROMANCE_REFS),
+            tip: set(TIP_REFS),
+        };
+        let Builder { recipients, refs, ref_index, .. } = b;
+        World {
+            shared: Shared {
+                scenario: sc.clone(),
+                currency: inst.currency,
+                cal,
+                tz,
+                tz_of_country,
+                fx_php,
+                refs,
+                ref_index,
+                pools,
+                php: cc("PH"),
+                month_refs,
+                ref_sets,
+                recipient_country: recipients.iter().map(|r| r.country).collect(),
+                recipient_mcc: recipients.iter().map(|r| r.mcc).collect(),
+            },
+            customers,
+            recipients,
+            procs,
+        }
+    }
+}
+
+/// Which shared merchant pool an occasional-purchase process draws from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoolId {
+    Cam,
+    Crypto,
+}
+
+/// Time zones of the destination countries, for card spending abroad.
+const DESTINATION_ZONES: &[(&str, &str)] = &[
+    ("PH", "Asia/Manila"),
+    ("TH", "Asia/Bangkok"),
+    ("VN", "Asia/Ho_Chi_Minh"),
+    ("ID", "Asia/Jakarta"),
+    ("KH", "Asia/Phnom_Penh"),
+    ("CO", "America/Bogota"),
+    ("DO", "America/Santo_Domingo"),
+];
+
+fn surname_of(full: &str, culture: Culture) -> &'static str {
+    culture
+        .surnames()
+        .iter()
+        .filter(|s| full.ends_with(&format!(" {s}")))
+        .max_by_key(|s| s.len())
+        .copied()
+        .unwrap_or("Santos")
+}
+
+fn to_minor(major: f64) -> i64 {
+    (major * 100.0).round().max(1.0) as i64
+}
+
+fn pick_member(rng: &mut Rng, pool: &Pool) -> (u32, f32) {
+    let i = rng.random_range(0..pool.members.len().max(1)).min(pool.members.len().saturating_sub(1));
+    (pool.members.get(i).copied().unwrap_or(0), pool.median.get(i).copied().unwrap_or(10.0))
+}
+
+fn ngo_recipient(b: &mut Builder, rng: &mut Rng, n: u32, countries: &CountryMix) -> u32 {
+    // NGOs are shared by many sponsors: created once per (index), then reused.
+    let i = rng.random_range(0..n) as usize;
+    let name = NGO_NAMES[i % NGO_NAMES.len()];
+    let name = if i >= NGO_NAMES.len() { format!("{name} {}", i / NGO_NAMES.len() + 1) } else { name.to_string() };
+    if let Some(r) = b.ngos.get(&i) {
+        return *r;
+    }
+    let mut crng = rng_for(b.seed, 0x460, i as u64);
+    let c = pick_country(&mut crng, countries);
+    let r = b.add_recipient(name.into(), c, RecipientKind::Ngo, 0);
+    b.ngos.insert(i, r);
+    r
+}
+
+fn add_partner(b: &mut Builder, rng: &mut Rng, sc: &Scenario, procs: &mut Vec<Proc>, new_proc: &mut impl FnMut(Behaviour, &mut Vec<Proc>)) {
+    let pa = &sc.partner;
+    let c = pick_country(rng, &pa.destinations);
+    let partner = b.add_person(c, RecipientKind::Partner, None);
+    let psur = surname_of(&b.recipients[partner as usize].name, Culture::of_country(c.as_str()));
+    let k = rng.random_range(0..=pa.in_laws_max);
+    let in_laws = (0..k).map(|_| b.add_person(c, RecipientKind::InLaw, Some(psur))).collect();
+    let monthly = lognormal(rng, pa.monthly_amount_median, 0.4);
+    new_proc(Behaviour::Partner { partner, in_laws, monthly, day: rng.random_range(1..=28) }, procs);
+}
+
+fn plan_trips(b: &mut Builder, rng: &mut Rng, sc: &Scenario, cal: &Calendar, pools: &Pools, dest: Option<CountryCode>, per_year: f64) -> Vec<Trip> {
+    let t = &sc.traveller;
+    let years = cal.n_days as f64 / 365.0;
+    let k = poisson(rng, per_year * years).max(1);
+    let mut trips: Vec<Trip> = (0..k)
+        .map(|_| {
+            let c = dest.unwrap_or_else(|| pick_country(rng, &t.destinations));
+            let start = rng.random_range(0..cal.n_days.max(1));
+            let len = rng.random_range(t.trip_days[0]..=t.trip_days[1]);
+            let nf = rng.random_range(0..=t.local_friends_max);
+            let friends = (0..nf).map(|_| b.add_person(c, RecipientKind::LocalFriend, None)).collect();
+            let airline = pick_member(rng, &pools.airlines).0;
+            Trip { country: c, start, len, friends, airline }
+        })
+        .collect();
+    trips.sort_by_key(|t| t.start);
+    trips
+}
+
+fn build_pools(b: &mut Builder, sc: &Scenario, home: CountryCode) -> Pools {
+    // Everyday categories with their share of card payments and typical ticket (assumptions).
+    const DOMESTIC: &[(&str, u16, f32, u32)] = &[
+        ("Supermarkt", 5411, 35.0, 30),
+        ("Restaurant", 5812, 28.0, 18),
+        ("Tankstelle", 5541, 55.0, 10),
+        ("Apotheke", 5912, 18.0, 7),
+        ("Bekleidung", 5651, 60.0, 8),
+        ("Elektronik", 5732, 90.0, 4),
+        ("Drogerie", 5977, 15.0, 8),
+        ("Nahverkehr", 4111, 12.0, 6),
+        ("Onlinehandel", 5999, 40.0, 9),
+    ];
+    let total: u32 = DOMESTIC.iter().map(|d| d.3).sum();
+    let mut domestic = Pool { members: Vec::new(), median: Vec::new() };
+    for (stem, mcc, median, share) in DOMESTIC {
+        let k = (sc.domestic.merchants * share / total).max(1);
+        let p = b.pool(k, home, stem, *mcc, *median);
+        domestic.members.extend(p.members);
+        domestic.median.extend(p.median);
+    }
+    let intl = |b: &mut Builder, spec: &[(&str, &str)], mcc: u16, median: f32| {
+        let mut p = Pool { members: Vec::new(), median: Vec::new() };
+        for (country, name) in spec {
+            let r = b.add_recipient((*name).into(), cc(country), RecipientKind::Merchant, mcc);
+            p.members.push(r);
+            p.median.push(median * (0.7 + 0.6 * b.rng.random::<f32>()));
+        }
+        p
+    };
+    // Fictitious merchants. Cam-site token sellers (MCC 5967) serve both adult consumers
+    // and, through bought tokens, some buyers (OS-11, OS-17).
+    let cam = intl(b, &[("NL", "LiveCam Media B.V."), ("CY", "StreamStars Ltd"), ("US", "CamVille Inc."), ("CZ", "Tokenpay s.r.o."), ("MT", "NightShow Entertainment Ltd"), ("GB", "WebModel Payments Ltd")], 5967, 30.0);
+    let vpn = intl(b, &[("PA", "SecureTunnel VPN"), ("CH", "Alpine Privacy AG"), ("VG", "HideWay Networks"), ("SE", "Nordlys Net AB"), ("NL", "PrivaNet B.V."), ("US", "ShieldLink LLC")], 4816, 9.0);
+    let crypto = intl(b, &[("MT", "CoinHarbour Ltd"), ("LT", "Baltic Digital Assets UAB"), ("US", "BlockBridge Inc."), ("DE", "Kryptokontor GmbH")], 6051, 100.0);
+    let airlines = intl(b, &[("DE", "Lufthansa-like Air"), ("PH", "Island Air Express"), ("QA", "Gulf Skyways"), ("AE", "Desert Wings"), ("TR", "Bosporus Air"), ("TH", "Siam Skylines")], 4511, 900.0);
+    let phone = intl(b, &[("DE", "Mobilfunk Eins"), ("DE", "Telekomm Plus"), ("DE", "Funknetz 3")], 4814, 25.0);
+    let streaming = intl(b, &[("NL", "FlixStream"), ("US", "TuneBox"), ("LU", "VideoWave")], 4899, 12.0);
+    let gym = intl(b, &[("DE", "FitWerk Studio"), ("DE", "Kraftraum 24")], 7997, 30.0);
+    let mut abroad = BTreeMap::new();
+    let mut dests: Vec<CountryCode> = sc.traveller.destinations.keys().copied().collect();
+    dests.push(cc("PH"));
+    dests.sort();
+    dests.dedup();
+    for c in dests {
+        let hotels = b.pool(15, c, "Hotel", 7011, 80.0);
+        let shops = b.pool(30, c, "Restaurant", 5812, 15.0);
+        let atms = b.pool(10, c, "ATM", 6011, 100.0);
+        abroad.insert(c, (hotels, shops, atms));
+    }
+    Pools { domestic, cam, vpn, crypto, airlines, phone, streaming, gym, abroad }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ibans_have_valid_check_digits() {
+        let i = iban("DE", "370400440532013000");
+        assert_eq!(i, "DE89370400440532013000"); // the well-known example IBAN
+    }
+}
