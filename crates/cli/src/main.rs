@@ -7,7 +7,11 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "osecwatch", version, about = "Find, stop and report payments for livestreamed child sexual abuse (OSEC)")]
+#[command(
+    name = "osecwatch",
+    version,
+    about = "Find, stop and report payments for livestreamed child sexual abuse (OSEC)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -26,7 +30,8 @@ enum Command {
 fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
         .init();

@@ -71,7 +71,13 @@ pub fn run_simulate(a: SimulateArgs) -> Result<()> {
 
 pub fn run_demo(a: DemoArgs) -> Result<()> {
     let sc = load_scenario(&a.scenario, None, None, None)?;
-    println!("osecwatch demo: simulating the `{}` world ({} customers, {} months) into {}", sc.source, sc.institution.customers, sc.institution.months, a.out.display());
+    println!(
+        "osecwatch demo: simulating the `{}` world ({} customers, {} months) into {}",
+        sc.source,
+        sc.institution.customers,
+        sc.institution.months,
+        a.out.display()
+    );
     let summary = run_with_progress(&sc, &a.out, Format::Csv, false)?;
     print_summary(&summary);
     Ok(())
@@ -110,8 +116,14 @@ fn eur(minor: i64) -> String {
 
 pub fn print_summary(s: &Summary) {
     println!();
-    println!("world `{}` (seed {}), {} months from {}, amounts in {}", s.scenario, s.seed, s.months, s.period_start, s.currency);
-    println!("  customers {:>10}   recipients paid {:>10}   payments {:>12}", s.customers, s.recipients_paid, s.transactions);
+    println!(
+        "world `{}` (seed {}), {} months from {}, amounts in {}",
+        s.scenario, s.seed, s.months, s.period_start, s.currency
+    );
+    println!(
+        "  customers {:>10}   recipients paid {:>10}   payments {:>12}",
+        s.customers, s.recipients_paid, s.transactions
+    );
     println!(
         "  OSEC payments {} ({:.4} % of payments, {:.4} % of {}), buyers {} ({} with OSEC payments in the period), facilitators paid {}",
         s.osec_transactions,
@@ -125,7 +137,14 @@ pub fn print_summary(s: &Summary) {
     println!();
     println!("  {:<26} {:>10} {:>12} {:>14} {:>8}", "archetype", "customers", "payments", "amount", "OSEC");
     for a in s.by_archetype.iter().filter(|a| a.customers > 0) {
-        println!("  {:<26} {:>10} {:>12} {:>14} {:>8}", a.archetype, a.customers, a.transactions, eur(a.amount_minor), a.osec_transactions);
+        println!(
+            "  {:<26} {:>10} {:>12} {:>14} {:>8}",
+            a.archetype,
+            a.customers,
+            a.transactions,
+            eur(a.amount_minor),
+            a.osec_transactions
+        );
     }
     println!();
     for f in &s.files {

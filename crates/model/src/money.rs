@@ -92,18 +92,12 @@ pub fn parse_decimal_minor(s: &str, exponent: u8) -> Result<i64, MoneyError> {
     let overflow = || MoneyError::Overflow(s.to_string());
     let mut v: i64 = 0;
     for c in int.bytes() {
-        v = v
-            .checked_mul(10)
-            .and_then(|v| v.checked_add((c - b'0') as i64))
-            .ok_or_else(overflow)?;
+        v = v.checked_mul(10).and_then(|v| v.checked_add((c - b'0') as i64)).ok_or_else(overflow)?;
     }
     let fb = frac.as_bytes();
     for i in 0..exponent as usize {
         let d = fb.get(i).map(|c| (c - b'0') as i64).unwrap_or(0);
-        v = v
-            .checked_mul(10)
-            .and_then(|v| v.checked_add(d))
-            .ok_or_else(overflow)?;
+        v = v.checked_mul(10).and_then(|v| v.checked_add(d)).ok_or_else(overflow)?;
     }
     Ok(if neg { -v } else { v })
 }
@@ -140,10 +134,7 @@ mod tests {
         for bad in ["", ".", "1.", ".5", "1,5", "1e3", "+4", "4 5", "abc", "--1"] {
             assert!(parse_decimal_minor(bad, 2).is_err(), "{bad:?} should fail");
         }
-        assert!(matches!(
-            parse_decimal_minor("99999999999999999999", 2),
-            Err(MoneyError::Overflow(_))
-        ));
+        assert!(matches!(parse_decimal_minor("99999999999999999999", 2), Err(MoneyError::Overflow(_))));
     }
 
     #[test]

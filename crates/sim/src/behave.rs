@@ -51,18 +51,65 @@ pub struct Trip {
 /// read from the scenario in [`Shared`].
 #[derive(Debug, Clone)]
 pub enum Behaviour {
-    Card { rate_per_day: f64 },
-    Rent { landlord: u32, amount: i64, day: u32 },
-    Friends { friends: Vec<u32>, rate_per_day: f64, median: f64 },
-    Subscriptions { items: Vec<(u32, i64, u32)> },
-    Merchant { pool: PoolId, rate_per_day: f64, night_share: f64, channel: Channel },
-    Family { recipients: Vec<u32>, monthly: f64, payday: u32, channel: Channel },
-    Partner { partner: u32, in_laws: Vec<u32>, monthly: f64, day: u32 },
-    Tips { performers: Vec<Link>, rate_per_day: f64 },
-    Romance { recipients: [u32; 2], n_pay: u32, switch_at: u32, t: f64, k: u32, amount: f64 },
-    Sponsor { ngo: u32, amount: i64, day: u32, reference: u32 },
-    Trips { trips: Vec<Trip> },
-    Sextortion { recipient: u32, plan: Vec<(u32, i64)> },
+    Card {
+        rate_per_day: f64,
+    },
+    Rent {
+        landlord: u32,
+        amount: i64,
+        day: u32,
+    },
+    Friends {
+        friends: Vec<u32>,
+        rate_per_day: f64,
+        median: f64,
+    },
+    Subscriptions {
+        items: Vec<(u32, i64, u32)>,
+    },
+    Merchant {
+        pool: PoolId,
+        rate_per_day: f64,
+        night_share: f64,
+        channel: Channel,
+    },
+    Family {
+        recipients: Vec<u32>,
+        monthly: f64,
+        payday: u32,
+        channel: Channel,
+    },
+    Partner {
+        partner: u32,
+        in_laws: Vec<u32>,
+        monthly: f64,
+        day: u32,
+    },
+    Tips {
+        performers: Vec<Link>,
+        rate_per_day: f64,
+    },
+    Romance {
+        recipients: [u32; 2],
+        n_pay: u32,
+        switch_at: u32,
+        t: f64,
+        k: u32,
+        amount: f64,
+    },
+    Sponsor {
+        ngo: u32,
+        amount: i64,
+        day: u32,
+        reference: u32,
+    },
+    Trips {
+        trips: Vec<Trip>,
+    },
+    Sextortion {
+        recipient: u32,
+        plan: Vec<(u32, i64)>,
+    },
     Osec {
         heavy: bool,
         stealthy: bool,
@@ -182,20 +229,33 @@ struct Out<'a> {
     customer: u32,
     seq: &'a mut u32,
     buf: &'a mut Vec<Event>,
-    end_local: i64,
+    /// The period in UTC: events abroad can fall outside it even on an in-period local day.
+    start_utc: i64,
+    end_utc: i64,
 }
 
 impl Out<'_> {
     #[allow(clippy::too_many_arguments)]
-    fn push(&mut self, day: i64, tod: i64, tz: u8, recipient: u32, amount: i64, channel: Channel, mcc: u16, reference: u32, osec: bool) {
+    fn push(
+        &mut self,
+        day: i64,
+        tod: i64,
+        tz: u8,
+        recipient: u32,
+        amount: i64,
+        channel: Channel,
+        mcc: u16,
+        reference: u32,
+        osec: bool,
+    ) {
         if day < 0 {
             return;
         }
         let local = self.sh.cal.local_secs(day) + tod;
-        if local >= self.end_local {
+        let (utc, offset_min) = self.sh.tz[tz as usize].local_to_utc(local);
+        if utc < self.start_utc || utc >= self.end_utc {
             return;
         }
-        let (utc, offset_min) = self.sh.tz[tz as usize].local_to_utc(local);
         *self.seq += 1;
         self.buf.push(Event {
             utc,
@@ -246,7 +306,8 @@ impl Proc {
             customer: self.customer,
             seq: &mut self.seq,
             buf,
-            end_local: sh.cal.local_secs(sh.cal.n_days as i64),
+            start_utc: sh.period_utc.0,
+            end_utc: sh.period_utc.1,
         };
         let rand_day = |rng: &mut Rng| ms as i64 + rng.random_range(0..(me - ms).max(1)) as i64;
         let december = sh.cal.month_numbers[m] == 12;
@@ -267,7 +328,17 @@ impl Proc {
             }
             Behaviour::Rent { landlord, amount, day } => {
                 let d = day_in_month(sh, ms, me, *day);
-                out.push(d, tod_standing(rng), 0, *landlord, *amount, Channel::BankTransfer, 0, sh.month_refs[m], false);
+                out.push(
+                    d,
+                    tod_standing(rng),
+                    0,
+                    *landlord,
+                    *amount,
+                    Channel::BankTransfer,
+                    0,
+                    sh.month_refs[m],
+                    false,
+                );
             }
             Behaviour::Friends { friends, rate_per_day, median } => {
                 for _ in 0..poisson(rng, *rate_per_day * len) {
@@ -304,7 +375,8 @@ impl Proc {
                 let jitter = d.payday_jitter_days as i64;
                 let base_day = day_in_month(sh, ms, me, *payday);
                 let pay_day = (base_day + rng.random_range(-jitter..=jitter)).clamp(ms as i64, me as i64 - 1);
-                let ch = |rng: &mut Rng| if rng.random::<f64>() < 0.85 { *channel } else { pick_channel(rng, &d.channels) };
+                let ch =
+                    |rng: &mut Rng| if rng.random::<f64>() < 0.85 { *channel } else { pick_channel(rng, &d.channels) };
                 let step = if *monthly > 500.0 { 50.0 } else { 10.0 };
                 let z: f64 = StandardNormal.sample(rng);
                 let noise = 1.0 + 0.05 * z.clamp(-2.0, 2.0) * f64::from(u8::from(rng.random::<bool>()));
@@ -339,10 +411,21 @@ impl Proc {
                 let tod = tod_mix(rng, p.night_share);
                 out.push(d, tod, 0, *partner, amount, Channel::Mto, 0, reference, false);
                 for _ in 0..poisson(rng, p.extras_per_month * len / 30.4) {
-                    let r = if in_laws.is_empty() || rng.random::<f64>() < 0.7 { *partner } else { in_laws.choose(rng).copied().unwrap_or(*partner) };
+                    let r = if in_laws.is_empty() || rng.random::<f64>() < 0.7 {
+                        *partner
+                    } else {
+                        in_laws.choose(rng).copied().unwrap_or(*partner)
+                    };
                     let a = round_to(lognormal(rng, 80.0, 0.6), 5.0);
-                    let reference = if rng.random::<f64>() < 0.5 { pick_ref(rng, &sh.ref_sets.tip) } else { pick_ref(rng, &sh.ref_sets.remittance) };
-                    let c = [Channel::Mto, Channel::Wallet, Channel::BankTransfer].choose(rng).copied().unwrap_or(Channel::Mto);
+                    let reference = if rng.random::<f64>() < 0.5 {
+                        pick_ref(rng, &sh.ref_sets.tip)
+                    } else {
+                        pick_ref(rng, &sh.ref_sets.remittance)
+                    };
+                    let c = [Channel::Mto, Channel::Wallet, Channel::BankTransfer]
+                        .choose(rng)
+                        .copied()
+                        .unwrap_or(Channel::Mto);
                     let (day, tod) = (rand_day(rng), tod_mix(rng, p.night_share));
                     out.push(day, tod, 0, r, a, c, 0, reference, false);
                 }
@@ -351,7 +434,11 @@ impl Proc {
                 let w = &sc.webcam;
                 for _ in 0..poisson(rng, *rate_per_day * len) {
                     let day = rand_day(rng);
-                    let active: Vec<u32> = performers.iter().filter(|l| l.start <= day as f64 && (day as f64) < l.end).map(|l| l.recipient).collect();
+                    let active: Vec<u32> = performers
+                        .iter()
+                        .filter(|l| l.start <= day as f64 && (day as f64) < l.end)
+                        .map(|l| l.recipient)
+                        .collect();
                     let Some(&r) = active.choose(rng) else { continue };
                     let a = lognormal(rng, w.tip_amount_median, 0.5);
                     let amount = if rng.random::<f64>() < 0.5 { round_to(a, 5.0) } else { cents(a) };
@@ -367,7 +454,10 @@ impl Proc {
                     if *t >= ms as f64 {
                         let to = if *k >= *switch_at { recipients[1] } else { recipients[0] };
                         let a = round_to(amount.min(r.max_amount), 10.0);
-                        let c = [Channel::Mto, Channel::BankTransfer, Channel::Wallet, Channel::Crypto].choose(rng).copied().unwrap_or(Channel::Mto);
+                        let c = [Channel::Mto, Channel::BankTransfer, Channel::Wallet, Channel::Crypto]
+                            .choose(rng)
+                            .copied()
+                            .unwrap_or(Channel::Mto);
                         let reference = pick_ref(rng, &sh.ref_sets.romance);
                         let tod = tod_mix(rng, 0.3);
                         out.push(*t as i64, tod, 0, to, a, c, 0, reference, false);
@@ -417,7 +507,8 @@ impl Proc {
                                 let r = trip.friends.choose(rng).copied().unwrap_or(0);
                                 let a = round_to(lognormal(rng, tr.transfer_amount_median, 0.6), 5.0);
                                 let c = if rng.random::<f64>() < 0.5 { Channel::Wallet } else { Channel::Mto };
-                                let reference = if rng.random::<f64>() < 0.5 { pick_ref(rng, &sh.ref_sets.tip) } else { 0 };
+                                let reference =
+                                    if rng.random::<f64>() < 0.5 { pick_ref(rng, &sh.ref_sets.tip) } else { 0 };
                                 let tz_here = if day < e { tz } else { 0 };
                                 out.push(day, tod_mix(rng, 0.3), tz_here, r, a, c, 0, reference, false);
                             }
@@ -428,18 +519,33 @@ impl Proc {
             Behaviour::Sextortion { recipient, plan } => {
                 let sx = &sc.sextortion;
                 for &(day, amount) in plan.iter().filter(|(d, _)| (ms..me).contains(d)) {
-                    let c = [Channel::Wallet, Channel::Wallet, Channel::Mto, Channel::Crypto].choose(rng).copied().unwrap_or(Channel::Wallet);
+                    let c = [Channel::Wallet, Channel::Wallet, Channel::Mto, Channel::Crypto]
+                        .choose(rng)
+                        .copied()
+                        .unwrap_or(Channel::Wallet);
                     let reference = if rng.random::<f64>() < 0.2 { pick_ref(rng, &sh.ref_sets.tip) } else { 0 };
                     out.push(day as i64, tod_mix(rng, sx.night_share), 0, *recipient, amount, c, 0, reference, false);
                 }
             }
-            Behaviour::Osec { heavy, stealthy, rate_per_day, career_start, career_end, escalation, links, t, stealth_amount, stealth_day } => {
+            Behaviour::Osec {
+                heavy,
+                stealthy,
+                rate_per_day,
+                career_start,
+                career_end,
+                escalation,
+                links,
+                t,
+                stealth_amount,
+                stealth_day,
+            } => {
                 let b = &sc.buyers;
                 let career = (*career_end - *career_start).max(1.0);
                 let factor = |t: f64| 1.0 + (*escalation - 1.0) * ((t - *career_start) / career).clamp(0.0, 1.0);
                 let pick_link = |rng: &mut Rng, t: f64| -> u32 {
                     let active: Vec<&Link> = links.iter().filter(|l| l.start <= t && t < l.end).collect();
-                    let pool: Vec<&Link> = if active.is_empty() { links.iter().rev().take(1).collect() } else { active };
+                    let pool: Vec<&Link> =
+                        if active.is_empty() { links.iter().rev().take(1).collect() } else { active };
                     let total: f64 = pool.iter().map(|l| l.weight).sum();
                     let mut x = rng.random::<f64>() * total;
                     for l in &pool {
@@ -460,7 +566,11 @@ impl Proc {
                             continue;
                         }
                         let r = pick_link(rng, dayf);
-                        let reference = if rng.random::<f64>() < b.cover_reference_share { pick_ref(rng, &sh.ref_sets.remittance) } else { 0 };
+                        let reference = if rng.random::<f64>() < b.cover_reference_share {
+                            pick_ref(rng, &sh.ref_sets.remittance)
+                        } else {
+                            0
+                        };
                         let tod = tod_mix(rng, b.night_share / 2.0);
                         out.push(day, tod, 0, r, cents(*stealth_amount), Channel::Mto, 0, reference, true);
                     }
@@ -494,7 +604,11 @@ impl Proc {
                     let to_ph = sh.recipient_country(recipient) == sh.php;
                     let fx = sh.fx_php[(day.max(0) as usize).min(sh.fx_php.len() - 1)];
                     let amount = osec_amount(rng, b, factor(now), *heavy, to_ph, fx);
-                    let reference = if mcc == 0 && rng.random::<f64>() < b.cover_reference_share { pick_ref(rng, &sh.ref_sets.remittance) } else { 0 };
+                    let reference = if mcc == 0 && rng.random::<f64>() < b.cover_reference_share {
+                        pick_ref(rng, &sh.ref_sets.remittance)
+                    } else {
+                        0
+                    };
                     let tod = tod_mix(rng, b.night_share);
                     out.push(day, tod, 0, recipient, amount, channel, mcc, reference, true);
                 }
@@ -516,4 +630,63 @@ fn family_ref(rng: &mut Rng, sh: &Shared) -> u32 {
 
 fn sh_mcc(sh: &Shared, r: u32) -> u16 {
     sh.merchant_mcc(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cal::rng_for;
+    use crate::scenario::Scenario;
+
+    fn quantile(mut v: Vec<f64>, q: f64) -> f64 {
+        v.sort_by(f64::total_cmp);
+        v[((v.len() - 1) as f64 * q) as usize]
+    }
+
+    #[test]
+    fn osec_amounts_follow_the_lognormal_prior() {
+        let mut b = Scenario::load("default").unwrap().buyers;
+        b.round_php_share = 0.0;
+        b.round_base_share = 0.0;
+        let mut rng = rng_for(1, 2, 3);
+        let v: Vec<f64> =
+            (0..40_000).map(|_| osec_amount(&mut rng, &b, 1.0, false, true, 63.0) as f64 / 100.0).collect();
+        let (median, p95) = (quantile(v.clone(), 0.5), quantile(v, 0.95));
+        assert!((median / b.amount_median - 1.0).abs() < 0.05, "median {median}");
+        assert!((p95 / b.amount_p95 - 1.0).abs() < 0.1, "p95 {p95}");
+        // Escalation scales the whole distribution.
+        let v2: Vec<f64> =
+            (0..40_000).map(|_| osec_amount(&mut rng, &b, 2.0, false, true, 63.0) as f64 / 100.0).collect();
+        let m2 = quantile(v2, 0.5);
+        assert!((m2 / (2.0 * b.amount_median) - 1.0).abs() < 0.06, "escalated median {m2}");
+    }
+
+    #[test]
+    fn round_php_prices_are_round_only_in_pesos() {
+        let mut b = Scenario::load("default").unwrap().buyers;
+        b.round_php_share = 1.0;
+        b.round_base_share = 0.0;
+        let fx = 63.37;
+        let mut rng = rng_for(4, 5, 6);
+        let mut round_eur = 0;
+        for _ in 0..2000 {
+            let minor = osec_amount(&mut rng, &b, 1.0, false, true, fx);
+            let php = minor as f64 / 100.0 * fx;
+            let nearest = b.round_php_prices.iter().map(|p| (*p as f64 - php).abs()).fold(f64::MAX, f64::min);
+            assert!(nearest < 1.0, "{php} PHP is not a listed price");
+            round_eur += (minor % 100 == 0) as u32;
+        }
+        assert!(round_eur < 100, "{round_eur} of 2000 came out as whole euros");
+    }
+
+    #[test]
+    fn heavy_buyers_bundle_sessions() {
+        let mut b = Scenario::load("default").unwrap().buyers;
+        b.bundle_share_heavy = 1.0;
+        let mut rng = rng_for(7, 8, 9);
+        for _ in 0..500 {
+            let a = osec_amount(&mut rng, &b, 1.0, true, true, 63.0) as f64 / 100.0;
+            assert!(a >= b.bundle_amount[0] && a <= b.bundle_amount[1] + 10.0, "{a}");
+        }
+    }
 }

@@ -162,7 +162,7 @@ mod tests {
     fn berlin_dst_is_applied() {
         let tz: chrono_tz::Tz = "Europe/Berlin".parse().unwrap();
         let t = TzTable::new(tz, 1_735_689_600, 1_767_225_600); // 2025
-        // 2025-01-15 12:00 local = 11:00 UTC (+60); 2025-07-15 12:00 local = 10:00 UTC (+120)
+                                                                // 2025-01-15 12:00 local = 11:00 UTC (+60); 2025-07-15 12:00 local = 10:00 UTC (+120)
         let jan = days_from_civil(2025, 1, 15) * 86_400 + 12 * 3600;
         let jul = days_from_civil(2025, 7, 15) * 86_400 + 12 * 3600;
         assert_eq!(t.local_to_utc(jan), (jan - 3600, 60));

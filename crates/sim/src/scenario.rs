@@ -265,9 +265,10 @@ impl Scenario {
     }
 
     fn from_value(value: toml::Table, source_name: &str) -> Result<Scenario, ScenarioError> {
-        let sc: Scenario = toml::Value::Table(value)
-            .try_into()
-            .map_err(|e: toml::de::Error| ScenarioError::Parse { source_name: source_name.into(), message: e.message().to_string() })?;
+        let sc: Scenario = toml::Value::Table(value).try_into().map_err(|e: toml::de::Error| ScenarioError::Parse {
+            source_name: source_name.into(),
+            message: e.message().to_string(),
+        })?;
         sc.validate(source_name)?;
         Ok(Scenario { source: source_name.to_string(), ..sc })
     }
@@ -282,8 +283,18 @@ impl Scenario {
         let mut v = Validator { source_name, error: None };
         let i = &self.institution;
         v.check(!i.name.trim().is_empty(), "institution.name", &i.name, "a non-empty name");
-        v.check(i.timezone.parse::<chrono_tz::Tz>().is_ok(), "institution.timezone", &i.timezone, "an IANA time zone such as Europe/Berlin");
-        v.check(parse_date(&i.start_date).is_some(), "institution.start_date", &i.start_date, "a date YYYY-MM-DD between 1990 and 2100");
+        v.check(
+            i.timezone.parse::<chrono_tz::Tz>().is_ok(),
+            "institution.timezone",
+            &i.timezone,
+            "an IANA time zone such as Europe/Berlin",
+        );
+        v.check(
+            parse_date(&i.start_date).is_some(),
+            "institution.start_date",
+            &i.start_date,
+            "a date YYYY-MM-DD between 1990 and 2100",
+        );
         v.range_u("institution.months", i.months as u64, 1, 240);
         v.range_u("institution.customers", i.customers, 1, 100_000_000);
         let p = &self.population;
@@ -301,7 +312,12 @@ impl Scenario {
             v.share(f, s);
         }
         let total: f64 = shares.iter().map(|s| s.1).sum();
-        v.check(total <= 1.0, "population (sum of shares)", &format!("{total:.4}"), "a sum of at most 1 (the rest are domestic_everyday customers)");
+        v.check(
+            total <= 1.0,
+            "population (sum of shares)",
+            &format!("{total:.4}"),
+            "a sum of at most 1 (the rest are domestic_everyday customers)",
+        );
         let d = &self.domestic;
         v.rate("domestic.card_payments_per_month", d.card_payments_per_month, 0.0, 200.0);
         v.share("domestic.rent_share", d.rent_share);
@@ -324,7 +340,12 @@ impl Scenario {
         v.share("diaspora.extended_family_share", di.extended_family_share);
         v.pair_u("diaspora.extended_recipients", di.extended_recipients, 2, 20);
         v.share("diaspora.same_surname_share", di.same_surname_share);
-        v.check(!di.payday_days.is_empty() && di.payday_days.iter().all(|d| (1..=28).contains(d)), "diaspora.payday_days", &format!("{:?}", di.payday_days), "a non-empty list of days of month between 1 and 28");
+        v.check(
+            !di.payday_days.is_empty() && di.payday_days.iter().all(|d| (1..=28).contains(d)),
+            "diaspora.payday_days",
+            &format!("{:?}", di.payday_days),
+            "a non-empty list of days of month between 1 and 28",
+        );
         v.range_u("diaspora.payday_jitter_days", di.payday_jitter_days as u64, 0, 10);
         v.rate("diaspora.extras_per_month", di.extras_per_month, 0.0, 30.0);
         v.amount("diaspora.extra_amount_median", di.extra_amount_median);
@@ -357,7 +378,12 @@ impl Scenario {
         let s = &self.sponsor;
         v.range_u("sponsor.ngos", s.ngos as u64, 1, 10_000);
         v.mix("sponsor.ngo_countries", &s.ngo_countries);
-        v.check(!s.monthly_amounts.is_empty() && s.monthly_amounts.iter().all(|a| *a > 0.0 && *a < 1e6), "sponsor.monthly_amounts", &format!("{:?}", s.monthly_amounts), "a non-empty list of positive amounts");
+        v.check(
+            !s.monthly_amounts.is_empty() && s.monthly_amounts.iter().all(|a| *a > 0.0 && *a < 1e6),
+            "sponsor.monthly_amounts",
+            &format!("{:?}", s.monthly_amounts),
+            "a non-empty list of positive amounts",
+        );
         let t = &self.traveller;
         v.rate("traveller.trips_per_year", t.trips_per_year, 0.0, 50.0);
         v.pair_u("traveller.trip_days", t.trip_days, 1, 365);
@@ -385,11 +411,26 @@ impl Scenario {
         v.pair_f("buyers.career_months", b.career_months, 0.5, 480.0);
         v.pair_f("buyers.escalation", b.escalation, 1.0, 10.0);
         v.amount("buyers.amount_median", b.amount_median);
-        v.check(b.amount_p95 > b.amount_median, "buyers.amount_p95", &b.amount_p95.to_string(), "an amount above buyers.amount_median");
+        v.check(
+            b.amount_p95 > b.amount_median,
+            "buyers.amount_p95",
+            &b.amount_p95.to_string(),
+            "an amount above buyers.amount_median",
+        );
         v.share("buyers.round_php_share", b.round_php_share);
-        v.check(!b.round_php_prices.is_empty() && b.round_php_prices.iter().all(|p| *p > 0), "buyers.round_php_prices", &format!("{:?}", b.round_php_prices), "a non-empty list of positive PHP prices");
+        v.check(
+            !b.round_php_prices.is_empty() && b.round_php_prices.iter().all(|p| *p > 0),
+            "buyers.round_php_prices",
+            &format!("{:?}", b.round_php_prices),
+            "a non-empty list of positive PHP prices",
+        );
         v.share("buyers.round_base_share", b.round_base_share);
-        v.check(b.round_php_share + b.round_base_share <= 1.0, "buyers.round_base_share", &b.round_base_share.to_string(), "at most 1 - buyers.round_php_share");
+        v.check(
+            b.round_php_share + b.round_base_share <= 1.0,
+            "buyers.round_base_share",
+            &b.round_base_share.to_string(),
+            "at most 1 - buyers.round_php_share",
+        );
         v.share("buyers.bundle_share_heavy", b.bundle_share_heavy);
         v.pair_f("buyers.bundle_amount", b.bundle_amount, 1.0, 1e6);
         v.share("buyers.night_share", b.night_share);
@@ -435,23 +476,48 @@ impl Validator<'_> {
         self.check((0.0..=1.0).contains(&x), field, &x.to_string(), "a share between 0 and 1");
     }
     fn rate(&mut self, field: &str, x: f64, lo: f64, hi: f64) {
-        self.check(x.is_finite() && x >= lo && x <= hi, field, &x.to_string(), &format!("a number between {lo} and {hi}"));
+        self.check(
+            x.is_finite() && x >= lo && x <= hi,
+            field,
+            &x.to_string(),
+            &format!("a number between {lo} and {hi}"),
+        );
     }
     fn amount(&mut self, field: &str, x: f64) {
-        self.check(x.is_finite() && x > 0.0 && x < 1e7, field, &x.to_string(), "a positive amount in the base currency below 10,000,000");
+        self.check(
+            x.is_finite() && x > 0.0 && x < 1e7,
+            field,
+            &x.to_string(),
+            "a positive amount in the base currency below 10,000,000",
+        );
     }
     fn range_u(&mut self, field: &str, x: u64, lo: u64, hi: u64) {
         self.check(x >= lo && x <= hi, field, &x.to_string(), &format!("a whole number between {lo} and {hi}"));
     }
     fn pair_u(&mut self, field: &str, p: [u32; 2], lo: u32, hi: u32) {
-        self.check(p[0] >= lo && p[0] <= p[1] && p[1] <= hi, field, &format!("{p:?}"), &format!("[min, max] with {lo} <= min <= max <= {hi}"));
+        self.check(
+            p[0] >= lo && p[0] <= p[1] && p[1] <= hi,
+            field,
+            &format!("{p:?}"),
+            &format!("[min, max] with {lo} <= min <= max <= {hi}"),
+        );
     }
     fn pair_f(&mut self, field: &str, p: [f64; 2], lo: f64, hi: f64) {
-        self.check(p[0] >= lo && p[0] <= p[1] && p[1] <= hi, field, &format!("{p:?}"), &format!("[min, max] with {lo} <= min <= max <= {hi}"));
+        self.check(
+            p[0] >= lo && p[0] <= p[1] && p[1] <= hi,
+            field,
+            &format!("{p:?}"),
+            &format!("[min, max] with {lo} <= min <= max <= {hi}"),
+        );
     }
     fn mix(&mut self, field: &str, m: &CountryMix) {
         let ok = !m.is_empty() && m.values().all(|w| w.is_finite() && *w >= 0.0) && m.values().sum::<f64>() > 0.0;
-        self.check(ok, field, &format!("{m:?}"), "a table of country codes to non-negative weights with a positive sum");
+        self.check(
+            ok,
+            field,
+            &format!("{m:?}"),
+            "a table of country codes to non-negative weights with a positive sum",
+        );
     }
     fn channels(&mut self, field: &str, m: &BTreeMap<Channel, f64>) {
         let ok = !m.is_empty() && m.values().all(|w| w.is_finite() && *w >= 0.0) && m.values().sum::<f64>() > 0.0;
@@ -467,11 +533,17 @@ pub fn parse_date(s: &str) -> Option<(i32, u32, u32)> {
 }
 
 fn parse_table(text: &str, source_name: &str) -> Result<toml::Table, ScenarioError> {
-    text.parse::<toml::Table>()
-        .map_err(|e| ScenarioError::Parse { source_name: source_name.into(), message: e.to_string().trim().to_string() })
+    text.parse::<toml::Table>().map_err(|e| ScenarioError::Parse {
+        source_name: source_name.into(),
+        message: e.to_string().trim().to_string(),
+    })
 }
 
-fn load_value(name_or_path: &str, base_dir: Option<&Path>, depth: usize) -> Result<(toml::Table, String), ScenarioError> {
+fn load_value(
+    name_or_path: &str,
+    base_dir: Option<&Path>,
+    depth: usize,
+) -> Result<(toml::Table, String), ScenarioError> {
     if depth > 8 {
         return Err(ScenarioError::ExtendsLoop(name_or_path.to_string()));
     }
@@ -483,14 +555,20 @@ fn load_value(name_or_path: &str, base_dir: Option<&Path>, depth: usize) -> Resu
         Some(b) if Path::new(name_or_path).is_relative() => b.join(name_or_path),
         _ => PathBuf::from(name_or_path),
     };
-    let text = std::fs::read_to_string(&path).map_err(|e| ScenarioError::NotFound(name_or_path.to_string(), e.to_string()))?;
+    let text =
+        std::fs::read_to_string(&path).map_err(|e| ScenarioError::NotFound(name_or_path.to_string(), e.to_string()))?;
     let source = path.display().to_string();
     let t = parse_table(&text, &source)?;
     let dir = path.parent().map(Path::to_path_buf);
     Ok((resolve_extends(t, &source, dir.as_deref(), depth)?, source))
 }
 
-fn resolve_extends(mut t: toml::Table, source_name: &str, base_dir: Option<&Path>, depth: usize) -> Result<toml::Table, ScenarioError> {
+fn resolve_extends(
+    mut t: toml::Table,
+    source_name: &str,
+    base_dir: Option<&Path>,
+    depth: usize,
+) -> Result<toml::Table, ScenarioError> {
     let Some(parent) = t.remove("extends") else { return Ok(t) };
     let Some(parent) = parent.as_str().map(str::to_string) else {
         return Err(ScenarioError::Invalid {

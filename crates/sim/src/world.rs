@@ -66,7 +66,10 @@ impl Archetype {
     }
 
     pub fn is_buyer(self) -> bool {
-        matches!(self, Archetype::LightBuyer | Archetype::MediumBuyer | Archetype::HeavyBuyer | Archetype::StealthyBuyer)
+        matches!(
+            self,
+            Archetype::LightBuyer | Archetype::MediumBuyer | Archetype::HeavyBuyer | Archetype::StealthyBuyer
+        )
     }
 }
 
@@ -166,6 +169,8 @@ pub struct Shared {
     pub ref_sets: RefSets,
     recipient_country: Vec<CountryCode>,
     recipient_mcc: Vec<u16>,
+    /// [start, end) of the period as UTC instants (from the institution's time zone).
+    pub period_utc: (i64, i64),
 }
 
 impl Shared {
@@ -193,6 +198,57 @@ pub struct World {
     pub customers: Vec<Customer>,
     pub recipients: Vec<Recipient>,
     pub procs: Vec<Proc>,
+    /// Ids and names of all entities, packed id-then-name per entity.
+    pub text: EntityText,
+}
+
+/// All entity ids and names in one buffer, id and name of an entity side by side.
+///
+/// The writer touches a random sender and recipient per payment; with one heap string
+/// per id and per name those were four cache misses a row and the simulator's largest
+/// cost. Packed, an entity's two strings usually share one cache line.
+pub struct EntityText {
+    buf: String,
+    customers: Vec<(u32, u16, u16)>,
+    recipients: Vec<(u32, u16, u16)>,
+}
+
+impl EntityText {
+    fn new(customers: &[Customer], recipients: &[Recipient]) -> EntityText {
+        let mut buf = String::new();
+        let mut pack = |id: &str, name: &str| {
+            let start = buf.len() as u32;
+            buf.push_str(id);
+            buf.push_str(name);
+            (start, id.len() as u16, name.len() as u16)
+        };
+        let customers = customers.iter().map(|c| pack(&c.id, &c.name)).collect();
+        let recipients = recipients.iter().map(|r| pack(&r.id, &r.name)).collect();
+        EntityText { buf, customers, recipients }
+    }
+
+    fn get(&self, span: (u32, u16, u16)) -> (&str, &str) {
+        let (s, a, b) = (span.0 as usize, span.1 as usize, span.2 as usize);
+        (&self.buf[s..s + a], &self.buf[s + a..s + a + b])
+    }
+
+    /// (id, name) of customer `i`.
+    pub fn customer(&self, i: u32) -> (&str, &str) {
+        self.get(self.customers[i as usize])
+    }
+
+    /// (id, name) of recipient `i`.
+    pub fn recipient(&self, i: u32) -> (&str, &str) {
+        self.get(self.recipients[i as usize])
+    }
+
+    /// Load the first byte of both entities' text without using it, so a batch of rows
+    /// can have its cache misses in flight together before the rows are formatted.
+    pub fn touch(&self, customer: u32, recipient: u32) -> u8 {
+        let c = self.customers[customer as usize].0 as usize;
+        let r = self.recipients[recipient as usize].0 as usize;
+        self.buf.as_bytes()[c] ^ self.buf.as_bytes()[r]
+    }
 }
 
 const BUILD: u64 = 0xB111D;
@@ -423,7 +479,8 @@ impl World {
         archetypes.shuffle(&mut b.rng);
 
         // Facilitators first: buyers attach to them, and some diaspora senders are their kin.
-        let n_fac = if n_buyers > 0 { ((n_buyers as f64 * sc.facilitators.per_buyer).ceil() as usize).max(1) } else { 0 };
+        let n_fac =
+            if n_buyers > 0 { ((n_buyers as f64 * sc.facilitators.per_buyer).ceil() as usize).max(1) } else { 0 };
         let mut facs: Vec<u32> = Vec::with_capacity(n_fac);
         let mut fac_weight: Vec<f64> = Vec::with_capacity(n_fac);
         for _ in 0..n_fac {
@@ -440,10 +497,12 @@ impl World {
 
         let mut customers = Vec::with_capacity(n);
         let mut procs: Vec<Proc> = Vec::with_capacity(n * 3);
-        let month_refs: Vec<u32> = (0..cal.months()).map(|i| {
-            let mn = cal.month_numbers[i] as usize;
-            b.intern(&format!("Miete {}", MONTHS_DE[mn - 1]))
-        }).collect();
+        let month_refs: Vec<u32> = (0..cal.months())
+            .map(|i| {
+                let mn = cal.month_numbers[i] as usize;
+                b.intern(&format!("Miete {}", MONTHS_DE[mn - 1]))
+            })
+            .collect();
 
         for (ci, &arch) in archetypes.iter().enumerate() {
             let cust = ci as u32;
@@ -467,7 +526,12 @@ impl World {
                 }
                 _ => general_culture(&mut crng),
             };
-            let kin_surname = kin.map(|f| surname_of(&b.recipients[f as usize].name, Culture::of_country(b.recipients[f as usize].country.as_str())));
+            let kin_surname = kin.map(|f| {
+                surname_of(
+                    &b.recipients[f as usize].name,
+                    Culture::of_country(b.recipients[f as usize].country.as_str()),
+                )
+            });
             let given = *culture.given_names().choose(&mut crng).unwrap_or(&"Alex");
             let surname = kin_surname.unwrap_or_else(|| culture.surnames().choose(&mut crng).copied().unwrap_or("Doe"));
             let id = b.new_id(home, false, true);
@@ -475,7 +539,10 @@ impl World {
 
             // Everyday life, common to all customers (buyers included: they live ordinary lives).
             let dm = &sc.domestic;
-            new_proc(Behaviour::Card { rate_per_day: gamma_rate(&mut crng, dm.card_payments_per_month) / 30.4 }, &mut procs);
+            new_proc(
+                Behaviour::Card { rate_per_day: gamma_rate(&mut crng, dm.card_payments_per_month) / 30.4 },
+                &mut procs,
+            );
             if crng.random::<f64>() < dm.rent_share {
                 let landlord = b.add_person(home, RecipientKind::Landlord, None);
                 let amount = (lognormal(&mut crng, dm.rent_median, 0.3) / 10.0).round() * 10.0;
@@ -486,7 +553,10 @@ impl World {
             if friend_rate > 0.0 {
                 let k = crng.random_range(1..=5);
                 let friends = (0..k).map(|_| b.add_person(home, RecipientKind::Friend, None)).collect();
-                new_proc(Behaviour::Friends { friends, rate_per_day: friend_rate, median: dm.friend_amount_median }, &mut procs);
+                new_proc(
+                    Behaviour::Friends { friends, rate_per_day: friend_rate, median: dm.friend_amount_median },
+                    &mut procs,
+                );
             }
             let mut subs = vec![pick_member(&mut crng, &pools.phone)];
             if crng.random::<f64>() < 0.6 {
@@ -499,14 +569,33 @@ impl World {
             if crng.random::<f64>() < vpn_share {
                 subs.push(pick_member(&mut crng, &pools.vpn));
             }
-            let subs = subs.into_iter().map(|(r, med)| (r, to_minor((med as f64).round() - 0.01), crng.random_range(1..=28))).collect();
+            let subs = subs
+                .into_iter()
+                .map(|(r, med)| (r, to_minor((med as f64).round() - 0.01), crng.random_range(1..=28)))
+                .collect();
             new_proc(Behaviour::Subscriptions { items: subs }, &mut procs);
             let cam_share = if arch.is_buyer() { bm.cam_token_share } else { dm.cam_site_share };
             if arch != Archetype::AdultWebcam && crng.random::<f64>() < cam_share {
-                new_proc(Behaviour::Merchant { pool: PoolId::Cam, rate_per_day: 1.0 / 30.4, night_share: 0.7, channel: Channel::Card }, &mut procs);
+                new_proc(
+                    Behaviour::Merchant {
+                        pool: PoolId::Cam,
+                        rate_per_day: 1.0 / 30.4,
+                        night_share: 0.7,
+                        channel: Channel::Card,
+                    },
+                    &mut procs,
+                );
             }
             if crng.random::<f64>() < dm.crypto_buyer_share {
-                new_proc(Behaviour::Merchant { pool: PoolId::Crypto, rate_per_day: 0.5 / 30.4, night_share: 0.2, channel: Channel::Crypto }, &mut procs);
+                new_proc(
+                    Behaviour::Merchant {
+                        pool: PoolId::Crypto,
+                        rate_per_day: 0.5 / 30.4,
+                        night_share: 0.2,
+                        channel: Channel::Crypto,
+                    },
+                    &mut procs,
+                );
             }
 
             match arch {
@@ -538,7 +627,15 @@ impl World {
                 Archetype::AdultWebcam => {
                     let w = &sc.webcam;
                     let rate = gamma_rate(&mut crng, w.token_purchases_per_month) / 30.4;
-                    new_proc(Behaviour::Merchant { pool: PoolId::Cam, rate_per_day: rate, night_share: w.night_share, channel: Channel::Card }, &mut procs);
+                    new_proc(
+                        Behaviour::Merchant {
+                            pool: PoolId::Cam,
+                            rate_per_day: rate,
+                            night_share: w.night_share,
+                            channel: Channel::Card,
+                        },
+                        &mut procs,
+                    );
                     if crng.random::<f64>() < w.tipper_share {
                         let k = crng.random_range(1..=w.performers_max);
                         let n_days = cal.n_days as f64;
@@ -551,18 +648,39 @@ impl World {
                                 Link { recipient: r, start, end: start + len, weight: 1.0 }
                             })
                             .collect();
-                        new_proc(Behaviour::Tips { performers, rate_per_day: gamma_rate(&mut crng, w.tips_per_month) / 30.4 }, &mut procs);
+                        new_proc(
+                            Behaviour::Tips {
+                                performers,
+                                rate_per_day: gamma_rate(&mut crng, w.tips_per_month) / 30.4,
+                            },
+                            &mut procs,
+                        );
                     }
                 }
                 Archetype::RomanceScamVictim => {
                     let r = &sc.romance;
                     let c = pick_country(&mut crng, &r.destinations);
                     let first = b.add_person(c, RecipientKind::RomanceScammer, None);
-                    let second = b.add_person(pick_country(&mut crng, &r.destinations), RecipientKind::RomanceScammer, None);
+                    let second =
+                        b.add_person(pick_country(&mut crng, &r.destinations), RecipientKind::RomanceScammer, None);
                     let n_pay = crng.random_range(r.payments[0]..=r.payments[1]);
-                    let switch_at = if crng.random::<f64>() < r.new_recipient_share { crng.random_range(1..=n_pay) } else { u32::MAX };
+                    let switch_at = if crng.random::<f64>() < r.new_recipient_share {
+                        crng.random_range(1..=n_pay)
+                    } else {
+                        u32::MAX
+                    };
                     let start = crng.random::<f64>() * cal.n_days as f64 * 0.7;
-                    new_proc(Behaviour::Romance { recipients: [first, second], n_pay, switch_at, t: start, k: 0, amount: lognormal(&mut crng, r.first_amount_median, 0.4) }, &mut procs);
+                    new_proc(
+                        Behaviour::Romance {
+                            recipients: [first, second],
+                            n_pay,
+                            switch_at,
+                            t: start,
+                            k: 0,
+                            amount: lognormal(&mut crng, r.first_amount_median, 0.4),
+                        },
+                        &mut procs,
+                    );
                 }
                 Archetype::ChildSponsor => {
                     let s = &sc.sponsor;
@@ -571,7 +689,10 @@ impl World {
                     let child = Culture::Filipino.given_names().choose(&mut crng).copied().unwrap_or("Maria");
                     let no: u32 = crng.random_range(10_000..99_999);
                     let reference = b.intern(&format!("school fees {child} Pate {no}"));
-                    new_proc(Behaviour::Sponsor { ngo, amount: to_minor(amount), day: crng.random_range(1..=3), reference }, &mut procs);
+                    new_proc(
+                        Behaviour::Sponsor { ngo, amount: to_minor(amount), day: crng.random_range(1..=3), reference },
+                        &mut procs,
+                    );
                 }
                 Archetype::Traveller => {
                     let trips = plan_trips(&mut b, &mut crng, sc, &cal, &pools, None, sc.traveller.trips_per_year);
@@ -608,7 +729,9 @@ impl World {
                         _ => [1.0, bm.medium_per_month[0].max(1.0) + 1.0],
                     };
                     let rate = crng.random_range(range[0]..=range[1]) / 30.4;
-                    let career = lognormal(&mut crng, bm.career_median_months, 0.8).clamp(bm.career_months[0], bm.career_months[1]) * 30.4;
+                    let career = lognormal(&mut crng, bm.career_median_months, 0.8)
+                        .clamp(bm.career_months[0], bm.career_months[1])
+                        * 30.4;
                     // Careers overlap the period; many started before it (§3.2: years-long careers).
                     let start = -career + crng.random::<f64>() * (n_days + career - 14.0).max(1.0);
                     let end = start + career;
@@ -692,7 +815,11 @@ impl World {
             tip: set(TIP_REFS),
         };
         let Builder { recipients, refs, ref_index, .. } = b;
+        let period_utc =
+            (tz[0].local_to_utc(cal.local_secs(0)).0, tz[0].local_to_utc(cal.local_secs(cal.n_days as i64)).0);
+        let text = EntityText::new(&customers, &recipients);
         World {
+            text,
             shared: Shared {
                 scenario: sc.clone(),
                 currency: inst.currency,
@@ -708,6 +835,7 @@ impl World {
                 ref_sets,
                 recipient_country: recipients.iter().map(|r| r.country).collect(),
                 recipient_mcc: recipients.iter().map(|r| r.mcc).collect(),
+                period_utc,
             },
             customers,
             recipients,
@@ -768,7 +896,13 @@ fn ngo_recipient(b: &mut Builder, rng: &mut Rng, n: u32, countries: &CountryMix)
     r
 }
 
-fn add_partner(b: &mut Builder, rng: &mut Rng, sc: &Scenario, procs: &mut Vec<Proc>, new_proc: &mut impl FnMut(Behaviour, &mut Vec<Proc>)) {
+fn add_partner(
+    b: &mut Builder,
+    rng: &mut Rng,
+    sc: &Scenario,
+    procs: &mut Vec<Proc>,
+    new_proc: &mut impl FnMut(Behaviour, &mut Vec<Proc>),
+) {
     let pa = &sc.partner;
     let c = pick_country(rng, &pa.destinations);
     let partner = b.add_person(c, RecipientKind::Partner, None);
@@ -779,7 +913,15 @@ fn add_partner(b: &mut Builder, rng: &mut Rng, sc: &Scenario, procs: &mut Vec<Pr
     new_proc(Behaviour::Partner { partner, in_laws, monthly, day: rng.random_range(1..=28) }, procs);
 }
 
-fn plan_trips(b: &mut Builder, rng: &mut Rng, sc: &Scenario, cal: &Calendar, pools: &Pools, dest: Option<CountryCode>, per_year: f64) -> Vec<Trip> {
+fn plan_trips(
+    b: &mut Builder,
+    rng: &mut Rng,
+    sc: &Scenario,
+    cal: &Calendar,
+    pools: &Pools,
+    dest: Option<CountryCode>,
+    per_year: f64,
+) -> Vec<Trip> {
     let t = &sc.traveller;
     let years = cal.n_days as f64 / 365.0;
     let k = poisson(rng, per_year * years).max(1);
@@ -830,10 +972,56 @@ fn build_pools(b: &mut Builder, sc: &Scenario, home: CountryCode) -> Pools {
     };
     // Fictitious merchants. Cam-site token sellers (MCC 5967) serve both adult consumers
     // and, through bought tokens, some buyers (OS-11, OS-17).
-    let cam = intl(b, &[("NL", "LiveCam Media B.V."), ("CY", "StreamStars Ltd"), ("US", "CamVille Inc."), ("CZ", "Tokenpay s.r.o."), ("MT", "NightShow Entertainment Ltd"), ("GB", "WebModel Payments Ltd")], 5967, 30.0);
-    let vpn = intl(b, &[("PA", "SecureTunnel VPN"), ("CH", "Alpine Privacy AG"), ("VG", "HideWay Networks"), ("SE", "Nordlys Net AB"), ("NL", "PrivaNet B.V."), ("US", "ShieldLink LLC")], 4816, 9.0);
-    let crypto = intl(b, &[("MT", "CoinHarbour Ltd"), ("LT", "Baltic Digital Assets UAB"), ("US", "BlockBridge Inc."), ("DE", "Kryptokontor GmbH")], 6051, 100.0);
-    let airlines = intl(b, &[("DE", "Lufthansa-like Air"), ("PH", "Island Air Express"), ("QA", "Gulf Skyways"), ("AE", "Desert Wings"), ("TR", "Bosporus Air"), ("TH", "Siam Skylines")], 4511, 900.0);
+    let cam = intl(
+        b,
+        &[
+            ("NL", "LiveCam Media B.V."),
+            ("CY", "StreamStars Ltd"),
+            ("US", "CamVille Inc."),
+            ("CZ", "Tokenpay s.r.o."),
+            ("MT", "NightShow Entertainment Ltd"),
+            ("GB", "WebModel Payments Ltd"),
+        ],
+        5967,
+        30.0,
+    );
+    let vpn = intl(
+        b,
+        &[
+            ("PA", "SecureTunnel VPN"),
+            ("CH", "Alpine Privacy AG"),
+            ("VG", "HideWay Networks"),
+            ("SE", "Nordlys Net AB"),
+            ("NL", "PrivaNet B.V."),
+            ("US", "ShieldLink LLC"),
+        ],
+        4816,
+        9.0,
+    );
+    let crypto = intl(
+        b,
+        &[
+            ("MT", "CoinHarbour Ltd"),
+            ("LT", "Baltic Digital Assets UAB"),
+            ("US", "BlockBridge Inc."),
+            ("DE", "Kryptokontor GmbH"),
+        ],
+        6051,
+        100.0,
+    );
+    let airlines = intl(
+        b,
+        &[
+            ("DE", "Lufthansa-like Air"),
+            ("PH", "Island Air Express"),
+            ("QA", "Gulf Skyways"),
+            ("AE", "Desert Wings"),
+            ("TR", "Bosporus Air"),
+            ("TH", "Siam Skylines"),
+        ],
+        4511,
+        900.0,
+    );
     let phone = intl(b, &[("DE", "Mobilfunk Eins"), ("DE", "Telekomm Plus"), ("DE", "Funknetz 3")], 4814, 25.0);
     let streaming = intl(b, &[("NL", "FlixStream"), ("US", "TuneBox"), ("LU", "VideoWave")], 4899, 12.0);
     let gym = intl(b, &[("DE", "FitWerk Studio"), ("DE", "Kraftraum 24")], 7997, 30.0);
