@@ -42,6 +42,16 @@ fn main() {
     }
 }
 
+/// Write to stdout; a closed pipe (`osecwatch ... | head`) ends output quietly instead
+/// of panicking like `println!` would.
+pub fn out(text: &str) {
+    use std::io::Write;
+    let mut so = std::io::stdout().lock();
+    if so.write_all(text.as_bytes()).and_then(|_| so.flush()).is_err() {
+        std::process::exit(0);
+    }
+}
+
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Simulate(a) => simulate::run_simulate(a),
@@ -49,7 +59,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Scenarios => {
             for (name, text) in osecwatch_sim::PRESETS {
                 let first = text.lines().next().unwrap_or("").trim_start_matches('#').trim();
-                println!("{name:16} {first}");
+                out(&format!("{name:16} {first}\n"));
             }
             Ok(())
         }

@@ -71,13 +71,13 @@ pub fn run_simulate(a: SimulateArgs) -> Result<()> {
 
 pub fn run_demo(a: DemoArgs) -> Result<()> {
     let sc = load_scenario(&a.scenario, None, None, None)?;
-    println!(
-        "osecwatch demo: simulating the `{}` world ({} customers, {} months) into {}",
+    crate::out(&format!(
+        "osecwatch demo: simulating the `{}` world ({} customers, {} months) into {}\n",
         sc.source,
         sc.institution.customers,
         sc.institution.months,
         a.out.display()
-    );
+    ));
     let summary = run_with_progress(&sc, &a.out, Format::Csv, false)?;
     print_summary(&summary);
     Ok(())
@@ -101,12 +101,12 @@ fn run_with_progress(sc: &Scenario, out: &std::path::Path, format: Format, quiet
     .with_context(|| format!("simulating into {}", out.display()))?;
     bar.finish_and_clear();
     let secs = start.elapsed().as_secs_f64();
-    println!(
-        "generated {} payments in {:.1} s ({:.2} M payments/s)",
+    crate::out(&format!(
+        "generated {} payments in {:.1} s ({:.2} M payments/s)\n",
         summary.transactions,
         secs,
         summary.transactions as f64 / secs / 1e6
-    );
+    ));
     Ok(summary)
 }
 
@@ -115,16 +115,21 @@ fn eur(minor: i64) -> String {
 }
 
 pub fn print_summary(s: &Summary) {
-    println!();
-    println!(
+    use std::fmt::Write as _;
+    let mut o = String::new();
+    let _ = writeln!(o);
+    let _ = writeln!(
+        o,
         "world `{}` (seed {}), {} months from {}, amounts in {}",
         s.scenario, s.seed, s.months, s.period_start, s.currency
     );
-    println!(
+    let _ = writeln!(
+        o,
         "  customers {:>10}   recipients paid {:>10}   payments {:>12}",
         s.customers, s.recipients_paid, s.transactions
     );
-    println!(
+    let _ = writeln!(
+        o,
         "  OSEC payments {} ({:.4} % of payments, {:.4} % of {}), buyers {} ({} with OSEC payments in the period), facilitators paid {}",
         s.osec_transactions,
         100.0 * s.osec_share_of_transactions(),
@@ -134,10 +139,11 @@ pub fn print_summary(s: &Summary) {
         s.buyers_with_osec,
         s.facilitators_paid
     );
-    println!();
-    println!("  {:<26} {:>10} {:>12} {:>14} {:>8}", "archetype", "customers", "payments", "amount", "OSEC");
+    let _ = writeln!(o);
+    let _ = writeln!(o, "  {:<26} {:>10} {:>12} {:>14} {:>8}", "archetype", "customers", "payments", "amount", "OSEC");
     for a in s.by_archetype.iter().filter(|a| a.customers > 0) {
-        println!(
+        let _ = writeln!(
+            o,
             "  {:<26} {:>10} {:>12} {:>14} {:>8}",
             a.archetype,
             a.customers,
@@ -146,8 +152,9 @@ pub fn print_summary(s: &Summary) {
             a.osec_transactions
         );
     }
-    println!();
+    let _ = writeln!(o);
     for f in &s.files {
-        println!("  wrote {}", f.display());
+        let _ = writeln!(o, "  wrote {}", f.display());
     }
+    crate::out(&o);
 }

@@ -119,7 +119,15 @@ pub fn simulate(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Summary, SimError> {
     std::fs::create_dir_all(&opts.out_dir).map_err(io_err(&opts.out_dir))?;
+    let t0 = std::time::Instant::now();
     let mut world = World::build(scenario);
+    tracing::info!(
+        customers = world.customers.len(),
+        recipients = world.recipients.len(),
+        processes = world.procs.len(),
+        secs = t0.elapsed().as_secs_f64(),
+        "population built"
+    );
     let tx_path = opts.out_dir.join(format!("transactions.{}", opts.format.extension()));
     let labels_path = opts.out_dir.join("txn_labels.csv");
     let mut writer = open_writer(&tx_path, opts.format)?;
@@ -238,7 +246,8 @@ pub fn simulate(
             buyers += 1;
             buyers_with_osec += cust_first[i].is_some() as u64;
         }
-        ent.write_record([&*c.id, role, c.archetype.as_str(), &fmt_first(&cust_first[i])]).map_err(csv_err)?;
+        ent.write_record([world.text.customer(i as u32).0, role, c.archetype.as_str(), &fmt_first(&cust_first[i])])
+            .map_err(csv_err)?;
     }
     let (mut recipients_paid, mut facilitators_paid) = (0u64, 0u64);
     for (i, r) in world.recipients.iter().enumerate() {
@@ -248,7 +257,8 @@ pub fn simulate(
         recipients_paid += 1;
         let role = if r.kind.is_facilitator() { "facilitator" } else { "benign" };
         facilitators_paid += r.kind.is_facilitator() as u64;
-        ent.write_record([&*r.id, role, r.kind.as_str(), &fmt_first(&rec_first[i])]).map_err(csv_err)?;
+        ent.write_record([world.text.recipient(i as u32).0, role, r.kind.as_str(), &fmt_first(&rec_first[i])])
+            .map_err(csv_err)?;
     }
     ent.flush().map_err(io_err(&ent_path))?;
 

@@ -10,7 +10,8 @@ use osecwatch_model::{Channel, CountryCode, CurrencyCode};
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand::Rng as _;
 use rand_distr::{Distribution, Gamma, LogNormal, Poisson};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use rustc_hash::FxHashSet;
+use std::collections::{BTreeMap, HashMap};
 
 /// Behaviour profile of a customer (the sending side).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -115,16 +116,14 @@ impl RecipientKind {
     }
 }
 
+/// A customer of the institution; its id and name live in [`EntityText`].
 pub struct Customer {
-    pub id: Box<str>,
-    pub name: Box<str>,
     pub surname: &'static str,
     pub archetype: Archetype,
 }
 
+/// A payee; its id and name live in [`EntityText`].
 pub struct Recipient {
-    pub id: Box<str>,
-    pub name: Box<str>,
     pub country: CountryCode,
     pub kind: RecipientKind,
     /// Merchant category for merchants; 0 otherwise.
@@ -214,17 +213,21 @@ pub struct EntityText {
 }
 
 impl EntityText {
-    fn new(customers: &[Customer], recipients: &[Recipient]) -> EntityText {
-        let mut buf = String::new();
-        let mut pack = |id: &str, name: &str| {
-            let start = buf.len() as u32;
-            buf.push_str(id);
-            buf.push_str(name);
-            (start, id.len() as u16, name.len() as u16)
-        };
-        let customers = customers.iter().map(|c| pack(&c.id, &c.name)).collect();
-        let recipients = recipients.iter().map(|r| pack(&r.id, &r.name)).collect();
-        EntityText { buf, customers, recipients }
+    fn pack(&mut self, id: &str, name: &str) -> (u32, u16, u16) {
+        let start = self.buf.len() as u32;
+        self.buf.push_str(id);
+        self.buf.push_str(name);
+        (start, id.len() as u16, name.len() as u16)
+    }
+
+    fn push_customer(&mut self, id: &str, name: &str) {
+        let span = self.pack(id, name);
+        self.customers.push(span);
+    }
+
+    fn push_recipient(&mut self, id: &str, name: &str) {
+        let span = self.pack(id, name);
+        self.recipients.push(span);
     }
 
     fn get(&self, span: (u32, u16, u16)) -> (&str, &str) {
@@ -259,7 +262,10 @@ struct Builder {
     seed: u64,
     rng: Rng,
     recipients: Vec<Recipient>,
-    used_ids: HashSet<Box<str>>,
+    /// Numeric identity of every id handed out, to keep ids unique without storing strings.
+    used_ids: FxHashSet<u64>,
+    id_buf: String,
+    text: EntityText,
     refs: Vec<Box<str>>,
     ref_index: HashMap<Box<str>, u32>,
     home: CountryCode,
@@ -280,51 +286,73 @@ impl Builder {
     /// A unique account id. Domestic accounts are IBANs with valid check digits; foreign
     /// accounts and wallets are the country code and twelve digits. Digits come from a
     /// keyed mix of a counter, so ids say nothing about who or what is behind them.
-    fn new_id(&mut self, country: CountryCode, merchant: bool, own_customer: bool) -> Box<str> {
+    /// A unique account id, written to `self.id_buf`. Domestic accounts are IBANs with valid
+    /// check digits; foreign accounts and wallets are the country code and twelve digits.
+    /// Digits come from a keyed mix of a counter, so ids say nothing about who or what is
+    /// behind them.
+    fn new_id(&mut self, country: CountryCode, merchant: bool, own_customer: bool) {
+        use std::fmt::Write as _;
         let mut n = self.used_ids.len() as u64;
+        let cc = u16::from_be_bytes(country.as_bytes()) as u64;
         loop {
             let x = mix64(self.seed ^ 0x1D5, n);
-            let id: String = if merchant {
-                format!("M{}{:010}", country, x % 10_000_000_000)
+            n = n.wrapping_add(0x9E37_79B9);
+            self.id_buf.clear();
+            let key = if merchant {
+                let v = x % 10_000_000_000;
+                let _ = write!(self.id_buf, "M{country}{v:010}");
+                (1 << 62) | (cc << 40) | v
             } else if country == self.home {
                 // The institution's own customers share its bank code; other domestic
                 // accounts are spread over twenty other banks.
                 let which = if own_customer { 0 } else { 1 + (x >> 48) % 20 };
                 let bank = 10_000_000 + mix64(self.seed, which) % 89_999_999;
-                iban(country.as_str(), &format!("{:08}{:010}", bank, x % 10_000_000_000))
+                let acct = x % 10_000_000_000;
+                self.id_buf.push_str(&iban(country.as_str(), &format!("{bank:08}{acct:010}")));
+                (2 << 62) | (which << 40) | acct
             } else {
-                format!("{}{:012}", country, x % 1_000_000_000_000)
+                let v = x % 1_000_000_000_000;
+                let _ = write!(self.id_buf, "{country}{v:012}");
+                (3 << 62) | (cc << 45) | v
             };
-            let id: Box<str> = id.into();
-            if self.used_ids.insert(id.clone()) {
-                return id;
+            if self.used_ids.insert(key) {
+                return;
             }
-            n = n.wrapping_add(0x9E37_79B9);
         }
     }
 
-    fn person_name(&mut self, culture: Culture, surname: Option<&'static str>) -> (Box<str>, &'static str) {
+    fn person_name(&mut self, culture: Culture, surname: Option<&'static str>) -> String {
         let given = *culture.given_names().choose(&mut self.rng).unwrap_or(&"Alex");
         let sur = surname.unwrap_or_else(|| culture.surnames().choose(&mut self.rng).copied().unwrap_or("Doe"));
-        (format!("{given} {sur}").into(), sur)
+        format!("{given} {sur}")
     }
 
-    fn add_recipient(&mut self, name: Box<str>, country: CountryCode, kind: RecipientKind, mcc: u16) -> u32 {
-        let id = self.new_id(country, kind == RecipientKind::Merchant, false);
-        self.recipients.push(Recipient { id, name, country, kind, mcc });
+    fn add_recipient(&mut self, name: &str, country: CountryCode, kind: RecipientKind, mcc: u16) -> u32 {
+        self.new_id(country, kind == RecipientKind::Merchant, false);
+        self.text.push_recipient(&self.id_buf, name);
+        self.recipients.push(Recipient { country, kind, mcc });
         (self.recipients.len() - 1) as u32
     }
 
+    fn add_customer(&mut self, name: &str) {
+        self.new_id(self.home, false, true);
+        self.text.push_customer(&self.id_buf, name);
+    }
+
+    fn recipient_name(&self, r: u32) -> &str {
+        self.text.recipient(r).1
+    }
+
     fn add_person(&mut self, country: CountryCode, kind: RecipientKind, surname: Option<&'static str>) -> u32 {
-        let (name, _) = self.person_name(Culture::of_country(country.as_str()), surname);
-        self.add_recipient(name, country, kind, 0)
+        let name = self.person_name(Culture::of_country(country.as_str()), surname);
+        self.add_recipient(&name, country, kind, 0)
     }
 
     fn pool(&mut self, n: u32, country: CountryCode, stem: &str, mcc: u16, median: f32) -> Pool {
         let mut p = Pool { members: Vec::new(), median: Vec::new() };
         for i in 0..n {
-            let name = format!("{stem} {:03}", i + 1).into();
-            let r = self.add_recipient(name, country, RecipientKind::Merchant, mcc);
+            let name = format!("{stem} {:03}", i + 1);
+            let r = self.add_recipient(&name, country, RecipientKind::Merchant, mcc);
             p.members.push(r);
             // Each merchant has its own typical ticket around the category median.
             let m = median * (0.6 + 0.8 * self.rng.random::<f32>());
@@ -434,7 +462,9 @@ impl World {
             seed,
             rng: rng_for(seed, BUILD, 0),
             recipients: Vec::new(),
-            used_ids: HashSet::new(),
+            used_ids: FxHashSet::default(),
+            id_buf: String::new(),
+            text: EntityText { buf: String::new(), customers: Vec::new(), recipients: Vec::new() },
             refs: vec!["".into()],
             ref_index: HashMap::from([(Box::from(""), 0u32)]),
             home: inst.country,
@@ -527,15 +557,12 @@ impl World {
                 _ => general_culture(&mut crng),
             };
             let kin_surname = kin.map(|f| {
-                surname_of(
-                    &b.recipients[f as usize].name,
-                    Culture::of_country(b.recipients[f as usize].country.as_str()),
-                )
+                surname_of(b.recipient_name(f), Culture::of_country(b.recipients[f as usize].country.as_str()))
             });
             let given = *culture.given_names().choose(&mut crng).unwrap_or(&"Alex");
             let surname = kin_surname.unwrap_or_else(|| culture.surnames().choose(&mut crng).copied().unwrap_or("Doe"));
-            let id = b.new_id(home, false, true);
-            customers.push(Customer { id, name: format!("{given} {surname}").into(), surname, archetype: arch });
+            b.add_customer(&format!("{given} {surname}"));
+            customers.push(Customer { surname, archetype: arch });
 
             // Everyday life, common to all customers (buyers included: they live ordinary lives).
             let dm = &sc.domestic;
@@ -814,10 +841,9 @@ impl World {
             romance: set(ROMANCE_REFS),
             tip: set(TIP_REFS),
         };
-        let Builder { recipients, refs, ref_index, .. } = b;
+        let Builder { recipients, refs, ref_index, text, .. } = b;
         let period_utc =
             (tz[0].local_to_utc(cal.local_secs(0)).0, tz[0].local_to_utc(cal.local_secs(cal.n_days as i64)).0);
-        let text = EntityText::new(&customers, &recipients);
         World {
             text,
             shared: Shared {
@@ -891,7 +917,7 @@ fn ngo_recipient(b: &mut Builder, rng: &mut Rng, n: u32, countries: &CountryMix)
     }
     let mut crng = rng_for(b.seed, 0x460, i as u64);
     let c = pick_country(&mut crng, countries);
-    let r = b.add_recipient(name.into(), c, RecipientKind::Ngo, 0);
+    let r = b.add_recipient(&name, c, RecipientKind::Ngo, 0);
     b.ngos.insert(i, r);
     r
 }
@@ -906,7 +932,7 @@ fn add_partner(
     let pa = &sc.partner;
     let c = pick_country(rng, &pa.destinations);
     let partner = b.add_person(c, RecipientKind::Partner, None);
-    let psur = surname_of(&b.recipients[partner as usize].name, Culture::of_country(c.as_str()));
+    let psur = surname_of(b.recipient_name(partner), Culture::of_country(c.as_str()));
     let k = rng.random_range(0..=pa.in_laws_max);
     let in_laws = (0..k).map(|_| b.add_person(c, RecipientKind::InLaw, Some(psur))).collect();
     let monthly = lognormal(rng, pa.monthly_amount_median, 0.4);
@@ -964,7 +990,7 @@ fn build_pools(b: &mut Builder, sc: &Scenario, home: CountryCode) -> Pools {
     let intl = |b: &mut Builder, spec: &[(&str, &str)], mcc: u16, median: f32| {
         let mut p = Pool { members: Vec::new(), median: Vec::new() };
         for (country, name) in spec {
-            let r = b.add_recipient((*name).into(), cc(country), RecipientKind::Merchant, mcc);
+            let r = b.add_recipient(name, cc(country), RecipientKind::Merchant, mcc);
             p.members.push(r);
             p.median.push(median * (0.7 + 0.6 * b.rng.random::<f32>()));
         }
