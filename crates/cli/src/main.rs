@@ -1,6 +1,7 @@
 //! `osecwatch`: the command-line front of the engine. Each subcommand wires library crates
 //! together; all printing and exit codes live here, never in the libraries.
 
+mod scan;
 mod simulate;
 
 use anyhow::Result;
@@ -23,6 +24,8 @@ enum Command {
     Simulate(simulate::SimulateArgs),
     /// The showcase: simulate the default world and summarise it.
     Demo(simulate::DemoArgs),
+    /// Run a rule pack over payment files and write explained alerts.
+    Scan(scan::ScanArgs),
     /// List the shipped scenario presets.
     Scenarios,
 }
@@ -56,6 +59,7 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Simulate(a) => simulate::run_simulate(a),
         Command::Demo(a) => simulate::run_demo(a),
+        Command::Scan(a) => scan::run_scan(a),
         Command::Scenarios => {
             for (name, text) in osecwatch_sim::PRESETS {
                 let first = text.lines().next().unwrap_or("").trim_start_matches('#').trim();

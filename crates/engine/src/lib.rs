@@ -1,0 +1,719 @@
+//! The detection engine: incremental, event-at-a-time state per sender and recipient,
+//! windowed features, a declarative rule pack, scores, decisions and explained alerts.
+//!
+//! ```no_run
+//! use osecwatch_engine::{Engine, RulePack};
+//! let pack = RulePack::from_file("rules/osec.toml".as_ref()).unwrap();
+//! let mut engine = Engine::new(pack).unwrap();
+//! // for each canonical row in time order:
+//! // let decision = engine.process(&row)?;
+//! let alerts = engine.alerts();
+//! ```
+//!
+//! The same engine serves batch scans and real-time screening: [`Engine::process`] takes
+//! one payment, updates state and returns the decision for it. Payments must arrive in
+//! event-time order (ingest enforces it).
+//!
+//! Invariants: library code never prints; no personal data in logs; the same input in the
+//! same order gives the same alerts with the same ids.
+
+pub mod features;
+pub mod rules;
+
+pub use features::{Kind, F, N_FEATURES};
+pub use rules::{EntitySide, Evaluation, RuleError, RulePack};
+
+use features::*;
+use osecwatch_ingest::{RateError, RateTable};
+use osecwatch_model::{CurrencyCode, Timestamp, TxnRow};
+use rustc_hash::{FxHashMap, FxHashSet};
+use serde::Serialize;
+
+/// What to do with a payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    Allow,
+    Review,
+    Block,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Allow => "allow",
+            Decision::Review => "review",
+            Decision::Block => "block",
+        }
+    }
+}
+
+/// The engine's answer for one payment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub decision: Decision,
+    /// Highest typology score involved (0-100).
+    pub score: f64,
+    /// Rule ids that fired for the sender or the recipient.
+    pub rules: Vec<String>,
+}
+
+/// An alert on one entity for one typology, updated as evidence grows.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Alert {
+    pub alert_id: String,
+    pub entity_type: &'static str,
+    pub entity_id: String,
+    pub typology: String,
+    pub score: f64,
+    pub decision: Decision,
+    /// Rule ids that fired at the strongest evaluation.
+    pub typologies: Vec<String>,
+    /// One plain-language sentence per fired rule, with the numbers behind it.
+    pub reasons: Vec<String>,
+    pub raised_at: String,
+    pub updated_at: String,
+    pub txn_ids: Vec<String>,
+}
+
+/// Problems with a single payment (the caller quarantines the row).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Rate(#[from] RateError),
+}
+
+const MAX_EVIDENCE: usize = 200;
+
+struct AlertState {
+    alert: Alert,
+    evidence: FxHashSet<Box<str>>,
+}
+
+/// Interns entity ids so state is keyed by small integers.
+#[derive(Default)]
+struct Interner {
+    map: FxHashMap<Box<str>, u32>,
+    names: Vec<Box<str>>,
+}
+
+impl Interner {
+    fn get_or_insert(&mut self, id: &str) -> (u32, bool) {
+        if let Some(i) = self.map.get(id) {
+            return (*i, false);
+        }
+        let i = self.names.len() as u32;
+        self.map.insert(id.into(), i);
+        self.names.push(id.into());
+        (i, true)
+    }
+}
+
+/// Counters for the summary.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct EngineStats {
+    pub processed: u64,
+    pub relevant: u64,
+    pub allow: u64,
+    pub review: u64,
+    pub block: u64,
+    pub senders_tracked: u64,
+    pub recipients_tracked: u64,
+}
+
+pub struct Engine {
+    pack: RulePack,
+    rates: RateTable,
+    php: Option<f64>,
+    senders: Interner,
+    sender_state: Vec<SenderState>,
+    recipients: Interner,
+    recipient_state: Vec<RecipientState>,
+    watchlist: FxHashSet<Box<str>>,
+    alerts: FxHashMap<(u8, u32, usize), AlertState>,
+    alert_order: Vec<(u8, u32, usize)>,
+    sender_typologies: Vec<usize>,
+    recipient_typologies: Vec<usize>,
+    stats: EngineStats,
+    values: Values,
+}
+
+fn surname_hash(name: &str) -> u64 {
+    let last = name.split_whitespace().next_back().unwrap_or("");
+    if last.len() < 2 {
+        return 0;
+    }
+    fnv1a(last.to_lowercase().as_bytes())
+}
+
+/// FNV-1a: a stable hash (unlike std's, it never changes between releases), used for
+/// surname matching and alert ids.
+pub fn fnv1a(b: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &x in b {
+        h ^= x as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+impl Engine {
+    pub fn new(pack: RulePack) -> Result<Engine, RateError> {
+        let rates = if pack.settings.rates.is_empty() && pack.settings.base_currency == CurrencyCode::EUR {
+            RateTable::eur_defaults()
+        } else {
+            RateTable::new(pack.settings.base_currency, &pack.settings.rates)?
+        };
+        let php = CurrencyCode::parse("PHP").ok().and_then(|c| rates.per_base(c));
+        let sender_typologies =
+            (0..pack.typologies.len()).filter(|t| pack.typologies[*t].entity == EntitySide::Sender).collect();
+        let recipient_typologies =
+            (0..pack.typologies.len()).filter(|t| pack.typologies[*t].entity == EntitySide::Recipient).collect();
+        Ok(Engine {
+            pack,
+            rates,
+            php,
+            senders: Interner::default(),
+            sender_state: Vec::new(),
+            recipients: Interner::default(),
+            recipient_state: Vec::new(),
+            watchlist: FxHashSet::default(),
+            alerts: FxHashMap::default(),
+            alert_order: Vec::new(),
+            sender_typologies,
+            recipient_typologies,
+            stats: EngineStats::default(),
+            values: [0.0; N_FEATURES],
+        })
+    }
+
+    /// Sender ids on a watch list (offender registers, SHPO restrictions): R-OSEC-09.
+    pub fn set_watchlist(&mut self, ids: impl IntoIterator<Item = String>) {
+        self.watchlist = ids.into_iter().map(Into::into).collect();
+    }
+
+    pub fn pack(&self) -> &RulePack {
+        &self.pack
+    }
+
+    pub fn stats(&self) -> EngineStats {
+        let mut s = self.stats.clone();
+        s.senders_tracked = self.sender_state.len() as u64;
+        s.recipients_tracked = self.recipient_state.len() as u64;
+        s
+    }
+
+    fn is_org(&self, name: &str) -> bool {
+        let n = name.to_lowercase();
+        self.pack.settings.organisation_markers.iter().any(|m| {
+            n.split(|c: char| c.is_whitespace() || c == ',').any(|tok| tok == m.as_str())
+                || (m.contains(' ') && n.contains(m.as_str()))
+        })
+    }
+
+    fn is_cover(&self, reference: &str) -> bool {
+        if reference.is_empty() {
+            return false;
+        }
+        let r = reference.to_lowercase();
+        r.contains('@') || self.pack.settings.cover_keywords.iter().any(|k| r.contains(k.as_str()))
+    }
+
+    fn is_round(&self, base_minor: i64, row: &TxnRow<'_>) -> bool {
+        let unit = 10i64.pow(self.pack.settings.base_currency.exponent() as u32);
+        if base_minor % (5 * unit) == 0 {
+            return true;
+        }
+        if row.amount.currency.as_str() == "PHP" {
+            let u = 10i64.pow(row.amount.currency.exponent() as u32);
+            return row.amount.minor % (100 * u) == 0;
+        }
+        // A round PHP price paid in the base currency (OS-10): within 0.5 % of a multiple
+        // of PHP 500 at the configured rate.
+        if let Some(php_per_base) = self.php {
+            let php = base_minor as f64 / unit as f64 * php_per_base;
+            if php >= 450.0 {
+                let nearest = (php / 500.0).round() * 500.0;
+                return ((php - nearest) / nearest).abs() < 0.005;
+            }
+        }
+        false
+    }
+
+    /// Process one payment (in time order): update state, score, raise or update alerts,
+    /// and return the decision for this payment.
+    pub fn process(&mut self, row: &TxnRow<'_>) -> Result<Outcome, EngineError> {
+        self.stats.processed += 1;
+        let base = self.rates.to_base_minor(row.amount)?;
+        let st = &self.pack.settings;
+        let now = row.timestamp.utc;
+        let cross_border = row.recipient_country != row.sender_country;
+        let rc = row.recipient_country.as_bytes();
+        let mcc = row.merchant_category.unwrap_or(0);
+        let side_kind = if st.vpn_mccs.contains(&mcc) {
+            Some(S_VPN)
+        } else if st.cam_mccs.contains(&mcc) {
+            Some(S_CAM)
+        } else if st.travel_mccs.contains(&mcc) || (mcc != 0 && cross_border && st.is_high_risk(rc)) {
+            Some(S_TRAVEL)
+        } else {
+            None
+        };
+        let transfer =
+            !matches!(row.channel, osecwatch_model::Channel::Card | osecwatch_model::Channel::Cash) && mcc == 0;
+        let corridor = transfer && cross_border && st.is_high_risk(rc);
+        let small = base <= st.small_minor;
+        let watch = !self.watchlist.is_empty() && self.watchlist.contains(row.sender_id);
+        if !corridor && side_kind.is_none() && !watch {
+            self.stats.allow += 1;
+            return Ok(Outcome { decision: Decision::Allow, score: 0.0, rules: Vec::new() });
+        }
+        self.stats.relevant += 1;
+
+        // Sender state.
+        let (s, new_s) = self.senders.get_or_insert(row.sender_id);
+        if new_s {
+            self.sender_state.push(SenderState { surname: surname_hash(row.sender_name), ..Default::default() });
+        }
+        let hour = row.timestamp.local_hour();
+        let night = st.is_night(hour);
+        let mut recipient_idx = None;
+        if corridor {
+            let (r, new_r) = self.recipients.get_or_insert(row.recipient_id);
+            if new_r {
+                let is_org = self.is_org(row.recipient_name);
+                self.recipient_state.push(RecipientState {
+                    surname: surname_hash(row.recipient_name),
+                    is_org,
+                    ..Default::default()
+                });
+            }
+            recipient_idx = Some(r);
+            let rs = &self.recipient_state[r as usize];
+            let family = rs.surname != 0 && rs.surname == self.sender_state[s as usize].surname;
+            let mut flags = 0u8;
+            flags |= if small { F_SMALL } else { 0 };
+            flags |= if self.is_round(base, row) { F_ROUND } else { 0 };
+            flags |= if self.is_cover(row.reference) { F_COVER } else { 0 };
+            flags |= if family { F_FAMILY } else { 0 };
+            flags |= if night { F_NIGHT } else { 0 };
+            flags |= if rs.is_org { F_ORG } else { 0 };
+            let local_day = row.timestamp.local_secs().div_euclid(DAY) as i32;
+            let ss = &mut self.sender_state[s as usize];
+            ss.corridor.push_back(Pay {
+                utc: now,
+                local_day,
+                local_hour: hour,
+                amount: base,
+                recipient: r,
+                country: rc,
+                flags,
+                txn_id: row.txn_id.into(),
+            });
+            if small {
+                let rs = &mut self.recipient_state[r as usize];
+                rs.inbound.push_back(Inbound { utc: now, sender: s, amount: base, family, night });
+                rs.last_seen = now;
+                rs.prune(now);
+                let mut seen = FxHashSet::default();
+                rs.unrelated_senders = rs.inbound.iter().filter(|i| !i.family && seen.insert(i.sender)).count() as u32;
+            }
+        }
+        let ss = &mut self.sender_state[s as usize];
+        if let Some(k) = side_kind {
+            ss.side.push_back((now, k));
+        }
+        ss.on_watchlist = watch;
+        ss.last_seen = now;
+        ss.prune(now);
+
+        // Sender features and typologies.
+        self.sender_features(s, row, recipient_idx);
+        let mut outcome = Outcome { decision: Decision::Allow, score: 0.0, rules: Vec::new() };
+        let mut best_sender = 0.0f64;
+        for ti in 0..self.sender_typologies.len() {
+            let t = self.sender_typologies[ti];
+            let ev = self.pack.evaluate(t, &self.values);
+            best_sender = best_sender.max(if ev.corroborated { ev.score } else { 0.0 });
+            self.apply(t, 0, s, &ev, row, &mut outcome);
+        }
+        let ss = &mut self.sender_state[s as usize];
+        ss.last_score = best_sender;
+        ss.alert_active = self.sender_typologies.iter().any(|t| best_sender >= self.pack.typologies[*t].review);
+
+        // Recipient features and typologies (only cross-border small payments build them).
+        if let (Some(r), true) = (recipient_idx, small) {
+            self.recipient_features(r, row);
+            for ti in 0..self.recipient_typologies.len() {
+                let t = self.recipient_typologies[ti];
+                let ev = self.pack.evaluate(t, &self.values);
+                self.apply(t, 1, r, &ev, row, &mut outcome);
+            }
+        }
+        match outcome.decision {
+            Decision::Allow => self.stats.allow += 1,
+            Decision::Review => self.stats.review += 1,
+            Decision::Block => self.stats.block += 1,
+        }
+        Ok(outcome)
+    }
+
+    /// Record the typology outcome for this payment and raise or update the entity's alert.
+    fn apply(&mut self, t: usize, side: u8, entity: u32, ev: &Evaluation, row: &TxnRow<'_>, outcome: &mut Outcome) {
+        let typ = &self.pack.typologies[t];
+        for (ri, p) in &ev.fired {
+            if *p > 0.0 {
+                outcome.rules.push(self.pack.rules[*ri].id.clone());
+            }
+        }
+        if !ev.corroborated || ev.score < typ.review {
+            return;
+        }
+        let decision = if ev.score >= typ.block { Decision::Block } else { Decision::Review };
+        outcome.decision = outcome.decision.max(decision);
+        outcome.score = outcome.score.max(ev.score);
+        let key = (side, entity, t);
+        let stronger = self.alerts.get(&key).is_none_or(|a| ev.score > a.alert.score);
+        let mut explained = if stronger { Some(self.reasons(ev, entity, side)) } else { None };
+        let mut reasons = || explained.take().unwrap_or_default();
+        let evidence = self.evidence(side, entity);
+        let ts = row.timestamp.to_rfc3339();
+        match self.alerts.get_mut(&key) {
+            Some(a) => {
+                a.alert.updated_at = ts;
+                for id in evidence {
+                    if a.alert.txn_ids.len() >= MAX_EVIDENCE {
+                        break;
+                    }
+                    if a.evidence.insert(id.clone()) {
+                        a.alert.txn_ids.push(id.into());
+                    }
+                }
+                if ev.score > a.alert.score {
+                    let (rules, sentences) = reasons();
+                    a.alert.score = ev.score;
+                    a.alert.decision = a.alert.decision.max(decision);
+                    a.alert.typologies = rules;
+                    a.alert.reasons = sentences;
+                }
+            }
+            None => {
+                let (rules, sentences) = reasons();
+                let entity_id = if side == 0 {
+                    &self.senders.names[entity as usize]
+                } else {
+                    &self.recipients.names[entity as usize]
+                };
+                let entity_type = if side == 0 { "sender" } else { "recipient" };
+                let id_src = format!("{entity_type}|{entity_id}|{}|{}", typ.id, row.txn_id);
+                let alert_id = format!("AL-{:016x}", fnv1a(id_src.as_bytes()));
+                let mut set = FxHashSet::default();
+                let mut txn_ids = Vec::new();
+                for id in evidence.into_iter().take(MAX_EVIDENCE) {
+                    if set.insert(id.clone()) {
+                        txn_ids.push(id.into());
+                    }
+                }
+                self.alerts.insert(
+                    key,
+                    AlertState {
+                        alert: Alert {
+                            alert_id,
+                            entity_type,
+                            entity_id: entity_id.to_string(),
+                            typology: typ.id.clone(),
+                            score: ev.score,
+                            decision,
+                            typologies: rules,
+                            reasons: sentences,
+                            raised_at: ts.clone(),
+                            updated_at: ts,
+                            txn_ids,
+                        },
+                        evidence: set,
+                    },
+                );
+                self.alert_order.push(key);
+            }
+        }
+    }
+
+    fn evidence(&self, side: u8, entity: u32) -> Vec<Box<str>> {
+        if side == 0 {
+            let ss = &self.sender_state[entity as usize];
+            let now = ss.last_seen;
+            ss.corridor.iter().filter(|p| p.utc >= now - 90 * DAY).map(|p| p.txn_id.clone()).collect()
+        } else {
+            // The recipient's evidence is the senders' payments to it, kept on the senders.
+            let rs = &self.recipient_state[entity as usize];
+            let mut out = Vec::new();
+            for i in rs.inbound.iter() {
+                if let Some(p) = self.sender_state[i.sender as usize]
+                    .corridor
+                    .iter()
+                    .rev()
+                    .find(|p| p.utc == i.utc && p.recipient == entity)
+                {
+                    out.push(p.txn_id.clone());
+                }
+            }
+            out
+        }
+    }
+
+    fn reasons(&self, ev: &Evaluation, entity: u32, side: u8) -> (Vec<String>, Vec<String>) {
+        let currency = self.pack.settings.base_currency.as_str();
+        let facts = |f: rules::Fact| -> String {
+            match f {
+                rules::Fact::SmallAmount => format!("{currency} {:.0}", self.pack.settings.small_minor as f64 / 100.0),
+                rules::Fact::NightHours => {
+                    format!("{:02}:00 and {:02}:00", self.pack.settings.night_start, self.pack.settings.night_end)
+                }
+                rules::Fact::CorridorCountries90 => {
+                    if side != 0 {
+                        return String::new();
+                    }
+                    let ss = &self.sender_state[entity as usize];
+                    let now = ss.last_seen;
+                    let mut counts: Vec<([u8; 2], u32)> = Vec::new();
+                    for p in ss.corridor.iter().filter(|p| p.utc >= now - 90 * DAY) {
+                        match counts.iter_mut().find(|c| c.0 == p.country) {
+                            Some(c) => c.1 += 1,
+                            None => counts.push((p.country, 1)),
+                        }
+                    }
+                    counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                    counts.iter().map(|(c, _)| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(", ")
+                }
+            }
+        };
+        let mut rules = Vec::new();
+        let mut sentences = Vec::new();
+        for (ri, p) in &ev.fired {
+            let r = &self.pack.rules[*ri];
+            let text = r.explain(&self.values, &facts, currency);
+            if *p > 0.0 {
+                rules.push(r.id.clone());
+                sentences.push(format!("{}: {} (+{:.0})", r.id, text, p));
+            } else {
+                sentences.push(format!("{} (mitigating): {} ({:.0})", r.id, text, p));
+            }
+        }
+        (rules, sentences)
+    }
+
+    fn sender_features(&mut self, s: u32, row: &TxnRow<'_>, recipient: Option<u32>) {
+        let x = &mut self.values;
+        x.fill(0.0);
+        let ss = &self.sender_state[s as usize];
+        let now = row.timestamp.utc;
+        let c = &ss.corridor;
+        let (mut n7, mut n30, mut n90, mut n365, mut sm30, mut sm90) = (0, 0, 0, 0, 0, 0);
+        let (mut sum30, mut sum90) = (0i64, 0i64);
+        let (mut night90, mut cover90, mut round90, mut family90, mut org90) = (0, 0, 0, 0, 0);
+        let mut prev90 = 0;
+        let mut r30 = FxHashSet::default();
+        let mut r90 = FxHashSet::default();
+        let mut r365 = FxHashSet::default();
+        let mut unrelated = FxHashSet::default();
+        let mut countries: Vec<[u8; 2]> = Vec::new();
+        let mut amounts90: Vec<i64> = Vec::new();
+        let mut times365: Vec<i64> = Vec::with_capacity(c.len());
+        let mut trend: Vec<i64> = Vec::new();
+        let mut months: FxHashMap<i32, u32> = FxHashMap::default();
+        let mut novel_recipient = true;
+        let mut novel_country = true;
+        let last = c.len().saturating_sub(if recipient.is_some() { 1 } else { 0 });
+        for (i, p) in c.iter().enumerate() {
+            let age = now - p.utc;
+            if i < last {
+                if Some(p.recipient) == recipient {
+                    novel_recipient = false;
+                }
+                if p.country == row.recipient_country.as_bytes() {
+                    novel_country = false;
+                }
+            }
+            if age <= 365 * DAY {
+                n365 += 1;
+                r365.insert(p.recipient);
+                times365.push(p.utc);
+            }
+            if age > 90 * DAY && age <= 180 * DAY {
+                prev90 += 1;
+            }
+            if age <= 180 * DAY {
+                trend.push(p.amount);
+            }
+            if age <= 90 * DAY {
+                n90 += 1;
+                sum90 += p.amount;
+                r90.insert(p.recipient);
+                if p.flags & (F_FAMILY | F_ORG) == 0 {
+                    unrelated.insert(p.recipient);
+                }
+                if !countries.contains(&p.country) {
+                    countries.push(p.country);
+                }
+                amounts90.push(p.amount);
+                sm90 += (p.flags & F_SMALL != 0) as u32;
+                night90 += (p.flags & F_NIGHT != 0) as u32;
+                cover90 += (p.flags & F_COVER != 0) as u32;
+                round90 += (p.flags & F_ROUND != 0) as u32;
+                family90 += (p.flags & F_FAMILY != 0) as u32;
+                org90 += (p.flags & F_ORG != 0) as u32;
+                *months.entry(month_key(p.local_day)).or_default() += 1;
+            }
+            if age <= 30 * DAY {
+                n30 += 1;
+                sum30 += p.amount;
+                r30.insert(p.recipient);
+                sm30 += (p.flags & F_SMALL != 0) as u32;
+            }
+            if age <= 7 * DAY {
+                n7 += 1;
+            }
+        }
+        // Payday cadence: gaps between repeat payments to the same recipient.
+        let (mut monthly_gaps, mut all_gaps) = (0u32, 0u32);
+        {
+            let mut last_by_r: FxHashMap<u32, i32> = FxHashMap::default();
+            for p in c.iter().filter(|p| now - p.utc <= 365 * DAY) {
+                if let Some(prev) = last_by_r.insert(p.recipient, p.local_day) {
+                    let g = p.local_day - prev;
+                    if g >= 2 {
+                        all_gaps += 1;
+                        monthly_gaps += (25..=35).contains(&g) as u32;
+                    }
+                }
+            }
+        }
+        let shared = r90
+            .iter()
+            .filter(|r| {
+                let rs = &self.recipient_state[**r as usize];
+                // Other unrelated senders: the recipient's count minus this sender if it counts.
+                let me = rs.inbound.iter().any(|i| i.sender == s && !i.family) as u32;
+                !rs.is_org && rs.unrelated_senders.saturating_sub(me) >= 2
+            })
+            .count();
+        let side90 = |k: u8| ss.side.iter().filter(|(t, kk)| *kk == k && now - t <= 90 * DAY).count() as f64;
+        let div = |a: u32, b: u32| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+        let unit = 10f64.powi(self.pack.settings.base_currency.exponent() as i32);
+        x[F::CorridorCount7 as usize] = n7 as f64;
+        x[F::CorridorCount30 as usize] = n30 as f64;
+        x[F::CorridorCount90 as usize] = n90 as f64;
+        x[F::CorridorCount365 as usize] = n365 as f64;
+        x[F::SmallCount30 as usize] = sm30 as f64;
+        x[F::SmallCount90 as usize] = sm90 as f64;
+        x[F::CorridorSum30 as usize] = sum30 as f64 / unit;
+        x[F::CorridorSum90 as usize] = sum90 as f64 / unit;
+        x[F::Recipients30 as usize] = r30.len() as f64;
+        x[F::Recipients90 as usize] = r90.len() as f64;
+        x[F::Recipients365 as usize] = r365.len() as f64;
+        x[F::Unrelated90 as usize] = unrelated.len() as f64;
+        x[F::Countries90 as usize] = countries.len() as f64;
+        x[F::Median90 as usize] = median(&mut amounts90) / unit;
+        x[F::SmallShare90 as usize] = div(sm90, n90);
+        x[F::RoundShare90 as usize] = div(round90, n90);
+        x[F::NightCount90 as usize] = night90 as f64;
+        x[F::NightShare90 as usize] = div(night90, n90);
+        x[F::CoverCount90 as usize] = cover90 as f64;
+        x[F::CoverShare90 as usize] = div(cover90, n90);
+        x[F::GapCv365 as usize] = gap_cv(&times365);
+        x[F::MaxPerMonth90 as usize] = months.values().copied().max().unwrap_or(0) as f64;
+        x[F::MonthlyPattern as usize] = div(monthly_gaps, all_gaps);
+        x[F::AmountTrend180 as usize] = if trend.len() >= 6 { kendall_tau(&trend) } else { 0.0 };
+        x[F::RateRatio as usize] = if prev90 == 0 { 0.0 } else { n90 as f64 / prev90 as f64 };
+        x[F::FamilyShare90 as usize] = div(family90, n90);
+        x[F::OrgShare90 as usize] = div(org90, n90);
+        x[F::Vpn90 as usize] = side90(S_VPN);
+        x[F::Cam90 as usize] = side90(S_CAM);
+        x[F::SideSpend90 as usize] = side90(S_VPN) + side90(S_CAM);
+        x[F::Travel365 as usize] = ss.side.iter().filter(|(_, k)| *k == S_TRAVEL).count() as f64;
+        x[F::SharedRecipients90 as usize] = shared as f64;
+        x[F::Watchlist as usize] = ss.on_watchlist as u8 as f64;
+        self.payment_features(row, recipient.is_some(), novel_recipient, novel_country);
+    }
+
+    fn payment_features(&mut self, row: &TxnRow<'_>, corridor: bool, novel_r: bool, novel_c: bool) {
+        let base = self.rates.to_base_minor(row.amount).unwrap_or(0);
+        let unit = 10f64.powi(self.pack.settings.base_currency.exponent() as i32);
+        let st = &self.pack.settings;
+        let x = &mut self.values;
+        x[F::PayAmount as usize] = base as f64 / unit;
+        x[F::PayNight as usize] = st.is_night(row.timestamp.local_hour()) as u8 as f64;
+        x[F::PayNovelRecipient as usize] = (corridor && novel_r) as u8 as f64;
+        x[F::PayNovelCountry as usize] = (corridor && novel_c) as u8 as f64;
+        let cover = self.is_cover(row.reference);
+        let family =
+            surname_hash(row.sender_name) != 0 && surname_hash(row.sender_name) == surname_hash(row.recipient_name);
+        let x = &mut self.values;
+        x[F::PayCover as usize] = cover as u8 as f64;
+        x[F::PayFamily as usize] = family as u8 as f64;
+    }
+
+    fn recipient_features(&mut self, r: u32, row: &TxnRow<'_>) {
+        let rs = &self.recipient_state[r as usize];
+        let now = row.timestamp.utc;
+        let mut senders = FxHashSet::default();
+        let mut unrelated = FxHashSet::default();
+        let mut alerted = FxHashSet::default();
+        let (mut n, mut night) = (0u32, 0u32);
+        let mut amounts = Vec::with_capacity(rs.inbound.len());
+        for i in rs.inbound.iter().filter(|i| now - i.utc <= 90 * DAY) {
+            n += 1;
+            night += i.night as u32;
+            senders.insert(i.sender);
+            if !i.family {
+                unrelated.insert(i.sender);
+            }
+            if self.sender_state[i.sender as usize].alert_active {
+                alerted.insert(i.sender);
+            }
+            amounts.push(i.amount);
+        }
+        let unit = 10f64.powi(self.pack.settings.base_currency.exponent() as i32);
+        let is_org = rs.is_org;
+        let x = &mut self.values;
+        x[F::RSenders90 as usize] = senders.len() as f64;
+        x[F::RUnrelated90 as usize] = unrelated.len() as f64;
+        x[F::RSmallCount90 as usize] = n as f64;
+        x[F::RNightShare90 as usize] = if n == 0 { 0.0 } else { night as f64 / n as f64 };
+        x[F::RMedian90 as usize] = median(&mut amounts) / unit;
+        x[F::RAlerted90 as usize] = alerted.len() as f64;
+        x[F::RIsOrg as usize] = is_org as u8 as f64;
+    }
+
+    /// All alerts raised so far, in the order they were raised.
+    pub fn alerts(&self) -> Vec<Alert> {
+        self.alert_order.iter().filter_map(|k| self.alerts.get(k)).map(|a| a.alert.clone()).collect()
+    }
+
+    /// Current feature values of a sender (for profiles and tests).
+    pub fn sender_values(&mut self, sender_id: &str, at: Timestamp) -> Option<Values> {
+        let s = *self.senders.map.get(sender_id)?;
+        let row = TxnRow {
+            txn_id: "",
+            timestamp: at,
+            sender_id,
+            sender_name: "",
+            sender_country: osecwatch_model::CountryCode::parse("DE").ok()?,
+            recipient_id: "",
+            recipient_name: "",
+            recipient_country: osecwatch_model::CountryCode::parse("DE").ok()?,
+            amount: osecwatch_model::Money::new(1, self.pack.settings.base_currency),
+            channel: osecwatch_model::Channel::Other,
+            reference: "",
+            merchant_category: None,
+        };
+        self.sender_features(s, &row, None);
+        Some(self.values)
+    }
+}
+
+/// Calendar month key (year * 12 + month) of a local day number.
+fn month_key(local_day: i32) -> i32 {
+    let (y, m, _) = osecwatch_model::civil_from_days(local_day as i64);
+    y as i32 * 12 + m as i32
+}

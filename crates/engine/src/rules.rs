@@ -1,0 +1,507 @@
+//! The declarative rule language: a TOML file an analyst can read and change.
+//!
+//! A pack has `[pack]` metadata, `[settings]` (corridor countries, what counts as small,
+//! night hours, keyword and merchant lists, exchange rates), `[[typologies]]` (which entity
+//! they score, review and block thresholds, how many rules must agree) and `[[rules]]`.
+//! A rule names its typology, its conditions (`when = ["sender.corridor_count_90d >= 3"]`),
+//! how many points it adds (fixed `points`, or `bands` over a `score_by` feature; negative
+//! points mitigate), a plain-language `explain` template with `{feature}` placeholders, and
+//! its `sources`. Every problem in a file is reported with the rule id and what is wrong.
+
+use crate::features::{Kind, Values, F};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// Why a rule pack was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum RuleError {
+    #[error("rule pack `{file}`: {message}")]
+    Parse { file: String, message: String },
+    #[error("rule pack `{file}`, rule `{rule}`: {problem}")]
+    Rule { file: String, rule: String, problem: String },
+    #[error("rule pack `{file}`: {problem}")]
+    Pack { file: String, problem: String },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PackFile {
+    pack: PackMeta,
+    settings: SettingsFile,
+    typologies: Vec<TypologyFile>,
+    rules: Vec<RuleFile>,
+}
+
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackMeta {
+    pub id: String,
+    pub name: String,
+    pub version: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettingsFile {
+    base_currency: String,
+    high_risk_countries: Vec<String>,
+    small_amount: f64,
+    night_start_hour: u8,
+    night_end_hour: u8,
+    cover_keywords: Vec<String>,
+    vpn_mccs: Vec<u16>,
+    cam_mccs: Vec<u16>,
+    travel_mccs: Vec<u16>,
+    organisation_markers: Vec<String>,
+    #[serde(default)]
+    rates: BTreeMap<String, f64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TypologyFile {
+    id: String,
+    entity: String,
+    description: String,
+    review: f64,
+    block: f64,
+    #[serde(default = "one")]
+    min_rules: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    id: String,
+    typology: String,
+    description: String,
+    sources: Vec<String>,
+    #[serde(default)]
+    when: Vec<String>,
+    score_by: Option<String>,
+    #[serde(default)]
+    bands: Vec<BandFile>,
+    points: Option<f64>,
+    explain: String,
+    #[serde(default)]
+    sufficient: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BandFile {
+    min: f64,
+    points: f64,
+}
+
+/// Compiled settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub base_currency: osecwatch_model::CurrencyCode,
+    pub high_risk: Vec<[u8; 2]>,
+    /// Small amount threshold in base-currency minor units.
+    pub small_minor: i64,
+    pub night_start: u8,
+    pub night_end: u8,
+    pub cover_keywords: Vec<String>,
+    pub vpn_mccs: Vec<u16>,
+    pub cam_mccs: Vec<u16>,
+    pub travel_mccs: Vec<u16>,
+    pub organisation_markers: Vec<String>,
+    pub rates: Vec<(String, f64)>,
+}
+
+impl Settings {
+    pub fn is_high_risk(&self, c: [u8; 2]) -> bool {
+        self.high_risk.contains(&c)
+    }
+
+    /// Night per the pack's hours, which may wrap midnight (20 -> 4).
+    pub fn is_night(&self, hour: u8) -> bool {
+        if self.night_start <= self.night_end {
+            hour >= self.night_start && hour < self.night_end
+        } else {
+            hour >= self.night_start || hour < self.night_end
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntitySide {
+    Sender,
+    Recipient,
+}
+
+impl EntitySide {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntitySide::Sender => "sender",
+            EntitySide::Recipient => "recipient",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Typology {
+    pub id: String,
+    pub entity: EntitySide,
+    pub description: String,
+    pub review: f64,
+    pub block: f64,
+    pub min_rules: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Op {
+    Ge,
+    Gt,
+    Le,
+    Lt,
+    Eq,
+    Ne,
+}
+
+#[derive(Debug, Clone)]
+struct Cond {
+    f: F,
+    op: Op,
+    v: f64,
+}
+
+impl Cond {
+    fn holds(&self, x: &Values) -> bool {
+        let a = x[self.f as usize];
+        match self.op {
+            Op::Ge => a >= self.v,
+            Op::Gt => a > self.v,
+            Op::Le => a <= self.v,
+            Op::Lt => a < self.v,
+            Op::Eq => (a - self.v).abs() < 1e-9,
+            Op::Ne => (a - self.v).abs() >= 1e-9,
+        }
+    }
+}
+
+/// Text facts that are not numbers but read well in an explanation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fact {
+    CorridorCountries90,
+    SmallAmount,
+    NightHours,
+}
+
+#[derive(Debug, Clone)]
+enum Seg {
+    Text(String),
+    Value(F, Kind),
+    Fact(Fact),
+}
+
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub id: String,
+    pub typology: usize,
+    pub description: String,
+    pub sources: Vec<String>,
+    when: Vec<Cond>,
+    score_by: Option<F>,
+    bands: Vec<(f64, f64)>,
+    points: f64,
+    explain: Vec<Seg>,
+    pub sufficient: bool,
+}
+
+impl Rule {
+    /// Points this rule gives for the feature values (0 = does not fire).
+    pub fn points(&self, x: &Values) -> f64 {
+        if !self.when.iter().all(|c| c.holds(x)) {
+            return 0.0;
+        }
+        match self.score_by {
+            Some(f) => {
+                let v = x[f as usize];
+                self.bands.iter().rev().find(|(min, _)| v >= *min).map(|(_, p)| *p).unwrap_or(0.0)
+            }
+            None => self.points,
+        }
+    }
+
+    /// The plain-language sentence with the numbers filled in.
+    pub fn explain(&self, x: &Values, facts: &dyn Fn(Fact) -> String, currency: &str) -> String {
+        let mut s = String::new();
+        for seg in &self.explain {
+            match seg {
+                Seg::Text(t) => s.push_str(t),
+                Seg::Value(f, k) => s.push_str(&format_value(x[*f as usize], *k, currency)),
+                Seg::Fact(f) => s.push_str(&facts(*f)),
+            }
+        }
+        s
+    }
+}
+
+pub fn format_value(v: f64, kind: Kind, currency: &str) -> String {
+    match kind {
+        Kind::Count => format!("{}", v.round() as i64),
+        Kind::Money => format!("{currency} {:.2}", v),
+        Kind::Share => format!("{:.0} %", v * 100.0),
+        Kind::Ratio => format!("{v:.2}"),
+        Kind::Flag => (if v != 0.0 { "yes" } else { "no" }).to_string(),
+    }
+}
+
+/// A compiled rule pack.
+#[derive(Debug, Clone)]
+pub struct RulePack {
+    pub meta: PackMeta,
+    pub settings: Settings,
+    pub typologies: Vec<Typology>,
+    pub rules: Vec<Rule>,
+    /// Rules per typology, in file order.
+    pub by_typology: Vec<Vec<usize>>,
+    /// The file's text, kept so reports can say exactly which pack produced them.
+    pub source_name: String,
+}
+
+/// Outcome of scoring one typology for one entity.
+#[derive(Debug, Clone, Default)]
+pub struct Evaluation {
+    pub score: f64,
+    /// (rule index, points), positive and negative, in file order.
+    pub fired: Vec<(usize, f64)>,
+    /// Whether enough rules agree to raise an alert at all.
+    pub corroborated: bool,
+}
+
+impl RulePack {
+    pub fn from_file(path: &std::path::Path) -> Result<RulePack, RuleError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| RuleError::Parse { file: path.display().to_string(), message: e.to_string() })?;
+        RulePack::from_toml(&text, &path.display().to_string())
+    }
+
+    pub fn from_toml(text: &str, file: &str) -> Result<RulePack, RuleError> {
+        let pf: PackFile =
+            toml::from_str(text).map_err(|e| RuleError::Parse { file: file.into(), message: e.to_string() })?;
+        let pack_err = |problem: String| RuleError::Pack { file: file.into(), problem };
+        let st = &pf.settings;
+        let base_currency = osecwatch_model::CurrencyCode::parse(&st.base_currency)
+            .map_err(|e| pack_err(format!("settings.base_currency: {e}")))?;
+        let mut high_risk = Vec::new();
+        for c in &st.high_risk_countries {
+            let cc = osecwatch_model::CountryCode::parse(c)
+                .map_err(|e| pack_err(format!("settings.high_risk_countries: {e}")))?;
+            high_risk.push(cc.as_bytes());
+        }
+        if !(st.small_amount.is_finite() && st.small_amount > 0.0) {
+            return Err(pack_err(format!("settings.small_amount = {}: must be a positive amount", st.small_amount)));
+        }
+        if st.night_start_hour > 23 || st.night_end_hour > 23 {
+            return Err(pack_err("settings.night_start_hour / night_end_hour: hours 0-23".into()));
+        }
+        let settings = Settings {
+            base_currency,
+            high_risk,
+            small_minor: (st.small_amount * 10f64.powi(base_currency.exponent() as i32)).round() as i64,
+            night_start: st.night_start_hour,
+            night_end: st.night_end_hour,
+            cover_keywords: st.cover_keywords.iter().map(|k| k.to_lowercase()).collect(),
+            vpn_mccs: st.vpn_mccs.clone(),
+            cam_mccs: st.cam_mccs.clone(),
+            travel_mccs: st.travel_mccs.clone(),
+            organisation_markers: st.organisation_markers.iter().map(|k| k.to_lowercase()).collect(),
+            rates: st.rates.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+        };
+        let mut typologies = Vec::new();
+        for t in &pf.typologies {
+            let entity = match t.entity.as_str() {
+                "sender" => EntitySide::Sender,
+                "recipient" => EntitySide::Recipient,
+                other => {
+                    return Err(pack_err(format!("typology `{}`: entity `{other}`: allowed: sender, recipient", t.id)))
+                }
+            };
+            if !(0.0..=100.0).contains(&t.review) || !(0.0..=100.0).contains(&t.block) || t.block < t.review {
+                return Err(pack_err(format!(
+                    "typology `{}`: thresholds must satisfy 0 <= review <= block <= 100 (got review {}, block {})",
+                    t.id, t.review, t.block
+                )));
+            }
+            if typologies.iter().any(|x: &Typology| x.id == t.id) {
+                return Err(pack_err(format!("typology `{}` is defined twice", t.id)));
+            }
+            typologies.push(Typology {
+                id: t.id.clone(),
+                entity,
+                description: t.description.clone(),
+                review: t.review,
+                block: t.block,
+                min_rules: t.min_rules,
+            });
+        }
+        let mut rules: Vec<Rule> = Vec::new();
+        for r in &pf.rules {
+            let err = |problem: String| RuleError::Rule { file: file.into(), rule: r.id.clone(), problem };
+            if rules.iter().any(|x| x.id == r.id) {
+                return Err(err("the id is used twice".into()));
+            }
+            let typology = typologies.iter().position(|t| t.id == r.typology).ok_or_else(|| {
+                err(format!(
+                    "unknown typology `{}` (defined: {})",
+                    r.typology,
+                    typologies.iter().map(|t| t.id.as_str()).collect::<Vec<_>>().join(", ")
+                ))
+            })?;
+            let side = typologies[typology].entity;
+            let feature = |name: &str, what: &str| -> Result<F, RuleError> {
+                let f = F::by_name(name).ok_or_else(|| {
+                    err(format!("{what}: unknown feature `{name}`; known features: {}", known_features()))
+                })?;
+                let prefix = f.name().split('.').next().unwrap_or("");
+                if prefix != "payment" && prefix != side.as_str() {
+                    return Err(err(format!(
+                        "{what}: feature `{name}` describes the {prefix}, but typology `{}` scores the {}",
+                        r.typology,
+                        side.as_str()
+                    )));
+                }
+                Ok(f)
+            };
+            let mut when = Vec::new();
+            for c in &r.when {
+                when.push(
+                    parse_cond(c).map_err(|p| err(format!("condition `{c}`: {p}"))).and_then(|(name, op, v)| {
+                        Ok(Cond { f: feature(&name, &format!("condition `{c}`"))?, op, v })
+                    })?,
+                );
+            }
+            let score_by = r.score_by.as_deref().map(|n| feature(n, "score_by")).transpose()?;
+            let mut bands: Vec<(f64, f64)> = r.bands.iter().map(|b| (b.min, b.points)).collect();
+            if score_by.is_some() == bands.is_empty() {
+                return Err(err("give either `score_by` with `bands`, or neither".into()));
+            }
+            if score_by.is_some() == r.points.is_some() {
+                return Err(err("give either fixed `points` or `score_by` with `bands`".into()));
+            }
+            if bands.windows(2).any(|w| w[1].0 <= w[0].0) {
+                return Err(err("bands must be listed with increasing `min`".into()));
+            }
+            bands.shrink_to_fit();
+            if r.sources.is_empty() {
+                return Err(err("`sources` is empty: every rule cites where its logic comes from".into()));
+            }
+            let explain = parse_template(&r.explain, &feature).map_err(|e| match e {
+                TemplateError::Rule(e) => e,
+                TemplateError::Syntax(p) => err(format!("explain: {p}")),
+            })?;
+            rules.push(Rule {
+                id: r.id.clone(),
+                typology,
+                description: r.description.clone(),
+                sources: r.sources.clone(),
+                when,
+                score_by,
+                bands,
+                points: r.points.unwrap_or(0.0),
+                explain,
+                sufficient: r.sufficient,
+            });
+        }
+        if rules.is_empty() {
+            return Err(pack_err("the pack has no rules".into()));
+        }
+        let by_typology =
+            (0..typologies.len()).map(|t| (0..rules.len()).filter(|r| rules[*r].typology == t).collect()).collect();
+        Ok(RulePack { meta: pf.pack, settings, typologies, rules, by_typology, source_name: file.to_string() })
+    }
+
+    /// Score typology `t` on the given feature values.
+    pub fn evaluate(&self, t: usize, x: &Values) -> Evaluation {
+        let mut ev = Evaluation::default();
+        let mut positive = 0;
+        let mut sufficient = false;
+        for &ri in &self.by_typology[t] {
+            let r = &self.rules[ri];
+            let p = r.points(x);
+            if p != 0.0 {
+                ev.fired.push((ri, p));
+                ev.score += p;
+                if p > 0.0 {
+                    positive += 1;
+                    sufficient |= r.sufficient;
+                }
+            }
+        }
+        ev.score = ev.score.clamp(0.0, 100.0);
+        ev.corroborated = positive >= self.typologies[t].min_rules || sufficient;
+        ev
+    }
+}
+
+fn known_features() -> String {
+    F::ALL.iter().map(|f| f.name()).collect::<Vec<_>>().join(", ")
+}
+
+fn parse_cond(s: &str) -> Result<(String, Op, f64), String> {
+    let ops = [(">=", Op::Ge), ("<=", Op::Le), ("==", Op::Eq), ("!=", Op::Ne), (">", Op::Gt), ("<", Op::Lt)];
+    for (tok, op) in ops {
+        if let Some((l, r)) = s.split_once(tok) {
+            let v: f64 = r.trim().parse().map_err(|_| format!("`{}` is not a number", r.trim()))?;
+            return Ok((l.trim().to_string(), op, v));
+        }
+    }
+    Err("expected `<feature> <op> <number>` with op one of >=, >, <=, <, ==, !=".into())
+}
+
+enum TemplateError {
+    Rule(RuleError),
+    Syntax(String),
+}
+
+fn parse_template(t: &str, feature: &dyn Fn(&str, &str) -> Result<F, RuleError>) -> Result<Vec<Seg>, TemplateError> {
+    let mut segs = Vec::new();
+    let mut rest = t;
+    while let Some(open) = rest.find('{') {
+        if open > 0 {
+            segs.push(Seg::Text(rest[..open].to_string()));
+        }
+        let close = rest[open..].find('}').ok_or_else(|| TemplateError::Syntax("unclosed `{`".into()))? + open;
+        let inner = &rest[open + 1..close];
+        let (name, fmt) = match inner.split_once(':') {
+            Some((n, f)) => (n.trim(), Some(f.trim())),
+            None => (inner.trim(), None),
+        };
+        let seg = match name {
+            "sender.corridor_countries_90d" => Seg::Fact(Fact::CorridorCountries90),
+            "settings.small_amount" => Seg::Fact(Fact::SmallAmount),
+            "settings.night_hours" => Seg::Fact(Fact::NightHours),
+            _ => {
+                let f = feature(name, &format!("explain placeholder `{{{inner}}}`")).map_err(TemplateError::Rule)?;
+                let kind = match fmt {
+                    None => f.kind(),
+                    Some("money") => Kind::Money,
+                    Some("pct") => Kind::Share,
+                    Some("int") => Kind::Count,
+                    Some("ratio") => Kind::Ratio,
+                    Some(other) => {
+                        return Err(TemplateError::Syntax(format!(
+                            "format `{other}` in `{{{inner}}}`: allowed: money, pct, int, ratio"
+                        )))
+                    }
+                };
+                Seg::Value(f, kind)
+            }
+        };
+        segs.push(seg);
+        rest = &rest[close + 1..];
+    }
+    if !rest.is_empty() {
+        segs.push(Seg::Text(rest.to_string()));
+    }
+    Ok(segs)
+}

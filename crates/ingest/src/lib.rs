@@ -1,0 +1,144 @@
+//! Ingest: every supported input format becomes the canonical record at the edge.
+//!
+//! Readers stream: a file is read row by row and each row is handed to a [`Visitor`] as a
+//! borrowed [`TxnRow`], so a file larger than memory works and the hot path does not
+//! allocate per row. A row that breaks a rule is never dropped or guessed: it goes to
+//! [`Visitor::reject`] with the file, the line (or element) and the reason, and the
+//! [`IngestStats`] always reconcile: `read = accepted + rejected`.
+//!
+//! Formats: canonical CSV, JSON Lines and Parquet (`shared/reference/formats.md` §1).
+//!
+//! This crate never prints; warnings (such as an ignored unknown column) go to `tracing`
+//! and never contain row content.
+
+mod canonical;
+mod order;
+mod rates;
+
+pub use canonical::{read_csv, read_jsonl, read_parquet, RowParser};
+pub use order::{OrderGuard, ReorderBuffer};
+pub use rates::{RateError, RateTable};
+
+use osecwatch_model::TxnRow;
+use std::path::{Path, PathBuf};
+
+/// Where a row came from: file and line (CSV, JSON Lines), row (Parquet) or element (XML).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub source: String,
+    pub position: String,
+}
+
+/// A row or message that could not be accepted, with why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub location: Location,
+    pub reason: String,
+    /// The offending input, truncated to a few hundred bytes, for the quarantine file.
+    pub raw: String,
+}
+
+/// Receives the rows a reader produces.
+pub trait Visitor {
+    fn accept(&mut self, row: &TxnRow<'_>, location: &dyn Fn() -> Location);
+    fn reject(&mut self, rejection: Rejection);
+}
+
+/// Counts that always reconcile: `read == accepted + rejected`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct IngestStats {
+    pub read: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+}
+
+impl IngestStats {
+    pub fn add(&mut self, o: IngestStats) {
+        self.read += o.read;
+        self.accepted += o.accepted;
+        self.rejected += o.rejected;
+    }
+}
+
+/// Whole-file problems (a row-level problem is a [`Rejection`], not an error).
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: missing required column(s): {columns}")]
+    MissingColumns { path: PathBuf, columns: String },
+    #[error("{path}: {message}")]
+    Format { path: PathBuf, message: String },
+    #[error("{path}: unsupported input format (expected .csv, .jsonl, .ndjson or .parquet)")]
+    UnknownFormat { path: PathBuf },
+}
+
+/// The input formats this crate reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputFormat {
+    Csv,
+    Jsonl,
+    Parquet,
+}
+
+impl InputFormat {
+    pub fn from_path(path: &Path) -> Option<InputFormat> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "csv" => Some(InputFormat::Csv),
+            "jsonl" | "ndjson" => Some(InputFormat::Jsonl),
+            "parquet" => Some(InputFormat::Parquet),
+            _ => None,
+        }
+    }
+}
+
+/// Read one file of any supported format, choosing the reader by extension.
+pub fn read_file(path: &Path, visitor: &mut dyn Visitor) -> Result<IngestStats, IngestError> {
+    match InputFormat::from_path(path) {
+        Some(InputFormat::Csv) => read_csv(path, visitor),
+        Some(InputFormat::Jsonl) => read_jsonl(path, visitor),
+        Some(InputFormat::Parquet) => read_parquet(path, visitor),
+        None => Err(IngestError::UnknownFormat { path: path.to_path_buf() }),
+    }
+}
+
+/// Truncate raw input for the quarantine file (on a character boundary).
+pub(crate) fn clip(s: &str) -> String {
+    const MAX: usize = 400;
+    if s.len() <= MAX {
+        return s.to_string();
+    }
+    let mut end = MAX;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &s[..end])
+}
+
+/// Writes rejections as CSV: `source,location,reason,raw`.
+pub struct QuarantineWriter<W: std::io::Write> {
+    w: csv::Writer<W>,
+    pub count: u64,
+}
+
+impl<W: std::io::Write> QuarantineWriter<W> {
+    pub fn new(inner: W) -> Result<Self, csv::Error> {
+        let mut w = csv::Writer::from_writer(inner);
+        w.write_record(["source", "location", "reason", "raw"])?;
+        Ok(QuarantineWriter { w, count: 0 })
+    }
+
+    pub fn write(&mut self, r: &Rejection) -> Result<(), csv::Error> {
+        self.count += 1;
+        self.w.write_record([&r.location.source, &r.location.position, &r.reason, &r.raw])
+    }
+
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        self.w.flush()
+    }
+}

@@ -1,0 +1,99 @@
+//! Event-time order: the engine needs payments in time order. Input that is not gets
+//! either a bounded reorder window or a clear rejection, never silent misordering.
+
+use osecwatch_model::{Transaction, TxnRow};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+/// Passes rows through in time order with no buffering; a row earlier than the last one
+/// passed is refused with a reason.
+#[derive(Debug, Default)]
+pub struct OrderGuard {
+    last_utc: Option<i64>,
+}
+
+impl OrderGuard {
+    pub fn check(&mut self, utc: i64) -> Result<(), String> {
+        match self.last_utc {
+            Some(last) if utc < last => Err(format!(
+                "out of time order: {}s before the previous payment; sort the input or allow a reorder window",
+                last - utc
+            )),
+            _ => {
+                self.last_utc = Some(utc);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Holds rows for up to `window` seconds of event time and releases them sorted.
+///
+/// A row that arrives after rows more than `window` seconds younger were released cannot be
+/// placed any more; [`ReorderBuffer::push`] refuses it with a reason. Memory is bounded by
+/// the number of rows inside one window.
+pub struct ReorderBuffer {
+    window: i64,
+    heap: BinaryHeap<Reverse<(i64, u64)>>,
+    rows: std::collections::HashMap<u64, Transaction>,
+    seq: u64,
+    max_seen: i64,
+    released_up_to: Option<i64>,
+}
+
+impl ReorderBuffer {
+    pub fn new(window_secs: i64) -> Self {
+        ReorderBuffer {
+            window: window_secs.max(0),
+            heap: BinaryHeap::new(),
+            rows: Default::default(),
+            seq: 0,
+            max_seen: i64::MIN,
+            released_up_to: None,
+        }
+    }
+
+    /// Buffer a row; rows that became safe to release are passed to `out` in time order.
+    pub fn push(&mut self, row: &TxnRow<'_>, out: &mut dyn FnMut(&Transaction)) -> Result<(), String> {
+        let utc = row.timestamp.utc;
+        if let Some(r) = self.released_up_to {
+            if utc < r {
+                return Err(format!(
+                    "out of time order by more than the reorder window ({} s): arrived {} s after a later payment was released",
+                    self.window,
+                    r - utc
+                ));
+            }
+        }
+        self.seq += 1;
+        self.heap.push(Reverse((utc, self.seq)));
+        self.rows.insert(self.seq, row.to_owned_txn());
+        self.max_seen = self.max_seen.max(utc);
+        let horizon = self.max_seen.saturating_sub(self.window);
+        while let Some(Reverse((t, s))) = self.heap.peek().copied() {
+            if t > horizon {
+                break;
+            }
+            self.heap.pop();
+            if let Some(txn) = self.rows.remove(&s) {
+                self.released_up_to = Some(t);
+                out(&txn);
+            }
+        }
+        Ok(())
+    }
+
+    /// Release everything still buffered (end of input).
+    pub fn finish(&mut self, out: &mut dyn FnMut(&Transaction)) {
+        while let Some(Reverse((t, s))) = self.heap.pop() {
+            if let Some(txn) = self.rows.remove(&s) {
+                self.released_up_to = Some(t);
+                out(&txn);
+            }
+        }
+    }
+
+    pub fn buffered(&self) -> usize {
+        self.rows.len()
+    }
+}
