@@ -1,8 +1,11 @@
 //! `osecwatch`: the command-line front of the engine. Each subcommand wires library crates
 //! together; all printing and exit codes live here, never in the libraries.
 
+mod convert;
 mod scan;
 mod simulate;
+mod validate;
+mod xmlopts;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -26,6 +29,10 @@ enum Command {
     Demo(simulate::DemoArgs),
     /// Run a rule pack over payment files and write explained alerts.
     Scan(scan::ScanArgs),
+    /// Convert any supported input into canonical CSV, JSON Lines or Parquet.
+    Convert(convert::ConvertArgs),
+    /// Validate ISO 20022 files against the official XSDs and say why they fail.
+    Validate(validate::ValidateArgs),
     /// List the shipped scenario presets.
     Scenarios,
 }
@@ -60,6 +67,14 @@ fn run(cli: Cli) -> Result<()> {
         Command::Simulate(a) => simulate::run_simulate(a),
         Command::Demo(a) => simulate::run_demo(a),
         Command::Scan(a) => scan::run_scan(a),
+        Command::Convert(a) => convert::run_convert(a),
+        Command::Validate(a) => {
+            let code = validate::run_validate(a)?;
+            if code != 0 {
+                std::process::exit(code);
+            }
+            Ok(())
+        }
         Command::Scenarios => {
             for (name, text) in osecwatch_sim::PRESETS {
                 let first = text.lines().next().unwrap_or("").trim_start_matches('#').trim();

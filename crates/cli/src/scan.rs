@@ -5,7 +5,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use osecwatch_engine::{Decision, Engine, RulePack};
 use osecwatch_ingest::{
-    read_file, IngestStats, Location, OrderGuard, QuarantineWriter, Rejection, ReorderBuffer, Visitor,
+    read_file_with, IngestStats, Location, OrderGuard, QuarantineWriter, Rejection, ReorderBuffer, Visitor,
 };
 use osecwatch_model::TxnRow;
 use serde::Serialize;
@@ -36,6 +36,8 @@ pub struct ScanArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub xml: crate::xmlopts::XmlArgs,
 }
 
 struct ScanVisitor<'a> {
@@ -122,7 +124,8 @@ struct ScanSummary {
 }
 
 pub fn run_scan(a: ScanArgs) -> Result<()> {
-    let summary = scan(&a.input, &a.rules, &a.out, a.reorder_window, a.watchlist.as_deref(), a.quiet)?;
+    let xml = a.xml.options()?;
+    let summary = scan(&a.input, &a.rules, &a.out, a.reorder_window, a.watchlist.as_deref(), a.quiet, &xml)?;
     let mut o = String::new();
     use std::fmt::Write as _;
     let _ = writeln!(
@@ -159,6 +162,7 @@ fn scan(
     window: i64,
     watchlist: Option<&Path>,
     quiet: bool,
+    xml: &osecwatch_ingest::XmlOptions,
 ) -> Result<ScanSummary> {
     if window < 0 {
         bail!("--reorder-window must be 0 or more seconds");
@@ -196,7 +200,7 @@ fn scan(
         error: None,
     };
     for input in inputs {
-        let s = read_file(input, &mut v)?;
+        let s = read_file_with(input, xml, &mut v)?;
         stats.add(s);
     }
     if let Some(mut rb) = v.reorder.take() {

@@ -6,18 +6,23 @@
 //! [`Visitor::reject`] with the file, the line (or element) and the reason, and the
 //! [`IngestStats`] always reconcile: `read = accepted + rejected`.
 //!
-//! Formats: canonical CSV, JSON Lines and Parquet (`shared/reference/formats.md` §1).
+//! Formats: canonical CSV, JSON Lines and Parquet (`shared/reference/formats.md` §1), and
+//! ISO 20022 pacs.008 / pain.001 XML (§4).
 //!
 //! This crate never prints; warnings (such as an ignored unknown column) go to `tracing`
 //! and never contain row content.
 
 mod canonical;
+mod iso20022;
 mod order;
 mod rates;
+mod validate;
 
-pub use canonical::{read_csv, read_jsonl, read_parquet, RowParser};
+pub use canonical::{read_csv, read_csv_from, read_jsonl, read_jsonl_from, read_parquet, RowParser};
+pub use iso20022::{read_iso20022, read_iso20022_from, MessageKind, XmlOptions};
 pub use order::{OrderGuard, ReorderBuffer};
 pub use rates::{RateError, RateTable};
+pub use validate::{message_id, validate_xml, Validation};
 
 use osecwatch_model::TxnRow;
 use std::path::{Path, PathBuf};
@@ -73,7 +78,7 @@ pub enum IngestError {
     MissingColumns { path: PathBuf, columns: String },
     #[error("{path}: {message}")]
     Format { path: PathBuf, message: String },
-    #[error("{path}: unsupported input format (expected .csv, .jsonl, .ndjson or .parquet)")]
+    #[error("{path}: unsupported input format (expected .csv, .jsonl, .ndjson, .parquet or .xml)")]
     UnknownFormat { path: PathBuf },
 }
 
@@ -83,6 +88,7 @@ pub enum InputFormat {
     Csv,
     Jsonl,
     Parquet,
+    Iso20022,
 }
 
 impl InputFormat {
@@ -92,6 +98,7 @@ impl InputFormat {
             "csv" => Some(InputFormat::Csv),
             "jsonl" | "ndjson" => Some(InputFormat::Jsonl),
             "parquet" => Some(InputFormat::Parquet),
+            "xml" => Some(InputFormat::Iso20022),
             _ => None,
         }
     }
@@ -99,10 +106,19 @@ impl InputFormat {
 
 /// Read one file of any supported format, choosing the reader by extension.
 pub fn read_file(path: &Path, visitor: &mut dyn Visitor) -> Result<IngestStats, IngestError> {
+    read_file_with(path, &XmlOptions::default(), visitor)
+}
+
+/// [`read_file`] with options for ISO 20022 input.
+pub fn read_file_with(path: &Path, xml: &XmlOptions, visitor: &mut dyn Visitor) -> Result<IngestStats, IngestError> {
     match InputFormat::from_path(path) {
         Some(InputFormat::Csv) => read_csv(path, visitor),
         Some(InputFormat::Jsonl) => read_jsonl(path, visitor),
         Some(InputFormat::Parquet) => read_parquet(path, visitor),
+        Some(InputFormat::Iso20022) => {
+            let f = std::fs::File::open(path).map_err(|source| IngestError::Io { path: path.to_path_buf(), source })?;
+            read_iso20022_from(path, std::io::BufReader::new(f), *xml, visitor)
+        }
         None => Err(IngestError::UnknownFormat { path: path.to_path_buf() }),
     }
 }

@@ -1,0 +1,33 @@
+//! Command-line options for ISO 20022 input, shared by `scan` and `convert`.
+
+use anyhow::{bail, Result};
+use clap::Args;
+use osecwatch_ingest::XmlOptions;
+
+#[derive(Args, Clone, Debug)]
+pub struct XmlArgs {
+    /// UTC offset assumed for ISO 20022 date-times that carry none (e.g. +01:00).
+    #[arg(long, default_value = "+00:00")]
+    pub xml_assume_offset: String,
+    /// Identify ISO 20022 parties without account or identification as `<agent BIC>/<name>`
+    /// instead of quarantining the payment.
+    #[arg(long)]
+    pub xml_party_fallback: bool,
+}
+
+impl XmlArgs {
+    pub fn options(&self) -> Result<XmlOptions> {
+        let s = self.xml_assume_offset.trim();
+        let b = s.as_bytes();
+        if b.len() != 6 || !(b[0] == b'+' || b[0] == b'-') || b[3] != b':' {
+            bail!("--xml-assume-offset `{s}`: expected +HH:MM or -HH:MM");
+        }
+        let h: i16 = s[1..3].parse().map_err(|_| anyhow::anyhow!("--xml-assume-offset `{s}`: bad hours"))?;
+        let m: i16 = s[4..6].parse().map_err(|_| anyhow::anyhow!("--xml-assume-offset `{s}`: bad minutes"))?;
+        if h > 14 || m > 59 {
+            bail!("--xml-assume-offset `{s}`: out of range");
+        }
+        let off = (h * 60 + m) * if b[0] == b'-' { -1 } else { 1 };
+        Ok(XmlOptions { assume_offset_min: off, party_fallback: self.xml_party_fallback, ..XmlOptions::default() })
+    }
+}
