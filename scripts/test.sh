@@ -4,4 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/services.sh
+# The ISO 20022 validating-mode tests run xmllint (Debian libxml2-utils).
+if ! command -v xmllint >/dev/null; then
+  echo "test: installing libxml2-utils for xmllint" >&2
+  if ! apt-get install -y -q libxml2-utils >/dev/null 2>&1; then
+    apt-get update -q >/dev/null 2>&1 && apt-get install -y -q libxml2-utils >/dev/null
+  fi
+fi
 cargo test --workspace --locked "$@"

@@ -76,7 +76,7 @@ impl ScanVisitor<'_> {
 impl Visitor for ScanVisitor<'_> {
     fn accept(&mut self, row: &TxnRow<'_>, loc: &dyn Fn() -> Location) {
         self.seen += 1;
-        if self.seen % 262_144 == 0 {
+        if self.seen.is_multiple_of(262_144) {
             self.bar.set_position(self.seen);
         }
         if let Some(mut rb) = self.reorder.take() {

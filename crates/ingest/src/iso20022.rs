@@ -94,7 +94,6 @@ pub fn read_iso20022_from<R: BufRead>(
     let source = path.display().to_string();
     let mut stats = IngestStats::default();
     let mut reader = Reader::from_reader(r);
-    reader.config_mut().trim_text(true);
     let mut buf = Vec::new();
     let mut stack: Vec<String> = Vec::new();
     let mut kind: Option<MessageKind> = None;
@@ -215,7 +214,7 @@ pub fn read_iso20022_from<R: BufRead>(
                 }
             },
             Event::End(_) => {
-                let value = std::mem::take(&mut text);
+                let value = std::mem::take(&mut text).trim().to_string();
                 let p = &stack;
                 // Group header.
                 if text_of(p, &["GrpHdr", "CreDtTm"]) {
@@ -282,11 +281,10 @@ pub fn read_iso20022_from<R: BufRead>(
                         };
                         let id = match kind {
                             Some(MessageKind::Pain001) => {
+                                // EndToEndId when it identifies the payment; otherwise made
+                                // unique with the payment-information id and position.
                                 if seen_ids.contains(&t.e2e) || t.e2e.is_empty() || t.e2e == "NOTPROVIDED" {
-                                    format!(
-                                        "{pmt_inf_id}/{}",
-                                        if t.e2e.is_empty() { t.index.to_string() } else { t.e2e.clone() }
-                                    )
+                                    format!("{pmt_inf_id}/{}#{}", if t.e2e.is_empty() { "-" } else { &t.e2e }, t.index)
                                 } else {
                                     t.e2e.clone()
                                 }
