@@ -217,6 +217,29 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// The rule's conditions as (feature, operator, value), for documentation and tests.
+    pub fn conditions(&self) -> Vec<(F, &'static str, f64)> {
+        self.when
+            .iter()
+            .map(|c| {
+                let op = match c.op {
+                    Op::Ge => ">=",
+                    Op::Gt => ">",
+                    Op::Le => "<=",
+                    Op::Lt => "<",
+                    Op::Eq => "==",
+                    Op::Ne => "!=",
+                };
+                (c.f, op, c.v)
+            })
+            .collect()
+    }
+
+    /// The banded feature and its (min, points) bands, or None for fixed points.
+    pub fn scoring(&self) -> (Option<F>, &[(f64, f64)], f64) {
+        (self.score_by, &self.bands, self.points)
+    }
+
     /// Points this rule gives for the feature values (0 = does not fire).
     pub fn points(&self, x: &Values) -> f64 {
         if !self.when.iter().all(|c| c.holds(x)) {

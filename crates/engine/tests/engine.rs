@@ -1,0 +1,382 @@
+//! Engine tests: features against hand-computed cases, every rule of the shipped packs,
+//! rule-file errors, determinism and an end-to-end run on the `small` world.
+
+use osecwatch_engine::*;
+use osecwatch_model::{Channel, CountryCode, CurrencyCode, Money, Timestamp, Transaction};
+use std::path::Path;
+
+fn pack(name: &str) -> RulePack {
+    RulePack::from_file(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules").join(name)).unwrap()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn tx(
+    id: &str,
+    ts: &str,
+    s: &str,
+    sn: &str,
+    r: &str,
+    rn: &str,
+    rc: &str,
+    amt: &str,
+    ccy: &str,
+    ch: Channel,
+    reference: &str,
+    mcc: Option<u16>,
+) -> Transaction {
+    let cur = CurrencyCode::parse(ccy).unwrap();
+    Transaction {
+        txn_id: id.into(),
+        timestamp: Timestamp::parse_rfc3339(ts).unwrap(),
+        sender_id: s.into(),
+        sender_name: Some(sn.into()),
+        sender_country: CountryCode::parse("DE").unwrap(),
+        recipient_id: r.into(),
+        recipient_name: Some(rn.into()),
+        recipient_country: CountryCode::parse(rc).unwrap(),
+        amount: Money::new(osecwatch_model::parse_decimal_minor(amt, cur.exponent()).unwrap(), cur),
+        channel: ch,
+        reference: (!reference.is_empty()).then(|| reference.into()),
+        merchant_category: mcc,
+    }
+}
+
+fn v(x: &[f64; N_FEATURES], f: F) -> f64 {
+    x[f as usize]
+}
+
+#[test]
+fn sender_features_match_a_hand_computed_case() {
+    let mut e = Engine::new(pack("osec.toml")).unwrap();
+    let s = ("S", "Max Weber");
+    let stream = [
+        tx(
+            "1",
+            "2025-01-01T22:30:00+01:00",
+            s.0,
+            s.1,
+            "R1",
+            "Maria Santos",
+            "PH",
+            "30.00",
+            "EUR",
+            Channel::Mto,
+            "school fees",
+            None,
+        ),
+        tx(
+            "2",
+            "2025-01-03T23:10:00+01:00",
+            s.0,
+            s.1,
+            "R2",
+            "Joy Reyes",
+            "PH",
+            "1500.00",
+            "PHP",
+            Channel::Wallet,
+            "",
+            None,
+        ),
+        tx(
+            "3",
+            "2025-01-10T14:00:00+01:00",
+            s.0,
+            s.1,
+            "R1",
+            "Maria Santos",
+            "PH",
+            "60.00",
+            "EUR",
+            Channel::Mto,
+            "Gift",
+            None,
+        ),
+        tx(
+            "v",
+            "2025-01-11T09:00:00+01:00",
+            s.0,
+            s.1,
+            "VPN",
+            "SecureTunnel VPN",
+            "PA",
+            "9.99",
+            "EUR",
+            Channel::Card,
+            "",
+            Some(4816),
+        ),
+        tx(
+            "d",
+            "2025-01-11T10:00:00+01:00",
+            s.0,
+            s.1,
+            "SHOP",
+            "Supermarkt 001",
+            "DE",
+            "23.17",
+            "EUR",
+            Channel::Card,
+            "",
+            Some(5411),
+        ),
+        tx(
+            "4",
+            "2025-01-12T01:30:00+01:00",
+            s.0,
+            s.1,
+            "R3",
+            "Ana Weber",
+            "TH",
+            "300.00",
+            "EUR",
+            Channel::BankTransfer,
+            "",
+            None,
+        ),
+    ];
+    for t in &stream {
+        e.process(&t.as_row()).unwrap();
+    }
+    let x = e.sender_values("S", Timestamp::parse_rfc3339("2025-01-12T01:30:00+01:00").unwrap()).unwrap();
+    assert_eq!(v(&x, F::CorridorCount30), 4.0);
+    assert_eq!(v(&x, F::CorridorCount7), 2.0); // 10 Jan and 12 Jan
+    assert_eq!(v(&x, F::SmallCount30), 3.0); // EUR 300 is above the EUR 250 line
+    assert_eq!(v(&x, F::Recipients30), 3.0);
+    assert_eq!(v(&x, F::Unrelated90), 2.0); // Ana Weber shares the surname
+    assert_eq!(v(&x, F::Countries90), 2.0);
+    // PHP 1,500 at the default 0.0157 EUR/PHP is EUR 23.55; median of 23.55, 30, 60, 300.
+    assert!((v(&x, F::Median90) - 45.0).abs() < 1e-9, "{}", v(&x, F::Median90));
+    assert!((v(&x, F::CorridorSum30) - (30.0 + 23.55 + 60.0 + 300.0)).abs() < 1e-9);
+    assert_eq!(v(&x, F::NightCount90), 3.0); // 22:30, 23:10, 01:30
+    assert_eq!(v(&x, F::NightShare90), 0.75);
+    assert_eq!(v(&x, F::CoverCount90), 2.0); // "school fees", "Gift"
+    assert_eq!(v(&x, F::RoundShare90), 1.0); // EUR 30/60/300 and PHP 1,500 are all round
+    assert_eq!(v(&x, F::FamilyShare90), 0.25);
+    assert_eq!(v(&x, F::Vpn90), 1.0);
+    assert_eq!(v(&x, F::MaxPerMonth90), 4.0);
+    // Gaps in days between the four corridor payments, by hand.
+    let gaps = [(2.0 * 24.0 + 0.6667) / 24.0, (7.0 * 24.0 - 9.1667) / 24.0, (24.0 + 11.5) / 24.0];
+    let mean = gaps.iter().sum::<f64>() / 3.0;
+    let sd = (gaps.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / 3.0).sqrt();
+    assert!((v(&x, F::GapCv365) - sd / mean).abs() < 1e-3, "{} vs {}", v(&x, F::GapCv365), sd / mean);
+    assert_eq!(v(&x, F::MonthlyPattern), 0.0); // R1 paid 9 days apart, not monthly
+    assert_eq!(e.stats().relevant, 5, "the supermarket payment creates no state");
+}
+
+#[test]
+fn recipient_features_and_the_common_beneficiary() {
+    let mut e = Engine::new(pack("osec.toml")).unwrap();
+    let senders = [("A", "Tom Fischer"), ("B", "Jan Koch"), ("C", "Lea Santos"), ("A2", "Uwe Braun")];
+    let mut n = 0;
+    for (day, (s, sn)) in senders.iter().enumerate() {
+        for k in 0..2 {
+            n += 1;
+            let ts = format!("2025-02-{:02}T2{}:00:00+01:00", 1 + day * 3 + k, k);
+            e.process(
+                &tx(&n.to_string(), &ts, s, sn, "FAC", "Rosa Santos", "PH", "40.00", "EUR", Channel::Mto, "", None)
+                    .as_row(),
+            )
+            .unwrap();
+        }
+    }
+    // Lea Santos shares the recipient's surname, so 3 of 4 senders are unrelated.
+    let alerts = e.alerts();
+    let fac = alerts.iter().find(|a| a.entity_id == "FAC").expect("facilitator alert");
+    assert_eq!(fac.entity_type, "recipient");
+    assert!(fac.reasons.iter().any(|r| r.contains("3 unrelated customers")), "{:?}", fac.reasons);
+    assert_eq!(fac.txn_ids.len(), 8);
+    // The last sender's view: FAC is also paid by >= 2 other unrelated senders.
+    let x = e.sender_values("A2", Timestamp::parse_rfc3339("2025-02-11T21:00:00+01:00").unwrap()).unwrap();
+    assert_eq!(v(&x, F::SharedRecipients90), 1.0);
+}
+
+fn satisfying(rule: &rules::Rule, band: Option<f64>) -> [f64; N_FEATURES] {
+    let mut x = [0.0; N_FEATURES];
+    for (f, op, val) in rule.conditions() {
+        x[f as usize] = match op {
+            ">=" | "==" => val,
+            ">" => val + 1.0,
+            "<=" => val,
+            "<" => val - 1.0,
+            _ => val + 1.0,
+        };
+    }
+    if let (Some(f), Some(b)) = (rule.scoring().0, band) {
+        x[f as usize] = x[f as usize].max(b);
+    }
+    x
+}
+
+#[test]
+fn every_rule_of_the_shipped_packs_fires_on_its_conditions_and_only_then() {
+    for name in ["osec.toml", "baseline.toml"] {
+        let p = pack(name);
+        assert!(!p.rules.is_empty());
+        for r in &p.rules {
+            let (score_by, bands, points) = r.scoring();
+            match score_by {
+                Some(_) => {
+                    for (min, pts) in bands {
+                        let x = satisfying(r, Some(*min));
+                        assert_eq!(r.points(&x), *pts, "{} band {min}", r.id);
+                    }
+                }
+                None => assert_eq!(r.points(&satisfying(r, None)), points, "{}", r.id),
+            }
+            // Breaking any one condition silences the rule.
+            for (i, (f, op, val)) in r.conditions().into_iter().enumerate() {
+                let mut x = satisfying(r, bands.first().map(|b| b.0));
+                x[f as usize] = match op {
+                    ">=" | ">" => val - 1.0,
+                    "<=" | "<" => val + 1.0,
+                    "==" => val + 1.0,
+                    _ => val,
+                };
+                assert_eq!(r.points(&x), 0.0, "{} with condition {i} broken", r.id);
+            }
+            // Its explanation has its numbers filled in.
+            let x = satisfying(r, bands.last().map(|b| b.0));
+            let text = r.explain(&x, &|_| "PH".to_string(), "EUR");
+            assert!(!text.contains('{') && !text.trim().is_empty(), "{}: {text}", r.id);
+            if !r.conditions().is_empty() && r.id != "R-OSEC-09" {
+                assert!(text.chars().any(|c| c.is_ascii_digit()), "{}: no numbers in `{text}`", r.id);
+            }
+        }
+    }
+    // The OSEC pack implements R-OSEC-01..10 and 12 (11 is documented as not applicable).
+    let ids: Vec<String> = pack("osec.toml").rules.iter().map(|r| r.id.clone()).collect();
+    for k in [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12] {
+        assert!(ids.iter().any(|i| i.starts_with(&format!("R-OSEC-{k:02}"))), "R-OSEC-{k:02} missing");
+    }
+}
+
+#[test]
+fn one_indicator_alone_never_alerts_but_corroborated_ones_do() {
+    let p = pack("osec.toml");
+    let t = p.typologies.iter().position(|t| t.id == "OSEC-BUYER").unwrap();
+    let night = p.rules.iter().find(|r| r.id == "R-OSEC-05").unwrap();
+    let ev = p.evaluate(t, &satisfying(night, Some(0.9)));
+    assert!(!ev.corroborated, "a single rule must not raise an alert");
+    let watch = p.rules.iter().find(|r| r.id == "R-OSEC-09").unwrap();
+    assert!(p.evaluate(t, &satisfying(watch, None)).corroborated, "a watch-list hit is sufficient alone");
+}
+
+fn pack_err(edit: &dyn Fn(String) -> String) -> String {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules/osec.toml")).unwrap();
+    RulePack::from_toml(&edit(text), "edited.toml").unwrap_err().to_string()
+}
+
+#[test]
+fn bad_rule_files_name_the_rule_and_the_problem() {
+    let e = pack_err(&|t| t.replace("sender.small_corridor_count_30d >= 3", "sender.smal_count >= 3"));
+    assert!(e.contains("R-OSEC-01") && e.contains("unknown feature `sender.smal_count`"), "{e}");
+    let e = pack_err(&|t| t.replace("sender.small_corridor_count_30d >= 3", "sender.small_corridor_count_30d => 3"));
+    assert!(e.contains("R-OSEC-01") && e.contains("condition"), "{e}");
+    let e = pack_err(&|t| t.replacen("typology = \"OSEC-BUYER\"", "typology = \"NOPE\"", 1));
+    assert!(e.contains("R-OSEC-01") && e.contains("unknown typology `NOPE`"), "{e}");
+    let e = pack_err(&|t| t.replace("id = \"R-OSEC-02\"", "id = \"R-OSEC-01\""));
+    assert!(e.contains("R-OSEC-01") && e.contains("twice"), "{e}");
+    let e = pack_err(&|t| t.replace("{ min = 6, points = 18 }", "{ min = 2, points = 18 }"));
+    assert!(e.contains("R-OSEC-01") && e.contains("increasing"), "{e}");
+    let e = pack_err(&|t| {
+        t.replace("when = [\"recipient.alerted_senders_90d >= 1\"]", "when = [\"sender.corridor_count_90d >= 1\"]")
+    });
+    assert!(e.contains("R-OSEC-NET") && e.contains("describes the sender"), "{e}");
+    let e = pack_err(&|t| {
+        t.replace("{sender.unrelated_recipients_90d} different", "{sender.unrelated_recipients_90d:eur} different")
+    });
+    assert!(e.contains("R-OSEC-02") && e.contains("format `eur`"), "{e}");
+    let e = pack_err(&|t| t.replace("review = 50", "review = 90"));
+    assert!(e.contains("OSEC-BUYER") && e.contains("review <= block"), "{e}");
+    let e = pack_err(&|t| t.replace("night_start_hour = 20", "night_start_hour = \"late\""));
+    assert!(e.contains("night_start_hour"), "{e}");
+    let e = pack_err(&|t| {
+        t.replace("sources = [\"OS-01\", \"S2\", \"S3\", \"S6\", \"S8\", \"S9\", \"S11\"]", "sources = []")
+    });
+    assert!(e.contains("R-OSEC-01") && e.contains("sources"), "{e}");
+}
+
+#[test]
+fn unknown_currencies_are_refused_per_payment() {
+    let mut e = Engine::new(pack("osec.toml")).unwrap();
+    let mut t =
+        tx("1", "2025-01-01T22:30:00+01:00", "S", "A B", "R", "C D", "PH", "30.00", "EUR", Channel::Mto, "", None);
+    t.amount = Money::new(100, CurrencyCode::parse("BIF").unwrap());
+    let err = e.process(&t.as_row()).unwrap_err().to_string();
+    assert!(err.contains("BIF") && err.contains("rates"), "{err}");
+}
+
+// ------------------------------------------------------------------ end to end
+
+struct Labels {
+    buyers: std::collections::HashSet<String>,
+    facilitators: std::collections::HashSet<String>,
+}
+
+fn scan_world(dir: &Path, p: RulePack) -> Vec<Alert> {
+    struct V(Engine);
+    impl osecwatch_ingest::Visitor for V {
+        fn accept(&mut self, row: &osecwatch_model::TxnRow<'_>, _: &dyn Fn() -> osecwatch_ingest::Location) {
+            self.0.process(row).unwrap();
+        }
+        fn reject(&mut self, r: osecwatch_ingest::Rejection) {
+            panic!("simulator output rejected: {r:?}");
+        }
+    }
+    let mut v = V(Engine::new(p).unwrap());
+    osecwatch_ingest::read_file(&dir.join("transactions.csv"), &mut v).unwrap();
+    v.0.alerts()
+}
+
+fn labels(dir: &Path) -> Labels {
+    let mut r = csv::Reader::from_path(dir.join("entity_labels.csv")).unwrap();
+    let mut l = Labels { buyers: Default::default(), facilitators: Default::default() };
+    for rec in r.records() {
+        let rec = rec.unwrap();
+        if rec[3].is_empty() {
+            continue;
+        }
+        match &rec[1] {
+            "buyer" => l.buyers.insert(rec[0].to_string()),
+            "facilitator" => l.facilitators.insert(rec[0].to_string()),
+            _ => false,
+        };
+    }
+    l
+}
+
+fn precision_recall(alerts: &[Alert], kind: &str, truth: &std::collections::HashSet<String>) -> (f64, f64, usize) {
+    let flagged: std::collections::HashSet<&str> =
+        alerts.iter().filter(|a| a.entity_type == kind).map(|a| a.entity_id.as_str()).collect();
+    let tp = flagged.iter().filter(|f| truth.contains(**f)).count();
+    (tp as f64 / flagged.len().max(1) as f64, tp as f64 / truth.len().max(1) as f64, flagged.len())
+}
+
+#[test]
+fn end_to_end_on_the_small_world_finds_buyers_and_facilitators() {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = osecwatch_sim::Scenario::load("small").unwrap();
+    let opts = osecwatch_sim::SimOptions { out_dir: dir.path().to_path_buf(), format: osecwatch_formats::Format::Csv };
+    osecwatch_sim::simulate(&sc, &opts, &mut |_| {}).unwrap();
+    let l = labels(dir.path());
+    let osec = scan_world(dir.path(), pack("osec.toml"));
+    let again = scan_world(dir.path(), pack("osec.toml"));
+    assert_eq!(osec, again, "same input, same alerts");
+    let base = scan_world(dir.path(), pack("baseline.toml"));
+    let (p, r, n) = precision_recall(&osec, "sender", &l.buyers);
+    let (bp, br, bn) = precision_recall(&base, "sender", &l.buyers);
+    eprintln!("OSEC pack: {n} sender alerts, precision {p:.2}, recall {r:.2}; baseline: {bn} alerts, precision {bp:.2}, recall {br:.2}");
+    assert!(r >= 0.5, "buyer recall {r:.2}");
+    assert!(p >= 2.0 * bp, "precision {p:.2} is not well above the baseline's {bp:.2}");
+    assert!(n * 3 <= bn, "the OSEC pack should create far fewer alerts than the baseline ({n} vs {bn})");
+    let (fp, fr, _) = precision_recall(&osec, "recipient", &l.facilitators);
+    assert!(fp >= 0.5 && fr >= 0.2, "facilitators: precision {fp:.2}, recall {fr:.2}");
+    let ids: std::collections::HashSet<&str> = osec.iter().map(|a| a.alert_id.as_str()).collect();
+    assert_eq!(ids.len(), osec.len(), "alert ids are unique");
+    for a in &osec {
+        assert!(!a.txn_ids.is_empty() && !a.reasons.is_empty() && !a.typologies.is_empty());
+        assert!(a.reasons.iter().all(|r| r.chars().any(|c| c.is_ascii_digit())), "{:?}", a.reasons);
+        assert!((0.0..=100.0).contains(&a.score));
+    }
+}
