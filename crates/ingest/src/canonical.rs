@@ -18,20 +18,25 @@ const REQUIRED: [bool; 13] = [true, true, true, false, true, true, false, true, 
 pub struct RowParser {
     // Currency codes repeat on nearly every row; remember the last one parsed.
     last_currency: Option<(String, CurrencyCode)>,
+    /// "YYYY-MM-DDT", "+HH:MM" and the UTC instant of that local midnight.
+    last_day: Option<([u8; 11], [u8; 6], i64)>,
+    last_offset: i16,
 }
 
 impl RowParser {
     /// `f` holds the 13 canonical fields in [`CANONICAL_COLUMNS`] order ("" = absent).
     pub fn parse<'a>(&mut self, f: [&'a str; 13]) -> Result<TxnRow<'a>, String> {
         for (i, v) in f.iter().enumerate() {
-            if REQUIRED[i] && v.trim().is_empty() {
+            if REQUIRED[i] && v.bytes().all(|b| b.is_ascii_whitespace()) {
                 return Err(format!("required field `{}` is empty", CANONICAL_COLUMNS[i]));
             }
         }
-        let timestamp = Timestamp::parse_rfc3339(f[1].trim()).map_err(|e| e.to_string())?;
-        let sender_country = CountryCode::parse(f[4].trim()).map_err(|e| format!("sender_country: {e}"))?;
-        let recipient_country = CountryCode::parse(f[7].trim()).map_err(|e| format!("recipient_country: {e}"))?;
-        let cur_text = f[9].trim();
+        // Codes, amounts and timestamps are parsed exactly as given: surrounding spaces
+        // make them malformed rather than silently repaired.
+        let timestamp = self.timestamp(f[1])?;
+        let sender_country = CountryCode::parse(f[4]).map_err(|e| format!("sender_country: {e}"))?;
+        let recipient_country = CountryCode::parse(f[7]).map_err(|e| format!("recipient_country: {e}"))?;
+        let cur_text = f[9];
         let currency = match &self.last_currency {
             Some((t, c)) if t == cur_text => *c,
             _ => {
@@ -40,12 +45,12 @@ impl RowParser {
                 c
             }
         };
-        let minor = parse_decimal_minor(f[8].trim(), currency.exponent()).map_err(|e| e.to_string())?;
+        let minor = parse_decimal_minor(f[8], currency.exponent()).map_err(|e| e.to_string())?;
         if minor <= 0 {
             return Err(format!("amount `{}` must be strictly positive", f[8]));
         }
-        let channel = Channel::parse(f[10].trim()).map_err(|e| e.to_string())?;
-        let mcc_text = f[12].trim();
+        let channel = Channel::parse(f[10]).map_err(|e| e.to_string())?;
+        let mcc_text = f[12];
         let merchant_category = if mcc_text.is_empty() {
             None
         } else if mcc_text.len() == 4 && mcc_text.bytes().all(|b| b.is_ascii_digit()) {
@@ -54,19 +59,51 @@ impl RowParser {
             return Err(format!("merchant_category `{mcc_text}` is not a 4-digit ISO 18245 code"));
         };
         Ok(TxnRow {
-            txn_id: f[0].trim(),
+            txn_id: f[0],
             timestamp,
-            sender_id: f[2].trim(),
-            sender_name: f[3].trim(),
+            sender_id: f[2],
+            sender_name: f[3],
             sender_country,
-            recipient_id: f[5].trim(),
-            recipient_name: f[6].trim(),
+            recipient_id: f[5],
+            recipient_name: f[6],
             recipient_country,
             amount: Money::new(minor, currency),
             channel,
-            reference: f[11].trim(),
+            reference: f[11],
             merchant_category,
         })
+    }
+
+    /// Timestamps of consecutive rows usually share their date and offset; the calendar
+    /// part is then reused and only the time of day is parsed.
+    fn timestamp(&mut self, s: &str) -> Result<Timestamp, String> {
+        let b = s.as_bytes();
+        if b.len() == 25 {
+            if let Some((prefix, suffix, day_start)) = &self.last_day {
+                if b[..11] == prefix[..] && b[19..] == suffix[..] && b[13] == b':' && b[16] == b':' {
+                    let d = |i: usize| b[i].wrapping_sub(b'0');
+                    let digits = [d(11), d(12), d(14), d(15), d(17), d(18)];
+                    if digits.iter().all(|x| *x < 10) {
+                        let (h, m, sec) = (digits[0] * 10 + digits[1], digits[2] * 10 + digits[3], digits[4] * 10 + digits[5]);
+                        if h < 24 && m < 60 && sec < 60 {
+                            let utc = day_start + h as i64 * 3600 + m as i64 * 60 + sec as i64;
+                            return Ok(Timestamp::new(utc, self.last_offset));
+                        }
+                    }
+                }
+            }
+        }
+        let t = Timestamp::parse_rfc3339(s).map_err(|e| e.to_string())?;
+        if b.len() == 25 {
+            let mut prefix = [0u8; 11];
+            prefix.copy_from_slice(&b[..11]);
+            let mut suffix = [0u8; 6];
+            suffix.copy_from_slice(&b[19..]);
+            let sod = t.local_secs().rem_euclid(86_400);
+            self.last_day = Some((prefix, suffix, t.utc - sod));
+            self.last_offset = t.offset_min;
+        }
+        Ok(t)
     }
 }
 
@@ -141,38 +178,47 @@ pub fn read_csv_from<R: std::io::Read>(path: &Path, r: R, v: &mut dyn Visitor) -
         stats.read += 1;
         let line = rec.position().map(|p| p.line()).unwrap_or(line);
         let loc = || Location { source: source.clone(), position: format!("line {line}") };
-        let raw = || clip(&rec.iter().map(String::from_utf8_lossy).collect::<Vec<_>>().join(","));
+        let raw = |r: &csv::ByteRecord| clip(&r.iter().map(String::from_utf8_lossy).collect::<Vec<_>>().join(","));
         if rec.len() != headers.len() {
             stats.rejected += 1;
             let reason = format!("row has {} fields, header has {}", rec.len(), headers.len());
-            v.reject(Rejection { location: loc(), reason, raw: raw() });
+            v.reject(Rejection { location: loc(), reason, raw: raw(&rec) });
             continue;
         }
+        // One UTF-8 check for the whole record (the bytes are moved, not copied).
+        let bytes = std::mem::take(&mut rec);
+        let srec = match csv::StringRecord::from_byte_record(bytes) {
+            Ok(s) => s,
+            Err(e) => {
+                let bad = e.utf8_error().field();
+                let col = pos.iter().position(|p| *p == Some(bad)).map(|c| CANONICAL_COLUMNS[c]).unwrap_or("an ignored column");
+                rec = e.into_byte_record();
+                stats.rejected += 1;
+                v.reject(Rejection { location: loc(), reason: format!("field `{col}` is not valid UTF-8"), raw: raw(&rec) });
+                continue;
+            }
+        };
         let mut f: [&str; 13] = [""; 13];
-        let mut bad_utf8 = None;
         for (c, p) in pos.iter().enumerate() {
             if let Some(i) = p {
-                match std::str::from_utf8(&rec[*i]) {
-                    Ok(s) => f[c] = s,
-                    Err(_) => bad_utf8 = Some(CANONICAL_COLUMNS[c]),
-                }
+                f[c] = &srec[*i];
             }
         }
-        if let Some(col) = bad_utf8 {
-            stats.rejected += 1;
-            v.reject(Rejection { location: loc(), reason: format!("field `{col}` is not valid UTF-8"), raw: raw() });
-            continue;
-        }
-        match parser.parse(f) {
+        let refused = match parser.parse(f) {
             Ok(row) => {
                 stats.accepted += 1;
                 v.accept(&row, &loc);
+                None
             }
-            Err(reason) => {
-                stats.rejected += 1;
-                v.reject(Rejection { location: loc(), reason, raw: raw() });
-            }
+            Err(reason) => Some(reason),
+        };
+        if let Some(reason) = refused {
+            stats.rejected += 1;
+            let raw = clip(&srec.iter().collect::<Vec<_>>().join(","));
+            v.reject(Rejection { location: loc(), reason, raw });
         }
+        // Hand the buffers back so the next record reuses them.
+        rec = srec.into_byte_record();
     }
     Ok(stats)
 }

@@ -23,6 +23,19 @@ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY
 SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ \
 UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS XK YE YT ZA ZM ZW";
 
+/// Bitmap of assigned codes, indexed by (first letter * 26 + second letter): parsing is a
+/// table lookup because it runs twice per row on the ingest hot path.
+const ASSIGNED: [bool; 676] = {
+    let mut t = [false; 676];
+    let b = COUNTRIES.as_bytes();
+    let mut i = 0;
+    while i + 1 < b.len() {
+        t[(b[i] - b'A') as usize * 26 + (b[i + 1] - b'A') as usize] = true;
+        i += 3;
+    }
+    t
+};
+
 /// An ISO 3166-1 alpha-2 country code, validated against the assigned list.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CountryCode([u8; 2]);
@@ -31,11 +44,11 @@ impl CountryCode {
     /// Parse an upper-case two-letter code.
     pub fn parse(s: &str) -> Result<Self, CodeError> {
         let b = s.as_bytes();
-        if b.len() == 2 && b.iter().all(u8::is_ascii_uppercase) {
-            let known = COUNTRIES.as_bytes().chunks(3).any(|c| c[0] == b[0] && c[1] == b[1]);
-            if known {
-                return Ok(CountryCode([b[0], b[1]]));
-            }
+        if b.len() == 2
+            && b.iter().all(u8::is_ascii_uppercase)
+            && ASSIGNED[(b[0] - b'A') as usize * 26 + (b[1] - b'A') as usize]
+        {
+            return Ok(CountryCode([b[0], b[1]]));
         }
         Err(CodeError::Country(s.to_string()))
     }

@@ -1,0 +1,39 @@
+"""The baseline rule (>= 3 transfers <= EUR 250 to high-risk corridors within 30 days, per
+sender) in DuckDB SQL, on a canonical transactions CSV. Prints the number of flagged
+senders and the wall time, for scripts/bench-scan.sh."""
+import sys
+import time
+
+import duckdb
+
+path = sys.argv[1]
+threads = int(sys.argv[2]) if len(sys.argv) > 2 else 2
+con = duckdb.connect()
+con.execute(f"SET threads = {threads}")
+t0 = time.perf_counter()
+flagged = con.execute(
+    """
+    WITH t AS (
+        SELECT sender_id, CAST(timestamp AS TIMESTAMPTZ) AS ts
+        FROM read_csv(?, header = true, all_varchar = true)
+        WHERE recipient_country IN ('PH','TH','VN','KH','ID','LA','CO','DO','MX','RO','GH','UA','IN','ZA','JM')
+          AND recipient_country <> sender_country
+          AND channel NOT IN ('card', 'cash')
+          AND (merchant_category IS NULL OR merchant_category = '')
+          AND currency = 'EUR'
+          AND CAST(amount AS DECIMAL(18, 2)) <= 250
+    ),
+    w AS (
+        SELECT sender_id,
+               count(*) OVER (PARTITION BY sender_id ORDER BY ts
+                              RANGE BETWEEN INTERVAL 30 DAYS PRECEDING AND CURRENT ROW) AS n30
+        FROM t
+    )
+    SELECT count(DISTINCT sender_id) FROM w WHERE n30 >= 3
+    """,
+    [path],
+).fetchone()[0]
+secs = time.perf_counter() - t0
+print(f"duckdb {duckdb.__version__} threads={threads}: {flagged} senders flagged in {secs:.2f} s")
+print(f"DUCKDB_SECONDS={secs:.4f}")
+print(f"DUCKDB_FLAGGED={flagged}")
