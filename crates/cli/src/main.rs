@@ -25,7 +25,7 @@ struct Cli {
 enum Command {
     /// Generate a labelled synthetic payment world from a scenario.
     Simulate(simulate::SimulateArgs),
-    /// The showcase: simulate the default world and summarise it.
+    /// The showcase: simulate the default world, then scan it with the OSEC pack and the baseline.
     Demo(simulate::DemoArgs),
     /// Run a rule pack over payment files and write explained alerts.
     Scan(scan::ScanArgs),

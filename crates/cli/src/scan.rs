@@ -106,7 +106,7 @@ impl Visitor for ScanVisitor<'_> {
 }
 
 #[derive(Serialize)]
-struct ScanSummary {
+pub struct ScanSummary {
     rules: String,
     pack_version: String,
     inputs: Vec<String>,
@@ -126,6 +126,11 @@ struct ScanSummary {
 pub fn run_scan(a: ScanArgs) -> Result<()> {
     let xml = a.xml.options()?;
     let summary = scan(&a.input, &a.rules, &a.out, a.reorder_window, a.watchlist.as_deref(), a.quiet, &xml)?;
+    print_scan(&summary, &a.out);
+    Ok(())
+}
+
+pub fn print_scan(summary: &ScanSummary, out: &Path) {
     let mut o = String::new();
     use std::fmt::Write as _;
     let _ = writeln!(
@@ -150,12 +155,11 @@ pub fn run_scan(a: ScanArgs) -> Result<()> {
     for (t, n) in &summary.alerts_by_typology {
         let _ = writeln!(o, "    {t}: {n}");
     }
-    let _ = writeln!(o, "  wrote {}", a.out.join("alerts.jsonl").display());
+    let _ = writeln!(o, "  wrote {}", out.join("alerts.jsonl").display());
     crate::out(&o);
-    Ok(())
 }
 
-fn scan(
+pub fn scan(
     inputs: &[PathBuf],
     rules: &Path,
     out: &Path,

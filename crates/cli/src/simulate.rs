@@ -41,6 +41,9 @@ pub struct DemoArgs {
     /// Scenario to run (default: the 100,000-customer German bank).
     #[arg(long, default_value = "default")]
     pub scenario: String,
+    /// Directory holding osec.toml and baseline.toml.
+    #[arg(long, default_value = "rules")]
+    pub rules_dir: PathBuf,
 }
 
 pub fn load_scenario(name: &str, seed: Option<u64>, customers: Option<u64>, months: Option<u32>) -> Result<Scenario> {
@@ -80,6 +83,15 @@ pub fn run_demo(a: DemoArgs) -> Result<()> {
     ));
     let summary = run_with_progress(&sc, &a.out, Format::Csv, false)?;
     print_summary(&summary);
+    let tx = a.out.join("transactions.csv");
+    let xml = osecwatch_ingest::XmlOptions::default();
+    for pack in ["osec", "baseline"] {
+        let rules = a.rules_dir.join(format!("{pack}.toml"));
+        let out = a.out.join(format!("scan-{pack}"));
+        crate::out(&format!("\nscanning with {} ...\n", rules.display()));
+        let s = crate::scan::scan(std::slice::from_ref(&tx), &rules, &out, 0, None, false, &xml)?;
+        crate::scan::print_scan(&s, &out);
+    }
     Ok(())
 }
 

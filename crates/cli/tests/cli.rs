@@ -84,3 +84,152 @@ fn scenarios_lists_the_presets() {
         assert!(s.contains(p), "{s}");
     }
 }
+
+/// `osecwatch scan --quiet [extra...] --rules <pack> --input <tx> --out <dir>`
+fn scan(extra: &[&str], pack: &std::path::Path, tx: &std::path::Path, out: &std::path::Path) -> std::process::Output {
+    osecwatch()
+        .args(["scan", "--quiet"])
+        .args(extra)
+        .arg("--rules")
+        .arg(pack)
+        .arg("--input")
+        .arg(tx)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
+fn rules(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules").join(name)
+}
+
+#[test]
+fn scan_writes_alerts_quarantine_and_a_reconciled_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = dir.path().join("w");
+    let out = osecwatch()
+        .args(["simulate", "--scenario", "small", "--months", "3", "--quiet", "--out"])
+        .arg(&world)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    // Append hostile rows: they must be quarantined, not lost.
+    let tx = world.join("transactions.csv");
+    let mut text = std::fs::read_to_string(&tx).unwrap();
+    text.push_str("BAD1,yesterday,S,,DE,R,,PH,5.00,EUR,mto,,\n");
+    text.push_str("BAD2,2025-03-31T23:00:00+02:00,S,,DE,R,,PH,5.00,ZZZ,mto,,\n");
+    text.push_str("BAD3,2025-01-01T00:00:00+01:00,S,,DE,R,,PH,5.00,EUR,mto,,\n"); // out of order
+    std::fs::write(&tx, text).unwrap();
+    let scan_dir = dir.path().join("scan");
+    let out = scan(&[], &rules("osec.toml"), &tx, &scan_dir);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("OSEC-BUYER"), "{stdout}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(scan_dir.join("scan_summary.json")).unwrap()).unwrap();
+    let (read, acc, rej) = (
+        summary["read"].as_u64().unwrap(),
+        summary["accepted"].as_u64().unwrap(),
+        summary["rejected"].as_u64().unwrap(),
+    );
+    assert_eq!(read, acc + rej);
+    assert_eq!(rej, 3);
+    let q = std::fs::read_to_string(scan_dir.join("quarantine.csv")).unwrap();
+    assert!(q.contains("timestamp") && q.contains("ZZZ") && q.contains("out of time order"), "{q}");
+    let lines = read as usize + 1;
+    assert!(q.contains(&format!("line {}", lines - 2)) && q.contains(&format!("line {lines}")), "{q}");
+    let alerts = std::fs::read_to_string(scan_dir.join("alerts.jsonl")).unwrap();
+    assert!(!alerts.is_empty());
+    for l in alerts.lines() {
+        let a: serde_json::Value = serde_json::from_str(l).unwrap();
+        for k in [
+            "alert_id",
+            "entity_type",
+            "entity_id",
+            "score",
+            "decision",
+            "typologies",
+            "reasons",
+            "raised_at",
+            "txn_ids",
+        ] {
+            assert!(a.get(k).is_some(), "alert without {k}: {l}");
+        }
+    }
+    // With a reorder window the late row is placed instead of quarantined.
+    let out = scan(&["--reorder-window", "99999999"], &rules("osec.toml"), &tx, &scan_dir);
+    assert!(out.status.success());
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(scan_dir.join("scan_summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["rejected"].as_u64(), Some(2));
+    // A broken rule file is an error naming the rule.
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        std::fs::read_to_string(rules("osec.toml"))
+            .unwrap()
+            .replace("sender.night_share_90d >= 0.5", "sender.nite >= 0.5"),
+    )
+    .unwrap();
+    let out = scan(&[], &bad, &tx, &scan_dir);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("R-OSEC-05") && err.contains("sender.nite"), "{err}");
+}
+
+#[test]
+fn convert_shows_what_osecwatch_understood() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.jsonl");
+    std::fs::write(
+        &input,
+        concat!(
+            r#"{"txn_id":"J1","timestamp":"2025-03-01T22:14:05+01:00","sender_id":"S","sender_country":"DE","recipient_id":"R","recipient_country":"PH","amount":"45.00","currency":"EUR","channel":"wallet"}"#,
+            "\n{broken\n"
+        ),
+    )
+    .unwrap();
+    for ext in ["csv", "jsonl", "parquet"] {
+        let out_file = dir.path().join(format!("out.{ext}"));
+        let out = osecwatch().args(["convert", "--input"]).arg(&input).arg("--out").arg(&out_file).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("read 2 = accepted 1 + rejected 1"));
+        assert!(out_file.exists());
+        let q = std::fs::read_to_string(format!("{}.quarantine.csv", out_file.display())).unwrap();
+        assert!(q.contains("line 2") && q.contains("invalid JSON"), "{q}");
+    }
+    let csv = std::fs::read_to_string(dir.path().join("out.csv")).unwrap();
+    assert!(csv.lines().nth(1).unwrap().starts_with("J1,2025-03-01T22:14:05+01:00,S,,DE,R,,PH,45.00,EUR,wallet,,"));
+    let out = osecwatch()
+        .args(["convert", "--input"])
+        .arg(&input)
+        .arg("--out")
+        .arg(dir.path().join("x.xlsx"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn validate_explains_invalid_iso20022_fixtures() {
+    let f = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/iso20022");
+    if !f.is_dir() {
+        assert!(
+            std::env::var("OSECWATCH_REQUIRE_FIXTURES").map_or(true, |v| v != "1"),
+            "fixtures required but missing"
+        );
+        eprintln!("skipping: no shared fixtures");
+        return;
+    }
+    let out = osecwatch()
+        .args(["validate", "--xsd-dir"])
+        .arg(f.join("xsd"))
+        .arg(f.join("pacs008/pacs.008.001.03.xml"))
+        .arg(f.join("pacs008/pacs.008.001.08.xml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(s.contains("INVALID") && s.contains("'BIC'") && s.contains("BICFI") && s.contains("valid    "), "{s}");
+}

@@ -132,6 +132,7 @@ pub enum Kind {
 }
 
 features! {
+    CorridorCount1 = "sender.corridor_count_1d", Count, "transfers to high-risk countries in 24 hours";
     CorridorCount7 = "sender.corridor_count_7d", Count, "transfers to high-risk countries in 7 days";
     CorridorCount30 = "sender.corridor_count_30d", Count, "transfers to high-risk countries in 30 days";
     CorridorCount90 = "sender.corridor_count_90d", Count, "transfers to high-risk countries in 90 days";

@@ -90,24 +90,54 @@ struct AlertState {
     evidence: FxHashSet<Box<str>>,
 }
 
-/// Interns entity ids so state is keyed by small integers.
+/// Interns entity ids so state is keyed by small integers; slots of expired entities are
+/// reused.
 #[derive(Default)]
 struct Interner {
     map: FxHashMap<Box<str>, u32>,
     names: Vec<Box<str>>,
+    free: Vec<u32>,
+}
+
+/// Returned by [`Interner::get_or_insert`]: the slot and whether it is new (its state must
+/// be (re)initialised).
+enum Slot {
+    Existing(u32),
+    Fresh(u32),
 }
 
 impl Interner {
-    fn get_or_insert(&mut self, id: &str) -> (u32, bool) {
+    fn get_or_insert(&mut self, id: &str) -> Slot {
         if let Some(i) = self.map.get(id) {
-            return (*i, false);
+            return Slot::Existing(*i);
         }
-        let i = self.names.len() as u32;
+        let i = match self.free.pop() {
+            Some(i) => {
+                self.names[i as usize] = id.into();
+                i
+            }
+            None => {
+                self.names.push(id.into());
+                (self.names.len() - 1) as u32
+            }
+        };
         self.map.insert(id.into(), i);
-        self.names.push(id.into());
-        (i, true)
+        Slot::Fresh(i)
+    }
+
+    fn remove(&mut self, i: u32) {
+        let name = std::mem::take(&mut self.names[i as usize]);
+        self.map.remove(&name);
+        self.free.push(i);
+    }
+
+    fn live(&self) -> usize {
+        self.map.len()
     }
 }
+
+/// Entities without activity for this long are forgotten (the longest feature window).
+const EXPIRY: i64 = 366 * DAY;
 
 /// Counters for the summary.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -130,8 +160,10 @@ pub struct Engine {
     recipients: Interner,
     recipient_state: Vec<RecipientState>,
     watchlist: FxHashSet<Box<str>>,
-    alerts: FxHashMap<(u8, u32, usize), AlertState>,
-    alert_order: Vec<(u8, u32, usize)>,
+    // Keyed by entity id, not slot, so an alert outlives its entity's expired state.
+    alerts: FxHashMap<(u8, Box<str>, usize), AlertState>,
+    alert_order: Vec<(u8, Box<str>, usize)>,
+    next_sweep: i64,
     sender_typologies: Vec<usize>,
     recipient_typologies: Vec<usize>,
     stats: EngineStats,
@@ -184,6 +216,7 @@ impl Engine {
             recipient_typologies,
             stats: EngineStats::default(),
             values: [0.0; N_FEATURES],
+            next_sweep: i64::MIN,
         })
     }
 
@@ -198,9 +231,30 @@ impl Engine {
 
     pub fn stats(&self) -> EngineStats {
         let mut s = self.stats.clone();
-        s.senders_tracked = self.sender_state.len() as u64;
-        s.recipients_tracked = self.recipient_state.len() as u64;
+        s.senders_tracked = self.senders.live() as u64;
+        s.recipients_tracked = self.recipients.live() as u64;
         s
+    }
+
+    /// Forget entities idle for longer than the longest window. Runs once per day of
+    /// event time; their alerts stay.
+    fn sweep(&mut self, now: i64) {
+        if now < self.next_sweep {
+            return;
+        }
+        self.next_sweep = now + DAY;
+        for i in 0..self.sender_state.len() {
+            if !self.senders.names[i].is_empty() && self.sender_state[i].last_seen < now - EXPIRY {
+                self.sender_state[i] = SenderState::default();
+                self.senders.remove(i as u32);
+            }
+        }
+        for i in 0..self.recipient_state.len() {
+            if !self.recipients.names[i].is_empty() && self.recipient_state[i].last_seen < now - EXPIRY {
+                self.recipient_state[i] = RecipientState::default();
+                self.recipients.remove(i as u32);
+            }
+        }
     }
 
     fn is_org(&self, name: &str) -> bool {
@@ -269,26 +323,43 @@ impl Engine {
             return Ok(Outcome { decision: Decision::Allow, score: 0.0, rules: Vec::new() });
         }
         self.stats.relevant += 1;
+        self.sweep(now);
 
         // Sender state.
-        let (s, new_s) = self.senders.get_or_insert(row.sender_id);
-        if new_s {
-            self.sender_state.push(SenderState { surname: surname_hash(row.sender_name), ..Default::default() });
-        }
+        let s = match self.senders.get_or_insert(row.sender_id) {
+            Slot::Existing(s) => s,
+            Slot::Fresh(s) => {
+                let st = SenderState { surname: surname_hash(row.sender_name), ..Default::default() };
+                if s as usize == self.sender_state.len() {
+                    self.sender_state.push(st);
+                } else {
+                    self.sender_state[s as usize] = st;
+                }
+                s
+            }
+        };
         let hour = row.timestamp.local_hour();
-        let night = st.is_night(hour);
+        let night = self.pack.settings.is_night(hour);
         let mut recipient_idx = None;
         if corridor {
-            let (r, new_r) = self.recipients.get_or_insert(row.recipient_id);
-            if new_r {
-                let is_org = self.is_org(row.recipient_name);
-                self.recipient_state.push(RecipientState {
-                    surname: surname_hash(row.recipient_name),
-                    is_org,
-                    ..Default::default()
-                });
-            }
+            let r = match self.recipients.get_or_insert(row.recipient_id) {
+                Slot::Existing(r) => r,
+                Slot::Fresh(r) => {
+                    let st = RecipientState {
+                        surname: surname_hash(row.recipient_name),
+                        is_org: self.is_org(row.recipient_name),
+                        ..Default::default()
+                    };
+                    if r as usize == self.recipient_state.len() {
+                        self.recipient_state.push(st);
+                    } else {
+                        self.recipient_state[r as usize] = st;
+                    }
+                    r
+                }
+            };
             recipient_idx = Some(r);
+            self.recipient_state[r as usize].last_seen = now;
             let rs = &self.recipient_state[r as usize];
             let family = rs.surname != 0 && rs.surname == self.sender_state[s as usize].surname;
             let mut flags = 0u8;
@@ -372,7 +443,12 @@ impl Engine {
         let decision = if ev.score >= typ.block { Decision::Block } else { Decision::Review };
         outcome.decision = outcome.decision.max(decision);
         outcome.score = outcome.score.max(ev.score);
-        let key = (side, entity, t);
+        let entity_id: Box<str> = if side == 0 {
+            self.senders.names[entity as usize].clone()
+        } else {
+            self.recipients.names[entity as usize].clone()
+        };
+        let key = (side, entity_id, t);
         let stronger = self.alerts.get(&key).is_none_or(|a| ev.score > a.alert.score);
         let mut explained = if stronger { Some(self.reasons(ev, entity, side)) } else { None };
         let mut reasons = || explained.take().unwrap_or_default();
@@ -414,6 +490,7 @@ impl Engine {
                         txn_ids.push(id.into());
                     }
                 }
+                self.alert_order.push(key.clone());
                 self.alerts.insert(
                     key,
                     AlertState {
@@ -433,7 +510,6 @@ impl Engine {
                         evidence: set,
                     },
                 );
-                self.alert_order.push(key);
             }
         }
     }
@@ -446,8 +522,9 @@ impl Engine {
         } else {
             // The recipient's evidence is the senders' payments to it, kept on the senders.
             let rs = &self.recipient_state[entity as usize];
+            let now = rs.last_seen;
             let mut out = Vec::new();
-            for i in rs.inbound.iter() {
+            for i in rs.inbound.iter().filter(|i| now - i.utc <= 90 * DAY) {
                 if let Some(p) = self.sender_state[i.sender as usize]
                     .corridor
                     .iter()
@@ -508,7 +585,7 @@ impl Engine {
         let ss = &self.sender_state[s as usize];
         let now = row.timestamp.utc;
         let c = &ss.corridor;
-        let (mut n7, mut n30, mut n90, mut n365, mut sm30, mut sm90) = (0, 0, 0, 0, 0, 0);
+        let (mut n1, mut n7, mut n30, mut n90, mut n365, mut sm30, mut sm90) = (0, 0, 0, 0, 0, 0, 0);
         let (mut sum30, mut sum90) = (0i64, 0i64);
         let (mut night90, mut cover90, mut round90, mut family90, mut org90) = (0, 0, 0, 0, 0);
         let mut prev90 = 0;
@@ -573,6 +650,9 @@ impl Engine {
             if age <= 7 * DAY {
                 n7 += 1;
             }
+            if age <= DAY {
+                n1 += 1;
+            }
         }
         // Payday cadence: gaps between repeat payments to the same recipient.
         let (mut monthly_gaps, mut all_gaps) = (0u32, 0u32);
@@ -593,13 +673,14 @@ impl Engine {
             .filter(|r| {
                 let rs = &self.recipient_state[**r as usize];
                 // Other unrelated senders: the recipient's count minus this sender if it counts.
-                let me = rs.inbound.iter().any(|i| i.sender == s && !i.family) as u32;
+                let me = rs.inbound.iter().any(|i| i.sender == s && !i.family && now - i.utc <= 90 * DAY) as u32;
                 !rs.is_org && rs.unrelated_senders.saturating_sub(me) >= 2
             })
             .count();
         let side90 = |k: u8| ss.side.iter().filter(|(t, kk)| *kk == k && now - t <= 90 * DAY).count() as f64;
         let div = |a: u32, b: u32| if b == 0 { 0.0 } else { a as f64 / b as f64 };
         let unit = 10f64.powi(self.pack.settings.base_currency.exponent() as i32);
+        x[F::CorridorCount1 as usize] = n1 as f64;
         x[F::CorridorCount7 as usize] = n7 as f64;
         x[F::CorridorCount30 as usize] = n30 as f64;
         x[F::CorridorCount90 as usize] = n90 as f64;
@@ -693,6 +774,7 @@ impl Engine {
     /// Current feature values of a sender (for profiles and tests).
     pub fn sender_values(&mut self, sender_id: &str, at: Timestamp) -> Option<Values> {
         let s = *self.senders.map.get(sender_id)?;
+        self.sender_state[s as usize].prune(at.utc);
         let row = TxnRow {
             txn_id: "",
             timestamp: at,

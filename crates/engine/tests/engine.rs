@@ -380,3 +380,131 @@ fn end_to_end_on_the_small_world_finds_buyers_and_facilitators() {
         assert!((0.0..=100.0).contains(&a.score));
     }
 }
+
+#[test]
+fn payday_cadence_escalation_and_side_spending_features() {
+    let mut e = Engine::new(pack("osec.toml")).unwrap();
+    // Monthly EUR 200 to a relative on the 25th: a payday remittance.
+    for m in 1..=6 {
+        let ts = format!("2025-{m:02}-25T18:00:00+01:00");
+        e.process(
+            &tx(
+                &format!("f{m}"),
+                &ts,
+                "F",
+                "Liza Cruz",
+                "R",
+                "Ana Cruz",
+                "PH",
+                "200.00",
+                "EUR",
+                Channel::Mto,
+                "padala",
+                None,
+            )
+            .as_row(),
+        )
+        .unwrap();
+    }
+    let x = e.sender_values("F", Timestamp::parse_rfc3339("2025-06-25T18:00:00+01:00").unwrap()).unwrap();
+    assert_eq!(v(&x, F::MonthlyPattern), 1.0);
+    assert_eq!(v(&x, F::FamilyShare90), 1.0);
+    assert_eq!(v(&x, F::AmountTrend180), 0.0, "flat amounts: no trend");
+    // Rising amounts, a cam-site purchase, a flight: escalation and side spending.
+    for (i, amt) in [20, 25, 30, 40, 50, 70, 90].iter().enumerate() {
+        let ts = format!("2025-03-{:02}T23:00:00+01:00", 1 + i * 3);
+        e.process(
+            &tx(
+                &format!("b{i}"),
+                &ts,
+                "B",
+                "Karl Vogt",
+                "X",
+                "Rosa Lim",
+                "PH",
+                &format!("{amt}.00"),
+                "EUR",
+                Channel::Wallet,
+                "",
+                None,
+            )
+            .as_row(),
+        )
+        .unwrap();
+    }
+    e.process(
+        &tx(
+            "cam",
+            "2025-03-20T23:30:00+01:00",
+            "B",
+            "Karl Vogt",
+            "CAM",
+            "LiveCam Media B.V.",
+            "NL",
+            "30.00",
+            "EUR",
+            Channel::Card,
+            "",
+            Some(5967),
+        )
+        .as_row(),
+    )
+    .unwrap();
+    e.process(
+        &tx(
+            "fly",
+            "2025-03-21T10:00:00+01:00",
+            "B",
+            "Karl Vogt",
+            "AIR",
+            "Island Air",
+            "PH",
+            "900.00",
+            "EUR",
+            Channel::Card,
+            "",
+            Some(4511),
+        )
+        .as_row(),
+    )
+    .unwrap();
+    let x = e.sender_values("B", Timestamp::parse_rfc3339("2025-03-21T10:00:00+01:00").unwrap()).unwrap();
+    assert_eq!(v(&x, F::AmountTrend180), 1.0, "strictly rising amounts");
+    assert_eq!(v(&x, F::Cam90), 1.0);
+    assert_eq!(v(&x, F::SideSpend90), 1.0);
+    assert_eq!(v(&x, F::Travel365), 1.0);
+    assert_eq!(v(&x, F::MonthlyPattern), 0.0);
+    assert_eq!(v(&x, F::CorridorCount1), 0.0);
+}
+
+/// A small EUR transfer by money-transfer operator to the Philippines.
+fn mto_ph(e: &mut Engine, id: &str, ts: &str, sender: &str, recipient: &str, rname: &str) {
+    let t =
+        tx(id, ts, sender, &format!("{sender} Muster"), recipient, rname, "PH", "40.00", "EUR", Channel::Mto, "", None);
+    e.process(&t.as_row()).unwrap();
+}
+
+#[test]
+fn idle_entities_expire_and_their_alerts_remain() {
+    let mut e = Engine::new(pack("osec.toml")).unwrap();
+    let mut n = 0;
+    for s in ["A", "B", "C"] {
+        for d in 0..4 {
+            n += 1;
+            let ts = format!("2024-01-{:02}T22:00:00+01:00", 1 + d * 2 + (s.as_bytes()[0] - b'A') as usize);
+            mto_ph(&mut e, &n.to_string(), &ts, s, "FAC", "Rosa Lim");
+        }
+    }
+    let before = e.alerts();
+    assert!(!before.is_empty());
+    assert_eq!(e.stats().senders_tracked, 3);
+    // Two years later one new payment: the old state is swept, the alerts are not.
+    mto_ph(&mut e, "late", "2026-01-15T12:00:00+01:00", "D", "R9", "Joy Reyes");
+    let st = e.stats();
+    assert_eq!((st.senders_tracked, st.recipients_tracked), (1, 1));
+    assert_eq!(e.alerts(), before);
+    // A returning sender starts from a clean slate.
+    mto_ph(&mut e, "back", "2026-01-16T12:00:00+01:00", "A", "FAC", "Rosa Lim");
+    let x = e.sender_values("A", Timestamp::parse_rfc3339("2026-01-16T12:00:00+01:00").unwrap()).unwrap();
+    assert_eq!(v(&x, F::CorridorCount365), 1.0);
+}

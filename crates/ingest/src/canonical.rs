@@ -84,7 +84,8 @@ impl RowParser {
                     let d = |i: usize| b[i].wrapping_sub(b'0');
                     let digits = [d(11), d(12), d(14), d(15), d(17), d(18)];
                     if digits.iter().all(|x| *x < 10) {
-                        let (h, m, sec) = (digits[0] * 10 + digits[1], digits[2] * 10 + digits[3], digits[4] * 10 + digits[5]);
+                        let (h, m, sec) =
+                            (digits[0] * 10 + digits[1], digits[2] * 10 + digits[3], digits[4] * 10 + digits[5]);
                         if h < 24 && m < 60 && sec < 60 {
                             let utc = day_start + h as i64 * 3600 + m as i64 * 60 + sec as i64;
                             return Ok(Timestamp::new(utc, self.last_offset));
@@ -191,10 +192,18 @@ pub fn read_csv_from<R: std::io::Read>(path: &Path, r: R, v: &mut dyn Visitor) -
             Ok(s) => s,
             Err(e) => {
                 let bad = e.utf8_error().field();
-                let col = pos.iter().position(|p| *p == Some(bad)).map(|c| CANONICAL_COLUMNS[c]).unwrap_or("an ignored column");
+                let col = pos
+                    .iter()
+                    .position(|p| *p == Some(bad))
+                    .map(|c| CANONICAL_COLUMNS[c])
+                    .unwrap_or("an ignored column");
                 rec = e.into_byte_record();
                 stats.rejected += 1;
-                v.reject(Rejection { location: loc(), reason: format!("field `{col}` is not valid UTF-8"), raw: raw(&rec) });
+                v.reject(Rejection {
+                    location: loc(),
+                    reason: format!("field `{col}` is not valid UTF-8"),
+                    raw: raw(&rec),
+                });
                 continue;
             }
         };
