@@ -2,6 +2,7 @@
 //! together; all printing and exit codes live here, never in the libraries.
 
 mod convert;
+mod eval;
 mod scan;
 mod simulate;
 mod validate;
@@ -29,6 +30,10 @@ enum Command {
     Demo(simulate::DemoArgs),
     /// Run a rule pack over payment files and write explained alerts.
     Scan(scan::ScanArgs),
+    /// Judge alerts against a world's ground truth (and write the HTML report).
+    Eval(eval::EvalArgs),
+    /// Propose review and block thresholds for an alert budget or a precision target.
+    Tune(eval::TuneArgs),
     /// Convert any supported input into canonical CSV, JSON Lines or Parquet.
     Convert(convert::ConvertArgs),
     /// Validate ISO 20022 files against the official XSDs and say why they fail.
@@ -68,6 +73,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Demo(a) => simulate::run_demo(a),
         Command::Scan(a) => scan::run_scan(a),
         Command::Convert(a) => convert::run_convert(a),
+        Command::Eval(a) => eval::run_eval(a),
+        Command::Tune(a) => eval::run_tune(a),
         Command::Validate(a) => {
             let code = validate::run_validate(a)?;
             if code != 0 {

@@ -240,6 +240,14 @@ pub fn scan(
         *by_dec.entry(a.decision.as_str()).or_insert(0) += 1;
     }
     w.flush()?;
+    // Score histories, so eval and tune can replay any threshold.
+    let spath = out.join("scores.jsonl");
+    let mut w = BufWriter::new(File::create(&spath).with_context(|| format!("creating {}", spath.display()))?);
+    for r in engine.score_tracks() {
+        serde_json::to_writer(&mut w, &r)?;
+        w.write_all(b"\n")?;
+    }
+    w.flush()?;
     let es = engine.stats();
     let summary = ScanSummary {
         rules: pack_id,

@@ -73,6 +73,7 @@ pub fn run_simulate(a: SimulateArgs) -> Result<()> {
 }
 
 pub fn run_demo(a: DemoArgs) -> Result<()> {
+    let started = Instant::now();
     let sc = load_scenario(&a.scenario, None, None, None)?;
     crate::out(&format!(
         "osecwatch demo: simulating the `{}` world ({} customers, {} months) into {}\n",
@@ -92,6 +93,34 @@ pub fn run_demo(a: DemoArgs) -> Result<()> {
         let s = crate::scan::scan(std::slice::from_ref(&tx), &rules, &out, 0, None, false, &xml)?;
         crate::scan::print_scan(&s, &out);
     }
+    crate::out("\nevaluating against the ground truth ...\n");
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_message("loading the world's labels");
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    let world = osecwatch_eval::World::load(&a.out)?;
+    bar.set_message("evaluating");
+    let main = crate::eval::eval_pack(&world, &a.out.join("scan-osec/alerts.jsonl"))?;
+    let base = crate::eval::eval_pack(&world, &a.out.join("scan-baseline/alerts.jsonl"))?;
+    let scores = osecwatch_eval::load_scores(&a.out.join("scan-osec/scores.jsonl"))?;
+    let proposal = osecwatch_eval::tune(&world, &scores, osecwatch_eval::Target::AlertBudget(50.0), 0.5);
+    bar.set_message("drawing the report");
+    let report = a.out.join("report.html");
+    std::fs::write(
+        &report,
+        osecwatch_eval::report::html(&main, Some(&base), Some(&proposal), "osecwatch demo: the default world"),
+    )?;
+    bar.finish_and_clear();
+    crate::out(&crate::eval::summary_text(&main));
+    crate::out(&crate::eval::summary_text(&base));
+    crate::out(&format!(
+        "\nthresholds for a budget of 50 alerts per 10,000 senders:\n{}",
+        crate::eval::proposal_text(&proposal)
+    ));
+    crate::out(&format!(
+        "\ndemo finished in {:.0} s. Open the report: {}\n",
+        started.elapsed().as_secs_f64(),
+        report.display()
+    ));
     Ok(())
 }
 

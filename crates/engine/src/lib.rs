@@ -85,6 +85,34 @@ pub enum EngineError {
 
 const MAX_EVIDENCE: usize = 200;
 
+/// Score milestones are kept in steps of this many points (0, 5, ..., 100).
+pub const THRESHOLD_STEP: usize = 5;
+const N_STEPS: usize = 100 / THRESHOLD_STEP + 1;
+
+#[derive(Default)]
+struct ScoreTrack {
+    max_score: f64,
+    first_at: [Option<(String, String)>; N_STEPS],
+}
+
+/// When an entity's corroborated score first reached a threshold.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct FirstAt {
+    pub threshold: f64,
+    pub at: String,
+    pub txn_id: String,
+}
+
+/// One line of `scores.jsonl`: an entity's score history for one typology.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct ScoreRecord {
+    pub entity_type: &'static str,
+    pub entity_id: String,
+    pub typology: String,
+    pub max_score: f64,
+    pub first_at: Vec<FirstAt>,
+}
+
 struct AlertState {
     alert: Alert,
     evidence: FxHashSet<Box<str>>,
@@ -164,6 +192,8 @@ pub struct Engine {
     alerts: FxHashMap<(u8, Box<str>, usize), AlertState>,
     alert_order: Vec<(u8, Box<str>, usize)>,
     next_sweep: i64,
+    tracks: FxHashMap<(u8, Box<str>, usize), ScoreTrack>,
+    track_order: Vec<(u8, Box<str>, usize)>,
     sender_typologies: Vec<usize>,
     recipient_typologies: Vec<usize>,
     stats: EngineStats,
@@ -217,6 +247,8 @@ impl Engine {
             stats: EngineStats::default(),
             values: [0.0; N_FEATURES],
             next_sweep: i64::MIN,
+            tracks: FxHashMap::default(),
+            track_order: Vec::new(),
         })
     }
 
@@ -437,10 +469,15 @@ impl Engine {
                 outcome.rules.push(self.pack.rules[*ri].id.clone());
             }
         }
-        if !ev.corroborated || ev.score < typ.review {
+        let (review, block) = (typ.review, typ.block);
+        if ev.corroborated && ev.score > 0.0 {
+            self.track(t, side, entity, ev.score, row);
+        }
+        let typ = &self.pack.typologies[t];
+        if !ev.corroborated || ev.score < review {
             return;
         }
-        let decision = if ev.score >= typ.block { Decision::Block } else { Decision::Review };
+        let decision = if ev.score >= block { Decision::Block } else { Decision::Review };
         outcome.decision = outcome.decision.max(decision);
         outcome.score = outcome.score.max(ev.score);
         let entity_id: Box<str> = if side == 0 {
@@ -764,6 +801,51 @@ impl Engine {
         x[F::RMedian90 as usize] = median(&mut amounts) / unit;
         x[F::RAlerted90 as usize] = alerted.len() as f64;
         x[F::RIsOrg as usize] = is_org as u8 as f64;
+    }
+
+    /// Remember when an entity's corroborated score first reached each threshold step, so
+    /// evaluation can replay any threshold without rescanning.
+    fn track(&mut self, t: usize, side: u8, entity: u32, score: f64, row: &TxnRow<'_>) {
+        let id: &str =
+            if side == 0 { &self.senders.names[entity as usize] } else { &self.recipients.names[entity as usize] };
+        let key = (side, Box::<str>::from(id), t);
+        if !self.tracks.contains_key(&key) {
+            self.track_order.push(key.clone());
+        }
+        let tr = self.tracks.entry(key).or_default();
+        tr.max_score = tr.max_score.max(score);
+        let step = (score / THRESHOLD_STEP as f64).floor() as usize;
+        for s in 0..=step.min(N_STEPS - 1) {
+            if tr.first_at[s].is_none() {
+                tr.first_at[s] = Some((row.timestamp.to_rfc3339(), row.txn_id.to_string()));
+            }
+        }
+    }
+
+    /// Score history of every entity that ever had a corroborated score, in first-seen order.
+    pub fn score_tracks(&self) -> Vec<ScoreRecord> {
+        self.track_order
+            .iter()
+            .filter_map(|k| self.tracks.get(k).map(|t| (k, t)))
+            .map(|((side, id, t), tr)| ScoreRecord {
+                entity_type: if *side == 0 { "sender" } else { "recipient" },
+                entity_id: id.to_string(),
+                typology: self.pack.typologies[*t].id.clone(),
+                max_score: tr.max_score,
+                first_at: tr
+                    .first_at
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, f)| {
+                        f.as_ref().map(|(ts, txn)| FirstAt {
+                            threshold: (i * THRESHOLD_STEP) as f64,
+                            at: ts.clone(),
+                            txn_id: txn.clone(),
+                        })
+                    })
+                    .collect(),
+            })
+            .collect()
     }
 
     /// All alerts raised so far, in the order they were raised.
