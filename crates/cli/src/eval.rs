@@ -139,6 +139,10 @@ pub fn proposal_text(p: &Proposal) -> String {
                 None => o.push_str("block threshold: none reaches the block precision\n"),
             }
             let _ = writeln!(o, "just below the review line (what a lower threshold would add):");
+            for (k, n) in &p.below_line_counts {
+                let _ = writeln!(o, "  {n:>6}  {k}");
+            }
+            let _ = writeln!(o, "  a sample:");
             for s in &p.below_line {
                 let _ = writeln!(o, "  {:<26} score {:>3.0}  {} / {}", s.entity_id, s.max_score, s.role, s.archetype);
             }

@@ -233,3 +233,49 @@ fn validate_explains_invalid_iso20022_fixtures() {
     let s = String::from_utf8_lossy(&out.stdout);
     assert!(s.contains("INVALID") && s.contains("'BIC'") && s.contains("BICFI") && s.contains("valid    "), "{s}");
 }
+
+#[test]
+fn eval_and_tune_judge_a_scan_against_the_ground_truth() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = dir.path().join("w");
+    assert!(osecwatch().args(["simulate", "--scenario", "small", "--quiet", "--out"]).arg(&world).status().unwrap().success());
+    let tx = world.join("transactions.csv");
+    for pack in ["osec", "baseline"] {
+        let out = scan(&[], &rules(&format!("{pack}.toml")), &tx, &world.join(format!("scan-{pack}")));
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let report = dir.path().join("report.html");
+    let json = dir.path().join("eval.json");
+    let out = osecwatch()
+        .args(["eval", "--world"])
+        .arg(&world)
+        .arg("--alerts")
+        .arg(world.join("scan-osec/alerts.jsonl"))
+        .arg("--baseline-alerts")
+        .arg(world.join("scan-baseline/alerts.jsonl"))
+        .arg("--report")
+        .arg(&report)
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(s.contains("osec:") && s.contains("baseline:") && s.contains("recall"), "{s}");
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let (osec_p, base_p) = (v["main"]["buyers"]["precision"].as_f64().unwrap(), v["baseline"]["buyers"]["precision"].as_f64().unwrap());
+    assert!(osec_p > base_p, "{osec_p} vs {base_p}");
+    assert!(std::fs::read_to_string(&report).unwrap().matches("<svg").count() >= 4);
+    let out = osecwatch()
+        .args(["tune", "--world"])
+        .arg(&world)
+        .arg("--scores")
+        .arg(world.join("scan-osec/scores.jsonl"))
+        .args(["--budget", "100"])
+        .output()
+        .unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && s.contains("review threshold"), "{s}");
+    let out = osecwatch().args(["tune", "--world"]).arg(&world).arg("--scores").arg(world.join("scan-osec/scores.jsonl")).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "tune without a target must fail");
+}

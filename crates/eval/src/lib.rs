@@ -476,8 +476,11 @@ pub struct BelowLine {
 pub struct Proposal {
     pub review: Option<CurvePoint>,
     pub block: Option<CurvePoint>,
-    /// Senders scoring within 10 points below the review threshold: what lowering it adds.
+    /// A sample of senders scoring within 10 points below the review threshold, spread
+    /// over that band: what lowering the threshold would add.
     pub below_line: Vec<BelowLine>,
+    /// All senders in that band, counted by "role / archetype".
+    pub below_line_counts: BTreeMap<String, usize>,
 }
 
 /// Propose review and block thresholds for a target. The review threshold is the lowest
@@ -498,15 +501,22 @@ pub fn tune(w: &World, scores: &[ScoreIn], target: Target, block_precision: f64)
             .cloned()
     });
     let mut below_line = Vec::new();
+    let mut below_line_counts = BTreeMap::new();
     if let Some(r) = &review {
         let mut v: Vec<&ScoreIn> = scores
             .iter()
             .filter(|s| s.entity_type == "sender" && s.max_score < r.threshold && s.max_score >= r.threshold - 10.0)
             .collect();
         v.sort_by(|a, b| b.max_score.total_cmp(&a.max_score).then(a.entity_id.cmp(&b.entity_id)));
+        for s in &v {
+            let key = w.labels.get(&s.entity_id).map(|l| format!("{} / {}", l.role, l.archetype)).unwrap_or_else(|| "(unknown)".into());
+            *below_line_counts.entry(key).or_insert(0) += 1;
+        }
+        // An even spread over the band, not just its top.
+        let step = v.len().div_ceil(25).max(1);
         below_line = v
             .into_iter()
-            .take(25)
+            .step_by(step)
             .map(|s| {
                 let l = w.labels.get(&s.entity_id);
                 BelowLine {
@@ -518,5 +528,5 @@ pub fn tune(w: &World, scores: &[ScoreIn], target: Target, block_precision: f64)
             })
             .collect();
     }
-    Proposal { review, block, below_line }
+    Proposal { review, block, below_line, below_line_counts }
 }

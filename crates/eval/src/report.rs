@@ -140,6 +140,25 @@ fn opt(x: Option<f64>) -> String {
     x.map(|v| format!("{v:.1}")).unwrap_or_else(|| "-".into())
 }
 
+fn rate_table(h: &mut String, heading: &str, cols: [&str; 4], rows: &[crate::Rate]) {
+    let _ = write!(h, "{heading}<table><tr>");
+    for c in cols {
+        let _ = write!(h, "<th>{}</th>", esc(c));
+    }
+    h.push_str("</tr>");
+    for r in rows {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&r.group),
+            r.total,
+            r.flagged,
+            pct(r.rate)
+        );
+    }
+    h.push_str("</table>");
+}
+
 /// Render the report for the main pack and, optionally, a comparison pack (the baseline).
 pub fn html(main: &Evaluation, baseline: Option<&Evaluation>, proposal: Option<&Proposal>, title: &str) -> String {
     let evals: Vec<&Evaluation> = std::iter::once(main).chain(baseline).collect();
@@ -279,7 +298,11 @@ td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}th{{background:#f
                     }
                     None => h.push_str("; no threshold reaches the block precision"),
                 }
-                h.push_str(".</p><table><tr><th>just below the line</th><th>max score</th><th>role</th><th>archetype</th></tr>");
+                h.push_str(".</p><table><tr><th>within 10 points below the review line</th><th>senders</th></tr>");
+                for (k, n) in &p.below_line_counts {
+                    let _ = write!(h, "<tr><td>{}</td><td>{n}</td></tr>", esc(k));
+                }
+                h.push_str("</table><table><tr><th>a sample</th><th>max score</th><th>role</th><th>archetype</th></tr>");
                 for s in &p.below_line {
                     let _ = write!(
                         h,
@@ -295,42 +318,28 @@ td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}th{{background:#f
             (None, _) => h.push_str("<p>No threshold meets the target.</p>"),
         }
     }
-    // Recall per buyer archetype and false positives per benign archetype.
+    // Recall per buyer archetype, false positives and fairness per benign group.
     for e in &evals {
-        let _ = write!(h, "<h2>{}: recall by buyer archetype</h2><table><tr><th>archetype</th><th>buyers</th><th>detected</th><th>recall</th></tr>", esc(&e.pack));
-        for r in &e.recall_by_archetype {
-            let _ = write!(
-                h,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(&r.group),
-                r.total,
-                r.flagged,
-                pct(r.rate)
-            );
-        }
-        let _ = write!(h, "</table><h2>{}: fairness and false positives by benign archetype</h2><table><tr><th>archetype</th><th>senders</th><th>alerted</th><th>alert rate</th></tr>", esc(&e.pack));
-        for r in &e.false_positives_by_archetype {
-            let _ = write!(
-                h,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(&r.group),
-                r.total,
-                r.flagged,
-                pct(r.rate)
-            );
-        }
-        let _ = write!(h, "</table><h3>{}: benign alert rate by sender country</h3><table><tr><th>country</th><th>benign senders</th><th>alerted</th><th>rate</th></tr>", esc(&e.pack));
-        for r in &e.benign_rate_by_country {
-            let _ = write!(
-                h,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(&r.group),
-                r.total,
-                r.flagged,
-                pct(r.rate)
-            );
-        }
-        let _ = write!(h, "</table><h3>{}: top false-positive causes (archetype, rule)</h3><table><tr><th>benign archetype</th><th>rule</th><th>alerts</th></tr>", esc(&e.pack));
+        let pack = esc(&e.pack);
+        rate_table(
+            &mut h,
+            &format!("<h2>{pack}: recall by buyer archetype</h2>"),
+            ["archetype", "buyers", "detected", "recall"],
+            &e.recall_by_archetype,
+        );
+        rate_table(
+            &mut h,
+            &format!("<h2>{pack}: fairness and false positives by benign archetype</h2>"),
+            ["archetype", "senders", "alerted", "alert rate"],
+            &e.false_positives_by_archetype,
+        );
+        rate_table(
+            &mut h,
+            &format!("<h3>{pack}: benign alert rate by sender country</h3>"),
+            ["country", "benign senders", "alerted", "rate"],
+            &e.benign_rate_by_country,
+        );
+        let _ = write!(h, "<h3>{pack}: top false-positive causes (archetype, rule)</h3><table><tr><th>benign archetype</th><th>rule</th><th>alerts</th></tr>");
         for (a, r, n) in e.false_positive_rules.iter().take(15) {
             let _ = write!(h, "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", esc(a), esc(r), n);
         }
