@@ -238,7 +238,12 @@ fn validate_explains_invalid_iso20022_fixtures() {
 fn eval_and_tune_judge_a_scan_against_the_ground_truth() {
     let dir = tempfile::tempdir().unwrap();
     let world = dir.path().join("w");
-    assert!(osecwatch().args(["simulate", "--scenario", "small", "--quiet", "--out"]).arg(&world).status().unwrap().success());
+    assert!(osecwatch()
+        .args(["simulate", "--scenario", "small", "--quiet", "--out"])
+        .arg(&world)
+        .status()
+        .unwrap()
+        .success());
     let tx = world.join("transactions.csv");
     for pack in ["osec", "baseline"] {
         let out = scan(&[], &rules(&format!("{pack}.toml")), &tx, &world.join(format!("scan-{pack}")));
@@ -263,7 +268,8 @@ fn eval_and_tune_judge_a_scan_against_the_ground_truth() {
     let s = String::from_utf8_lossy(&out.stdout);
     assert!(s.contains("osec:") && s.contains("baseline:") && s.contains("recall"), "{s}");
     let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    let (osec_p, base_p) = (v["main"]["buyers"]["precision"].as_f64().unwrap(), v["baseline"]["buyers"]["precision"].as_f64().unwrap());
+    let (osec_p, base_p) =
+        (v["main"]["buyers"]["precision"].as_f64().unwrap(), v["baseline"]["buyers"]["precision"].as_f64().unwrap());
     assert!(osec_p > base_p, "{osec_p} vs {base_p}");
     assert!(std::fs::read_to_string(&report).unwrap().matches("<svg").count() >= 4);
     let out = osecwatch()
@@ -276,6 +282,12 @@ fn eval_and_tune_judge_a_scan_against_the_ground_truth() {
         .unwrap();
     let s = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success() && s.contains("review threshold"), "{s}");
-    let out = osecwatch().args(["tune", "--world"]).arg(&world).arg("--scores").arg(world.join("scan-osec/scores.jsonl")).output().unwrap();
+    let out = osecwatch()
+        .args(["tune", "--world"])
+        .arg(&world)
+        .arg("--scores")
+        .arg(world.join("scan-osec/scores.jsonl"))
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1), "tune without a target must fail");
 }

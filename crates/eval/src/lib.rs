@@ -509,7 +509,11 @@ pub fn tune(w: &World, scores: &[ScoreIn], target: Target, block_precision: f64)
             .collect();
         v.sort_by(|a, b| b.max_score.total_cmp(&a.max_score).then(a.entity_id.cmp(&b.entity_id)));
         for s in &v {
-            let key = w.labels.get(&s.entity_id).map(|l| format!("{} / {}", l.role, l.archetype)).unwrap_or_else(|| "(unknown)".into());
+            let key = w
+                .labels
+                .get(&s.entity_id)
+                .map(|l| format!("{} / {}", l.role, l.archetype))
+                .unwrap_or_else(|| "(unknown)".into());
             *below_line_counts.entry(key).or_insert(0) += 1;
         }
         // An even spread over the band, not just its top.

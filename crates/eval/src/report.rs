@@ -255,6 +255,21 @@ td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}th{{background:#f
         &xs,
         &dist,
     ));
+    if !main.curve.is_empty() {
+        let th: Vec<f64> = main.curve.iter().map(|p| p.threshold).collect();
+        let pr = vec![
+            ("precision".to_string(), main.curve.iter().map(|p| p.precision).collect()),
+            ("recall".to_string(), main.curve.iter().map(|p| p.recall).collect()),
+        ];
+        let title = format!("Precision and recall against the threshold ({})", main.pack);
+        h.push_str(&lines(&title, "score threshold", "share", &th, &pr));
+        let load = vec![(
+            "sender alerts per 10,000 senders".to_string(),
+            main.curve.iter().map(|p| p.alerts_per_10k).collect(),
+        )];
+        let title = format!("Alert load against the threshold ({})", main.pack);
+        h.push_str(&lines(&title, "score threshold", "alerts per 10,000 senders", &th, &load));
+    }
     h.push_str("</div>");
 
     // Threshold curve table.
@@ -302,7 +317,9 @@ td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}th{{background:#f
                 for (k, n) in &p.below_line_counts {
                     let _ = write!(h, "<tr><td>{}</td><td>{n}</td></tr>", esc(k));
                 }
-                h.push_str("</table><table><tr><th>a sample</th><th>max score</th><th>role</th><th>archetype</th></tr>");
+                h.push_str(
+                    "</table><table><tr><th>a sample</th><th>max score</th><th>role</th><th>archetype</th></tr>",
+                );
                 for s in &p.below_line {
                     let _ = write!(
                         h,

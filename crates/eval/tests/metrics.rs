@@ -216,7 +216,7 @@ fn the_report_is_well_formed_html_with_its_plots() {
     let prop = tune(&w, &sc, Target::AlertBudget(4000.0), 0.5);
     let html = report::html(&main, Some(&base), Some(&prop), "Report & test");
     let svgs = well_formed(&html);
-    assert!(svgs >= 4, "expected the PR curve, TTD histogram, alerts per month and score plots, found {svgs}");
+    assert!(svgs >= 6, "expected PR curve, TTD histogram, alerts per month, scores, threshold curves; found {svgs}");
     assert!(html.contains("osec &lt;pack&gt;") && html.contains("Report &amp; test"));
     assert!(!html.contains("<script") && !html.contains("src=\"http"), "the report must not load anything");
     for needle in ["buyer recall", "adult_webcam", "Proposed thresholds", "W1", "benign alert rate by sender country"] {
