@@ -4,6 +4,7 @@
 mod convert;
 mod eval;
 mod scan;
+mod serve;
 mod simulate;
 mod validate;
 mod xmlopts;
@@ -34,6 +35,11 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Propose review and block thresholds for an alert budget or a precision target.
     Tune(eval::TuneArgs),
+    /// Real-time screening service (HTTP API) on the embedded store.
+    Serve(serve::ServeArgs),
+    /// Audit log tools.
+    #[command(subcommand)]
+    Audit(serve::AuditCommand),
     /// Convert any supported input into canonical CSV, JSON Lines or Parquet.
     Convert(convert::ConvertArgs),
     /// Validate ISO 20022 files against the official XSDs and say why they fail.
@@ -74,6 +80,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Scan(a) => scan::run_scan(a),
         Command::Convert(a) => convert::run_convert(a),
         Command::Eval(a) => eval::run_eval(a),
+        Command::Serve(a) => serve::run_serve(a),
+        Command::Audit(c) => serve::run_audit(c),
         Command::Tune(a) => eval::run_tune(a),
         Command::Validate(a) => {
             let code = validate::run_validate(a)?;

@@ -56,6 +56,8 @@ pub struct Outcome {
     pub score: f64,
     /// Rule ids that fired for the sender or the recipient.
     pub rules: Vec<String>,
+    /// Plain-language reasons when the decision is review or block.
+    pub reasons: Vec<String>,
 }
 
 /// An alert on one entity for one typology, updated as evidence grows.
@@ -194,6 +196,7 @@ pub struct Engine {
     next_sweep: i64,
     tracks: FxHashMap<(u8, Box<str>, usize), ScoreTrack>,
     track_order: Vec<(u8, Box<str>, usize)>,
+    last_utc: i64,
     sender_typologies: Vec<usize>,
     recipient_typologies: Vec<usize>,
     stats: EngineStats,
@@ -249,6 +252,7 @@ impl Engine {
             next_sweep: i64::MIN,
             tracks: FxHashMap::default(),
             track_order: Vec::new(),
+            last_utc: 0,
         })
     }
 
@@ -330,6 +334,7 @@ impl Engine {
     /// and return the decision for this payment.
     pub fn process(&mut self, row: &TxnRow<'_>) -> Result<Outcome, EngineError> {
         self.stats.processed += 1;
+        self.last_utc = self.last_utc.max(row.timestamp.utc);
         let base = self.rates.to_base_minor(row.amount)?;
         let st = &self.pack.settings;
         let now = row.timestamp.utc;
@@ -352,7 +357,7 @@ impl Engine {
         let watch = !self.watchlist.is_empty() && self.watchlist.contains(row.sender_id);
         if !corridor && side_kind.is_none() && !watch {
             self.stats.allow += 1;
-            return Ok(Outcome { decision: Decision::Allow, score: 0.0, rules: Vec::new() });
+            return Ok(Outcome { decision: Decision::Allow, score: 0.0, rules: Vec::new(), reasons: Vec::new() });
         }
         self.stats.relevant += 1;
         self.sweep(now);
@@ -432,7 +437,7 @@ impl Engine {
 
         // Sender features and typologies.
         self.sender_features(s, row, recipient_idx);
-        let mut outcome = Outcome { decision: Decision::Allow, score: 0.0, rules: Vec::new() };
+        let mut outcome = Outcome { decision: Decision::Allow, score: 0.0, rules: Vec::new(), reasons: Vec::new() };
         let mut best_sender = 0.0f64;
         for ti in 0..self.sender_typologies.len() {
             let t = self.sender_typologies[ti];
@@ -487,7 +492,9 @@ impl Engine {
         };
         let key = (side, entity_id, t);
         let stronger = self.alerts.get(&key).is_none_or(|a| ev.score > a.alert.score);
-        let mut explained = if stronger { Some(self.reasons(ev, entity, side)) } else { None };
+        let (rule_ids, sentences) = self.reasons(ev, entity, side);
+        outcome.reasons.extend(sentences.iter().cloned());
+        let mut explained = if stronger { Some((rule_ids, sentences)) } else { None };
         let mut reasons = || explained.take().unwrap_or_default();
         let evidence = self.evidence(side, entity);
         let ts = row.timestamp.to_rfc3339();
@@ -846,6 +853,53 @@ impl Engine {
                     .collect(),
             })
             .collect()
+    }
+
+    /// Whether payments in this currency can be converted to the base currency.
+    pub fn check_currency(&self, c: CurrencyCode) -> Result<(), RateError> {
+        self.rates.to_base_minor(osecwatch_model::Money::new(0, c)).map(|_| ())
+    }
+
+    /// Event time of the latest payment processed (0 before any).
+    pub fn last_event_utc(&self) -> i64 {
+        self.last_utc
+    }
+
+    pub fn alert_count(&self) -> usize {
+        self.alert_order.len()
+    }
+
+    /// Whether the engine holds state for this sender id.
+    pub fn knows_sender(&self, id: &str) -> bool {
+        self.senders.map.contains_key(id)
+    }
+
+    /// Whether the engine holds state for this recipient id.
+    pub fn knows_recipient(&self, id: &str) -> bool {
+        self.recipients.map.contains_key(id)
+    }
+
+    /// Current feature values of a recipient.
+    pub fn recipient_values(&mut self, recipient_id: &str, at: Timestamp) -> Option<Values> {
+        let r = *self.recipients.map.get(recipient_id)?;
+        self.recipient_state[r as usize].prune(at.utc);
+        let row = TxnRow {
+            txn_id: "",
+            timestamp: at,
+            sender_id: "",
+            sender_name: "",
+            sender_country: osecwatch_model::CountryCode::parse("DE").ok()?,
+            recipient_id,
+            recipient_name: "",
+            recipient_country: osecwatch_model::CountryCode::parse("DE").ok()?,
+            amount: osecwatch_model::Money::new(1, self.pack.settings.base_currency),
+            channel: osecwatch_model::Channel::Other,
+            reference: "",
+            merchant_category: None,
+        };
+        self.values.fill(0.0);
+        self.recipient_features(r, &row);
+        Some(self.values)
     }
 
     /// All alerts raised so far, in the order they were raised.

@@ -1,0 +1,130 @@
+//! `osecwatch serve` and `osecwatch audit verify`.
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use osecwatch_server::{serve, ServeConfig};
+use serde::Deserialize;
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Configuration file (TOML); see the README. Flags and environment override it.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Address to listen on (env OSECWATCH_LISTEN; default 127.0.0.1:8080).
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// Data directory for the write-ahead log, audit log and tokens (env OSECWATCH_DATA_DIR; default ./osecwatch-data).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Rule pack (env OSECWATCH_RULES; default: the built-in rules/osec.toml).
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    rules: Option<PathBuf>,
+    tokens_file: Option<PathBuf>,
+    body_limit_bytes: Option<usize>,
+    screen_limit_bytes: Option<usize>,
+    xml_party_fallback: Option<bool>,
+}
+
+pub fn run_serve(a: ServeArgs) -> Result<()> {
+    let file: FileConfig = match &a.config {
+        Some(p) => toml::from_str(&std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?)
+            .with_context(|| format!("configuration {}", p.display()))?,
+        None => FileConfig::default(),
+    };
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let mut cfg = ServeConfig::default();
+    if let Some(l) = a.listen.or_else(|| env("OSECWATCH_LISTEN")).or(file.listen) {
+        cfg.listen = l.parse().with_context(|| format!("listen address `{l}` (expected e.g. 127.0.0.1:8080)"))?;
+    }
+    if let Some(d) = a.data_dir.or_else(|| env("OSECWATCH_DATA_DIR").map(PathBuf::from)).or(file.data_dir) {
+        cfg.data_dir = d;
+    }
+    cfg.rules = a.rules.or_else(|| env("OSECWATCH_RULES").map(PathBuf::from)).or(file.rules);
+    if let Some(b) = file.body_limit_bytes {
+        cfg.body_limit = b;
+    }
+    if let Some(b) = file.screen_limit_bytes {
+        cfg.screen_limit = b;
+    }
+    cfg.xml.party_fallback = file.xml_party_fallback.unwrap_or(false);
+    if let Some(f) = env("OSECWATCH_TOKENS_FILE").map(PathBuf::from).or(file.tokens_file) {
+        cfg.tokens.load_file(&f).map_err(anyhow::Error::msg)?;
+    }
+    if let Some(t) = env("OSECWATCH_TOKENS") {
+        cfg.tokens.load_env(&t).map_err(anyhow::Error::msg)?;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let data = cfg.data_dir.clone();
+    rt.block_on(async move {
+        let shutdown = async {
+            #[cfg(unix)]
+            {
+                let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(s) => s,
+                    Err(_) => return std::future::pending::<()>().await,
+                };
+                tokio::select! {
+                    _ = term.recv() => {},
+                    _ = tokio::signal::ctrl_c() => {},
+                }
+            }
+            #[cfg(not(unix))]
+            {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        };
+        serve(
+            cfg,
+            |r| {
+                let mut o = format!(
+                    "osecwatch serve: listening on http://{} (data: {}, {} payments recovered from the log)\n",
+                    r.addr,
+                    data.display(),
+                    r.recovered_payments
+                );
+                if let Some(t) = r.generated_admin_token {
+                    o.push_str(&format!(
+                        "admin token (shown once; only its hash is stored in {}/tokens.toml):\n{t}\n",
+                        data.display()
+                    ));
+                }
+                crate::out(&o);
+            },
+            shutdown,
+        )
+        .await
+    })?;
+    crate::out("osecwatch serve: stopped\n");
+    Ok(())
+}
+
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// Check the hash chain of an audit log.
+    Verify {
+        /// Audit log file (default: ./osecwatch-data/audit.jsonl).
+        #[arg(default_value = "osecwatch-data/audit.jsonl")]
+        file: PathBuf,
+    },
+}
+
+pub fn run_audit(c: AuditCommand) -> Result<()> {
+    match c {
+        AuditCommand::Verify { file } => match osecwatch_server::audit::verify(&file) {
+            Ok((n, _)) => {
+                crate::out(&format!("audit log {}: {n} records, chain intact\n", file.display()));
+                Ok(())
+            }
+            Err(e) => bail!("audit log tampered or damaged: {e}"),
+        },
+    }
+}

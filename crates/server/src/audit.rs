@@ -1,0 +1,183 @@
+//! The append-only audit log of decisions and admin actions, hash-chained: every line
+//! carries the SHA-256 of the previous line's hash and its own content, so changing,
+//! removing or reordering any line breaks the chain from there on (`osecwatch audit
+//! verify`). Lines hold ids, decisions, scores and rule ids, never names or references.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AuditRecord {
+    pub n: u64,
+    pub at: String,
+    pub kind: String,
+    /// Log sequence number of the payment, for decisions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    pub data: serde_json::Value,
+    pub prev: String,
+    pub hash: String,
+}
+
+fn digest(prev: &str, n: u64, at: &str, kind: &str, seq: Option<u64>, data: &serde_json::Value) -> String {
+    let mut h = Sha256::new();
+    h.update(prev.as_bytes());
+    h.update(n.to_le_bytes());
+    h.update(at.as_bytes());
+    h.update(kind.as_bytes());
+    h.update(seq.unwrap_or(0).to_le_bytes());
+    h.update(data.to_string().as_bytes());
+    hex::encode(h.finalize())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}, line {line}: {message}")]
+    Broken { path: PathBuf, line: u64, message: String },
+}
+
+pub struct AuditLog {
+    file: File,
+    path: PathBuf,
+    n: u64,
+    last_hash: String,
+    last_seq: u64,
+    buf: Vec<u8>,
+}
+
+/// Check the chain of an audit file; returns the number of records.
+pub fn verify(path: &Path) -> Result<(u64, Option<AuditRecord>), AuditError> {
+    let io = |source| AuditError::Io { path: path.to_path_buf(), source };
+    let f = File::open(path).map_err(io)?;
+    let mut prev = GENESIS.to_string();
+    let mut count = 0;
+    let mut last = None;
+    for (i, line) in BufReader::new(f).lines().enumerate() {
+        let line = line.map_err(io)?;
+        let ln = i as u64 + 1;
+        let broken = |message: String| AuditError::Broken { path: path.to_path_buf(), line: ln, message };
+        let r: AuditRecord = serde_json::from_str(&line).map_err(|e| broken(format!("not an audit record: {e}")))?;
+        if r.n != ln {
+            return Err(broken(format!(
+                "record number {} where {ln} was expected (a line was removed or inserted)",
+                r.n
+            )));
+        }
+        if r.prev != prev {
+            return Err(broken("`prev` does not match the previous record's hash".into()));
+        }
+        let h = digest(&r.prev, r.n, &r.at, &r.kind, r.seq, &r.data);
+        if h != r.hash {
+            return Err(broken("content does not match its hash (the record was altered)".into()));
+        }
+        prev = r.hash.clone();
+        count += 1;
+        last = Some(r);
+    }
+    Ok((count, last))
+}
+
+impl AuditLog {
+    /// Open the audit file, verifying its chain first (a broken chain refuses to start).
+    pub fn open(path: &Path) -> Result<AuditLog, AuditError> {
+        let io = |source| AuditError::Io { path: path.to_path_buf(), source };
+        if !path.exists() {
+            File::create(path).map_err(io)?;
+        }
+        let (n, last) = verify(path)?;
+        let file = OpenOptions::new().append(true).open(path).map_err(io)?;
+        let last_hash = last.as_ref().map(|r| r.hash.clone()).unwrap_or_else(|| GENESIS.to_string());
+        let last_seq = last.as_ref().and_then(|r| r.seq).unwrap_or(0);
+        Ok(AuditLog { file, path: path.to_path_buf(), n, last_hash, last_seq, buf: Vec::new() })
+    }
+
+    /// Highest payment sequence number with an audit record.
+    pub fn last_seq(&self) -> u64 {
+        self.last_seq
+    }
+
+    /// Buffer a record; [`AuditLog::commit`] writes and syncs the buffered ones.
+    pub fn push(&mut self, at: &str, kind: &str, seq: Option<u64>, data: serde_json::Value) {
+        self.n += 1;
+        let hash = digest(&self.last_hash, self.n, at, kind, seq, &data);
+        let r = AuditRecord {
+            n: self.n,
+            at: at.to_string(),
+            kind: kind.to_string(),
+            seq,
+            data,
+            prev: self.last_hash.clone(),
+            hash: hash.clone(),
+        };
+        if let Ok(line) = serde_json::to_vec(&r) {
+            self.buf.extend_from_slice(&line);
+            self.buf.push(b'\n');
+        }
+        self.last_hash = hash;
+        if let Some(s) = seq {
+            self.last_seq = self.last_seq.max(s);
+        }
+    }
+
+    pub fn commit(&mut self) -> Result<(), AuditError> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let io = |source| AuditError::Io { path: self.path.clone(), source };
+        self.file.write_all(&self.buf).map_err(io)?;
+        self.file.sync_data().map_err(io)?;
+        self.buf.clear();
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tampering_is_detected() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("audit.jsonl");
+        let mut a = AuditLog::open(&p).unwrap();
+        for i in 0..5 {
+            a.push(
+                "2025-01-01T00:00:00+00:00",
+                "decision",
+                Some(i + 1),
+                serde_json::json!({"decision": "allow", "i": i}),
+            );
+        }
+        a.commit().unwrap();
+        assert_eq!(verify(&p).unwrap().0, 5);
+        let text = std::fs::read_to_string(&p).unwrap();
+        // Alter a decision.
+        std::fs::write(&p, text.replacen("\"allow\",\"i\":2", "\"block\",\"i\":2", 1)).unwrap();
+        let e = verify(&p).unwrap_err().to_string();
+        assert!(e.contains("line 3") && e.contains("altered"), "{e}");
+        // Remove a line.
+        let lines: Vec<&str> = text.lines().collect();
+        std::fs::write(&p, [lines[0], lines[2], lines[3]].join("\n") + "\n").unwrap();
+        let e = verify(&p).unwrap_err().to_string();
+        assert!(e.contains("line 2") && e.contains("removed"), "{e}");
+        // A broken chain refuses to open; the intact one continues where it stopped.
+        assert!(AuditLog::open(&p).is_err());
+        std::fs::write(&p, &text).unwrap();
+        let mut a = AuditLog::open(&p).unwrap();
+        assert_eq!(a.last_seq(), 5);
+        a.push("2025-01-02T00:00:00+00:00", "admin", None, serde_json::json!({"action": "x"}));
+        a.commit().unwrap();
+        assert_eq!(verify(&p).unwrap().0, 6);
+    }
+}

@@ -1,0 +1,172 @@
+//! API tokens with scopes. Tokens are kept only as SHA-256 digests; a presented token is
+//! hashed and compared with every configured digest in constant time, so neither the
+//! comparison nor the position of a match leaks through timing. Tokens are never logged.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::path::Path;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    Screen,
+    Ingest,
+    Read,
+    Admin,
+}
+
+impl Scope {
+    pub fn parse(s: &str) -> Option<Scope> {
+        match s {
+            "screen" => Some(Scope::Screen),
+            "ingest" => Some(Scope::Ingest),
+            "read" => Some(Scope::Read),
+            "admin" => Some(Scope::Admin),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TokenEntry {
+    pub name: String,
+    /// Hex SHA-256 of the secret.
+    pub sha256: String,
+    pub scopes: Vec<Scope>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct TokenFile {
+    #[serde(default)]
+    pub tokens: Vec<TokenEntry>,
+}
+
+#[derive(Debug, Clone)]
+struct Token {
+    name: String,
+    digest: [u8; 32],
+    scopes: Vec<Scope>,
+}
+
+/// Why a request was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denied {
+    /// No token, or no token matches: 401.
+    Unauthenticated,
+    /// A valid token without the scope: 403.
+    Forbidden,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Tokens(Vec<Token>);
+
+pub fn digest(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
+}
+
+fn ct_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    let mut d = 0u8;
+    for i in 0..32 {
+        d |= a[i] ^ b[i];
+    }
+    // black_box keeps the compiler from turning the loop into an early-exit comparison.
+    std::hint::black_box(d) == 0
+}
+
+impl Tokens {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn add_secret(&mut self, name: &str, secret: &str, scopes: Vec<Scope>) {
+        self.0.push(Token { name: name.to_string(), digest: digest(secret), scopes });
+    }
+
+    pub fn add_entry(&mut self, e: &TokenEntry) -> Result<(), String> {
+        let bytes = hex::decode(&e.sha256).map_err(|_| format!("token `{}`: sha256 is not hex", e.name))?;
+        let digest: [u8; 32] = bytes.try_into().map_err(|_| format!("token `{}`: sha256 must be 32 bytes", e.name))?;
+        self.0.push(Token { name: e.name.clone(), digest, scopes: e.scopes.clone() });
+        Ok(())
+    }
+
+    /// Tokens from a TOML file (`[[tokens]] name, sha256, scopes`).
+    pub fn load_file(&mut self, path: &Path) -> Result<(), String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let f: TokenFile = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        for e in &f.tokens {
+            self.add_entry(e).map_err(|m| format!("{}: {m}", path.display()))?;
+        }
+        Ok(())
+    }
+
+    /// Tokens from `OSECWATCH_TOKENS`: `name:scope+scope:secret` entries separated by `;`.
+    pub fn load_env(&mut self, value: &str) -> Result<(), String> {
+        for part in value.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+            let mut it = part.splitn(3, ':');
+            let (Some(name), Some(scopes), Some(secret)) = (it.next(), it.next(), it.next()) else {
+                return Err("OSECWATCH_TOKENS: expected name:scope+scope:secret".into());
+            };
+            let scopes = scopes
+                .split('+')
+                .map(|s| {
+                    Scope::parse(s).ok_or_else(|| {
+                        format!("OSECWATCH_TOKENS: token `{name}`: unknown scope `{s}` (screen, ingest, read, admin)")
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            if secret.len() < 16 {
+                return Err(format!("OSECWATCH_TOKENS: token `{name}`: secret shorter than 16 characters"));
+            }
+            self.add_secret(name, secret, scopes);
+        }
+        Ok(())
+    }
+
+    /// Check a presented secret for a scope; returns the token's name. Admin holds every scope.
+    pub fn check(&self, presented: Option<&str>, need: Scope) -> Result<&str, Denied> {
+        let Some(p) = presented else { return Err(Denied::Unauthenticated) };
+        let d = digest(p);
+        let mut found: Option<&Token> = None;
+        for t in &self.0 {
+            if ct_eq(&t.digest, &d) && found.is_none() {
+                found = Some(t);
+            }
+        }
+        let t = found.ok_or(Denied::Unauthenticated)?;
+        if t.scopes.contains(&need) || t.scopes.contains(&Scope::Admin) {
+            Ok(&t.name)
+        } else {
+            Err(Denied::Forbidden)
+        }
+    }
+}
+
+/// A new random secret (32 bytes from the operating system, hex).
+pub fn generate_secret() -> Result<String, String> {
+    let mut b = [0u8; 32];
+    getrandom::fill(&mut b).map_err(|e| format!("no randomness from the operating system: {e}"))?;
+    Ok(hex::encode(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_and_secrets() {
+        let mut t = Tokens::default();
+        t.load_env("app:screen+ingest:0123456789abcdef-app;ops:read:0123456789abcdef-ops").unwrap();
+        t.add_secret("root", "0123456789abcdef-root", vec![Scope::Admin]);
+        assert_eq!(t.check(Some("0123456789abcdef-app"), Scope::Screen), Ok("app"));
+        assert_eq!(t.check(Some("0123456789abcdef-app"), Scope::Read), Err(Denied::Forbidden));
+        assert_eq!(t.check(Some("0123456789abcdef-ops"), Scope::Read), Ok("ops"));
+        assert_eq!(t.check(Some("0123456789abcdef-root"), Scope::Ingest), Ok("root"));
+        assert_eq!(t.check(Some("wrong"), Scope::Read), Err(Denied::Unauthenticated));
+        assert_eq!(t.check(None, Scope::Read), Err(Denied::Unauthenticated));
+        assert!(t.load_env("x:fly:0123456789abcdef").unwrap_err().contains("unknown scope"));
+        assert!(t.load_env("x:read:short").unwrap_err().contains("shorter"));
+        let s = generate_secret().unwrap();
+        assert_eq!(s.len(), 64);
+        assert_ne!(s, generate_secret().unwrap());
+    }
+}

@@ -1,0 +1,246 @@
+//! The core: one thread that owns the engine, the write-ahead log and the audit log.
+//!
+//! Handlers send it requests over a channel. It takes every request waiting (a batch),
+//! appends the batch's new payments to the log with one sync (group commit), processes them
+//! through the engine in log order, writes their audit records with one more sync, and only
+//! then answers. So an answered payment is always in the log, replaying the log reproduces
+//! the engine's state and alerts exactly (same order, same ids), and throughput does not
+//! pay one fsync per payment.
+
+use crate::audit::AuditLog;
+use crate::wal::Wal;
+use osecwatch_engine::{Alert, Decision, Engine, Outcome};
+use osecwatch_model::Transaction;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+/// The answer for one payment.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Screened {
+    pub txn_id: String,
+    pub decision: Decision,
+    pub score: f64,
+    pub rules: Vec<String>,
+    pub reasons: Vec<String>,
+    /// Log sequence number; the same payment sent again gets its first answer back.
+    pub seq: u64,
+    pub duplicate: bool,
+}
+
+pub type Query = Box<dyn FnOnce(&mut Engine) + Send>;
+
+pub enum Request {
+    Payments(Vec<Transaction>, oneshot::Sender<Vec<Result<Screened, String>>>),
+    Query(Query),
+}
+
+/// Counters shared with the metrics endpoint.
+#[derive(Default)]
+pub struct CoreStats {
+    pub logged: AtomicU64,
+    pub allow: AtomicU64,
+    pub review: AtomicU64,
+    pub block: AtomicU64,
+    pub duplicates: AtomicU64,
+    pub batches: AtomicU64,
+    pub senders_tracked: AtomicU64,
+    pub recipients_tracked: AtomicU64,
+    pub alerts: AtomicU64,
+}
+
+pub struct Core {
+    engine: Engine,
+    wal: Wal,
+    audit: AuditLog,
+    seen: HashMap<String, Screened>,
+    stats: Arc<CoreStats>,
+}
+
+fn summary(seq: u64, t: &Transaction, o: &Outcome) -> Screened {
+    Screened {
+        txn_id: t.txn_id.clone(),
+        decision: o.decision,
+        score: o.score,
+        rules: o.rules.clone(),
+        reasons: o.reasons.clone(),
+        seq,
+        duplicate: false,
+    }
+}
+
+impl Core {
+    /// Rebuild state from the log; payments logged but not yet audited (a crash between
+    /// the two syncs) get their audit records now.
+    pub fn recover(
+        mut engine: Engine,
+        wal: Wal,
+        entries: Vec<crate::wal::LogEntry>,
+        mut audit: AuditLog,
+        stats: Arc<CoreStats>,
+    ) -> Result<Core, String> {
+        let mut seen = HashMap::new();
+        let audited = audit.last_seq();
+        for e in &entries {
+            let t = e.to_txn().map_err(|m| format!("write-ahead log entry {}: {m}", e.seq))?;
+            let o = engine.process(&t.as_row()).map_err(|m| format!("write-ahead log entry {}: {m}", e.seq))?;
+            if e.seq > audited {
+                audit.push(&e.timestamp, "decision", Some(e.seq), decision_record(&t, &o));
+            }
+            seen.insert(t.txn_id.clone(), summary(e.seq, &t, &o));
+        }
+        audit.commit().map_err(|e| e.to_string())?;
+        stats.logged.store(entries.len() as u64, Ordering::Relaxed);
+        let core = Core { engine, wal, audit, seen, stats };
+        core.publish();
+        Ok(core)
+    }
+
+    pub fn admin_record(&mut self, at: &str, action: &str, actor: &str) -> Result<(), String> {
+        self.audit.push(at, "admin", None, serde_json::json!({ "action": action, "actor": actor }));
+        self.audit.commit().map_err(|e| e.to_string())
+    }
+
+    fn publish(&self) {
+        let s = self.engine.stats();
+        self.stats.senders_tracked.store(s.senders_tracked, Ordering::Relaxed);
+        self.stats.recipients_tracked.store(s.recipients_tracked, Ordering::Relaxed);
+        self.stats.alerts.store(self.engine.alert_count() as u64, Ordering::Relaxed);
+    }
+
+    /// Serve requests until every sender is gone (graceful shutdown drains the channel).
+    pub fn run(mut self, mut rx: mpsc::Receiver<Request>) {
+        while let Some(first) = rx.blocking_recv() {
+            let mut batch = vec![first];
+            while batch.len() < 4096 {
+                match rx.try_recv() {
+                    Ok(r) => batch.push(r),
+                    Err(_) => break,
+                }
+            }
+            self.handle(batch);
+        }
+        let _ = self.audit.commit();
+    }
+
+    fn handle(&mut self, batch: Vec<Request>) {
+        self.stats.batches.fetch_add(1, Ordering::Relaxed);
+        let mut payments = Vec::new();
+        let mut queries = Vec::new();
+        for r in batch {
+            match r {
+                Request::Payments(t, tx) => payments.push((t, tx)),
+                Request::Query(q) => queries.push(q),
+            }
+        }
+        // Decide what to log: new payments the engine can price, in arrival order.
+        let mut results: Vec<Vec<Result<Screened, String>>> = Vec::with_capacity(payments.len());
+        let mut to_log: Vec<(usize, usize)> = Vec::new();
+        let mut in_batch: HashMap<&str, (usize, usize)> = HashMap::new();
+        for (pi, (txns, _)) in payments.iter().enumerate() {
+            let mut res = Vec::with_capacity(txns.len());
+            for (ti, t) in txns.iter().enumerate() {
+                if let Some(prev) = self.seen.get(&t.txn_id) {
+                    self.stats.duplicates.fetch_add(1, Ordering::Relaxed);
+                    res.push(Ok(Screened { duplicate: true, ..prev.clone() }));
+                } else if in_batch.contains_key(t.txn_id.as_str()) {
+                    self.stats.duplicates.fetch_add(1, Ordering::Relaxed);
+                    res.push(Err(format!("duplicate txn_id `{}` in the same batch", t.txn_id)));
+                } else if let Err(e) = self.engine.check_currency(t.amount.currency) {
+                    res.push(Err(e.to_string()));
+                } else {
+                    in_batch.insert(t.txn_id.as_str(), (pi, ti));
+                    to_log.push((pi, ti));
+                    res.push(Err(String::new()));
+                }
+            }
+            results.push(res);
+        }
+        if !to_log.is_empty() {
+            let refs: Vec<&Transaction> = to_log.iter().map(|(p, t)| &payments[*p].0[*t]).collect();
+            match self.wal.append(&refs) {
+                Ok(seqs) => {
+                    for ((p, t), seq) in to_log.iter().zip(seqs) {
+                        let txn = &payments[*p].0[*t];
+                        let r = match self.engine.process(&txn.as_row()) {
+                            Ok(o) => {
+                                let counter = match o.decision {
+                                    Decision::Allow => &self.stats.allow,
+                                    Decision::Review => &self.stats.review,
+                                    Decision::Block => &self.stats.block,
+                                };
+                                counter.fetch_add(1, Ordering::Relaxed);
+                                self.audit.push(
+                                    &txn.timestamp.to_rfc3339(),
+                                    "decision",
+                                    Some(seq),
+                                    decision_record(txn, &o),
+                                );
+                                let s = summary(seq, txn, &o);
+                                self.seen.insert(txn.txn_id.clone(), s.clone());
+                                Ok(s)
+                            }
+                            Err(e) => Err(e.to_string()),
+                        };
+                        results[*p][*t] = r;
+                    }
+                    self.stats.logged.fetch_add(to_log.len() as u64, Ordering::Relaxed);
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "write-ahead log append failed; refusing the batch");
+                    for (p, t) in &to_log {
+                        results[*p][*t] = Err("the payment could not be made durable; retry".into());
+                    }
+                }
+            }
+            if let Err(e) = self.audit.commit() {
+                tracing::error!(error = %e, "audit log commit failed");
+            }
+        }
+        for q in queries {
+            q(&mut self.engine);
+        }
+        self.publish();
+        for ((_, tx), res) in payments.into_iter().zip(results) {
+            let _ = tx.send(res);
+        }
+    }
+}
+
+/// What the audit log keeps for a decision: ids, decision, score and rule ids; no names,
+/// no references, no amounts.
+fn decision_record(t: &Transaction, o: &Outcome) -> serde_json::Value {
+    serde_json::json!({
+        "txn_id": t.txn_id,
+        "decision": o.decision,
+        "score": o.score,
+        "rules": o.rules,
+    })
+}
+
+/// Alerts filtered and paged for the API.
+pub fn filter_alerts(all: Vec<Alert>, f: &AlertFilter) -> (usize, Vec<Alert>) {
+    let keep: Vec<Alert> = all
+        .into_iter()
+        .filter(|a| f.decision.as_deref().is_none_or(|d| a.decision.as_str() == d))
+        .filter(|a| f.typology.as_deref().is_none_or(|t| a.typology == t || a.typologies.iter().any(|r| r == t)))
+        .filter(|a| {
+            let at = osecwatch_model::Timestamp::parse_rfc3339(&a.raised_at).map(|t| t.utc).unwrap_or(0);
+            f.since.is_none_or(|s| at >= s) && f.until.is_none_or(|u| at < u)
+        })
+        .collect();
+    let total = keep.len();
+    (total, keep.into_iter().skip(f.offset).take(f.limit).collect())
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AlertFilter {
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    pub decision: Option<String>,
+    pub typology: Option<String>,
+    pub offset: usize,
+    pub limit: usize,
+}
