@@ -1,0 +1,394 @@
+//! The real server on loopback: every endpoint, every auth failure, bad bodies, batch-vs-API
+//! equality, SIGKILL recovery at random moments, and graceful SIGTERM.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+const SCREEN: &str = "0123456789abcdef-screen";
+const INGEST: &str = "0123456789abcdef-ingest";
+const READ: &str = "0123456789abcdef-read";
+const ADMIN: &str = "0123456789abcdef-admin";
+
+fn rules() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules/osec.toml")
+}
+
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Server {
+    fn start(data: &Path) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_osecwatch"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--rules"])
+            .arg(rules())
+            .arg("--data-dir")
+            .arg(data)
+            .env(
+                "OSECWATCH_TOKENS",
+                format!("app:screen:{SCREEN};loader:ingest:{INGEST};analyst:read:{READ};ops:admin:{ADMIN}"),
+            )
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let addr = line
+            .split("http://")
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no address in `{line}`"))
+            .to_string();
+        Server { child, addr }
+    }
+
+    fn req(&self, method: &str, path: &str, token: Option<&str>, ctype: &str, body: &[u8]) -> (u16, String) {
+        http(&self.addr, method, path, token, ctype, body)
+    }
+
+    fn get(&self, path: &str, token: Option<&str>) -> (u16, String) {
+        self.req("GET", path, token, "application/json", b"")
+    }
+
+    fn kill9(mut self) {
+        let _ = Command::new("kill").args(["-9", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn http(addr: &str, method: &str, path: &str, token: Option<&str>, ctype: &str, body: &[u8]) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (headers, mut rest) = text
+        .split_once("\r\n\r\n")
+        .map(|(h, b)| (h.to_string(), b.to_string()))
+        .unwrap_or((text.clone(), String::new()));
+    let code: u16 = headers.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    if headers.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        let mut out = String::new();
+        while let Some((size, tail)) = rest.split_once("\r\n") {
+            let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            out.push_str(&tail[..n]);
+            rest = tail[n + 2..].to_string();
+        }
+        rest = out;
+    }
+    (code, rest)
+}
+
+fn json(s: &str) -> serde_json::Value {
+    serde_json::from_str(s).unwrap_or_else(|e| panic!("not JSON ({e}): {s}"))
+}
+
+fn pay(id: &str, ts: &str, sender: &str, recipient: &str, amount: &str) -> String {
+    format!(
+        r#"{{"txn_id":"{id}","timestamp":"{ts}","sender_id":"{sender}","sender_name":"Max {sender}","sender_country":"DE","recipient_id":"{recipient}","recipient_name":"Rosa Lim","recipient_country":"PH","amount":"{amount}","currency":"EUR","channel":"mto"}}"#
+    )
+}
+
+#[test]
+fn every_endpoint_and_every_auth_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    assert_eq!(s.get("/healthz", None).0, 200);
+    assert_eq!(s.get("/readyz", None).0, 200);
+    let (c, doc) = s.get("/openapi.json", None);
+    assert_eq!(c, 200);
+    let doc = json(&doc);
+    for p in [
+        "/v1/screen",
+        "/v1/transactions",
+        "/v1/iso20022/pacs.008",
+        "/v1/alerts",
+        "/v1/alerts/{id}",
+        "/v1/entities/{id}",
+        "/metrics",
+    ] {
+        assert!(doc["paths"][p].is_object(), "{p} missing");
+    }
+    // Auth: 401 without or with an unknown token, 403 with the wrong scope.
+    let body = pay("P1", "2025-03-01T22:00:00+01:00", "S1", "FAC", "40.00");
+    assert_eq!(s.req("POST", "/v1/screen", None, "application/json", body.as_bytes()).0, 401);
+    assert_eq!(s.req("POST", "/v1/screen", Some("nope-nope-nope-nope"), "application/json", body.as_bytes()).0, 401);
+    assert_eq!(s.req("POST", "/v1/screen", Some(READ), "application/json", body.as_bytes()).0, 403);
+    assert_eq!(s.req("POST", "/v1/transactions", Some(SCREEN), "application/x-ndjson", body.as_bytes()).0, 403);
+    assert_eq!(s.get("/v1/alerts", Some(SCREEN)).0, 403);
+    assert_eq!(s.get("/metrics", None).0, 401);
+    // Screening.
+    let (c, r) = s.req("POST", "/v1/screen", Some(SCREEN), "application/json", body.as_bytes());
+    assert_eq!(c, 200, "{r}");
+    let r = json(&r);
+    assert_eq!(r["decision"], "allow");
+    assert_eq!(r["seq"], 1);
+    // The same payment again: the first answer, marked as a duplicate, not counted twice.
+    let r = json(&s.req("POST", "/v1/screen", Some(ADMIN), "application/json", body.as_bytes()).1);
+    assert_eq!((r["duplicate"].as_bool(), r["seq"].as_u64()), (Some(true), Some(1)));
+    // Bad bodies name the field and why.
+    let bad = body.replace("\"DE\"", "\"XX\"").replace("P1", "P2");
+    let (c, r) = s.req("POST", "/v1/screen", Some(SCREEN), "application/json", bad.as_bytes());
+    assert_eq!(c, 422);
+    assert!(json(&r)["error"].as_str().unwrap().contains("sender_country"), "{r}");
+    let (c, r) = s.req("POST", "/v1/screen", Some(SCREEN), "application/json", b"{not json");
+    assert!(c == 422 && r.contains("invalid JSON"), "{c} {r}");
+    let two = format!("{body}\n{body}\n");
+    assert_eq!(s.req("POST", "/v1/screen", Some(SCREEN), "application/json", two.as_bytes()).0, 422);
+    let huge = vec![b' '; 200_000];
+    assert_eq!(s.req("POST", "/v1/screen", Some(SCREEN), "application/json", &huge).0, 413);
+    let cur = body.replace("EUR", "BIF").replace("P1", "P3");
+    let (c, r) = s.req("POST", "/v1/screen", Some(SCREEN), "application/json", cur.as_bytes());
+    assert!(c == 422 && r.contains("BIF"), "{r}");
+    // A batch builds a common beneficiary: three unrelated senders paying FAC at night.
+    let mut lines = Vec::new();
+    for (i, sender) in ["S2", "S3", "S4"].iter().enumerate() {
+        for k in 0..3 {
+            lines.push(pay(
+                &format!("B{i}{k}"),
+                &format!("2025-03-{:02}T22:{:02}:00+01:00", 2 + i * 3 + k, k),
+                sender,
+                "FAC",
+                "40.00",
+            ));
+        }
+    }
+    lines.push("{\"txn_id\": 5}".into());
+    let (c, r) = s.req("POST", "/v1/transactions", Some(INGEST), "application/x-ndjson", lines.join("\n").as_bytes());
+    assert_eq!(c, 200, "{r}");
+    let r = json(&r);
+    assert_eq!((r["accepted"].as_u64(), r["rejected"].as_u64(), r["read"].as_u64()), (Some(9), Some(1), Some(10)));
+    assert_eq!(r["rejections"][0]["at"], "line 10");
+    let csv = "txn_id,timestamp,sender_id,sender_country,recipient_id,recipient_country,amount,currency,channel\nC1,2025-03-20T22:00:00+01:00,S5,DE,FAC,PH,30.00,EUR,wallet\nC2,bad,S5,DE,FAC,PH,30.00,EUR,wallet\n";
+    let r = json(&s.req("POST", "/v1/transactions", Some(INGEST), "text/csv", csv.as_bytes()).1);
+    assert_eq!((r["accepted"].as_u64(), r["rejected"].as_u64()), (Some(1), Some(1)));
+    let xml = r#"<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pacs.008.001.08"><FIToFICstmrCdtTrf><GrpHdr><CreDtTm>2025-03-21T22:00:00+01:00</CreDtTm></GrpHdr>
+<CdtTrfTxInf><PmtId><UETR>X-1</UETR></PmtId><IntrBkSttlmAmt Ccy="EUR">35.00</IntrBkSttlmAmt><Dbtr><Nm>Eva Sommer</Nm></Dbtr><DbtrAcct><Id><IBAN>DE89370400440532013000</IBAN></Id></DbtrAcct>
+<Cdtr><Nm>Rosa Lim</Nm></Cdtr><CdtrAcct><Id><Othr><Id>FAC</Id></Othr></Id></CdtrAcct><CdtrAgt><FinInstnId><BICFI>BOPIPHMM</BICFI></FinInstnId></CdtrAgt></CdtTrfTxInf></FIToFICstmrCdtTrf></Document>"#;
+    let (c, r) = s.req("POST", "/v1/iso20022/pacs.008", Some(INGEST), "application/xml", xml.as_bytes());
+    assert_eq!(c, 200, "{r}");
+    assert_eq!(json(&r)["accepted"], 1);
+    // Alerts, filtered and paged.
+    let (c, r) = s.get("/v1/alerts?limit=1", Some(READ));
+    assert_eq!(c, 200, "{r}");
+    let r = json(&r);
+    assert!(r["total"].as_u64().unwrap() >= 1, "{r}");
+    assert_eq!(r["alerts"].as_array().unwrap().len(), 1);
+    let id = r["alerts"][0]["alert_id"].as_str().unwrap().to_string();
+    let (c, one) = s.get(&format!("/v1/alerts/{id}"), Some(READ));
+    assert_eq!(c, 200);
+    assert_eq!(json(&one)["alert_id"], id.as_str());
+    assert_eq!(s.get("/v1/alerts/AL-nothing", Some(READ)).0, 404);
+    assert_eq!(s.get("/v1/alerts?decision=maybe", Some(READ)).0, 400);
+    assert_eq!(s.get("/v1/alerts?since=yesterday", Some(READ)).0, 400);
+    let fac = json(&s.get("/v1/alerts?typology=OSEC-FACILITATOR", Some(READ)).1);
+    assert!(fac["alerts"].as_array().unwrap().iter().all(|a| a["entity_type"] == "recipient"));
+    assert!(fac["total"].as_u64().unwrap() >= 1, "the common beneficiary should be flagged: {fac}");
+    // Entity profile.
+    let (c, p) = s.get("/v1/entities/FAC", Some(READ));
+    assert_eq!(c, 200, "{p}");
+    let p = json(&p);
+    assert!(p["as_recipient"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["feature"] == "recipient.unrelated_senders_90d" && f["value"].as_f64() >= Some(3.0)));
+    assert_eq!(s.get("/v1/entities/NOBODY", Some(READ)).0, 404);
+    // Metrics.
+    let (c, m) = s.get("/metrics", Some(READ));
+    assert_eq!(c, 200);
+    assert!(
+        m.contains("osecwatch_decisions_total{decision=\"allow\"}")
+            && m.contains("osecwatch_request_duration_seconds_bucket"),
+        "{m}"
+    );
+    assert!(m.contains("osecwatch_log_entries 12"), "{m}");
+}
+
+/// Payments the client saw acknowledged, and the log's txn ids after restart.
+fn logged_ids(data: &Path) -> Vec<String> {
+    std::fs::read_to_string(data.join("payments.wal"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| json(l)["txn_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn sigkill_at_random_moments_loses_no_accepted_payment_and_duplicates_no_alert() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut acked: Vec<String> = Vec::new();
+    let mut n = 0u32;
+    // A fixed pseudo-random sequence of kill points (reproducible).
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    for round in 0..8 {
+        let s = Server::start(dir.path());
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let burst = 5 + (x % 40) as u32;
+        // Fire a burst from several threads, then kill -9 while some are in flight.
+        let addr = s.addr.clone();
+        let mut handles = Vec::new();
+        for t in 0..4u32 {
+            let addr = addr.clone();
+            let start = n + t * burst;
+            handles.push(std::thread::spawn(move || {
+                let mut ok = Vec::new();
+                for i in 0..burst {
+                    let id = format!("K{}", start + i);
+                    let day = 1 + (start + i) % 27;
+                    let body = pay(
+                        &id,
+                        &format!("2025-04-{day:02}T2{}:00:00+02:00", (start + i) % 3),
+                        &format!("S{}", (start + i) % 7),
+                        &format!("F{}", (start + i) % 3),
+                        "35.00",
+                    );
+                    let r = std::panic::catch_unwind(|| {
+                        http(&addr, "POST", "/v1/screen", Some(SCREEN), "application/json", body.as_bytes())
+                    });
+                    match r {
+                        Ok((200, _)) => ok.push(id),
+                        _ => break,
+                    }
+                }
+                ok
+            }));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5 + x % 40));
+        s.kill9();
+        for h in handles {
+            acked.extend(h.join().unwrap_or_default());
+        }
+        n += 4 * burst;
+        let logged = logged_ids(dir.path());
+        let set: std::collections::HashSet<&String> = logged.iter().collect();
+        assert_eq!(set.len(), logged.len(), "round {round}: a payment was logged twice");
+        for id in &acked {
+            assert!(set.contains(id), "round {round}: acknowledged payment {id} is not in the log");
+        }
+    }
+    assert!(acked.len() >= 20, "too few acknowledged payments ({}) for the check to mean anything", acked.len());
+    assert!((acked.len() as u32) < n, "every request was answered: no kill landed mid-burst");
+    // After the last restart: every acknowledged payment is known, alerts have unique ids,
+    // and they are exactly the alerts a batch scan of the log produces.
+    let s = Server::start(dir.path());
+    for id in acked.iter().take(20) {
+        let body = pay(id, "2025-04-01T21:00:00+02:00", "S0", "F0", "35.00");
+        let r = json(&s.req("POST", "/v1/screen", Some(SCREEN), "application/json", body.as_bytes()).1);
+        assert_eq!(r["duplicate"], true, "{id} should already be known: {r}");
+    }
+    let alerts = json(&s.get("/v1/alerts?limit=1000", Some(READ)).1);
+    let ids: Vec<&str> = alerts["alerts"].as_array().unwrap().iter().map(|a| a["alert_id"].as_str().unwrap()).collect();
+    let unique: std::collections::HashSet<&&str> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "duplicate alerts after recovery");
+    drop(s);
+    let out = Command::new(env!("CARGO_BIN_EXE_osecwatch"))
+        .arg("audit")
+        .arg("verify")
+        .arg(dir.path().join("audit.jsonl"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn the_api_and_a_batch_scan_give_identical_alerts() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = dir.path().join("w");
+    assert!(Command::new(env!("CARGO_BIN_EXE_osecwatch"))
+        .args(["simulate", "--scenario", "small", "--months", "3", "--quiet", "--out"])
+        .arg(&world)
+        .output()
+        .unwrap()
+        .status
+        .success());
+    let tx = world.join("transactions.csv");
+    let scan_dir = dir.path().join("scan");
+    assert!(Command::new(env!("CARGO_BIN_EXE_osecwatch"))
+        .args(["scan", "--quiet", "--rules"])
+        .arg(rules())
+        .arg("--input")
+        .arg(&tx)
+        .arg("--out")
+        .arg(&scan_dir)
+        .status()
+        .unwrap()
+        .success());
+    let batch: Vec<serde_json::Value> =
+        std::fs::read_to_string(scan_dir.join("alerts.jsonl")).unwrap().lines().map(json).collect();
+    assert!(!batch.is_empty());
+    let s = Server::start(&dir.path().join("data"));
+    let text = std::fs::read_to_string(&tx).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let rows: Vec<&str> = lines.collect();
+    for chunk in rows.chunks(20_000) {
+        let body = format!("{header}\n{}\n", chunk.join("\n"));
+        let (c, r) = s.req("POST", "/v1/transactions", Some(INGEST), "text/csv", body.as_bytes());
+        assert_eq!(c, 200, "{}", &r[..r.len().min(300)]);
+        assert_eq!(json(&r)["rejected"], 0);
+    }
+    let mut api = Vec::new();
+    let mut offset = 0;
+    loop {
+        let page = json(&s.get(&format!("/v1/alerts?limit=1000&offset={offset}"), Some(READ)).1);
+        let a = page["alerts"].as_array().unwrap().clone();
+        offset += a.len();
+        api.extend(a);
+        if offset >= page["total"].as_u64().unwrap() as usize {
+            break;
+        }
+    }
+    assert_eq!(api.len(), batch.len());
+    for (a, b) in api.iter().zip(&batch) {
+        assert_eq!(a, b, "API and scan disagree");
+    }
+}
+
+#[test]
+fn sigterm_drains_and_exits_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Server::start(dir.path());
+    let addr = s.addr.clone();
+    let worker = std::thread::spawn(move || {
+        let mut codes = Vec::new();
+        for i in 0..200 {
+            let body = pay(&format!("T{i}"), "2025-05-01T12:00:00+02:00", "S", "R", "10.00");
+            match std::panic::catch_unwind(|| {
+                http(&addr, "POST", "/v1/screen", Some(SCREEN), "application/json", body.as_bytes())
+            }) {
+                Ok((c, _)) => codes.push(c),
+                Err(_) => break,
+            }
+        }
+        codes
+    });
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    let _ = Command::new("kill").args(["-TERM", &s.child.id().to_string()]).status();
+    let status = s.child.wait().unwrap();
+    assert!(status.success(), "exit status {status:?}");
+    let codes = worker.join().unwrap();
+    // Every request that got an answer got a complete one; those answered 200 are logged.
+    assert!(codes.iter().all(|c| *c == 200 || *c == 503), "{codes:?}");
+    let ok = codes.iter().filter(|c| **c == 200).count();
+    assert!(logged_ids(dir.path()).len() >= ok);
+}
