@@ -197,6 +197,7 @@ pub struct Engine {
     tracks: FxHashMap<(u8, Box<str>, usize), ScoreTrack>,
     track_order: Vec<(u8, Box<str>, usize)>,
     last_utc: i64,
+    track_scores: bool,
     sender_typologies: Vec<usize>,
     recipient_typologies: Vec<usize>,
     stats: EngineStats,
@@ -253,7 +254,14 @@ impl Engine {
             tracks: FxHashMap::default(),
             track_order: Vec::new(),
             last_utc: 0,
+            track_scores: true,
         })
+    }
+
+    /// Keep score histories for evaluation (on by default). A long-running service turns
+    /// them off: they grow with every entity ever scored.
+    pub fn set_track_scores(&mut self, on: bool) {
+        self.track_scores = on;
     }
 
     /// Sender ids on a watch list (offender registers, SHPO restrictions): R-OSEC-09.
@@ -475,7 +483,7 @@ impl Engine {
             }
         }
         let (review, block) = (typ.review, typ.block);
-        if ev.corroborated && ev.score > 0.0 {
+        if self.track_scores && ev.corroborated && ev.score > 0.0 {
             self.track(t, side, entity, ev.score, row);
         }
         let typ = &self.pack.typologies[t];

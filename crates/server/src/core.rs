@@ -51,11 +51,46 @@ pub struct CoreStats {
     pub alerts: AtomicU64,
 }
 
+/// Recently seen payment ids, for answering retries without processing a payment twice.
+/// Bounded (oldest forgotten first) so memory stays flat; ids are kept as 64-bit FNV-1a
+/// hashes with the decision they got.
+struct Seen {
+    map: HashMap<u64, (u64, Decision, f64)>,
+    order: std::collections::VecDeque<u64>,
+    cap: usize,
+}
+
+impl Seen {
+    fn new(cap: usize) -> Seen {
+        Seen { map: HashMap::with_capacity(cap.min(1 << 20)), order: Default::default(), cap }
+    }
+    fn key(id: &str) -> u64 {
+        osecwatch_engine::fnv1a(id.as_bytes())
+    }
+    fn get(&self, id: &str) -> Option<&(u64, Decision, f64)> {
+        self.map.get(&Seen::key(id))
+    }
+    fn insert(&mut self, id: &str, v: (u64, Decision, f64)) {
+        let k = Seen::key(id);
+        if self.map.insert(k, v).is_none() {
+            self.order.push_back(k);
+            while self.order.len() > self.cap {
+                if let Some(old) = self.order.pop_front() {
+                    self.map.remove(&old);
+                }
+            }
+        }
+    }
+}
+
+/// How many recent payment ids are remembered for retries.
+pub const DEDUPE_WINDOW: usize = 500_000;
+
 pub struct Core {
     engine: Engine,
     wal: Wal,
     audit: AuditLog,
-    seen: HashMap<String, Screened>,
+    seen: Seen,
     stats: Arc<CoreStats>,
 }
 
@@ -81,7 +116,8 @@ impl Core {
         mut audit: AuditLog,
         stats: Arc<CoreStats>,
     ) -> Result<Core, String> {
-        let mut seen = HashMap::new();
+        let mut seen = Seen::new(DEDUPE_WINDOW);
+        engine.set_track_scores(false);
         let audited = audit.last_seq();
         for e in &entries {
             let t = e.to_txn().map_err(|m| format!("write-ahead log entry {}: {m}", e.seq))?;
@@ -89,7 +125,7 @@ impl Core {
             if e.seq > audited {
                 audit.push(&e.timestamp, "decision", Some(e.seq), decision_record(&t, &o));
             }
-            seen.insert(t.txn_id.clone(), summary(e.seq, &t, &o));
+            seen.insert(&t.txn_id, (e.seq, o.decision, o.score));
         }
         audit.commit().map_err(|e| e.to_string())?;
         stats.logged.store(entries.len() as u64, Ordering::Relaxed);
@@ -142,9 +178,18 @@ impl Core {
         for (pi, (txns, _)) in payments.iter().enumerate() {
             let mut res = Vec::with_capacity(txns.len());
             for (ti, t) in txns.iter().enumerate() {
-                if let Some(prev) = self.seen.get(&t.txn_id) {
+                if let Some(&(seq, decision, score)) = self.seen.get(&t.txn_id) {
                     self.stats.duplicates.fetch_add(1, Ordering::Relaxed);
-                    res.push(Ok(Screened { duplicate: true, ..prev.clone() }));
+                    let reasons = vec!["already screened: this is the decision it got then".to_string()];
+                    res.push(Ok(Screened {
+                        txn_id: t.txn_id.clone(),
+                        decision,
+                        score,
+                        rules: Vec::new(),
+                        reasons,
+                        seq,
+                        duplicate: true,
+                    }));
                 } else if in_batch.contains_key(t.txn_id.as_str()) {
                     self.stats.duplicates.fetch_add(1, Ordering::Relaxed);
                     res.push(Err(format!("duplicate txn_id `{}` in the same batch", t.txn_id)));
@@ -178,9 +223,8 @@ impl Core {
                                     Some(seq),
                                     decision_record(txn, &o),
                                 );
-                                let s = summary(seq, txn, &o);
-                                self.seen.insert(txn.txn_id.clone(), s.clone());
-                                Ok(s)
+                                self.seen.insert(&txn.txn_id, (seq, o.decision, o.score));
+                                Ok(summary(seq, txn, &o))
                             }
                             Err(e) => Err(e.to_string()),
                         };
