@@ -336,16 +336,30 @@ fn the_api_and_a_batch_scan_give_identical_alerts() {
     let batch: Vec<serde_json::Value> =
         std::fs::read_to_string(scan_dir.join("alerts.jsonl")).unwrap().lines().map(json).collect();
     assert!(!batch.is_empty());
-    let s = Server::start(&dir.path().join("data"));
+    let data = dir.path().join("data");
+    let mut s = Server::start(&data);
     let text = std::fs::read_to_string(&tx).unwrap();
     let mut lines = text.lines();
     let header = lines.next().unwrap();
     let rows: Vec<&str> = lines.collect();
-    for chunk in rows.chunks(20_000) {
+    let chunks: Vec<&[&str]> = rows.chunks(20_000).collect();
+    for (i, chunk) in chunks.iter().enumerate() {
         let body = format!("{header}\n{}\n", chunk.join("\n"));
         let (c, r) = s.req("POST", "/v1/transactions", Some(INGEST), "text/csv", body.as_bytes());
         assert_eq!(c, 200, "{}", &r[..r.len().min(300)]);
         assert_eq!(json(&r)["rejected"], 0);
+        // Midway: a snapshot, one more chunk on top of it, then a crash. The restart must
+        // restore the snapshot and replay only the log's tail, and end up in the same state.
+        if i == chunks.len() / 2 {
+            let (c, r) = s.req("POST", "/v1/admin/snapshot", Some(ADMIN), "application/json", b"");
+            assert_eq!(c, 200, "{r}");
+            assert!(json(&r)["snapshot_at_log_position"].as_u64().unwrap() > 0);
+        }
+        if i == chunks.len() / 2 + 1 {
+            s.kill9();
+            assert!(data.join("snapshot.json").exists());
+            s = Server::start(&data);
+        }
     }
     let mut api = Vec::new();
     let mut offset = 0;
@@ -391,4 +405,14 @@ fn sigterm_drains_and_exits_cleanly() {
     assert!(codes.iter().all(|c| *c == 200 || *c == 503), "{codes:?}");
     let ok = codes.iter().filter(|c| **c == 200).count();
     assert!(logged_ids(dir.path()).len() >= ok);
+    // The graceful stop left a snapshot; the next start uses it and knows every payment.
+    assert!(dir.path().join("snapshot.json").exists());
+    let s = Server::start(dir.path());
+    let body = pay("T0", "2025-05-01T12:00:00+02:00", "S", "R", "10.00");
+    let r = json(&s.req("POST", "/v1/screen", Some(SCREEN), "application/json", body.as_bytes()).1);
+    assert_eq!(r["duplicate"], true, "{r}");
+    assert_eq!(s.req("POST", "/v1/admin/snapshot", Some(READ), "application/json", b"").0, 403);
+    drop(s);
+    let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
+    assert!(audit.contains("\"kind\":\"admin\""));
 }

@@ -19,7 +19,7 @@ pub const MAX_INBOUND: usize = 4096;
 pub const MAX_SIDE: usize = 512;
 
 /// One corridor payment remembered by its sender.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Pay {
     pub utc: i64,
     /// Local day number (days since 1970 on the sender's wall clock).
@@ -44,7 +44,7 @@ pub const S_VPN: u8 = 1;
 pub const S_CAM: u8 = 2;
 pub const S_TRAVEL: u8 = 3;
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct SenderState {
     pub surname: u64,
     pub corridor: VecDeque<Pay>,
@@ -56,7 +56,7 @@ pub struct SenderState {
     pub alert_active: bool,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct Inbound {
     pub utc: i64,
     pub sender: u32,
@@ -65,7 +65,7 @@ pub struct Inbound {
     pub night: bool,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct RecipientState {
     pub surname: u64,
     pub is_org: bool,

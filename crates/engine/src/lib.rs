@@ -30,7 +30,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 
 /// What to do with a payment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Decision {
     Allow,
@@ -61,10 +61,10 @@ pub struct Outcome {
 }
 
 /// An alert on one entity for one typology, updated as evidence grows.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct Alert {
     pub alert_id: String,
-    pub entity_type: &'static str,
+    pub entity_type: String,
     pub entity_id: String,
     pub typology: String,
     pub score: f64,
@@ -166,11 +166,31 @@ impl Interner {
     }
 }
 
+/// Everything the engine has learnt, for snapshots: restoring it and then processing the
+/// payments logged after it gives the same state as processing every payment. Score
+/// histories (for evaluation) are not included.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct EngineSnapshot {
+    pub version: u32,
+    senders: Vec<Box<str>>,
+    sender_free: Vec<u32>,
+    sender_state: Vec<SenderState>,
+    recipients: Vec<Box<str>>,
+    recipient_free: Vec<u32>,
+    recipient_state: Vec<RecipientState>,
+    alerts: Vec<(u8, usize, Alert)>,
+    stats: EngineStats,
+    next_sweep: i64,
+    last_utc: i64,
+}
+
+const SNAPSHOT_VERSION: u32 = 1;
+
 /// Entities without activity for this long are forgotten (the longest feature window).
 const EXPIRY: i64 = 366 * DAY;
 
 /// Counters for the summary.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 pub struct EngineStats {
     pub processed: u64,
     pub relevant: u64,
@@ -256,6 +276,61 @@ impl Engine {
             last_utc: 0,
             track_scores: true,
         })
+    }
+
+    /// Capture the engine's learnt state.
+    pub fn snapshot(&self) -> EngineSnapshot {
+        EngineSnapshot {
+            version: SNAPSHOT_VERSION,
+            senders: self.senders.names.clone(),
+            sender_free: self.senders.free.clone(),
+            sender_state: self.sender_state.iter().map(clone_sender).collect(),
+            recipients: self.recipients.names.clone(),
+            recipient_free: self.recipients.free.clone(),
+            recipient_state: self.recipient_state.iter().map(clone_recipient).collect(),
+            alerts: self
+                .alert_order
+                .iter()
+                .filter_map(|k| self.alerts.get(k).map(|a| (k.0, k.2, a.alert.clone())))
+                .collect(),
+            stats: self.stats.clone(),
+            next_sweep: self.next_sweep,
+            last_utc: self.last_utc,
+        }
+    }
+
+    /// Replace the learnt state with a snapshot taken from an engine with the same pack.
+    pub fn restore(&mut self, s: EngineSnapshot) -> Result<(), String> {
+        if s.version != SNAPSHOT_VERSION {
+            return Err(format!("snapshot version {} (this build reads {SNAPSHOT_VERSION})", s.version));
+        }
+        if s.senders.len() != s.sender_state.len() || s.recipients.len() != s.recipient_state.len() {
+            return Err("snapshot is inconsistent (ids and states differ in number)".into());
+        }
+        if s.alerts.iter().any(|(_, t, _)| *t >= self.pack.typologies.len()) {
+            return Err("snapshot refers to typologies the rule pack does not have".into());
+        }
+        let intern = |names: Vec<Box<str>>, free: Vec<u32>| {
+            let map =
+                names.iter().enumerate().filter(|(_, n)| !n.is_empty()).map(|(i, n)| (n.clone(), i as u32)).collect();
+            Interner { map, names, free }
+        };
+        self.senders = intern(s.senders, s.sender_free);
+        self.sender_state = s.sender_state;
+        self.recipients = intern(s.recipients, s.recipient_free);
+        self.recipient_state = s.recipient_state;
+        self.alerts.clear();
+        self.alert_order.clear();
+        for (side, t, alert) in s.alerts {
+            let key = (side, Box::<str>::from(alert.entity_id.as_str()), t);
+            let evidence = alert.txn_ids.iter().map(|x| Box::<str>::from(x.as_str())).collect();
+            self.alert_order.push(key.clone());
+            self.alerts.insert(key, AlertState { alert, evidence });
+        }
+        self.stats = s.stats;
+        self.next_sweep = s.next_sweep;
+        self.last_utc = s.last_utc;
+        Ok(())
     }
 
     /// Keep score histories for evaluation (on by default). A long-running service turns
@@ -548,7 +623,7 @@ impl Engine {
                     AlertState {
                         alert: Alert {
                             alert_id,
-                            entity_type,
+                            entity_type: entity_type.to_string(),
                             entity_id: entity_id.to_string(),
                             typology: typ.id.clone(),
                             score: ev.score,
@@ -935,6 +1010,28 @@ impl Engine {
         };
         self.sender_features(s, &row, None);
         Some(self.values)
+    }
+}
+
+fn clone_sender(s: &SenderState) -> SenderState {
+    SenderState {
+        surname: s.surname,
+        corridor: s.corridor.clone(),
+        side: s.side.clone(),
+        last_seen: s.last_seen,
+        on_watchlist: s.on_watchlist,
+        last_score: s.last_score,
+        alert_active: s.alert_active,
+    }
+}
+
+fn clone_recipient(r: &RecipientState) -> RecipientState {
+    RecipientState {
+        surname: r.surname,
+        is_org: r.is_org,
+        inbound: r.inbound.clone(),
+        last_seen: r.last_seen,
+        unrelated_senders: r.unrelated_senders,
     }
 }
 

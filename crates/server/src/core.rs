@@ -35,6 +35,27 @@ pub type Query = Box<dyn FnOnce(&mut Engine) + Send>;
 pub enum Request {
     Payments(Vec<Transaction>, oneshot::Sender<Vec<Result<Screened, String>>>),
     Query(Query),
+    /// Write a snapshot now (admin action by the named token); answers the log position.
+    Snapshot(String, oneshot::Sender<Result<u64, String>>),
+}
+
+/// What a snapshot file holds.
+#[derive(Serialize, serde::Deserialize)]
+pub struct SnapshotFile {
+    /// Every log entry up to this sequence number is reflected in the state.
+    pub last_seq: u64,
+    /// FNV-1a of the rule pack text: a snapshot is only valid for the pack that made it.
+    pub pack_fingerprint: u64,
+    pub engine: osecwatch_engine::EngineSnapshot,
+    pub seen: Vec<(u64, u64, Decision, f64)>,
+}
+
+/// Where and how often the core writes snapshots.
+#[derive(Debug, Clone)]
+pub struct SnapshotPolicy {
+    pub path: std::path::PathBuf,
+    pub every: u64,
+    pub pack_fingerprint: u64,
 }
 
 /// Counters shared with the metrics endpoint.
@@ -71,7 +92,9 @@ impl Seen {
         self.map.get(&Seen::key(id))
     }
     fn insert(&mut self, id: &str, v: (u64, Decision, f64)) {
-        let k = Seen::key(id);
+        self.insert_hash(Seen::key(id), v)
+    }
+    fn insert_hash(&mut self, k: u64, v: (u64, Decision, f64)) {
         if self.map.insert(k, v).is_none() {
             self.order.push_back(k);
             while self.order.len() > self.cap {
@@ -92,6 +115,24 @@ pub struct Core {
     audit: AuditLog,
     seen: Seen,
     stats: Arc<CoreStats>,
+    snap: SnapshotPolicy,
+    last_seq: u64,
+    since_snapshot: u64,
+}
+
+/// Read a snapshot if there is one and it was made with this rule pack.
+pub fn load_snapshot(p: &SnapshotPolicy) -> Result<Option<SnapshotFile>, String> {
+    let text = match std::fs::read(&p.path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("{}: {e}", p.path.display())),
+    };
+    let f: SnapshotFile = serde_json::from_slice(&text).map_err(|e| format!("{}: {e}", p.path.display()))?;
+    if f.pack_fingerprint != p.pack_fingerprint {
+        tracing::warn!("snapshot was made with another rule pack; rebuilding from the whole log");
+        return Ok(None);
+    }
+    Ok(Some(f))
 }
 
 fn summary(seq: u64, t: &Transaction, o: &Outcome) -> Screened {
@@ -115,11 +156,25 @@ impl Core {
         entries: Vec<crate::wal::LogEntry>,
         mut audit: AuditLog,
         stats: Arc<CoreStats>,
+        snap: SnapshotPolicy,
     ) -> Result<Core, String> {
         let mut seen = Seen::new(DEDUPE_WINDOW);
         engine.set_track_scores(false);
+        let mut from = 0;
+        let last_logged = entries.last().map(|e| e.seq).unwrap_or(0);
+        if let Some(f) = load_snapshot(&snap)? {
+            if f.last_seq <= last_logged {
+                engine.restore(f.engine)?;
+                for (k, seq, d, score) in f.seen {
+                    seen.insert_hash(k, (seq, d, score));
+                }
+                from = f.last_seq;
+            } else {
+                tracing::warn!("snapshot is ahead of the log; rebuilding from the whole log");
+            }
+        }
         let audited = audit.last_seq();
-        for e in &entries {
+        for e in entries.iter().filter(|e| e.seq > from) {
             let t = e.to_txn().map_err(|m| format!("write-ahead log entry {}: {m}", e.seq))?;
             let o = engine.process(&t.as_row()).map_err(|m| format!("write-ahead log entry {}: {m}", e.seq))?;
             if e.seq > audited {
@@ -129,9 +184,39 @@ impl Core {
         }
         audit.commit().map_err(|e| e.to_string())?;
         stats.logged.store(entries.len() as u64, Ordering::Relaxed);
-        let core = Core { engine, wal, audit, seen, stats };
+        let core =
+            Core { engine, wal, audit, seen, stats, snap, last_seq: last_logged, since_snapshot: last_logged - from };
         core.publish();
         Ok(core)
+    }
+
+    /// Write the snapshot atomically (temporary file, sync, rename).
+    pub fn write_snapshot(&mut self) -> Result<u64, String> {
+        let f = SnapshotFile {
+            last_seq: self.last_seq,
+            pack_fingerprint: self.snap.pack_fingerprint,
+            engine: self.engine.snapshot(),
+            seen: self.seen.order.iter().filter_map(|k| self.seen.map.get(k).map(|v| (*k, v.0, v.1, v.2))).collect(),
+        };
+        let tmp = self.snap.path.with_extension("tmp");
+        let err = |e: std::io::Error| format!("{}: {e}", tmp.display());
+        {
+            let file = std::fs::File::create(&tmp).map_err(err)?;
+            let mut w = std::io::BufWriter::new(&file);
+            serde_json::to_writer(&mut w, &f).map_err(|e| e.to_string())?;
+            use std::io::Write as _;
+            w.flush().map_err(err)?;
+            drop(w);
+            file.sync_all().map_err(err)?;
+        }
+        std::fs::rename(&tmp, &self.snap.path).map_err(err)?;
+        if let Some(dir) = self.snap.path.parent() {
+            if let Ok(d) = std::fs::File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        self.since_snapshot = 0;
+        Ok(self.last_seq)
     }
 
     pub fn admin_record(&mut self, at: &str, action: &str, actor: &str) -> Result<(), String> {
@@ -157,6 +242,17 @@ impl Core {
                 }
             }
             self.handle(batch);
+            if self.since_snapshot >= self.snap.every {
+                if let Err(e) = self.write_snapshot() {
+                    tracing::error!(error = %e, "snapshot failed; the log still has everything");
+                }
+            }
+        }
+        // Graceful shutdown: a snapshot makes the next start fast.
+        if self.since_snapshot > 0 {
+            if let Err(e) = self.write_snapshot() {
+                tracing::error!(error = %e, "snapshot at shutdown failed; the log still has everything");
+            }
         }
         let _ = self.audit.commit();
     }
@@ -165,10 +261,12 @@ impl Core {
         self.stats.batches.fetch_add(1, Ordering::Relaxed);
         let mut payments = Vec::new();
         let mut queries = Vec::new();
+        let mut snapshots = Vec::new();
         for r in batch {
             match r {
                 Request::Payments(t, tx) => payments.push((t, tx)),
                 Request::Query(q) => queries.push(q),
+                Request::Snapshot(actor, tx) => snapshots.push((actor, tx)),
             }
         }
         // Decide what to log: new payments the engine can price, in arrival order.
@@ -231,6 +329,8 @@ impl Core {
                         results[*p][*t] = r;
                     }
                     self.stats.logged.fetch_add(to_log.len() as u64, Ordering::Relaxed);
+                    self.last_seq = self.wal.next_seq() - 1;
+                    self.since_snapshot += to_log.len() as u64;
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "write-ahead log append failed; refusing the batch");
@@ -245,6 +345,21 @@ impl Core {
         }
         for q in queries {
             q(&mut self.engine);
+        }
+        for (actor, tx) in snapshots {
+            let r = self.write_snapshot();
+            if let Ok(seq) = &r {
+                let now = osecwatch_model::Timestamp::new(
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map(|d| d.as_secs() as i64)
+                        .unwrap_or(0),
+                    0,
+                )
+                .to_rfc3339();
+                let _ = self.admin_record(&now, &format!("snapshot at log position {seq}"), &actor);
+            }
+            let _ = tx.send(r);
         }
         self.publish();
         for ((_, tx), res) in payments.into_iter().zip(results) {

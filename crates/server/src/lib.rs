@@ -71,6 +71,8 @@ pub struct ServeConfig {
     /// Largest accepted body for single-payment screening, bytes.
     pub screen_limit: usize,
     pub xml: XmlOptions,
+    /// Write a snapshot after this many new payments (and at graceful shutdown).
+    pub snapshot_every: u64,
 }
 
 impl Default for ServeConfig {
@@ -83,6 +85,7 @@ impl Default for ServeConfig {
             body_limit: 16 << 20,
             screen_limit: 64 << 10,
             xml: XmlOptions::default(),
+            snapshot_every: 5_000_000,
         }
     }
 }
@@ -100,6 +103,7 @@ pub const ROUTES: &[(&str, &str, Option<Scope>)] = &[
     ("GET", "/readyz", None),
     ("GET", "/metrics", Some(Scope::Read)),
     ("GET", "/openapi.json", None),
+    ("POST", "/v1/admin/snapshot", Some(Scope::Admin)),
 ];
 
 /// Latency histogram buckets (seconds).
@@ -431,6 +435,31 @@ async fn entity(State(s): State<Shared>, headers: HeaderMap, UrlPath(id): UrlPat
     r
 }
 
+async fn snapshot(State(s): State<Shared>, headers: HeaderMap) -> Response {
+    let started = Instant::now();
+    let r = async {
+        authorize(&s, &headers, Scope::Admin)?;
+        let presented = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        let actor = s.tokens.check(presented, Scope::Admin).unwrap_or("?").to_string();
+        let (tx, rx) = oneshot::channel();
+        s.tx.send(Request::Snapshot(actor, tx))
+            .await
+            .map_err(|_| error(StatusCode::SERVICE_UNAVAILABLE, "shutting down"))?;
+        match rx.await.map_err(|_| error(StatusCode::SERVICE_UNAVAILABLE, "shutting down"))? {
+            Ok(seq) => Ok(Json(serde_json::json!({ "snapshot_at_log_position": seq })).into_response()),
+            Err(e) => Err(error(StatusCode::INTERNAL_SERVER_ERROR, e)),
+        }
+    }
+    .await
+    .unwrap_or_else(|e| e);
+    record(&s, "/v1/admin/snapshot", r.status().as_u16(), started);
+    r
+}
+
 async fn healthz() -> &'static str {
     "ok\n"
 }
@@ -562,6 +591,7 @@ fn summary_of(path: &str) -> &'static str {
         "/healthz" => "Liveness",
         "/readyz" => "Readiness (state rebuilt from the log)",
         "/metrics" => "Prometheus metrics",
+        "/v1/admin/snapshot" => "Write a snapshot of the engine state now (admin; recorded in the audit log)",
         _ => "This document",
     }
 }
@@ -594,6 +624,7 @@ fn router(state: Shared, body_limit: usize, screen_limit: usize) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi_doc))
+        .route("/v1/admin/snapshot", post(snapshot))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
 }
@@ -615,9 +646,12 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     std::fs::create_dir_all(&cfg.data_dir)?;
-    let pack = match &cfg.rules {
-        Some(p) => RulePack::from_file(p)?,
-        None => RulePack::from_toml(DEFAULT_PACK, "rules/osec.toml (built in)")?,
+    let (pack, pack_text) = match &cfg.rules {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| ServerError::Config(format!("{}: {e}", p.display())))?;
+            (RulePack::from_toml(&text, &p.display().to_string())?, text)
+        }
+        None => (RulePack::from_toml(DEFAULT_PACK, "rules/osec.toml (built in)")?, DEFAULT_PACK.to_string()),
     };
     let mut engine = Engine::new(pack).map_err(|e| ServerError::Config(e.to_string()))?;
     if let Ok(w) = std::fs::read_to_string(cfg.data_dir.join("watchlist.txt")) {
@@ -659,7 +693,12 @@ pub async fn serve(
         audit.push(&now, "admin", None, serde_json::json!({ "action": "generated admin token", "actor": "serve" }));
     }
     let stats = Arc::new(CoreStats::default());
-    let mut core = Core::recover(engine, wal, entries, audit, stats.clone()).map_err(ServerError::Config)?;
+    let policy = core::SnapshotPolicy {
+        path: cfg.data_dir.join("snapshot.json"),
+        every: cfg.snapshot_every.max(1),
+        pack_fingerprint: osecwatch_engine::fnv1a(pack_text.as_bytes()),
+    };
+    let mut core = Core::recover(engine, wal, entries, audit, stats.clone(), policy).map_err(ServerError::Config)?;
     core.admin_record(&now, &format!("started; {recovered} payments recovered from the log"), "serve")
         .map_err(ServerError::Config)?;
     let (tx, rx) = mpsc::channel::<Request>(65_536);
