@@ -20,6 +20,12 @@ pub struct ServeArgs {
     /// Rule pack (env OSECWATCH_RULES; default: the built-in rules/osec.toml).
     #[arg(long)]
     pub rules: Option<PathBuf>,
+    /// PEM certificate chain for HTTPS (env OSECWATCH_TLS_CERT).
+    #[arg(long)]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for HTTPS (env OSECWATCH_TLS_KEY).
+    #[arg(long)]
+    pub tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -32,6 +38,9 @@ struct FileConfig {
     body_limit_bytes: Option<usize>,
     screen_limit_bytes: Option<usize>,
     xml_party_fallback: Option<bool>,
+    snapshot_every: Option<u64>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
 }
 
 pub fn run_serve(a: ServeArgs) -> Result<()> {
@@ -56,6 +65,16 @@ pub fn run_serve(a: ServeArgs) -> Result<()> {
         cfg.screen_limit = b;
     }
     cfg.xml.party_fallback = file.xml_party_fallback.unwrap_or(false);
+    if let Some(n) = file.snapshot_every {
+        cfg.snapshot_every = n;
+    }
+    let cert = a.tls_cert.or_else(|| env("OSECWATCH_TLS_CERT").map(PathBuf::from)).or(file.tls_cert);
+    let key = a.tls_key.or_else(|| env("OSECWATCH_TLS_KEY").map(PathBuf::from)).or(file.tls_key);
+    cfg.tls = match (cert, key) {
+        (Some(c), Some(k)) => Some((c, k)),
+        (None, None) => None,
+        _ => bail!("TLS needs both a certificate and a key (--tls-cert and --tls-key)"),
+    };
     if let Some(f) = env("OSECWATCH_TOKENS_FILE").map(PathBuf::from).or(file.tokens_file) {
         cfg.tokens.load_file(&f).map_err(anyhow::Error::msg)?;
     }
@@ -86,7 +105,8 @@ pub fn run_serve(a: ServeArgs) -> Result<()> {
             cfg,
             |r| {
                 let mut o = format!(
-                    "osecwatch serve: listening on http://{} (data: {}, {} payments recovered from the log)\n",
+                    "osecwatch serve: listening on {}://{} (data: {}, {} payments recovered from the log)\n",
+                    if r.tls { "https" } else { "http" },
                     r.addr,
                     data.display(),
                     r.recovered_payments

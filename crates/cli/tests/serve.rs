@@ -416,3 +416,66 @@ fn sigterm_drains_and_exits_cleanly() {
     let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
     assert!(audit.contains("\"kind\":\"admin\""));
 }
+
+#[test]
+fn tls_when_a_certificate_is_configured() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let ok = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-days",
+            "2",
+            "-keyout",
+        ])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_osecwatch"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--tls-cert"])
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&key)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .env("OSECWATCH_TOKENS", format!("analyst:read:{READ}"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    assert!(line.contains("https://"), "{line}");
+    let addr = line.split("https://").nth(1).and_then(|r| r.split_whitespace().next()).unwrap().to_string();
+    let curl = |url: String, extra: &[&str]| {
+        Command::new("curl")
+            .args(["-s", "--max-time", "5", "--cacert"])
+            .arg(&cert)
+            .args(extra)
+            .arg(url)
+            .output()
+            .unwrap()
+    };
+    let out = curl(format!("https://{addr}/healthz"), &[]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "ok\n");
+    let auth = format!("Authorization: Bearer {READ}");
+    let out = curl(format!("https://{addr}/v1/alerts"), &["-H", &auth]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"total\":0"));
+    // Plain HTTP to the TLS port gets no HTTP answer.
+    let (code, _) = std::panic::catch_unwind(|| http(&addr, "GET", "/healthz", None, "text/plain", b""))
+        .unwrap_or((0, String::new()));
+    assert_ne!(code, 200);
+    let _ = child.kill();
+    let _ = child.wait();
+}

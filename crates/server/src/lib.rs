@@ -19,6 +19,7 @@
 pub mod audit;
 pub mod auth;
 pub mod core;
+pub mod tls;
 pub mod wal;
 
 use crate::auth::{Denied, Scope, Tokens};
@@ -73,6 +74,8 @@ pub struct ServeConfig {
     pub xml: XmlOptions,
     /// Write a snapshot after this many new payments (and at graceful shutdown).
     pub snapshot_every: u64,
+    /// PEM certificate chain and private key: serve HTTPS instead of HTTP.
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 impl Default for ServeConfig {
@@ -86,6 +89,7 @@ impl Default for ServeConfig {
             screen_limit: 64 << 10,
             xml: XmlOptions::default(),
             snapshot_every: 5_000_000,
+            tls: None,
         }
     }
 }
@@ -636,6 +640,7 @@ pub struct Ready {
     /// A newly generated admin token, when no token was configured; shown once.
     pub generated_admin_token: Option<String>,
     pub recovered_payments: u64,
+    pub tls: bool,
 }
 
 /// Recover from the data directory, listen, and serve until `shutdown` resolves; then stop
@@ -717,17 +722,23 @@ pub async fn serve(
         xml: cfg.xml,
     });
     let app = router(state.clone(), cfg.body_limit, cfg.screen_limit);
+    let acceptor = match &cfg.tls {
+        Some((cert, key)) => Some(tls::acceptor(cert, key).map_err(ServerError::Config)?),
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, recovered, "osecwatch serving");
-    on_ready(Ready { addr, generated_admin_token: generated, recovered_payments: recovered });
+    tracing::info!(%addr, recovered, tls = acceptor.is_some(), "osecwatch serving");
+    on_ready(Ready { addr, generated_admin_token: generated, recovered_payments: recovered, tls: acceptor.is_some() });
     let st = state.clone();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            st.ready.store(false, Ordering::Relaxed);
-        })
-        .await?;
+    let stop = async move {
+        shutdown.await;
+        st.ready.store(false, Ordering::Relaxed);
+    };
+    match acceptor {
+        Some(acc) => axum::serve(tls::TlsListener::new(listener, acc)?, app).with_graceful_shutdown(stop).await?,
+        None => axum::serve(listener, app).with_graceful_shutdown(stop).await?,
+    }
     // Dropping the last sender lets the core finish its batch and stop.
     drop(state);
     let _ = tokio::task::spawn_blocking(move || core_thread.join()).await;
