@@ -211,6 +211,14 @@ fn every_endpoint_and_every_auth_failure() {
         .iter()
         .any(|f| f["feature"] == "recipient.unrelated_senders_90d" && f["value"].as_f64() >= Some(3.0)));
     assert_eq!(s.get("/v1/entities/NOBODY", Some(READ)).0, 404);
+    // Every documented route is served (the OpenAPI document and the router agree).
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for method in ops.as_object().unwrap().keys() {
+            let p = path.replace("{id}", "x");
+            let (c, _) = s.req(&method.to_uppercase(), &p, Some(ADMIN), "application/json", b"");
+            assert!(c != 405 && (c != 404 || path.contains("{id}")), "{method} {path}: {c}");
+        }
+    }
     // Metrics.
     let (c, m) = s.get("/metrics", Some(READ));
     assert_eq!(c, 200);
@@ -220,6 +228,8 @@ fn every_endpoint_and_every_auth_failure() {
         "{m}"
     );
     assert!(m.contains("osecwatch_log_entries 12"), "{m}");
+    // An undocumented route does not exist.
+    assert_eq!(s.get("/v1/secret", Some(ADMIN)).0, 404);
 }
 
 /// Payments the client saw acknowledged, and the log's txn ids after restart.
