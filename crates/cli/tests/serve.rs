@@ -253,7 +253,8 @@ fn sigkill_at_random_moments_loses_no_accepted_payment_and_duplicates_no_alert()
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        let burst = 5 + (x % 40) as u32;
+        // Bursts far longer than the time to the kill, so the kill lands mid-burst.
+        let burst = 300 + (x % 300) as u32;
         // Fire a burst from several threads, then kill -9 while some are in flight.
         let addr = s.addr.clone();
         let mut handles = Vec::new();
