@@ -155,6 +155,7 @@ features! {
     CoverShare90 = "sender.cover_ref_share_90d", Share, "share of corridor transfers with a cover-story reference, 90 days";
     GapCv365 = "sender.gap_cv_365d", Ratio, "coefficient of variation of days between corridor transfers, 365 days";
     MaxPerMonth90 = "sender.max_per_month_90d", Count, "most corridor transfers in one calendar month, 90 days";
+    PaydayShare = "sender.payday_share_365d", Share, "share of corridor transfers in the year made within two days of the sender's most common day of the month (payday remittances cluster there; at least 4 transfers)";
     MonthlyPattern = "sender.monthly_pattern_share", Share, "share of repeat payments to the same recipient 25-35 days apart (payday cadence), 365 days";
     AmountTrend180 = "sender.amount_trend_180d", Ratio, "Kendall trend of corridor amounts over 180 days (-1 falling to +1 rising)";
     RateRatio = "sender.rate_ratio_90d", Ratio, "corridor transfers in the last 90 days over the 90 days before";

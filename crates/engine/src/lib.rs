@@ -781,6 +781,23 @@ impl Engine {
                 n1 += 1;
             }
         }
+        // Payday clustering: the busiest 5-day window of the month (wrapping at month end).
+        let payday_share = {
+            let mut by_dom = [0u32; 31];
+            let mut n = 0u32;
+            for p in c.iter().filter(|p| now - p.utc <= 365 * DAY) {
+                let (_, _, d) = osecwatch_model::civil_from_days(p.local_day as i64);
+                by_dom[(d as usize - 1).min(30)] += 1;
+                n += 1;
+            }
+            if n < 4 {
+                0.0
+            } else {
+                let best =
+                    (0..31).map(|c| (0..5).map(|k| by_dom[(c + 31 + k - 2) % 31]).sum::<u32>()).max().unwrap_or(0);
+                best as f64 / n as f64
+            }
+        };
         // Payday cadence: gaps between repeat payments to the same recipient.
         let (mut monthly_gaps, mut all_gaps) = (0u32, 0u32);
         {
@@ -831,6 +848,7 @@ impl Engine {
         x[F::GapCv365 as usize] = gap_cv(&times365);
         x[F::MaxPerMonth90 as usize] = months.values().copied().max().unwrap_or(0) as f64;
         x[F::MonthlyPattern as usize] = div(monthly_gaps, all_gaps);
+        x[F::PaydayShare as usize] = payday_share;
         x[F::AmountTrend180 as usize] = if trend.len() >= 6 { kendall_tau(&trend) } else { 0.0 };
         x[F::RateRatio as usize] = if prev90 == 0 { 0.0 } else { n90 as f64 / prev90 as f64 };
         x[F::FamilyShare90 as usize] = div(family90, n90);

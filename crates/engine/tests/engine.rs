@@ -408,6 +408,7 @@ fn payday_cadence_escalation_and_side_spending_features() {
     }
     let x = e.sender_values("F", Timestamp::parse_rfc3339("2025-06-25T18:00:00+01:00").unwrap()).unwrap();
     assert_eq!(v(&x, F::MonthlyPattern), 1.0);
+    assert_eq!(v(&x, F::PaydayShare), 1.0, "all six on the 25th");
     assert_eq!(v(&x, F::FamilyShare90), 1.0);
     assert_eq!(v(&x, F::AmountTrend180), 0.0, "flat amounts: no trend");
     // Rising amounts, a cam-site purchase, a flight: escalation and side spending.
@@ -474,6 +475,8 @@ fn payday_cadence_escalation_and_side_spending_features() {
     assert_eq!(v(&x, F::SideSpend90), 1.0);
     assert_eq!(v(&x, F::Travel365), 1.0);
     assert_eq!(v(&x, F::MonthlyPattern), 0.0);
+    // Days 1, 4, 7, 10, 13, 16, 19: any five-day window holds at most two of the seven.
+    assert!((v(&x, F::PaydayShare) - 2.0 / 7.0).abs() < 1e-12, "{}", v(&x, F::PaydayShare));
     assert_eq!(v(&x, F::CorridorCount1), 0.0);
 }
 
