@@ -984,23 +984,29 @@ impl Engine {
     pub fn recipient_values(&mut self, recipient_id: &str, at: Timestamp) -> Option<Values> {
         let r = *self.recipients.map.get(recipient_id)?;
         self.recipient_state[r as usize].prune(at.utc);
-        let row = TxnRow {
+        let row = self.probe(at, "", recipient_id)?;
+        self.values.fill(0.0);
+        self.recipient_features(r, &row);
+        Some(self.values)
+    }
+
+    /// A payment-shaped probe for reading features "as of" a time without a payment.
+    fn probe<'a>(&self, at: Timestamp, sender_id: &'a str, recipient_id: &'a str) -> Option<TxnRow<'a>> {
+        let home = osecwatch_model::CountryCode::parse("DE").ok()?;
+        Some(TxnRow {
             txn_id: "",
             timestamp: at,
-            sender_id: "",
+            sender_id,
             sender_name: "",
-            sender_country: osecwatch_model::CountryCode::parse("DE").ok()?,
+            sender_country: home,
             recipient_id,
             recipient_name: "",
-            recipient_country: osecwatch_model::CountryCode::parse("DE").ok()?,
+            recipient_country: home,
             amount: osecwatch_model::Money::new(1, self.pack.settings.base_currency),
             channel: osecwatch_model::Channel::Other,
             reference: "",
             merchant_category: None,
-        };
-        self.values.fill(0.0);
-        self.recipient_features(r, &row);
-        Some(self.values)
+        })
     }
 
     /// All alerts raised so far, in the order they were raised.
@@ -1012,20 +1018,7 @@ impl Engine {
     pub fn sender_values(&mut self, sender_id: &str, at: Timestamp) -> Option<Values> {
         let s = *self.senders.map.get(sender_id)?;
         self.sender_state[s as usize].prune(at.utc);
-        let row = TxnRow {
-            txn_id: "",
-            timestamp: at,
-            sender_id,
-            sender_name: "",
-            sender_country: osecwatch_model::CountryCode::parse("DE").ok()?,
-            recipient_id: "",
-            recipient_name: "",
-            recipient_country: osecwatch_model::CountryCode::parse("DE").ok()?,
-            amount: osecwatch_model::Money::new(1, self.pack.settings.base_currency),
-            channel: osecwatch_model::Channel::Other,
-            reference: "",
-            merchant_category: None,
-        };
+        let row = self.probe(at, sender_id, "")?;
         self.sender_features(s, &row, None);
         Some(self.values)
     }

@@ -49,6 +49,34 @@ pub trait Visitor {
     fn reject(&mut self, rejection: Rejection);
 }
 
+/// A visitor that only counts what it is given (for tests, fuzzing and dry runs).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Counter {
+    pub accepted: u64,
+    pub rejected: u64,
+}
+
+impl Visitor for Counter {
+    fn accept(&mut self, _: &TxnRow<'_>, _: &dyn Fn() -> Location) {
+        self.accepted += 1;
+    }
+    fn reject(&mut self, _: Rejection) {
+        self.rejected += 1;
+    }
+}
+
+impl Counter {
+    /// Panics unless the reader's statistics agree with what it handed over.
+    pub fn assert_reconciles(&self, s: &IngestStats) {
+        assert_eq!(s.read, s.accepted + s.rejected, "read != accepted + rejected");
+        assert_eq!(
+            (s.accepted, s.rejected),
+            (self.accepted, self.rejected),
+            "stats disagree with the rows handed over"
+        );
+    }
+}
+
 /// Counts that always reconcile: `read == accepted + rejected`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct IngestStats {

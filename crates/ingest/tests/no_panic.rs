@@ -2,25 +2,13 @@
 //! coverage-guided fuzz targets in `fuzz/` explore further; these run on every test.)
 
 use osecwatch_ingest::*;
-use osecwatch_model::TxnRow;
 use proptest::prelude::*;
 use std::path::Path;
 
-struct Count(u64, u64);
-impl Visitor for Count {
-    fn accept(&mut self, _: &TxnRow<'_>, _: &dyn Fn() -> Location) {
-        self.0 += 1;
-    }
-    fn reject(&mut self, _: Rejection) {
-        self.1 += 1;
-    }
-}
-
 const HEADER: &str = "txn_id,timestamp,sender_id,sender_name,sender_country,recipient_id,recipient_name,recipient_country,amount,currency,channel,reference,merchant_category\n";
 
-fn check(s: IngestStats, c: &Count) {
-    assert_eq!(s.read, s.accepted + s.rejected);
-    assert_eq!((s.accepted, s.rejected), (c.0, c.1));
+fn check(s: IngestStats, c: &Counter) {
+    c.assert_reconciles(&s);
 }
 
 proptest! {
@@ -30,26 +18,26 @@ proptest! {
     fn csv_never_panics(body in proptest::collection::vec(any::<u8>(), 0..600)) {
         let mut data = HEADER.as_bytes().to_vec();
         data.extend(body);
-        let mut c = Count(0, 0);
+        let mut c = Counter::default();
         if let Ok(s) = read_csv_from(Path::new("f.csv"), data.as_slice(), &mut c) { check(s, &c) }
     }
 
     #[test]
     fn csv_rows_of_plausible_fields_never_panic(fields in proptest::collection::vec("[-+:.,0-9A-Za-z\"T ]{0,30}", 13)) {
         let data = format!("{HEADER}{}\n", fields.join(","));
-        let mut c = Count(0, 0);
+        let mut c = Counter::default();
         if let Ok(s) = read_csv_from(Path::new("f.csv"), data.as_bytes(), &mut c) { check(s, &c) }
     }
 
     #[test]
     fn jsonl_never_panics(body in proptest::collection::vec(any::<u8>(), 0..600)) {
-        let mut c = Count(0, 0);
+        let mut c = Counter::default();
         if let Ok(s) = read_jsonl_from(Path::new("f.jsonl"), body.as_slice(), &mut c) { check(s, &c) }
     }
 
     #[test]
     fn xml_never_panics(body in proptest::collection::vec(any::<u8>(), 0..600)) {
-        let mut c = Count(0, 0);
+        let mut c = Counter::default();
         let s = read_iso20022_from(Path::new("f.xml"), body.as_slice(), XmlOptions::default(), &mut c).unwrap();
         check(s, &c);
     }
@@ -63,7 +51,7 @@ proptest! {
         Just("<![CDATA[x]]>"), Just("<!DOCTYPE x>"), Just("<IBAN>DE1</IBAN>"), Just("</GrpHdr>")
     ], 0..40)) {
         let doc: String = tags.concat();
-        let mut c = Count(0, 0);
+        let mut c = Counter::default();
         let s = read_iso20022_from(Path::new("f.xml"), doc.as_bytes(), XmlOptions::default(), &mut c).unwrap();
         check(s, &c);
     }
