@@ -56,6 +56,7 @@ pub fn run_convert(a: ConvertArgs) -> Result<()> {
         error: None,
     };
     let xml = a.xml.options()?;
+    let bar = crate::spinner("converting");
     let mut total = IngestStats::default();
     let mut lines = String::new();
     for input in &a.input {
@@ -73,6 +74,7 @@ pub fn run_convert(a: ConvertArgs) -> Result<()> {
         return Err(e);
     }
     v.writer.finish().map_err(|e: FormatError| anyhow::anyhow!(e))?;
+    bar.finish_and_clear();
     v.quarantine.flush()?;
     crate::out(&format!(
         "converted {} file(s) into {}: read {} = accepted {} + rejected {}\n{lines}  rejected rows: {}\n",

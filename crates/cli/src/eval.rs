@@ -98,9 +98,12 @@ pub fn summary_text(e: &Evaluation) -> String {
 }
 
 pub fn run_eval(a: EvalArgs) -> Result<()> {
+    let bar = crate::spinner("loading the world's ground truth");
     let world = World::load(&a.world).context("loading the world")?;
+    bar.set_message("evaluating");
     let main = eval_pack(&world, &a.alerts)?;
     let base = a.baseline_alerts.as_deref().map(|p| eval_pack(&world, p)).transpose()?;
+    bar.finish_and_clear();
     let mut o = summary_text(&main);
     if let Some(b) = &base {
         o.push_str(&summary_text(b));
@@ -157,8 +160,10 @@ pub fn run_tune(a: TuneArgs) -> Result<()> {
         (None, Some(p)) if (0.0..=1.0).contains(&p) => Target::MinPrecision(p),
         _ => bail!("give one target: --budget N (alerts per 10,000 senders, > 0) or --min-precision P (0-1)"),
     };
+    let bar = crate::spinner("loading the world's ground truth and the scores");
     let world = World::load(&a.world).context("loading the world")?;
     let scores = load_scores(&a.scores)?;
+    bar.finish_and_clear();
     crate::out(&proposal_text(&tune(&world, &scores, target, a.block_precision)));
     Ok(())
 }

@@ -63,6 +63,19 @@ fn main() {
     }
 }
 
+/// A spinner on stderr for a step whose length is unknown; hidden when stderr is not a
+/// terminal (indicatif's default), so scripts and tests see only the summary.
+pub fn spinner(msg: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    bar.set_message(msg.to_string());
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar
+}
+
 /// Write to stdout; a closed pipe (`osecwatch ... | head`) ends output quietly instead
 /// of panicking like `println!` would.
 pub fn out(text: &str) {

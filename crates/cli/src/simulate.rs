@@ -94,9 +94,7 @@ pub fn run_demo(a: DemoArgs) -> Result<()> {
         crate::scan::print_scan(&s, &out);
     }
     crate::out("\nevaluating against the ground truth ...\n");
-    let bar = indicatif::ProgressBar::new_spinner();
-    bar.set_message("loading the world's labels");
-    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    let bar = crate::spinner("loading the world's labels");
     let world = osecwatch_eval::World::load(&a.out)?;
     bar.set_message("evaluating");
     let main = crate::eval::eval_pack(&world, &a.out.join("scan-osec/alerts.jsonl"))?;
