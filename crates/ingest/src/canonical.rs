@@ -108,6 +108,26 @@ impl RowParser {
     }
 }
 
+/// Hand a parsed row to the visitor, or its rejection; keeps the counts.
+fn deliver(
+    parsed: Result<TxnRow<'_>, String>,
+    stats: &mut IngestStats,
+    v: &mut dyn Visitor,
+    loc: &dyn Fn() -> Location,
+    raw: impl FnOnce() -> String,
+) {
+    match parsed {
+        Ok(row) => {
+            stats.accepted += 1;
+            v.accept(&row, loc);
+        }
+        Err(reason) => {
+            stats.rejected += 1;
+            v.reject(Rejection { location: loc(), reason, raw: raw() });
+        }
+    }
+}
+
 /// Map header names to canonical positions; error on missing required columns, warn once
 /// on unknown ones.
 fn map_columns<'h>(path: &Path, headers: impl Iterator<Item = &'h str>) -> Result<[Option<usize>; 13], IngestError> {
@@ -213,19 +233,7 @@ pub fn read_csv_from<R: std::io::Read>(path: &Path, r: R, v: &mut dyn Visitor) -
                 f[c] = &srec[*i];
             }
         }
-        let refused = match parser.parse(f) {
-            Ok(row) => {
-                stats.accepted += 1;
-                v.accept(&row, &loc);
-                None
-            }
-            Err(reason) => Some(reason),
-        };
-        if let Some(reason) = refused {
-            stats.rejected += 1;
-            let raw = clip(&srec.iter().collect::<Vec<_>>().join(","));
-            v.reject(Rejection { location: loc(), reason, raw });
-        }
+        deliver(parser.parse(f), &mut stats, v, &loc, || clip(&srec.iter().collect::<Vec<_>>().join(",")));
         // Hand the buffers back so the next record reuses them.
         rec = srec.into_byte_record();
     }
@@ -304,16 +312,7 @@ pub fn read_jsonl_from<R: BufRead>(path: &Path, mut r: R, v: &mut dyn Visitor) -
                 _ => numbers[i].as_str(),
             };
         }
-        match parser.parse(f) {
-            Ok(row) => {
-                stats.accepted += 1;
-                v.accept(&row, &loc);
-            }
-            Err(reason) => {
-                stats.rejected += 1;
-                v.reject(Rejection { location: loc(), reason, raw: raw() });
-            }
-        }
+        deliver(parser.parse(f), &mut stats, v, &loc, raw);
     }
     Ok(stats)
 }
@@ -372,16 +371,7 @@ pub fn read_parquet(path: &Path, v: &mut dyn Visitor) -> Result<IngestStats, Ing
             }
             let n = row_no;
             let loc = || Location { source: source.clone(), position: format!("row {n}") };
-            match parser.parse(f) {
-                Ok(row) => {
-                    stats.accepted += 1;
-                    v.accept(&row, &loc);
-                }
-                Err(reason) => {
-                    stats.rejected += 1;
-                    v.reject(Rejection { location: loc(), reason, raw: clip(&f.join(",")) });
-                }
-            }
+            deliver(parser.parse(f), &mut stats, v, &loc, || clip(&f.join(",")));
         }
     }
     Ok(stats)
