@@ -39,6 +39,8 @@ struct FileConfig {
     screen_limit_bytes: Option<usize>,
     xml_party_fallback: Option<bool>,
     snapshot_every: Option<u64>,
+    /// Debtor agent BIC -> channel for ISO 20022 payments.
+    xml_agent_channels: Option<std::collections::BTreeMap<String, String>>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
 }
@@ -65,6 +67,10 @@ pub fn run_serve(a: ServeArgs) -> Result<()> {
         cfg.screen_limit = b;
     }
     cfg.xml.party_fallback = file.xml_party_fallback.unwrap_or(false);
+    for (bic, ch) in file.xml_agent_channels.unwrap_or_default() {
+        let ch = osecwatch_model::Channel::parse(&ch).map_err(|e| anyhow::anyhow!("xml_agent_channels.{bic}: {e}"))?;
+        cfg.xml.channel_by_agent.insert(bic.to_ascii_uppercase(), ch);
+    }
     if let Some(n) = file.snapshot_every {
         cfg.snapshot_every = n;
     }

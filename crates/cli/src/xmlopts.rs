@@ -13,6 +13,10 @@ pub struct XmlArgs {
     /// instead of quarantining the payment.
     #[arg(long)]
     pub xml_party_fallback: bool,
+    /// Channel for ISO 20022 payments sent through an agent, as BIC=channel (e.g.
+    /// WUCOUS33=mto); repeatable. Others are bank_transfer.
+    #[arg(long, value_name = "BIC=CHANNEL")]
+    pub xml_agent_channel: Vec<String>,
 }
 
 impl XmlArgs {
@@ -28,6 +32,24 @@ impl XmlArgs {
             bail!("--xml-assume-offset `{s}`: out of range");
         }
         let off = (h * 60 + m) * if b[0] == b'-' { -1 } else { 1 };
-        Ok(XmlOptions { assume_offset_min: off, party_fallback: self.xml_party_fallback, ..XmlOptions::default() })
+        let mut channel_by_agent = std::collections::BTreeMap::new();
+        for spec in &self.xml_agent_channel {
+            let Some((bic, ch)) = spec.split_once('=') else {
+                bail!("--xml-agent-channel `{spec}`: expected BIC=channel");
+            };
+            let bic = bic.trim().to_ascii_uppercase();
+            if !(bic.len() == 8 || bic.len() == 11) || !bic.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                bail!("--xml-agent-channel `{spec}`: `{bic}` is not an 8- or 11-character BIC");
+            }
+            let ch = osecwatch_model::Channel::parse(ch.trim())
+                .map_err(|e| anyhow::anyhow!("--xml-agent-channel `{spec}`: {e}"))?;
+            channel_by_agent.insert(bic, ch);
+        }
+        Ok(XmlOptions {
+            assume_offset_min: off,
+            party_fallback: self.xml_party_fallback,
+            channel_by_agent,
+            ..XmlOptions::default()
+        })
     }
 }

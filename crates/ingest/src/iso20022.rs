@@ -27,13 +27,16 @@ pub enum MessageKind {
 }
 
 /// Options for reading ISO 20022.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct XmlOptions {
     /// Offset (minutes) assumed for `ISODateTime` values without one; ISO 20022 allows
     /// local times without offset, and a date alone is taken at 00:00 in this offset.
     pub assume_offset_min: i16,
     /// Channel reported for these payments (`bank_transfer` unless configured).
     pub channel: Channel,
+    /// Channel per sending agent (debtor agent BIC, 8 or 11 characters), e.g. a money
+    /// transfer operator's BIC -> `mto`; overrides `channel` for that agent's payments.
+    pub channel_by_agent: std::collections::BTreeMap<String, Channel>,
     /// When a party has neither an account nor a party identification, identify it as
     /// `<agent BIC>/<name>` instead of quarantining the payment. Off by default: it is an
     /// entity-resolution choice a bank should make knowingly.
@@ -42,7 +45,12 @@ pub struct XmlOptions {
 
 impl Default for XmlOptions {
     fn default() -> Self {
-        XmlOptions { assume_offset_min: 0, channel: Channel::BankTransfer, party_fallback: false }
+        XmlOptions {
+            assume_offset_min: 0,
+            channel: Channel::BankTransfer,
+            channel_by_agent: Default::default(),
+            party_fallback: false,
+        }
     }
 }
 
@@ -77,7 +85,7 @@ struct Tx {
 /// Read one ISO 20022 file (pacs.008 or pain.001).
 pub fn read_iso20022(path: &Path, v: &mut dyn Visitor) -> Result<IngestStats, IngestError> {
     let f = std::fs::File::open(path).map_err(|source| IngestError::Io { path: path.to_path_buf(), source })?;
-    read_iso20022_from(path, std::io::BufReader::new(f), XmlOptions::default(), v)
+    read_iso20022_from(path, std::io::BufReader::new(f), &XmlOptions::default(), v)
 }
 
 fn text_of(path: &[String], tail: &[&str]) -> bool {
@@ -88,7 +96,7 @@ fn text_of(path: &[String], tail: &[&str]) -> bool {
 pub fn read_iso20022_from<R: BufRead>(
     path: &Path,
     r: R,
-    opts: XmlOptions,
+    opts: &XmlOptions,
     v: &mut dyn Visitor,
 ) -> Result<IngestStats, IngestError> {
     let source = path.display().to_string();
@@ -396,7 +404,7 @@ fn timestamp(s: &str, assume: i16) -> Result<Timestamp, String> {
 
 fn party_id<'a>(
     p: &'a Party,
-    o: XmlOptions,
+    o: &XmlOptions,
     fallback: &'a str,
     role: &str,
     acct: &str,
@@ -416,6 +424,17 @@ fn party_id<'a>(
     ))
 }
 
+/// The configured channel of the debtor agent (full BIC or its 8-character institution
+/// part), else the default.
+fn agent_channel(o: &XmlOptions, bic: &str) -> Channel {
+    let bic = bic.trim();
+    o.channel_by_agent
+        .get(bic)
+        .or_else(|| bic.get(..8).and_then(|b| o.channel_by_agent.get(b)))
+        .copied()
+        .unwrap_or(o.channel)
+}
+
 /// `<agent BIC>/<name>` for parties known only by name, when allowed.
 fn fallback_id(p: &Party) -> String {
     if p.agent_bic.trim().is_empty() || p.name.trim().is_empty() {
@@ -431,7 +450,7 @@ fn build_row<'a>(
     id: &'a str,
     ts: &str,
     reference: &'a str,
-    o: XmlOptions,
+    o: &XmlOptions,
     kind: Option<MessageKind>,
     fb_debtor: &'a str,
     fb_creditor: &'a str,
@@ -477,7 +496,7 @@ fn build_row<'a>(
         recipient_name: t.creditor.name.trim(),
         recipient_country: country(&t.creditor, "creditor")?,
         amount: Money::new(minor, currency),
-        channel: o.channel,
+        channel: agent_channel(o, &t.debtor.agent_bic),
         reference: reference.trim(),
         merchant_category: None,
     })

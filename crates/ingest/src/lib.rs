@@ -145,7 +145,7 @@ pub fn read_file_with(path: &Path, xml: &XmlOptions, visitor: &mut dyn Visitor) 
         Some(InputFormat::Parquet) => read_parquet(path, visitor),
         Some(InputFormat::Iso20022) => {
             let f = std::fs::File::open(path).map_err(|source| IngestError::Io { path: path.to_path_buf(), source })?;
-            read_iso20022_from(path, std::io::BufReader::new(f), *xml, visitor)
+            read_iso20022_from(path, std::io::BufReader::new(f), xml, visitor)
         }
         None => Err(IngestError::UnknownFormat { path: path.to_path_buf() }),
     }

@@ -38,7 +38,7 @@ proptest! {
     #[test]
     fn xml_never_panics(body in proptest::collection::vec(any::<u8>(), 0..600)) {
         let mut c = Counter::default();
-        let s = read_iso20022_from(Path::new("f.xml"), body.as_slice(), XmlOptions::default(), &mut c).unwrap();
+        let s = read_iso20022_from(Path::new("f.xml"), body.as_slice(), &XmlOptions::default(), &mut c).unwrap();
         check(s, &c);
     }
 
@@ -52,7 +52,7 @@ proptest! {
     ], 0..40)) {
         let doc: String = tags.concat();
         let mut c = Counter::default();
-        let s = read_iso20022_from(Path::new("f.xml"), doc.as_bytes(), XmlOptions::default(), &mut c).unwrap();
+        let s = read_iso20022_from(Path::new("f.xml"), doc.as_bytes(), &XmlOptions::default(), &mut c).unwrap();
         check(s, &c);
     }
 }

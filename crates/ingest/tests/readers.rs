@@ -229,7 +229,7 @@ fn pacs008_fields_map_to_the_canonical_record() {
         let p = f.join(format!("pacs008/pacs.008.001.{v:02}.xml"));
         let mut c = Collect::default();
         let file = std::fs::File::open(&p).unwrap();
-        let s = read_iso20022_from(&p, std::io::BufReader::new(file), opts, &mut c).unwrap();
+        let s = read_iso20022_from(&p, std::io::BufReader::new(file), &opts, &mut c).unwrap();
         assert_eq!(s.accepted, 1, "v{v:02}: {:?}", c.rejected);
         let t = &c.rows[0];
         assert_eq!(t.amount.to_decimal_string(), "1000.00", "v{v:02}");
@@ -283,7 +283,7 @@ fn validating_mode_explains_the_invalid_fixtures() {
 
 fn xml(doc: &str) -> (IngestStats, Collect) {
     let mut c = Collect::default();
-    let s = read_iso20022_from(Path::new("mem.xml"), doc.as_bytes(), XmlOptions::default(), &mut c).unwrap();
+    let s = read_iso20022_from(Path::new("mem.xml"), doc.as_bytes(), &XmlOptions::default(), &mut c).unwrap();
     (s, c)
 }
 
@@ -362,4 +362,18 @@ fn pain001_uses_payment_information_and_unique_ids() {
     assert_ne!(c.rows[0].txn_id, c.rows[1].txn_id);
     assert!(c.rows[0].txn_id.starts_with("P1/"));
     assert_eq!(c.rows[1].amount.minor, 200_000);
+    assert_eq!(c.rows[0].channel.as_str(), "bank_transfer");
+}
+
+#[test]
+fn channel_per_sending_agent() {
+    let mut opts = XmlOptions::default();
+    opts.channel_by_agent.insert("WUCOUS33".into(), osecwatch_model::Channel::Mto);
+    let doc = PACS.replace("<p:Dbtr><p:Nm>Max Muster</p:Nm></p:Dbtr>", "<p:Dbtr><p:Nm>Max Muster</p:Nm></p:Dbtr><p:DbtrAgt><p:FinInstnId><p:BICFI>WUCOUS33XXX</p:BICFI></p:FinInstnId></p:DbtrAgt>");
+    let mut c = Collect::default();
+    read_iso20022_from(Path::new("m.xml"), doc.as_bytes(), &opts, &mut c).unwrap();
+    assert_eq!(c.rows[0].channel, osecwatch_model::Channel::Mto, "matched on the 8-character BIC");
+    let mut c = Collect::default();
+    read_iso20022_from(Path::new("m.xml"), PACS.as_bytes(), &opts, &mut c).unwrap();
+    assert_eq!(c.rows[0].channel, osecwatch_model::Channel::BankTransfer, "other agents keep the default");
 }

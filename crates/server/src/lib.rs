@@ -316,7 +316,7 @@ async fn pacs008(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> Re
         authorize(&s, &headers, Scope::Ingest)?;
         let mut c = Collect::default();
         if let Err(e) =
-            osecwatch_ingest::read_iso20022_from(std::path::Path::new("request body"), body.as_ref(), s.xml, &mut c)
+            osecwatch_ingest::read_iso20022_from(std::path::Path::new("request body"), body.as_ref(), &s.xml, &mut c)
         {
             return Err(error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()));
         }
