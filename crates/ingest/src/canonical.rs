@@ -155,89 +155,212 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> IngestError + '_ {
     move |source| IngestError::Io { path: path.to_path_buf(), source }
 }
 
-/// Read canonical CSV (with a header row).
+/// Read canonical CSV (with a header row). With more than one core available, tokenising
+/// runs on a second thread: one core splits records, the other validates rows and runs the
+/// caller's visitor (which stays on the calling thread and sees rows in file order).
 pub fn read_csv(path: &Path, v: &mut dyn Visitor) -> Result<IngestStats, IngestError> {
     let file = File::open(path).map_err(io(path))?;
-    read_csv_from(path, BufReader::with_capacity(1 << 20, file), v)
+    let r = BufReader::with_capacity(1 << 20, file);
+    // On a single available core the hand-offs would only cost time.
+    if std::thread::available_parallelism().map_or(1, |n| n.get()) > 1 {
+        read_csv_pipelined(path, r, v)
+    } else {
+        read_csv_from(path, r, v)
+    }
 }
 
-/// Read canonical CSV from any reader; `path` names the source in errors.
-pub fn read_csv_from<R: std::io::Read>(path: &Path, r: R, v: &mut dyn Visitor) -> Result<IngestStats, IngestError> {
-    let mut rdr = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(r);
-    let headers = rdr
-        .byte_headers()
-        .map_err(|e| IngestError::Format { path: path.to_path_buf(), message: format!("header: {e}") })?
-        .clone();
-    let header_text: Vec<String> = headers.iter().map(|h| String::from_utf8_lossy(h).into_owned()).collect();
-    let pos = map_columns(path, header_text.iter().map(String::as_str))?;
-    let source = path.display().to_string();
-    let mut stats = IngestStats::default();
-    let mut rec = csv::ByteRecord::new();
-    let mut parser = RowParser::default();
-    loop {
-        let line = rdr.position().line();
-        match rdr.read_byte_record(&mut rec) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                // A broken record (e.g. an unterminated quote) is reported and reading
-                // goes on with what the parser can resynchronise on.
+/// What the tokeniser hands over: a record, or a record it could not read.
+enum Item {
+    Record(csv::ByteRecord),
+    Broken { line: u64, message: String, fatal: bool },
+}
+
+struct CsvRows<'a> {
+    path: &'a Path,
+    source: String,
+    headers: usize,
+    pos: [Option<usize>; 13],
+    parser: RowParser,
+    stats: IngestStats,
+}
+
+impl<'a> CsvRows<'a> {
+    fn new(path: &'a Path, headers: &csv::ByteRecord) -> Result<CsvRows<'a>, IngestError> {
+        let header_text: Vec<String> = headers.iter().map(|h| String::from_utf8_lossy(h).into_owned()).collect();
+        let pos = map_columns(path, header_text.iter().map(String::as_str))?;
+        Ok(CsvRows {
+            path,
+            source: path.display().to_string(),
+            headers: headers.len(),
+            pos,
+            parser: RowParser::default(),
+            stats: IngestStats::default(),
+        })
+    }
+
+    /// Validate one item and hand it to the visitor; returns the record's buffer for reuse.
+    fn handle(&mut self, item: Item, v: &mut dyn Visitor) -> Result<Option<csv::ByteRecord>, IngestError> {
+        let stats = &mut self.stats;
+        let rec = match item {
+            Item::Broken { line, message, fatal } => {
+                // A broken record (e.g. an unterminated quote) is reported and reading goes
+                // on with what the tokeniser can resynchronise on.
                 stats.read += 1;
                 stats.rejected += 1;
-                let at = e.position().map(|p| p.line()).unwrap_or(line);
                 v.reject(Rejection {
-                    location: Location { source: source.clone(), position: format!("line {at}") },
-                    reason: format!("unreadable CSV record: {e}"),
+                    location: Location { source: self.source.clone(), position: format!("line {line}") },
+                    reason: format!("unreadable CSV record: {message}"),
                     raw: String::new(),
                 });
-                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
-                    return Err(IngestError::Format { path: path.to_path_buf(), message: e.to_string() });
+                if fatal {
+                    return Err(IngestError::Format { path: self.path.to_path_buf(), message });
                 }
-                continue;
+                return Ok(None);
             }
-        }
+            Item::Record(r) => r,
+        };
         stats.read += 1;
-        let line = rec.position().map(|p| p.line()).unwrap_or(line);
+        let line = rec.position().map(|p| p.line()).unwrap_or(0);
+        let source = &self.source;
         let loc = || Location { source: source.clone(), position: format!("line {line}") };
         let raw = |r: &csv::ByteRecord| clip(&r.iter().map(String::from_utf8_lossy).collect::<Vec<_>>().join(","));
-        if rec.len() != headers.len() {
+        if rec.len() != self.headers {
             stats.rejected += 1;
-            let reason = format!("row has {} fields, header has {}", rec.len(), headers.len());
+            let reason = format!("row has {} fields, header has {}", rec.len(), self.headers);
             v.reject(Rejection { location: loc(), reason, raw: raw(&rec) });
-            continue;
+            return Ok(Some(rec));
         }
         // One UTF-8 check for the whole record (the bytes are moved, not copied).
-        let bytes = std::mem::take(&mut rec);
-        let srec = match csv::StringRecord::from_byte_record(bytes) {
+        let srec = match csv::StringRecord::from_byte_record(rec) {
             Ok(s) => s,
             Err(e) => {
                 let bad = e.utf8_error().field();
-                let col = pos
+                let col = self
+                    .pos
                     .iter()
                     .position(|p| *p == Some(bad))
                     .map(|c| CANONICAL_COLUMNS[c])
                     .unwrap_or("an ignored column");
-                rec = e.into_byte_record();
+                let rec = e.into_byte_record();
                 stats.rejected += 1;
                 v.reject(Rejection {
                     location: loc(),
                     reason: format!("field `{col}` is not valid UTF-8"),
                     raw: raw(&rec),
                 });
-                continue;
+                return Ok(Some(rec));
             }
         };
         let mut f: [&str; 13] = [""; 13];
-        for (c, p) in pos.iter().enumerate() {
+        for (c, p) in self.pos.iter().enumerate() {
             if let Some(i) = p {
                 f[c] = &srec[*i];
             }
         }
-        deliver(parser.parse(f), &mut stats, v, &loc, || clip(&srec.iter().collect::<Vec<_>>().join(",")));
-        // Hand the buffers back so the next record reuses them.
-        rec = srec.into_byte_record();
+        deliver(self.parser.parse(f), stats, v, &loc, || clip(&srec.iter().collect::<Vec<_>>().join(",")));
+        Ok(Some(srec.into_byte_record()))
     }
-    Ok(stats)
+}
+
+fn next_item<R: std::io::Read>(rdr: &mut csv::Reader<R>, mut rec: csv::ByteRecord) -> Option<Item> {
+    let line = rdr.position().line();
+    match rdr.read_byte_record(&mut rec) {
+        Ok(false) => None,
+        Ok(true) => Some(Item::Record(rec)),
+        Err(e) => Some(Item::Broken {
+            line: e.position().map(|p| p.line()).unwrap_or(line),
+            fatal: matches!(e.kind(), csv::ErrorKind::Io(_)),
+            message: e.to_string(),
+        }),
+    }
+}
+
+fn csv_reader<R: std::io::Read>(path: &Path, r: R) -> Result<(csv::Reader<R>, csv::ByteRecord), IngestError> {
+    let mut rdr = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(r);
+    let headers = rdr
+        .byte_headers()
+        .map_err(|e| IngestError::Format { path: path.to_path_buf(), message: format!("header: {e}") })?
+        .clone();
+    Ok((rdr, headers))
+}
+
+/// Read canonical CSV from any reader on the calling thread; `path` names the source.
+pub fn read_csv_from<R: std::io::Read>(path: &Path, r: R, v: &mut dyn Visitor) -> Result<IngestStats, IngestError> {
+    let (mut rdr, headers) = csv_reader(path, r)?;
+    let mut rows = CsvRows::new(path, &headers)?;
+    // The record buffer is handed back and forth, so reading allocates nothing per row.
+    let mut spare: Option<csv::ByteRecord> = None;
+    while let Some(item) = next_item(&mut rdr, spare.take().unwrap_or_default()) {
+        spare = rows.handle(item, v)?;
+    }
+    Ok(rows.stats)
+}
+
+/// [`read_csv_from`] with tokenising on a second thread; same rows, same order, same
+/// rejections. Record buffers travel back to the tokeniser for reuse.
+pub fn read_csv_pipelined<R: std::io::Read + Send>(
+    path: &Path,
+    r: R,
+    v: &mut dyn Visitor,
+) -> Result<IngestStats, IngestError> {
+    const BATCH: usize = 1024;
+    let (mut rdr, headers) = csv_reader(path, r)?;
+    let mut rows = CsvRows::new(path, &headers)?;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Item>>(8);
+    let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<csv::ByteRecord>>();
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let mut spares: Vec<csv::ByteRecord> = Vec::new();
+            loop {
+                if spares.is_empty() {
+                    if let Ok(b) = back_rx.try_recv() {
+                        spares = b;
+                    }
+                }
+                let mut batch = Vec::with_capacity(BATCH);
+                let mut done = false;
+                while batch.len() < BATCH {
+                    match next_item(&mut rdr, spares.pop().unwrap_or_default()) {
+                        Some(i) => {
+                            let fatal = matches!(i, Item::Broken { fatal: true, .. });
+                            batch.push(i);
+                            if fatal {
+                                done = true;
+                                break;
+                            }
+                        }
+                        None => {
+                            done = true;
+                            break;
+                        }
+                    }
+                }
+                if (!batch.is_empty() && tx.send(batch).is_err()) || done {
+                    break;
+                }
+            }
+        });
+        let mut result = Ok(());
+        for batch in rx.iter() {
+            if result.is_err() {
+                continue; // drain so the tokeniser can finish
+            }
+            let mut spent = Vec::with_capacity(batch.len());
+            for item in batch {
+                match rows.handle(item, v) {
+                    Ok(Some(r)) => spent.push(r),
+                    Ok(None) => {}
+                    Err(e) => {
+                        result = Err(e);
+                        break;
+                    }
+                }
+            }
+            let _ = back_tx.send(spent);
+        }
+        result
+    })?;
+    Ok(rows.stats)
 }
 
 /// Read canonical JSON Lines: one object per line with the canonical keys. Values are

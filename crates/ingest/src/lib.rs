@@ -18,7 +18,9 @@ mod order;
 mod rates;
 mod validate;
 
-pub use canonical::{read_csv, read_csv_from, read_jsonl, read_jsonl_from, read_parquet, RowParser};
+pub use canonical::{
+    read_csv, read_csv_from, read_csv_pipelined, read_jsonl, read_jsonl_from, read_parquet, RowParser,
+};
 pub use iso20022::{read_iso20022, read_iso20022_from, MessageKind, XmlOptions};
 pub use order::{OrderGuard, ReorderBuffer};
 pub use rates::{RateError, RateTable};

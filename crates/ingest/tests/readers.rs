@@ -377,3 +377,32 @@ fn channel_per_sending_agent() {
     read_iso20022_from(Path::new("m.xml"), PACS.as_bytes(), &opts, &mut c).unwrap();
     assert_eq!(c.rows[0].channel, osecwatch_model::Channel::BankTransfer, "other agents keep the default");
 }
+
+#[test]
+fn pipelined_csv_reading_gives_the_same_rows_rejections_and_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = format!("{HEADER}\n");
+    for i in 0..5000 {
+        match i % 97 {
+            0 => text.push_str(&format!("R{i},not-a-time,S,,DE,R,,PH,5.00,EUR,mto,,\n")),
+            1 => text.push_str(&format!("R{i},2025-03-01T22:14:05+01:00,S,,DE\n")),
+            _ => text.push_str(&format!(
+                "R{i},2025-03-01T22:14:05+01:00,S{},\"Name, {i}\",DE,R,,PH,{}.00,EUR,mto,,\n",
+                i % 13,
+                1 + i % 400
+            )),
+        }
+    }
+    text.push_str("R-last,2025-03-01T22:14:05+01:00,S,\"unterminated,DE,R,,PH,5.00,EUR,mto,,\n");
+    let p = dir.path().join("many.csv");
+    std::fs::write(&p, &text).unwrap();
+    let mut a = Collect::default();
+    let sa = read_csv_from(&p, text.as_bytes(), &mut a).unwrap();
+    let mut b = Collect::default();
+    let sb = read_csv(&p, &mut b).unwrap();
+    assert_eq!(sa, sb);
+    assert_eq!(sa.read, sa.accepted + sa.rejected);
+    assert!(sa.rejected >= 100, "{sa:?}");
+    assert_eq!(a.rows, b.rows);
+    assert_eq!(a.rejected, b.rejected);
+}
