@@ -24,7 +24,10 @@ pub struct Pay {
     pub utc: i64,
     /// Local day number (days since 1970 on the sender's wall clock).
     pub local_day: i32,
-    pub local_hour: u8,
+    /// Calendar month (year * 12 + month) and day of month of `local_day`, kept so the
+    /// per-payment features do not redo calendar arithmetic for every remembered payment.
+    pub month: i32,
+    pub dom: u8,
     pub amount: i64,
     pub recipient: u32,
     pub country: [u8; 2],
@@ -44,15 +47,15 @@ pub const S_VPN: u8 = 1;
 pub const S_CAM: u8 = 2;
 pub const S_TRAVEL: u8 = 3;
 
-#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct SenderState {
     pub surname: u64,
     pub corridor: VecDeque<Pay>,
     pub side: VecDeque<(i64, u8)>,
     pub last_seen: i64,
     pub on_watchlist: bool,
-    /// Score of the buyer typology at the last evaluation (for the network rule).
-    pub last_score: f64,
+    /// Whether the sender's buyer score was at or above review at its last payment (for
+    /// the network rule on its recipients).
     pub alert_active: bool,
 }
 
@@ -65,7 +68,7 @@ pub struct Inbound {
     pub night: bool,
 }
 
-#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct RecipientState {
     pub surname: u64,
     pub is_org: bool,

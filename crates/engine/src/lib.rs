@@ -91,8 +91,10 @@ const MAX_EVIDENCE: usize = 200;
 pub const THRESHOLD_STEP: usize = 5;
 const N_STEPS: usize = 100 / THRESHOLD_STEP + 1;
 
-#[derive(Default)]
 struct ScoreTrack {
+    side: u8,
+    typology: usize,
+    entity_id: Box<str>,
     max_score: f64,
     first_at: [Option<(String, String)>; N_STEPS],
 }
@@ -108,7 +110,7 @@ pub struct FirstAt {
 /// One line of `scores.jsonl`: an entity's score history for one typology.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct ScoreRecord {
-    pub entity_type: &'static str,
+    pub entity_type: String,
     pub entity_id: String,
     pub typology: String,
     pub max_score: f64,
@@ -116,8 +118,102 @@ pub struct ScoreRecord {
 }
 
 struct AlertState {
+    side: u8,
+    typology: usize,
     alert: Alert,
+    /// The alert's `txn_ids` as a set, so adding evidence does not rescan the list.
     evidence: FxHashSet<Box<str>>,
+}
+
+/// Per-(entity, typology) records kept in creation order, found by entity id without
+/// allocating: the index is keyed by the id (once per entity), the typology is a short
+/// list under it. Records outlive the entity's expired state.
+struct ByEntity<T> {
+    /// Per side (sender, recipient): entity id -> (typology, position in `items`).
+    index: [EntityIndex; 2],
+    items: Vec<T>,
+}
+
+type EntityIndex = FxHashMap<Box<str>, Vec<(usize, usize)>>;
+
+impl<T> Default for ByEntity<T> {
+    fn default() -> Self {
+        ByEntity { index: Default::default(), items: Vec::new() }
+    }
+}
+
+impl<T> ByEntity<T> {
+    fn find(&self, side: u8, id: &str, typology: usize) -> Option<usize> {
+        self.index[side as usize].get(id)?.iter().find(|(t, _)| *t == typology).map(|(_, i)| *i)
+    }
+
+    fn insert(&mut self, side: u8, id: &str, typology: usize, item: T) -> usize {
+        let i = self.items.len();
+        self.items.push(item);
+        match self.index[side as usize].get_mut(id) {
+            Some(list) => list.push((typology, i)),
+            None => {
+                self.index[side as usize].insert(id.into(), vec![(typology, i)]);
+            }
+        }
+        i
+    }
+
+    fn clear(&mut self) {
+        *self = ByEntity::default();
+    }
+}
+
+/// Reused buffers for the per-payment feature computation, so scoring a payment does
+/// not allocate.
+#[derive(Default)]
+struct Scratch {
+    r30: FxHashSet<u32>,
+    r90: FxHashSet<u32>,
+    r365: FxHashSet<u32>,
+    unrelated: FxHashSet<u32>,
+    alerted: FxHashSet<u32>,
+    countries: Vec<[u8; 2]>,
+    amounts: Vec<i64>,
+    times: Vec<i64>,
+    trend: Vec<i64>,
+    months: FxHashMap<i32, u32>,
+    last_by_recipient: FxHashMap<u32, i32>,
+}
+
+impl Scratch {
+    fn clear(&mut self) {
+        self.r30.clear();
+        self.r90.clear();
+        self.r365.clear();
+        self.unrelated.clear();
+        self.alerted.clear();
+        self.countries.clear();
+        self.amounts.clear();
+        self.times.clear();
+        self.trend.clear();
+        self.months.clear();
+        self.last_by_recipient.clear();
+    }
+}
+
+/// Facts about the current payment, worked out once in `process`.
+#[derive(Default, Clone, Copy)]
+struct PayFacts {
+    base: i64,
+    cover: bool,
+    family: bool,
+    corridor: bool,
+    novel_recipient: bool,
+    novel_country: bool,
+}
+
+fn name_of<'a>(senders: &'a Interner, recipients: &'a Interner, side: u8, entity: u32) -> &'a str {
+    if side == 0 {
+        &senders.names[entity as usize]
+    } else {
+        &recipients.names[entity as usize]
+    }
 }
 
 /// Interns entity ids so state is keyed by small integers; slots of expired entities are
@@ -184,7 +280,7 @@ pub struct EngineSnapshot {
     last_utc: i64,
 }
 
-const SNAPSHOT_VERSION: u32 = 1;
+const SNAPSHOT_VERSION: u32 = 2;
 
 /// Entities without activity for this long are forgotten (the longest feature window).
 const EXPIRY: i64 = 366 * DAY;
@@ -210,12 +306,10 @@ pub struct Engine {
     recipients: Interner,
     recipient_state: Vec<RecipientState>,
     watchlist: FxHashSet<Box<str>>,
-    // Keyed by entity id, not slot, so an alert outlives its entity's expired state.
-    alerts: FxHashMap<(u8, Box<str>, usize), AlertState>,
-    alert_order: Vec<(u8, Box<str>, usize)>,
+    alerts: ByEntity<AlertState>,
     next_sweep: i64,
-    tracks: FxHashMap<(u8, Box<str>, usize), ScoreTrack>,
-    track_order: Vec<(u8, Box<str>, usize)>,
+    tracks: ByEntity<ScoreTrack>,
+    scratch: Scratch,
     last_utc: i64,
     track_scores: bool,
     sender_typologies: Vec<usize>,
@@ -229,18 +323,28 @@ fn surname_hash(name: &str) -> u64 {
     if last.len() < 2 {
         return 0;
     }
-    fnv1a(last.to_lowercase().as_bytes())
+    if last.is_ascii() {
+        // Same bytes as `to_lowercase`, without the allocation.
+        let mut h: u64 = FNV_OFFSET;
+        for b in last.bytes() {
+            h = fnv_step(h, b.to_ascii_lowercase());
+        }
+        h
+    } else {
+        fnv1a(last.to_lowercase().as_bytes())
+    }
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+fn fnv_step(h: u64, b: u8) -> u64 {
+    (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
 }
 
 /// FNV-1a: a stable hash (unlike std's, it never changes between releases), used for
 /// surname matching and alert ids.
 pub fn fnv1a(b: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &x in b {
-        h ^= x as u64;
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
+    b.iter().fold(FNV_OFFSET, |h, x| fnv_step(h, *x))
 }
 
 impl Engine {
@@ -264,15 +368,14 @@ impl Engine {
             recipients: Interner::default(),
             recipient_state: Vec::new(),
             watchlist: FxHashSet::default(),
-            alerts: FxHashMap::default(),
-            alert_order: Vec::new(),
+            alerts: ByEntity::default(),
             sender_typologies,
             recipient_typologies,
             stats: EngineStats::default(),
             values: [0.0; N_FEATURES],
             next_sweep: i64::MIN,
-            tracks: FxHashMap::default(),
-            track_order: Vec::new(),
+            tracks: ByEntity::default(),
+            scratch: Scratch::default(),
             last_utc: 0,
             track_scores: true,
         })
@@ -284,15 +387,11 @@ impl Engine {
             version: SNAPSHOT_VERSION,
             senders: self.senders.names.clone(),
             sender_free: self.senders.free.clone(),
-            sender_state: self.sender_state.iter().map(clone_sender).collect(),
+            sender_state: self.sender_state.clone(),
             recipients: self.recipients.names.clone(),
             recipient_free: self.recipients.free.clone(),
-            recipient_state: self.recipient_state.iter().map(clone_recipient).collect(),
-            alerts: self
-                .alert_order
-                .iter()
-                .filter_map(|k| self.alerts.get(k).map(|a| (k.0, k.2, a.alert.clone())))
-                .collect(),
+            recipient_state: self.recipient_state.clone(),
+            alerts: self.alerts.items.iter().map(|a| (a.side, a.typology, a.alert.clone())).collect(),
             stats: self.stats.clone(),
             next_sweep: self.next_sweep,
             last_utc: self.last_utc,
@@ -320,12 +419,10 @@ impl Engine {
         self.recipients = intern(s.recipients, s.recipient_free);
         self.recipient_state = s.recipient_state;
         self.alerts.clear();
-        self.alert_order.clear();
-        for (side, t, alert) in s.alerts {
-            let key = (side, Box::<str>::from(alert.entity_id.as_str()), t);
+        for (side, typology, alert) in s.alerts {
             let evidence = alert.txn_ids.iter().map(|x| Box::<str>::from(x.as_str())).collect();
-            self.alert_order.push(key.clone());
-            self.alerts.insert(key, AlertState { alert, evidence });
+            let id: Box<str> = alert.entity_id.as_str().into();
+            self.alerts.insert(side, &id, typology, AlertState { side, typology, alert, evidence });
         }
         self.stats = s.stats;
         self.next_sweep = s.next_sweep;
@@ -444,12 +541,21 @@ impl Engine {
         }
         self.stats.relevant += 1;
         self.sweep(now);
+        let sender_surname = surname_hash(row.sender_name);
+        let recipient_surname = surname_hash(row.recipient_name);
+        let mut facts = PayFacts {
+            base,
+            cover: self.is_cover(row.reference),
+            family: sender_surname != 0 && sender_surname == recipient_surname,
+            corridor,
+            ..PayFacts::default()
+        };
 
         // Sender state.
         let s = match self.senders.get_or_insert(row.sender_id) {
             Slot::Existing(s) => s,
             Slot::Fresh(s) => {
-                let st = SenderState { surname: surname_hash(row.sender_name), ..Default::default() };
+                let st = SenderState { surname: sender_surname, ..Default::default() };
                 if s as usize == self.sender_state.len() {
                     self.sender_state.push(st);
                 } else {
@@ -466,7 +572,7 @@ impl Engine {
                 Slot::Existing(r) => r,
                 Slot::Fresh(r) => {
                     let st = RecipientState {
-                        surname: surname_hash(row.recipient_name),
+                        surname: recipient_surname,
                         is_org: self.is_org(row.recipient_name),
                         ..Default::default()
                     };
@@ -485,16 +591,18 @@ impl Engine {
             let mut flags = 0u8;
             flags |= if small { F_SMALL } else { 0 };
             flags |= if self.is_round(base, row) { F_ROUND } else { 0 };
-            flags |= if self.is_cover(row.reference) { F_COVER } else { 0 };
+            flags |= if facts.cover { F_COVER } else { 0 };
             flags |= if family { F_FAMILY } else { 0 };
             flags |= if night { F_NIGHT } else { 0 };
             flags |= if rs.is_org { F_ORG } else { 0 };
             let local_day = row.timestamp.local_secs().div_euclid(DAY) as i32;
+            let (y, m, dom) = osecwatch_model::civil_from_days(local_day as i64);
             let ss = &mut self.sender_state[s as usize];
             ss.corridor.push_back(Pay {
                 utc: now,
                 local_day,
-                local_hour: hour,
+                month: y as i32 * 12 + m as i32,
+                dom: dom as u8,
                 amount: base,
                 recipient: r,
                 country: rc,
@@ -504,9 +612,9 @@ impl Engine {
             if small {
                 let rs = &mut self.recipient_state[r as usize];
                 rs.inbound.push_back(Inbound { utc: now, sender: s, amount: base, family, night });
-                rs.last_seen = now;
                 rs.prune(now);
-                let mut seen = FxHashSet::default();
+                let seen = &mut self.scratch.unrelated;
+                seen.clear();
                 rs.unrelated_senders = rs.inbound.iter().filter(|i| !i.family && seen.insert(i.sender)).count() as u32;
             }
         }
@@ -517,9 +625,16 @@ impl Engine {
         ss.on_watchlist = watch;
         ss.last_seen = now;
         ss.prune(now);
+        if let Some(r) = recipient_idx {
+            // Novelty against what the sender paid before this payment (the last entry).
+            let before = ss.corridor.len() - 1;
+            facts.novel_recipient = !ss.corridor.iter().take(before).any(|p| p.recipient == r);
+            facts.novel_country = !ss.corridor.iter().take(before).any(|p| p.country == rc);
+        }
 
         // Sender features and typologies.
-        self.sender_features(s, row, recipient_idx);
+        self.sender_features(s, now);
+        self.payment_features(row, facts);
         let mut outcome = Outcome { decision: Decision::Allow, score: 0.0, rules: Vec::new(), reasons: Vec::new() };
         let mut best_sender = 0.0f64;
         for ti in 0..self.sender_typologies.len() {
@@ -528,13 +643,12 @@ impl Engine {
             best_sender = best_sender.max(if ev.corroborated { ev.score } else { 0.0 });
             self.apply(t, 0, s, &ev, row, &mut outcome);
         }
-        let ss = &mut self.sender_state[s as usize];
-        ss.last_score = best_sender;
-        ss.alert_active = self.sender_typologies.iter().any(|t| best_sender >= self.pack.typologies[*t].review);
+        self.sender_state[s as usize].alert_active =
+            self.sender_typologies.iter().any(|t| best_sender >= self.pack.typologies[*t].review);
 
         // Recipient features and typologies (only cross-border small payments build them).
         if let (Some(r), true) = (recipient_idx, small) {
-            self.recipient_features(r, row);
+            self.recipient_features(r, now);
             for ti in 0..self.recipient_typologies.len() {
                 let t = self.recipient_typologies[ti];
                 let ev = self.pack.evaluate(t, &self.values);
@@ -551,38 +665,32 @@ impl Engine {
 
     /// Record the typology outcome for this payment and raise or update the entity's alert.
     fn apply(&mut self, t: usize, side: u8, entity: u32, ev: &Evaluation, row: &TxnRow<'_>, outcome: &mut Outcome) {
-        let typ = &self.pack.typologies[t];
         for (ri, p) in &ev.fired {
             if *p > 0.0 {
                 outcome.rules.push(self.pack.rules[*ri].id.clone());
             }
         }
-        let (review, block) = (typ.review, typ.block);
-        if self.track_scores && ev.corroborated && ev.score > 0.0 {
+        if !ev.corroborated {
+            return;
+        }
+        if self.track_scores && ev.score > 0.0 {
             self.track(t, side, entity, ev.score, row);
         }
         let typ = &self.pack.typologies[t];
-        if !ev.corroborated || ev.score < review {
+        if ev.score < typ.review {
             return;
         }
-        let decision = if ev.score >= block { Decision::Block } else { Decision::Review };
+        let decision = if ev.score >= typ.block { Decision::Block } else { Decision::Review };
         outcome.decision = outcome.decision.max(decision);
         outcome.score = outcome.score.max(ev.score);
-        let entity_id: Box<str> = if side == 0 {
-            self.senders.names[entity as usize].clone()
-        } else {
-            self.recipients.names[entity as usize].clone()
-        };
-        let key = (side, entity_id, t);
-        let stronger = self.alerts.get(&key).is_none_or(|a| ev.score > a.alert.score);
-        let (rule_ids, sentences) = self.reasons(ev, entity, side);
+        let (rules, sentences) = self.reasons(ev, entity, side);
         outcome.reasons.extend(sentences.iter().cloned());
-        let mut explained = if stronger { Some((rule_ids, sentences)) } else { None };
-        let mut reasons = || explained.take().unwrap_or_default();
         let evidence = self.evidence(side, entity);
         let ts = row.timestamp.to_rfc3339();
-        match self.alerts.get_mut(&key) {
-            Some(a) => {
+        let name = name_of(&self.senders, &self.recipients, side, entity);
+        match self.alerts.find(side, name, t) {
+            Some(i) => {
+                let a = &mut self.alerts.items[i];
                 a.alert.updated_at = ts;
                 for id in evidence {
                     if a.alert.txn_ids.len() >= MAX_EVIDENCE {
@@ -593,7 +701,6 @@ impl Engine {
                     }
                 }
                 if ev.score > a.alert.score {
-                    let (rules, sentences) = reasons();
                     a.alert.score = ev.score;
                     a.alert.decision = a.alert.decision.max(decision);
                     a.alert.typologies = rules;
@@ -601,15 +708,9 @@ impl Engine {
                 }
             }
             None => {
-                let (rules, sentences) = reasons();
-                let entity_id = if side == 0 {
-                    &self.senders.names[entity as usize]
-                } else {
-                    &self.recipients.names[entity as usize]
-                };
                 let entity_type = if side == 0 { "sender" } else { "recipient" };
-                let id_src = format!("{entity_type}|{entity_id}|{}|{}", typ.id, row.txn_id);
-                let alert_id = format!("AL-{:016x}", fnv1a(id_src.as_bytes()));
+                let typology = self.pack.typologies[t].id.clone();
+                let id_src = format!("{entity_type}|{name}|{typology}|{}", row.txn_id);
                 let mut set = FxHashSet::default();
                 let mut txn_ids = Vec::new();
                 for id in evidence.into_iter().take(MAX_EVIDENCE) {
@@ -617,26 +718,21 @@ impl Engine {
                         txn_ids.push(id.into());
                     }
                 }
-                self.alert_order.push(key.clone());
-                self.alerts.insert(
-                    key,
-                    AlertState {
-                        alert: Alert {
-                            alert_id,
-                            entity_type: entity_type.to_string(),
-                            entity_id: entity_id.to_string(),
-                            typology: typ.id.clone(),
-                            score: ev.score,
-                            decision,
-                            typologies: rules,
-                            reasons: sentences,
-                            raised_at: ts.clone(),
-                            updated_at: ts,
-                            txn_ids,
-                        },
-                        evidence: set,
-                    },
-                );
+                let alert = Alert {
+                    alert_id: format!("AL-{:016x}", fnv1a(id_src.as_bytes())),
+                    entity_type: entity_type.to_string(),
+                    entity_id: name.to_string(),
+                    typology,
+                    score: ev.score,
+                    decision,
+                    typologies: rules,
+                    reasons: sentences,
+                    raised_at: ts.clone(),
+                    updated_at: ts,
+                    txn_ids,
+                };
+                let name = name_of(&self.senders, &self.recipients, side, entity);
+                self.alerts.insert(side, name, t, AlertState { side, typology: t, alert, evidence: set });
             }
         }
     }
@@ -669,7 +765,10 @@ impl Engine {
         let currency = self.pack.settings.base_currency.as_str();
         let facts = |f: rules::Fact| -> String {
             match f {
-                rules::Fact::SmallAmount => format!("{currency} {:.0}", self.pack.settings.small_minor as f64 / 100.0),
+                rules::Fact::SmallAmount => {
+                    let unit = 10f64.powi(self.pack.settings.base_currency.exponent() as i32);
+                    format!("{currency} {:.0}", self.pack.settings.small_minor as f64 / unit)
+                }
                 rules::Fact::NightHours => {
                     format!("{:02}:00 and {:02}:00", self.pack.settings.night_start, self.pack.settings.night_end)
                 }
@@ -706,72 +805,65 @@ impl Engine {
         (rules, sentences)
     }
 
-    fn sender_features(&mut self, s: u32, row: &TxnRow<'_>, recipient: Option<u32>) {
+    fn sender_features(&mut self, s: u32, now: i64) {
+        let mut sc = std::mem::take(&mut self.scratch);
+        sc.clear();
         let x = &mut self.values;
         x.fill(0.0);
         let ss = &self.sender_state[s as usize];
-        let now = row.timestamp.utc;
         let c = &ss.corridor;
         let (mut n1, mut n7, mut n30, mut n90, mut n365, mut sm30, mut sm90) = (0, 0, 0, 0, 0, 0, 0);
         let (mut sum30, mut sum90) = (0i64, 0i64);
         let (mut night90, mut cover90, mut round90, mut family90, mut org90) = (0, 0, 0, 0, 0);
         let mut prev90 = 0;
-        let mut r30 = FxHashSet::default();
-        let mut r90 = FxHashSet::default();
-        let mut r365 = FxHashSet::default();
-        let mut unrelated = FxHashSet::default();
-        let mut countries: Vec<[u8; 2]> = Vec::new();
-        let mut amounts90: Vec<i64> = Vec::new();
-        let mut times365: Vec<i64> = Vec::with_capacity(c.len());
-        let mut trend: Vec<i64> = Vec::new();
-        let mut months: FxHashMap<i32, u32> = FxHashMap::default();
-        let mut novel_recipient = true;
-        let mut novel_country = true;
-        let last = c.len().saturating_sub(if recipient.is_some() { 1 } else { 0 });
-        for (i, p) in c.iter().enumerate() {
+        // Payday clustering: payments per day of the month over the year.
+        let mut by_dom = [0u32; 31];
+        // Payday cadence: gaps between repeat payments to the same recipient.
+        let (mut monthly_gaps, mut all_gaps) = (0u32, 0u32);
+        for p in c.iter() {
             let age = now - p.utc;
-            if i < last {
-                if Some(p.recipient) == recipient {
-                    novel_recipient = false;
-                }
-                if p.country == row.recipient_country.as_bytes() {
-                    novel_country = false;
-                }
-            }
             if age <= 365 * DAY {
                 n365 += 1;
-                r365.insert(p.recipient);
-                times365.push(p.utc);
+                sc.r365.insert(p.recipient);
+                sc.times.push(p.utc);
+                by_dom[(p.dom as usize).clamp(1, 31) - 1] += 1;
+                if let Some(prev) = sc.last_by_recipient.insert(p.recipient, p.local_day) {
+                    let g = p.local_day - prev;
+                    if g >= 2 {
+                        all_gaps += 1;
+                        monthly_gaps += (25..=35).contains(&g) as u32;
+                    }
+                }
             }
             if age > 90 * DAY && age <= 180 * DAY {
                 prev90 += 1;
             }
             if age <= 180 * DAY {
-                trend.push(p.amount);
+                sc.trend.push(p.amount);
             }
             if age <= 90 * DAY {
                 n90 += 1;
                 sum90 += p.amount;
-                r90.insert(p.recipient);
+                sc.r90.insert(p.recipient);
                 if p.flags & (F_FAMILY | F_ORG) == 0 {
-                    unrelated.insert(p.recipient);
+                    sc.unrelated.insert(p.recipient);
                 }
-                if !countries.contains(&p.country) {
-                    countries.push(p.country);
+                if !sc.countries.contains(&p.country) {
+                    sc.countries.push(p.country);
                 }
-                amounts90.push(p.amount);
+                sc.amounts.push(p.amount);
                 sm90 += (p.flags & F_SMALL != 0) as u32;
                 night90 += (p.flags & F_NIGHT != 0) as u32;
                 cover90 += (p.flags & F_COVER != 0) as u32;
                 round90 += (p.flags & F_ROUND != 0) as u32;
                 family90 += (p.flags & F_FAMILY != 0) as u32;
                 org90 += (p.flags & F_ORG != 0) as u32;
-                *months.entry(month_key(p.local_day)).or_default() += 1;
+                *sc.months.entry(p.month).or_default() += 1;
             }
             if age <= 30 * DAY {
                 n30 += 1;
                 sum30 += p.amount;
-                r30.insert(p.recipient);
+                sc.r30.insert(p.recipient);
                 sm30 += (p.flags & F_SMALL != 0) as u32;
             }
             if age <= 7 * DAY {
@@ -781,38 +873,15 @@ impl Engine {
                 n1 += 1;
             }
         }
-        // Payday clustering: the busiest 5-day window of the month (wrapping at month end).
-        let payday_share = {
-            let mut by_dom = [0u32; 31];
-            let mut n = 0u32;
-            for p in c.iter().filter(|p| now - p.utc <= 365 * DAY) {
-                let (_, _, d) = osecwatch_model::civil_from_days(p.local_day as i64);
-                by_dom[(d as usize - 1).min(30)] += 1;
-                n += 1;
-            }
-            if n < 4 {
-                0.0
-            } else {
-                let best =
-                    (0..31).map(|c| (0..5).map(|k| by_dom[(c + 31 + k - 2) % 31]).sum::<u32>()).max().unwrap_or(0);
-                best as f64 / n as f64
-            }
+        // The busiest 5-day window of the month (wrapping at month end), at least 4 payments.
+        let payday_share = if n365 < 4 {
+            0.0
+        } else {
+            let best = (0..31).map(|c| (0..5).map(|k| by_dom[(c + 31 + k - 2) % 31]).sum::<u32>()).max().unwrap_or(0);
+            best as f64 / n365 as f64
         };
-        // Payday cadence: gaps between repeat payments to the same recipient.
-        let (mut monthly_gaps, mut all_gaps) = (0u32, 0u32);
-        {
-            let mut last_by_r: FxHashMap<u32, i32> = FxHashMap::default();
-            for p in c.iter().filter(|p| now - p.utc <= 365 * DAY) {
-                if let Some(prev) = last_by_r.insert(p.recipient, p.local_day) {
-                    let g = p.local_day - prev;
-                    if g >= 2 {
-                        all_gaps += 1;
-                        monthly_gaps += (25..=35).contains(&g) as u32;
-                    }
-                }
-            }
-        }
-        let shared = r90
+        let shared = sc
+            .r90
             .iter()
             .filter(|r| {
                 let rs = &self.recipient_state[**r as usize];
@@ -833,23 +902,23 @@ impl Engine {
         x[F::SmallCount90 as usize] = sm90 as f64;
         x[F::CorridorSum30 as usize] = sum30 as f64 / unit;
         x[F::CorridorSum90 as usize] = sum90 as f64 / unit;
-        x[F::Recipients30 as usize] = r30.len() as f64;
-        x[F::Recipients90 as usize] = r90.len() as f64;
-        x[F::Recipients365 as usize] = r365.len() as f64;
-        x[F::Unrelated90 as usize] = unrelated.len() as f64;
-        x[F::Countries90 as usize] = countries.len() as f64;
-        x[F::Median90 as usize] = median(&mut amounts90) / unit;
+        x[F::Recipients30 as usize] = sc.r30.len() as f64;
+        x[F::Recipients90 as usize] = sc.r90.len() as f64;
+        x[F::Recipients365 as usize] = sc.r365.len() as f64;
+        x[F::Unrelated90 as usize] = sc.unrelated.len() as f64;
+        x[F::Countries90 as usize] = sc.countries.len() as f64;
+        x[F::Median90 as usize] = median(&mut sc.amounts) / unit;
         x[F::SmallShare90 as usize] = div(sm90, n90);
         x[F::RoundShare90 as usize] = div(round90, n90);
         x[F::NightCount90 as usize] = night90 as f64;
         x[F::NightShare90 as usize] = div(night90, n90);
         x[F::CoverCount90 as usize] = cover90 as f64;
         x[F::CoverShare90 as usize] = div(cover90, n90);
-        x[F::GapCv365 as usize] = gap_cv(&times365);
-        x[F::MaxPerMonth90 as usize] = months.values().copied().max().unwrap_or(0) as f64;
+        x[F::GapCv365 as usize] = gap_cv(&sc.times);
+        x[F::MaxPerMonth90 as usize] = sc.months.values().copied().max().unwrap_or(0) as f64;
         x[F::MonthlyPattern as usize] = div(monthly_gaps, all_gaps);
         x[F::PaydayShare as usize] = payday_share;
-        x[F::AmountTrend180 as usize] = if trend.len() >= 6 { kendall_tau(&trend) } else { 0.0 };
+        x[F::AmountTrend180 as usize] = if sc.trend.len() >= 6 { kendall_tau(&sc.trend) } else { 0.0 };
         x[F::RateRatio as usize] = if prev90 == 0 { 0.0 } else { n90 as f64 / prev90 as f64 };
         x[F::FamilyShare90 as usize] = div(family90, n90);
         x[F::OrgShare90 as usize] = div(org90, n90);
@@ -859,68 +928,68 @@ impl Engine {
         x[F::Travel365 as usize] = ss.side.iter().filter(|(_, k)| *k == S_TRAVEL).count() as f64;
         x[F::SharedRecipients90 as usize] = shared as f64;
         x[F::Watchlist as usize] = ss.on_watchlist as u8 as f64;
-        self.payment_features(row, recipient.is_some(), novel_recipient, novel_country);
+        self.scratch = sc;
     }
 
-    fn payment_features(&mut self, row: &TxnRow<'_>, corridor: bool, novel_r: bool, novel_c: bool) {
-        let base = self.rates.to_base_minor(row.amount).unwrap_or(0);
+    fn payment_features(&mut self, row: &TxnRow<'_>, f: PayFacts) {
         let unit = 10f64.powi(self.pack.settings.base_currency.exponent() as i32);
-        let st = &self.pack.settings;
+        let night = self.pack.settings.is_night(row.timestamp.local_hour());
         let x = &mut self.values;
-        x[F::PayAmount as usize] = base as f64 / unit;
-        x[F::PayNight as usize] = st.is_night(row.timestamp.local_hour()) as u8 as f64;
-        x[F::PayNovelRecipient as usize] = (corridor && novel_r) as u8 as f64;
-        x[F::PayNovelCountry as usize] = (corridor && novel_c) as u8 as f64;
-        let cover = self.is_cover(row.reference);
-        let family =
-            surname_hash(row.sender_name) != 0 && surname_hash(row.sender_name) == surname_hash(row.recipient_name);
-        let x = &mut self.values;
-        x[F::PayCover as usize] = cover as u8 as f64;
-        x[F::PayFamily as usize] = family as u8 as f64;
+        x[F::PayAmount as usize] = f.base as f64 / unit;
+        x[F::PayNight as usize] = night as u8 as f64;
+        x[F::PayNovelRecipient as usize] = (f.corridor && f.novel_recipient) as u8 as f64;
+        x[F::PayNovelCountry as usize] = (f.corridor && f.novel_country) as u8 as f64;
+        x[F::PayCover as usize] = f.cover as u8 as f64;
+        x[F::PayFamily as usize] = f.family as u8 as f64;
     }
 
-    fn recipient_features(&mut self, r: u32, row: &TxnRow<'_>) {
+    fn recipient_features(&mut self, r: u32, now: i64) {
+        let mut sc = std::mem::take(&mut self.scratch);
+        sc.clear();
         let rs = &self.recipient_state[r as usize];
-        let now = row.timestamp.utc;
-        let mut senders = FxHashSet::default();
-        let mut unrelated = FxHashSet::default();
-        let mut alerted = FxHashSet::default();
         let (mut n, mut night) = (0u32, 0u32);
-        let mut amounts = Vec::with_capacity(rs.inbound.len());
         for i in rs.inbound.iter().filter(|i| now - i.utc <= 90 * DAY) {
             n += 1;
             night += i.night as u32;
-            senders.insert(i.sender);
+            sc.r90.insert(i.sender);
             if !i.family {
-                unrelated.insert(i.sender);
+                sc.unrelated.insert(i.sender);
             }
             if self.sender_state[i.sender as usize].alert_active {
-                alerted.insert(i.sender);
+                sc.alerted.insert(i.sender);
             }
-            amounts.push(i.amount);
+            sc.amounts.push(i.amount);
         }
         let unit = 10f64.powi(self.pack.settings.base_currency.exponent() as i32);
-        let is_org = rs.is_org;
         let x = &mut self.values;
-        x[F::RSenders90 as usize] = senders.len() as f64;
-        x[F::RUnrelated90 as usize] = unrelated.len() as f64;
+        x[F::RSenders90 as usize] = sc.r90.len() as f64;
+        x[F::RUnrelated90 as usize] = sc.unrelated.len() as f64;
         x[F::RSmallCount90 as usize] = n as f64;
         x[F::RNightShare90 as usize] = if n == 0 { 0.0 } else { night as f64 / n as f64 };
-        x[F::RMedian90 as usize] = median(&mut amounts) / unit;
-        x[F::RAlerted90 as usize] = alerted.len() as f64;
-        x[F::RIsOrg as usize] = is_org as u8 as f64;
+        x[F::RMedian90 as usize] = median(&mut sc.amounts) / unit;
+        x[F::RAlerted90 as usize] = sc.alerted.len() as f64;
+        x[F::RIsOrg as usize] = rs.is_org as u8 as f64;
+        self.scratch = sc;
     }
 
     /// Remember when an entity's corroborated score first reached each threshold step, so
     /// evaluation can replay any threshold without rescanning.
     fn track(&mut self, t: usize, side: u8, entity: u32, score: f64, row: &TxnRow<'_>) {
-        let id: &str =
-            if side == 0 { &self.senders.names[entity as usize] } else { &self.recipients.names[entity as usize] };
-        let key = (side, Box::<str>::from(id), t);
-        if !self.tracks.contains_key(&key) {
-            self.track_order.push(key.clone());
-        }
-        let tr = self.tracks.entry(key).or_default();
+        let name = name_of(&self.senders, &self.recipients, side, entity);
+        let i = match self.tracks.find(side, name, t) {
+            Some(i) => i,
+            None => {
+                let track = ScoreTrack {
+                    side,
+                    typology: t,
+                    entity_id: name.into(),
+                    max_score: 0.0,
+                    first_at: Default::default(),
+                };
+                self.tracks.insert(side, name, t, track)
+            }
+        };
+        let tr = &mut self.tracks.items[i];
         tr.max_score = tr.max_score.max(score);
         let step = (score / THRESHOLD_STEP as f64).floor() as usize;
         for s in 0..=step.min(N_STEPS - 1) {
@@ -932,13 +1001,13 @@ impl Engine {
 
     /// Score history of every entity that ever had a corroborated score, in first-seen order.
     pub fn score_tracks(&self) -> Vec<ScoreRecord> {
-        self.track_order
+        self.tracks
+            .items
             .iter()
-            .filter_map(|k| self.tracks.get(k).map(|t| (k, t)))
-            .map(|((side, id, t), tr)| ScoreRecord {
-                entity_type: if *side == 0 { "sender" } else { "recipient" },
-                entity_id: id.to_string(),
-                typology: self.pack.typologies[*t].id.clone(),
+            .map(|tr| ScoreRecord {
+                entity_type: if tr.side == 0 { "sender" } else { "recipient" }.to_string(),
+                entity_id: tr.entity_id.to_string(),
+                typology: self.pack.typologies[tr.typology].id.clone(),
                 max_score: tr.max_score,
                 first_at: tr
                     .first_at
@@ -967,7 +1036,7 @@ impl Engine {
     }
 
     pub fn alert_count(&self) -> usize {
-        self.alert_order.len()
+        self.alerts.items.len()
     }
 
     /// Whether the engine holds state for this sender id.
@@ -984,14 +1053,13 @@ impl Engine {
     pub fn recipient_values(&mut self, recipient_id: &str, at: Timestamp) -> Option<Values> {
         let r = *self.recipients.map.get(recipient_id)?;
         self.recipient_state[r as usize].prune(at.utc);
-        let row = self.probe(at, "", recipient_id)?;
         self.values.fill(0.0);
-        self.recipient_features(r, &row);
+        self.recipient_features(r, at.utc);
         Some(self.values)
     }
 
     /// A payment-shaped probe for reading features "as of" a time without a payment.
-    fn probe<'a>(&self, at: Timestamp, sender_id: &'a str, recipient_id: &'a str) -> Option<TxnRow<'a>> {
+    fn probe<'a>(&self, at: Timestamp, sender_id: &'a str) -> Option<TxnRow<'a>> {
         let home = osecwatch_model::CountryCode::parse("DE").ok()?;
         Some(TxnRow {
             txn_id: "",
@@ -999,7 +1067,7 @@ impl Engine {
             sender_id,
             sender_name: "",
             sender_country: home,
-            recipient_id,
+            recipient_id: "",
             recipient_name: "",
             recipient_country: home,
             amount: osecwatch_model::Money::new(1, self.pack.settings.base_currency),
@@ -1011,43 +1079,17 @@ impl Engine {
 
     /// All alerts raised so far, in the order they were raised.
     pub fn alerts(&self) -> Vec<Alert> {
-        self.alert_order.iter().filter_map(|k| self.alerts.get(k)).map(|a| a.alert.clone()).collect()
+        self.alerts.items.iter().map(|a| a.alert.clone()).collect()
     }
 
     /// Current feature values of a sender (for profiles and tests).
     pub fn sender_values(&mut self, sender_id: &str, at: Timestamp) -> Option<Values> {
         let s = *self.senders.map.get(sender_id)?;
         self.sender_state[s as usize].prune(at.utc);
-        let row = self.probe(at, sender_id, "")?;
-        self.sender_features(s, &row, None);
+        self.sender_features(s, at.utc);
+        // A probe, not a payment: amount of one minor unit, no corridor, no reference.
+        let row = self.probe(at, sender_id)?;
+        self.payment_features(&row, PayFacts { base: 1, ..PayFacts::default() });
         Some(self.values)
     }
-}
-
-fn clone_sender(s: &SenderState) -> SenderState {
-    SenderState {
-        surname: s.surname,
-        corridor: s.corridor.clone(),
-        side: s.side.clone(),
-        last_seen: s.last_seen,
-        on_watchlist: s.on_watchlist,
-        last_score: s.last_score,
-        alert_active: s.alert_active,
-    }
-}
-
-fn clone_recipient(r: &RecipientState) -> RecipientState {
-    RecipientState {
-        surname: r.surname,
-        is_org: r.is_org,
-        inbound: r.inbound.clone(),
-        last_seen: r.last_seen,
-        unrelated_senders: r.unrelated_senders,
-    }
-}
-
-/// Calendar month key (year * 12 + month) of a local day number.
-fn month_key(local_day: i32) -> i32 {
-    let (y, m, _) = osecwatch_model::civil_from_days(local_day as i64);
-    y as i32 * 12 + m as i32
 }

@@ -287,8 +287,6 @@ pub struct RulePack {
     pub rules: Vec<Rule>,
     /// Rules per typology, in file order.
     pub by_typology: Vec<Vec<usize>>,
-    /// The file's text, kept so reports can say exactly which pack produced them.
-    pub source_name: String,
 }
 
 /// Outcome of scoring one typology for one entity.
@@ -440,7 +438,7 @@ impl RulePack {
         }
         let by_typology =
             (0..typologies.len()).map(|t| (0..rules.len()).filter(|r| rules[*r].typology == t).collect()).collect();
-        Ok(RulePack { meta: pf.pack, settings, typologies, rules, by_typology, source_name: file.to_string() })
+        Ok(RulePack { meta: pf.pack, settings, typologies, rules, by_typology })
     }
 
     /// Score typology `t` on the given feature values.

@@ -142,7 +142,9 @@ impl World {
     }
 }
 
-/// One alert line of `alerts.jsonl` (the fields evaluation needs).
+/// One alert line of `alerts.jsonl`, read leniently: only the fields `formats.md` §3
+/// requires of any alert producer, not every field osecwatch's own `Alert` carries, so
+/// alerts from another system can be judged too.
 #[derive(Debug, Clone, Deserialize)]
 pub struct AlertIn {
     pub alert_id: String,
@@ -157,21 +159,6 @@ pub struct AlertIn {
     pub raised_at: String,
     #[serde(skip)]
     pub raised_utc: i64,
-}
-
-/// A score history line of `scores.jsonl`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ScoreIn {
-    pub entity_type: String,
-    pub entity_id: String,
-    pub max_score: f64,
-    pub first_at: Vec<FirstAtIn>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct FirstAtIn {
-    pub threshold: f64,
-    pub at: String,
 }
 
 fn read_jsonl<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>, EvalError> {
@@ -193,20 +180,9 @@ pub fn load_alerts(path: &Path) -> Result<Vec<AlertIn>, EvalError> {
     Ok(a)
 }
 
-pub fn load_scores(path: &Path) -> Result<Vec<ScoreIn>, EvalError> {
+/// Read `scores.jsonl` as `scan` writes it.
+pub fn load_scores(path: &Path) -> Result<Vec<ScoreRecord>, EvalError> {
     read_jsonl(path)
-}
-
-/// Convert engine records (same shape) without a file round trip.
-pub fn scores_from_records(r: &[ScoreRecord]) -> Vec<ScoreIn> {
-    r.iter()
-        .map(|s| ScoreIn {
-            entity_type: s.entity_type.to_string(),
-            entity_id: s.entity_id.clone(),
-            max_score: s.max_score,
-            first_at: s.first_at.iter().map(|f| FirstAtIn { threshold: f.threshold, at: f.at.clone() }).collect(),
-        })
-        .collect()
 }
 
 /// Precision, recall and F1 for one kind of entity.
@@ -315,7 +291,7 @@ fn month_of(utc: i64) -> String {
 }
 
 /// Evaluate one pack's alerts (and optional score histories) against the world.
-pub fn evaluate(pack: &str, w: &World, alerts: &[AlertIn], scores: Option<&[ScoreIn]>) -> Evaluation {
+pub fn evaluate(pack: &str, w: &World, alerts: &[AlertIn], scores: Option<&[ScoreRecord]>) -> Evaluation {
     let buyers = w.truth("buyer");
     let facs = w.truth("facilitator");
     let known = |id: &str| w.labels.contains_key(id);
@@ -434,7 +410,7 @@ fn time_to_detection(w: &World, buyers: &HashSet<&str>, first_alert: &HashMap<&s
 }
 
 /// Precision, recall and alert load for every threshold step, from score histories.
-pub fn curve(scores: &[ScoreIn], buyers: &HashSet<&str>, senders: usize) -> Vec<CurvePoint> {
+pub fn curve(scores: &[ScoreRecord], buyers: &HashSet<&str>, senders: usize) -> Vec<CurvePoint> {
     let sender_scores: Vec<(&str, f64)> =
         scores.iter().filter(|s| s.entity_type == "sender").map(|s| (s.entity_id.as_str(), s.max_score)).collect();
     (0..=20)
@@ -486,7 +462,7 @@ pub struct Proposal {
 /// Propose review and block thresholds for a target. The review threshold is the lowest
 /// step meeting the target; the block threshold the lowest step at or above it whose
 /// precision reaches `block_precision` (none if no step does).
-pub fn tune(w: &World, scores: &[ScoreIn], target: Target, block_precision: f64) -> Proposal {
+pub fn tune(w: &World, scores: &[ScoreRecord], target: Target, block_precision: f64) -> Proposal {
     let buyers = w.truth("buyer");
     let c = curve(scores, &buyers, w.senders.len());
     let ok = |p: &CurvePoint| match target {
@@ -503,7 +479,7 @@ pub fn tune(w: &World, scores: &[ScoreIn], target: Target, block_precision: f64)
     let mut below_line = Vec::new();
     let mut below_line_counts = BTreeMap::new();
     if let Some(r) = &review {
-        let mut v: Vec<&ScoreIn> = scores
+        let mut v: Vec<&ScoreRecord> = scores
             .iter()
             .filter(|s| s.entity_type == "sender" && s.max_score < r.threshold && s.max_score >= r.threshold - 10.0)
             .collect();

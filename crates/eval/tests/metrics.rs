@@ -58,7 +58,7 @@ fn write_alerts(dir: &Path, lines: &[String]) -> Vec<AlertIn> {
     load_alerts(&p).unwrap()
 }
 
-fn scores() -> Vec<ScoreIn> {
+fn scores() -> Vec<osecwatch_engine::ScoreRecord> {
     let line = |id: &str, max: f64| {
         let firsts: Vec<serde_json::Value> = (0..=(max as usize / 5))
             .map(|i| serde_json::json!({"threshold": i as f64 * 5.0, "at": "2025-01-01T00:00:00+00:00", "txn_id": "x"}))

@@ -7,9 +7,9 @@ use crate::world::{pick_channel, PoolId, Shared};
 use osecwatch_model::{Channel, CountryCode};
 use rand::seq::IndexedRandom;
 use rand::Rng as _;
-use rand_distr::{Distribution, Exp, LogNormal, Poisson, StandardNormal};
+use rand_distr::{Distribution, StandardNormal};
 
-use crate::cal::Rng;
+use crate::cal::{cents, exp_gap, lognormal, poisson, Rng};
 
 /// One generated payment before it gets its id. Sorting key: (`utc`, `proc_`, `seq`),
 /// unique, so the output order is fully determined.
@@ -164,21 +164,6 @@ fn tod_standing(rng: &mut Rng) -> i64 {
     5 * HOUR + rng.random_range(0..2 * HOUR)
 }
 
-fn lognormal(rng: &mut Rng, median: f64, sigma: f64) -> f64 {
-    LogNormal::new(median.max(0.01).ln(), sigma.max(1e-9)).map(|d| d.sample(rng)).unwrap_or(median)
-}
-fn poisson(rng: &mut Rng, mean: f64) -> u32 {
-    if mean <= 0.0 {
-        return 0;
-    }
-    Poisson::new(mean).map(|d| d.sample(rng) as u32).unwrap_or(0)
-}
-fn exp_gap(rng: &mut Rng, rate: f64) -> f64 {
-    Exp::new(rate.max(1e-9)).map(|d| d.sample(rng)).unwrap_or(1e9)
-}
-fn cents(x: f64) -> i64 {
-    (x * 100.0).round().max(1.0) as i64
-}
 fn round_to(x: f64, step: f64) -> i64 {
     cents(((x / step).round() * step).max(step))
 }
@@ -289,10 +274,6 @@ impl Proc {
         Proc { customer, rng, seq: 0, beh }
     }
 
-    pub fn is_osec(&self) -> bool {
-        matches!(self.beh, Behaviour::Osec { .. })
-    }
-
     /// Append this process's events of simulated month `m` to `buf` (unsorted).
     pub fn gen_month(&mut self, idx: u32, m: usize, sh: &Shared, buf: &mut Vec<Event>) {
         let ms = sh.cal.month_starts[m];
@@ -321,7 +302,7 @@ impl Proc {
                     let i = i.min(pool.members.len() - 1);
                     let r = pool.members[i];
                     let amount = cents(lognormal(rng, pool.median[i] as f64, 0.6));
-                    let mcc = sh_mcc(sh, r);
+                    let mcc = sh.merchant_mcc(r);
                     let (day, tod) = (rand_day(rng), tod_card(rng));
                     out.push(day, tod, 0, r, amount, Channel::Card, mcc, 0, false);
                 }
@@ -354,7 +335,7 @@ impl Proc {
             Behaviour::Subscriptions { items } => {
                 for (r, amount, dom) in items.iter() {
                     let d = day_in_month(sh, ms, me, *dom);
-                    out.push(d, tod_standing(rng), 0, *r, *amount, Channel::Card, sh_mcc(sh, *r), 0, false);
+                    out.push(d, tod_standing(rng), 0, *r, *amount, Channel::Card, sh.merchant_mcc(*r), 0, false);
                 }
             }
             Behaviour::Merchant { pool, rate_per_day, night_share, channel } => {
@@ -366,7 +347,7 @@ impl Proc {
                     let i = rng.random_range(0..p.members.len());
                     let amount = cents(lognormal(rng, p.median[i] as f64, 0.5));
                     let (day, tod) = (rand_day(rng), tod_mix(rng, *night_share));
-                    out.push(day, tod, 0, p.members[i], amount, *channel, sh_mcc(sh, p.members[i]), 0, false);
+                    out.push(day, tod, 0, p.members[i], amount, *channel, sh.merchant_mcc(p.members[i]), 0, false);
                 }
             }
             Behaviour::Family { recipients, monthly, payday, channel } => {
@@ -593,7 +574,7 @@ impl Proc {
                         Channel::Card => {
                             let p = &sh.pools.cam;
                             let r = p.members[rng.random_range(0..p.members.len())];
-                            (r, sh_mcc(sh, r))
+                            (r, sh.merchant_mcc(r))
                         }
                         Channel::Crypto => {
                             let p = &sh.pools.crypto;
@@ -626,10 +607,6 @@ fn family_ref(rng: &mut Rng, sh: &Shared) -> u32 {
     } else {
         pick_ref(rng, &sh.ref_sets.remittance)
     }
-}
-
-fn sh_mcc(sh: &Shared, r: u32) -> u16 {
-    sh.merchant_mcc(r)
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use chrono::{Offset, TimeZone};
 use osecwatch_model::{civil_from_days, days_from_civil};
-use rand_distr::{Distribution, StandardNormal};
+use rand_distr::{Distribution, Exp, Gamma, LogNormal, Poisson, StandardNormal};
 use rand_pcg::Pcg64Mcg;
 
 pub type Rng = Pcg64Mcg;
@@ -22,6 +22,37 @@ pub fn rng_for(seed: u64, purpose: u64, index: u64) -> Rng {
     let hi = splitmix64(seed ^ splitmix64(purpose));
     let lo = splitmix64(index ^ hi.rotate_left(17));
     Pcg64Mcg::new((((hi as u128) << 64) | lo as u128) | 1)
+}
+
+/// Log-normal draw around `median` (the distribution's median; sigma of its log).
+pub fn lognormal(rng: &mut Rng, median: f64, sigma: f64) -> f64 {
+    LogNormal::new(median.max(0.01).ln(), sigma.max(1e-9)).map(|d| d.sample(rng)).unwrap_or(median)
+}
+
+/// Poisson count with the given mean (0 for a mean of 0 or less).
+pub fn poisson(rng: &mut Rng, mean: f64) -> u32 {
+    if mean <= 0.0 {
+        return 0;
+    }
+    Poisson::new(mean).map(|d| d.sample(rng) as u32).unwrap_or(0)
+}
+
+/// Exponential waiting time for an event rate.
+pub fn exp_gap(rng: &mut Rng, rate: f64) -> f64 {
+    Exp::new(rate.max(1e-9)).map(|d| d.sample(rng)).unwrap_or(1e9)
+}
+
+/// A per-customer rate around `mean` (gamma, shape 2): habits differ between people.
+pub fn gamma_rate(rng: &mut Rng, mean: f64) -> f64 {
+    if mean <= 0.0 {
+        return 0.0;
+    }
+    Gamma::new(2.0, mean / 2.0).map(|d| d.sample(rng)).unwrap_or(mean)
+}
+
+/// Minor units (cents) of an amount in major units, at least one.
+pub fn cents(major: f64) -> i64 {
+    (major * 100.0).round().max(1.0) as i64
 }
 
 /// A keyed 64-bit mix used to derive ids that reveal nothing about creation order.

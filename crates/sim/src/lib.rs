@@ -123,7 +123,7 @@ pub fn simulate(
     let mut world = World::build(scenario);
     tracing::info!(
         customers = world.customers.len(),
-        recipients = world.recipients.len(),
+        recipients = world.shared.recipients.len(),
         processes = world.procs.len(),
         secs = t0.elapsed().as_secs_f64(),
         "population built"
@@ -136,7 +136,7 @@ pub fn simulate(
     labels.write_all(b"txn_id,is_osec\n").map_err(io_err(&labels_path))?;
 
     let n_cust = world.customers.len();
-    let n_rec = world.recipients.len();
+    let n_rec = world.shared.recipients.len();
     let mut cust_txns = vec![0u32; n_cust];
     let mut rec_txns = vec![0u32; n_rec];
     let mut cust_first: Vec<Option<Timestamp>> = vec![None; n_cust];
@@ -151,7 +151,7 @@ pub fn simulate(
     let sh = &world.shared;
     let months = sh.cal.months();
     let country = scenario.institution.country;
-    let mut buf: Vec<event_buf::Ev> = Vec::new();
+    let mut buf: Vec<behave::Event> = Vec::new();
     let mut id_buf = String::with_capacity(16);
     let mut label_line: Vec<u8> = Vec::with_capacity(32);
     for m in 0..months {
@@ -182,7 +182,7 @@ pub fn simulate(
             }
             id_buf.push_str(digits);
             let cust = &world.customers[e.customer as usize];
-            let rec = &world.recipients[e.recipient as usize];
+            let rec = &sh.recipients[e.recipient as usize];
             let (sender_id, sender_name) = world.text.customer(e.customer);
             let (recipient_id, recipient_name) = world.text.recipient(e.recipient);
             let ts = Timestamp::new(e.utc, e.offset_min);
@@ -250,7 +250,7 @@ pub fn simulate(
             .map_err(csv_err)?;
     }
     let (mut recipients_paid, mut facilitators_paid) = (0u64, 0u64);
-    for (i, r) in world.recipients.iter().enumerate() {
+    for (i, r) in world.shared.recipients.iter().enumerate() {
         if rec_txns[i] == 0 {
             continue;
         }
@@ -287,8 +287,4 @@ pub fn simulate(
         .map_err(|e| SimError::Io { path: sum_path.clone(), source: e.into() })?;
     std::fs::write(&sum_path, json).map_err(io_err(&sum_path))?;
     Ok(summary)
-}
-
-mod event_buf {
-    pub use crate::behave::Event as Ev;
 }

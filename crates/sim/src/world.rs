@@ -3,13 +3,12 @@
 //! population, never with the length of the period.
 
 use crate::behave::{Behaviour, Link, Proc, Trip};
-use crate::cal::{fx_path, mix64, rng_for, Calendar, Rng, TzTable};
+use crate::cal::{cents, fx_path, gamma_rate, lognormal, mix64, poisson, rng_for, Calendar, Rng, TzTable};
 use crate::names::{Culture, MONTHS_DE, NGO_NAMES};
 use crate::scenario::{parse_date, CountryMix, Scenario};
 use osecwatch_model::{Channel, CountryCode, CurrencyCode};
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand::Rng as _;
-use rand_distr::{Distribution, Gamma, LogNormal, Poisson};
 use rustc_hash::FxHashSet;
 use std::collections::{BTreeMap, HashMap};
 
@@ -118,7 +117,6 @@ impl RecipientKind {
 
 /// A customer of the institution; its id and name live in [`EntityText`].
 pub struct Customer {
-    pub surname: &'static str,
     pub archetype: Archetype,
 }
 
@@ -160,26 +158,25 @@ pub struct Shared {
     pub tz_of_country: HashMap<CountryCode, u8>,
     pub fx_php: Vec<f64>,
     pub refs: Vec<Box<str>>,
-    pub ref_index: HashMap<Box<str>, u32>,
     pub pools: Pools,
     pub php: CountryCode,
     /// Interned "Miete <Monat>" reference per simulated month.
     pub month_refs: Vec<u32>,
     pub ref_sets: RefSets,
-    recipient_country: Vec<CountryCode>,
-    recipient_mcc: Vec<u16>,
+    /// Every payee (merchants, relatives, facilitators...), indexed by recipient number.
+    pub recipients: Vec<Recipient>,
     /// [start, end) of the period as UTC instants (from the institution's time zone).
     pub period_utc: (i64, i64),
 }
 
 impl Shared {
     pub fn recipient_country(&self, r: u32) -> CountryCode {
-        self.recipient_country[r as usize]
+        self.recipients[r as usize].country
     }
 
     /// Merchant category of a merchant recipient, 0 for people.
     pub fn merchant_mcc(&self, r: u32) -> u16 {
-        self.recipient_mcc[r as usize]
+        self.recipients[r as usize].mcc
     }
 }
 
@@ -195,7 +192,6 @@ pub struct RefSets {
 pub struct World {
     pub shared: Shared,
     pub customers: Vec<Customer>,
-    pub recipients: Vec<Recipient>,
     pub procs: Vec<Proc>,
     /// Ids and names of all entities, packed id-then-name per entity.
     pub text: EntityText,
@@ -401,24 +397,6 @@ pub fn pick_channel(rng: &mut Rng, mix: &BTreeMap<Channel, f64>) -> Channel {
     mix.keys().next_back().copied().unwrap_or(Channel::BankTransfer)
 }
 
-fn lognormal(rng: &mut Rng, median: f64, sigma: f64) -> f64 {
-    LogNormal::new(median.ln(), sigma.max(1e-9)).map(|d| d.sample(rng)).unwrap_or(median)
-}
-
-fn gamma_rate(rng: &mut Rng, mean: f64) -> f64 {
-    if mean <= 0.0 {
-        return 0.0;
-    }
-    Gamma::new(2.0, mean / 2.0).map(|d| d.sample(rng)).unwrap_or(mean)
-}
-
-fn poisson(rng: &mut Rng, mean: f64) -> u32 {
-    if mean <= 0.0 {
-        return 0;
-    }
-    Poisson::new(mean).map(|d| d.sample(rng) as u32).unwrap_or(0)
-}
-
 fn cc(s: &str) -> CountryCode {
     CountryCode::parse(s).unwrap_or_else(|_| unreachable!("built-in country code {s}"))
 }
@@ -562,7 +540,7 @@ impl World {
             let given = *culture.given_names().choose(&mut crng).unwrap_or(&"Alex");
             let surname = kin_surname.unwrap_or_else(|| culture.surnames().choose(&mut crng).copied().unwrap_or("Doe"));
             b.add_customer(&format!("{given} {surname}"));
-            customers.push(Customer { surname, archetype: arch });
+            customers.push(Customer { archetype: arch });
 
             // Everyday life, common to all customers (buyers included: they live ordinary lives).
             let dm = &sc.domestic;
@@ -574,7 +552,7 @@ impl World {
                 let landlord = b.add_person(home, RecipientKind::Landlord, None);
                 let amount = (lognormal(&mut crng, dm.rent_median, 0.3) / 10.0).round() * 10.0;
                 let day = crng.random_range(1..=3);
-                new_proc(Behaviour::Rent { landlord, amount: to_minor(amount), day }, &mut procs);
+                new_proc(Behaviour::Rent { landlord, amount: cents(amount), day }, &mut procs);
             }
             let friend_rate = gamma_rate(&mut crng, dm.friend_transfers_per_month) / 30.4;
             if friend_rate > 0.0 {
@@ -598,7 +576,7 @@ impl World {
             }
             let subs = subs
                 .into_iter()
-                .map(|(r, med)| (r, to_minor((med as f64).round() - 0.01), crng.random_range(1..=28)))
+                .map(|(r, med)| (r, cents((med as f64).round() - 0.01), crng.random_range(1..=28)))
                 .collect();
             new_proc(Behaviour::Subscriptions { items: subs }, &mut procs);
             let cam_share = if arch.is_buyer() { bm.cam_token_share } else { dm.cam_site_share };
@@ -717,7 +695,7 @@ impl World {
                     let no: u32 = crng.random_range(10_000..99_999);
                     let reference = b.intern(&format!("school fees {child} Pate {no}"));
                     new_proc(
-                        Behaviour::Sponsor { ngo, amount: to_minor(amount), day: crng.random_range(1..=3), reference },
+                        Behaviour::Sponsor { ngo, amount: cents(amount), day: crng.random_range(1..=3), reference },
                         &mut procs,
                     );
                 }
@@ -739,7 +717,7 @@ impl World {
                             break;
                         }
                         let day = start + crng.random_range(0..=s.burst_days_max);
-                        plan.push((day, to_minor((amount / 5.0).round() * 5.0)));
+                        plan.push((day, cents((amount / 5.0).round() * 5.0)));
                         total += amount;
                         amount *= crng.random_range(1.0..1.8);
                     }
@@ -841,7 +819,7 @@ impl World {
             romance: set(ROMANCE_REFS),
             tip: set(TIP_REFS),
         };
-        let Builder { recipients, refs, ref_index, text, .. } = b;
+        let Builder { recipients, refs, text, .. } = b;
         let period_utc =
             (tz[0].local_to_utc(cal.local_secs(0)).0, tz[0].local_to_utc(cal.local_secs(cal.n_days as i64)).0);
         World {
@@ -854,17 +832,14 @@ impl World {
                 tz_of_country,
                 fx_php,
                 refs,
-                ref_index,
                 pools,
                 php: cc("PH"),
                 month_refs,
                 ref_sets,
-                recipient_country: recipients.iter().map(|r| r.country).collect(),
-                recipient_mcc: recipients.iter().map(|r| r.mcc).collect(),
+                recipients,
                 period_utc,
             },
             customers,
-            recipients,
             procs,
         }
     }
@@ -896,10 +871,6 @@ fn surname_of(full: &str, culture: Culture) -> &'static str {
         .max_by_key(|s| s.len())
         .copied()
         .unwrap_or("Santos")
-}
-
-fn to_minor(major: f64) -> i64 {
-    (major * 100.0).round().max(1.0) as i64
 }
 
 fn pick_member(rng: &mut Rng, pool: &Pool) -> (u32, f32) {
