@@ -8,13 +8,7 @@
 # Generates the default world once (target/bench/world), then, pinned to one core:
 # osecwatch scan with rules/osec.toml and with rules/baseline.toml; then the baseline rule
 # as SQL in DuckDB (Python package installed into target/bench/venv) with 1 and 2 threads.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-cargo build --release --locked -q
-BIN=target/release/osecwatch
-DIR="${BENCH_DIR:-target/bench}"
-mkdir -p "$DIR"
-pin() { if command -v taskset >/dev/null; then taskset -c 0 "$@"; else "$@"; fi; }
+source "$(dirname "$0")/bench/common.sh"
 if [ ! -f "$DIR/world/transactions.csv" ]; then
   "$BIN" simulate --scenario default --out "$DIR/world" --quiet >/dev/null
 fi

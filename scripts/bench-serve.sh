@@ -8,16 +8,14 @@
 # directory, drives it with wrk (2 threads, one new payment per request), then checks that
 # the write-ahead log holds exactly as many payments as were answered 200, and reports the
 # server's memory at the start and end.
-set -euo pipefail
-cd "$(dirname "$0")/.."
 SECS="${1:-60}"
 CONNS="${2:-32}"
+source "$(dirname "$0")/bench/common.sh"
 command -v wrk >/dev/null || { apt-get install -y -q wrk >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null; }; }
-cargo build --release --locked -q
-DIR="${BENCH_DIR:-target/bench}/serve"
+DIR="$DIR/serve"
 rm -rf "$DIR"; mkdir -p "$DIR"
 export OSECWATCH_BENCH_TOKEN="bench-$(date +%s)-0123456789abcdef"
-OSECWATCH_TOKENS="bench:screen+read:$OSECWATCH_BENCH_TOKEN" target/release/osecwatch serve --listen 127.0.0.1:18181 --data-dir "$DIR/data" > "$DIR/serve.log" 2>&1 &
+OSECWATCH_TOKENS="bench:screen+read:$OSECWATCH_BENCH_TOKEN" "$BIN" serve --listen 127.0.0.1:18181 --data-dir "$DIR/data" > "$DIR/serve.log" 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null || true' EXIT
 for _ in $(seq 1 50); do curl -sf http://127.0.0.1:18181/readyz >/dev/null 2>&1 && break; sleep 0.1; done

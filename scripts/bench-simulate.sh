@@ -6,13 +6,7 @@
 #   scripts/bench-simulate.sh --large   1,000,000 customers (~100 M payments, ~14 GB of CSV)
 #
 # Runs pinned to one core (taskset -c 0). Output goes to $BENCH_DIR (default target/bench).
-set -euo pipefail
-cd "$(dirname "$0")/.."
-cargo build --release --locked -q
-BIN=target/release/osecwatch
-DIR="${BENCH_DIR:-target/bench}"
-mkdir -p "$DIR"
-pin() { if command -v taskset >/dev/null; then taskset -c 0 "$@"; else "$@"; fi; }
+source "$(dirname "$0")/bench/common.sh"
 if [ "${1:-}" = "--large" ]; then
   echo "== 1,000,000 customers, 12 months, CSV, one core"
   pin /usr/bin/time -f "wall %e s, peak RSS %M KiB" "$BIN" simulate --scenario default --customers 1000000 --out "$DIR/large" --quiet

@@ -66,6 +66,11 @@ impl ScanVisitor<'_> {
         }
     }
 
+    /// A payment the reorder buffer releases: its file position is gone, its id names it.
+    fn release(&mut self, t: &osecwatch_model::Transaction) {
+        self.process(&t.as_row(), &|| Location { source: "reorder buffer".into(), position: t.txn_id.clone() });
+    }
+
     fn reject_late(&mut self, location: Location, reason: String) {
         self.late_rejects += 1;
         let r = Rejection { location, reason, raw: String::new() };
@@ -80,13 +85,8 @@ impl Visitor for ScanVisitor<'_> {
             self.bar.set_position(self.seen);
         }
         if let Some(mut rb) = self.reorder.take() {
-            let mut released = Vec::new();
-            let res = rb.push(row, &mut |t| released.push(t.clone()));
+            let res = rb.push(row, &mut |t| self.release(t));
             self.reorder = Some(rb);
-            for t in released {
-                let l = Location { source: "reorder buffer".into(), position: t.txn_id.clone() };
-                self.process(&t.as_row(), &|| l.clone());
-            }
             if let Err(reason) = res {
                 self.reject_late(loc(), reason);
             }
@@ -208,12 +208,7 @@ pub fn scan(
         stats.add(s);
     }
     if let Some(mut rb) = v.reorder.take() {
-        let mut released = Vec::new();
-        rb.finish(&mut |t| released.push(t.clone()));
-        for t in released {
-            let l = Location { source: "reorder buffer".into(), position: t.txn_id.clone() };
-            v.process(&t.as_row(), &|| l.clone());
-        }
+        rb.finish(&mut |t| v.release(t));
     }
     if let Some(e) = v.error.take() {
         return Err(e);

@@ -22,16 +22,13 @@ pub struct XmlArgs {
 impl XmlArgs {
     pub fn options(&self) -> Result<XmlOptions> {
         let s = self.xml_assume_offset.trim();
-        let b = s.as_bytes();
-        if b.len() != 6 || !(b[0] == b'+' || b[0] == b'-') || b[3] != b':' {
-            bail!("--xml-assume-offset `{s}`: expected +HH:MM or -HH:MM");
-        }
-        let h: i16 = s[1..3].parse().map_err(|_| anyhow::anyhow!("--xml-assume-offset `{s}`: bad hours"))?;
-        let m: i16 = s[4..6].parse().map_err(|_| anyhow::anyhow!("--xml-assume-offset `{s}`: bad minutes"))?;
-        if h > 14 || m > 59 {
-            bail!("--xml-assume-offset `{s}`: out of range");
-        }
-        let off = (h * 60 + m) * if b[0] == b'-' { -1 } else { 1 };
+        // The same offset syntax as RFC 3339 timestamps, parsed by the same code.
+        let off = osecwatch_model::Timestamp::parse_rfc3339(&format!("2000-01-01T00:00:00{s}"))
+            .ok()
+            .filter(|_| s.len() == 6)
+            .map(|t| t.offset_min)
+            .filter(|o| o.abs() <= 14 * 60)
+            .ok_or_else(|| anyhow::anyhow!("--xml-assume-offset `{s}`: expected +HH:MM or -HH:MM within 14 hours"))?;
         let mut channel_by_agent = std::collections::BTreeMap::new();
         for spec in &self.xml_agent_channel {
             let Some((bic, ch)) = spec.split_once('=') else {

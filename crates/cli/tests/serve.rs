@@ -18,15 +18,22 @@ fn rules() -> PathBuf {
 struct Server {
     child: Child,
     addr: String,
+    /// The first line the server prints: where it listens, with its scheme.
+    banner: String,
 }
 
 impl Server {
     fn start(data: &Path) -> Server {
+        Server::start_with(data, &[])
+    }
+
+    fn start_with(data: &Path, extra: &[&std::ffi::OsStr]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_osecwatch"))
             .args(["serve", "--listen", "127.0.0.1:0", "--rules"])
             .arg(rules())
             .arg("--data-dir")
             .arg(data)
+            .args(extra)
             .env(
                 "OSECWATCH_TOKENS",
                 format!("app:screen:{SCREEN};loader:ingest:{INGEST};analyst:read:{READ};ops:admin:{ADMIN}"),
@@ -35,15 +42,15 @@ impl Server {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let addr = line
-            .split("http://")
+        let mut banner = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut banner).unwrap();
+        let addr = banner
+            .split("://")
             .nth(1)
             .and_then(|r| r.split_whitespace().next())
-            .unwrap_or_else(|| panic!("no address in `{line}`"))
+            .unwrap_or_else(|| panic!("no address in `{banner}`"))
             .to_string();
-        Server { child, addr }
+        Server { child, addr, banner }
     }
 
     fn req(&self, method: &str, path: &str, token: Option<&str>, ctype: &str, body: &[u8]) -> (u16, String) {
@@ -426,6 +433,11 @@ fn sigterm_drains_and_exits_cleanly() {
     drop(s);
     let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
     assert!(audit.contains("\"kind\":\"admin\""));
+    // A damaged snapshot is passed over: the server starts from the whole log instead.
+    std::fs::write(dir.path().join("snapshot.json"), b"{\"last_seq\": 3, broken").unwrap();
+    let s = Server::start(dir.path());
+    let r = json(&s.req("POST", "/v1/screen", Some(SCREEN), "application/json", body.as_bytes()).1);
+    assert_eq!(r["duplicate"], true, "{r}");
 }
 
 #[test]
@@ -453,22 +465,12 @@ fn tls_when_a_certificate_is_configured() {
         .output()
         .unwrap();
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_osecwatch"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--tls-cert"])
-        .arg(&cert)
-        .arg("--tls-key")
-        .arg(&key)
-        .arg("--data-dir")
-        .arg(dir.path().join("data"))
-        .env("OSECWATCH_TOKENS", format!("analyst:read:{READ}"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    assert!(line.contains("https://"), "{line}");
-    let addr = line.split("https://").nth(1).and_then(|r| r.split_whitespace().next()).unwrap().to_string();
+    let s = Server::start_with(
+        &dir.path().join("data"),
+        &["--tls-cert".as_ref(), cert.as_ref(), "--tls-key".as_ref(), key.as_ref()],
+    );
+    assert!(s.banner.contains("https://"), "{}", s.banner);
+    let addr = s.addr.clone();
     let curl = |url: String, extra: &[&str]| {
         Command::new("curl")
             .args(["-s", "--max-time", "5", "--cacert"])
@@ -487,6 +489,4 @@ fn tls_when_a_certificate_is_configured() {
     let (code, _) = std::panic::catch_unwind(|| http(&addr, "GET", "/healthz", None, "text/plain", b""))
         .unwrap_or((0, String::new()));
     assert_ne!(code, 200);
-    let _ = child.kill();
-    let _ = child.wait();
 }

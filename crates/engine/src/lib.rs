@@ -49,7 +49,7 @@ impl Decision {
 }
 
 /// The engine's answer for one payment.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Outcome {
     pub decision: Decision,
     /// Highest typology score involved (0-100).
@@ -1079,7 +1079,12 @@ impl Engine {
 
     /// All alerts raised so far, in the order they were raised.
     pub fn alerts(&self) -> Vec<Alert> {
-        self.alerts.items.iter().map(|a| a.alert.clone()).collect()
+        self.alert_list().cloned().collect()
+    }
+
+    /// The alerts, borrowed, in the order they were raised.
+    pub fn alert_list(&self) -> impl Iterator<Item = &Alert> + '_ {
+        self.alerts.items.iter().map(|a| &a.alert)
     }
 
     /// Current feature values of a sender (for profiles and tests).

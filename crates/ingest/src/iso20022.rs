@@ -80,6 +80,8 @@ struct Tx {
     ustrd: Vec<String>,
     start_byte: u64,
     index: u64,
+    /// The first thing in the payment that could not be read (refused entity, bad text).
+    problem: Option<String>,
 }
 
 /// Read one ISO 20022 file (pacs.008 or pain.001).
@@ -116,6 +118,11 @@ pub fn read_iso20022_from<R: BufRead>(
     let mut seen_ids: HashSet<String> = HashSet::new();
     let mut pending_ccy = String::new();
     let mut text = String::new();
+    // A problem in the current element's text, and problems that apply to every payment
+    // of a payment-information block or of the whole message.
+    let mut text_problem: Option<String> = None;
+    let mut pmt_problem: Option<String> = None;
+    let mut doc_problem: Option<String> = None;
     let mut parser_ok = true;
     let fail = |stats: &mut IngestStats, v: &mut dyn Visitor, position: String, reason: String| {
         stats.read += 1;
@@ -171,13 +178,14 @@ pub fn read_iso20022_from<R: BufRead>(
                 if name == "PmtInf" && kind == Some(MessageKind::Pain001) {
                     in_pmt_inf = true;
                     pmt_inf = Tx::default();
+                    pmt_problem = None;
                     pmt_inf_id.clear();
                     reqd_exctn.clear();
                 }
                 if name == "CdtTrfTxInf" {
                     tx_count += 1;
                     let mut t = if in_pmt_inf {
-                        Tx { debtor: pmt_inf.debtor.clone(), ..Default::default() }
+                        Tx { debtor: pmt_inf.debtor.clone(), problem: pmt_problem.clone(), ..Default::default() }
                     } else {
                         Tx::default()
                     };
@@ -191,20 +199,31 @@ pub fn read_iso20022_from<R: BufRead>(
                         match a.unescape_value() {
                             Ok(val) => pending_ccy = val.into_owned(),
                             Err(err) => {
-                                if let Some(t) = tx.as_mut() {
-                                    t.ccy = format!("\u{0}{err}");
-                                }
+                                text_problem.get_or_insert(format!("currency attribute: {err}"));
                             }
                         }
                     }
                 }
                 stack.push(name);
                 text.clear();
+                if text_problem.is_some() {
+                    // An attribute problem belongs to the element just opened.
+                    let p = text_problem.take().unwrap_or_default();
+                    note_problem(
+                        &mut tx,
+                        in_pmt_inf,
+                        &mut pmt_problem,
+                        &mut doc_problem,
+                        format!("{}: {p}", stack.last().map(String::as_str).unwrap_or("?")),
+                    );
+                }
             }
             Event::Empty(_) => {}
             Event::Text(t) => match t.decode() {
                 Ok(s) => text.push_str(&s),
-                Err(e) => text.push_str(&format!("\u{0}undecodable text: {e}")),
+                Err(e) => {
+                    text_problem.get_or_insert(format!("undecodable text: {e}"));
+                }
             },
             Event::CData(t) => text.push_str(&String::from_utf8_lossy(&t)),
             Event::GeneralRef(r) => match r.resolve_char_ref() {
@@ -217,11 +236,17 @@ pub fn read_iso20022_from<R: BufRead>(
                         "gt" => text.push('>'),
                         "quot" => text.push('"'),
                         "apos" => text.push('\''),
-                        other => text.push_str(&format!("\u{0}entity reference &{other}; refused")),
+                        other => {
+                            text_problem.get_or_insert(format!("entity reference &{other}; refused"));
+                        }
                     }
                 }
             },
             Event::End(_) => {
+                if let Some(p) = text_problem.take() {
+                    let at = stack.last().map(String::as_str).unwrap_or("?");
+                    note_problem(&mut tx, in_pmt_inf, &mut pmt_problem, &mut doc_problem, format!("{at}: {p}"));
+                }
                 let value = std::mem::take(&mut text).trim().to_string();
                 let p = &stack;
                 // Group header.
@@ -268,7 +293,10 @@ pub fn read_iso20022_from<R: BufRead>(
                 }
                 let ended = stack.pop().unwrap_or_default();
                 if ended == "CdtTrfTxInf" {
-                    if let Some(t) = tx.take() {
+                    if let Some(mut t) = tx.take() {
+                        if t.problem.is_none() {
+                            t.problem = doc_problem.clone();
+                        }
                         let position = format!("CdtTrfTxInf #{} (byte {})", t.index, t.start_byte);
                         stats.read += 1;
                         let ts_text = match kind {
@@ -365,10 +393,19 @@ fn party_field(p: &[String], who: &str, acct: &str, agent: &str, party: &mut Par
     }
 }
 
-fn check(s: &str, what: &str) -> Result<(), String> {
-    match s.find('\u{0}') {
-        Some(i) => Err(format!("{what}: {}", &s[i + 1..])),
-        None => Ok(()),
+/// Attach a reading problem to the payment being read, else to every payment of the
+/// payment-information block, else to every payment of the message.
+fn note_problem(tx: &mut Option<Tx>, in_pmt_inf: bool, pmt: &mut Option<String>, doc: &mut Option<String>, p: String) {
+    match tx {
+        Some(t) => {
+            t.problem.get_or_insert(p);
+        }
+        None if in_pmt_inf => {
+            pmt.get_or_insert(p);
+        }
+        None => {
+            doc.get_or_insert(p);
+        }
     }
 }
 
@@ -455,14 +492,8 @@ fn build_row<'a>(
     fb_debtor: &'a str,
     fb_creditor: &'a str,
 ) -> Result<TxnRow<'a>, String> {
-    for (s, what) in [
-        (t.debtor.name.as_str(), "Dbtr/Nm"),
-        (&t.creditor.name, "Cdtr/Nm"),
-        (&t.ccy, "currency"),
-        (&t.instd_ccy, "currency"),
-        (reference, "RmtInf/Ustrd"),
-    ] {
-        check(s, what)?;
+    if let Some(p) = &t.problem {
+        return Err(p.clone());
     }
     if id.is_empty() {
         return Err("no payment id (PmtId/UETR, TxId or EndToEndId)".into());

@@ -26,6 +26,7 @@ pub use order::{OrderGuard, ReorderBuffer};
 pub use rates::{RateError, RateTable};
 pub use validate::{message_id, validate_xml, Validation};
 
+use osecwatch_formats::Format;
 use osecwatch_model::TxnRow;
 use std::path::{Path, PathBuf};
 
@@ -112,28 +113,6 @@ pub enum IngestError {
     UnknownFormat { path: PathBuf },
 }
 
-/// The input formats this crate reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InputFormat {
-    Csv,
-    Jsonl,
-    Parquet,
-    Iso20022,
-}
-
-impl InputFormat {
-    pub fn from_path(path: &Path) -> Option<InputFormat> {
-        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
-        match ext.as_str() {
-            "csv" => Some(InputFormat::Csv),
-            "jsonl" | "ndjson" => Some(InputFormat::Jsonl),
-            "parquet" => Some(InputFormat::Parquet),
-            "xml" => Some(InputFormat::Iso20022),
-            _ => None,
-        }
-    }
-}
-
 /// Read one file of any supported format, choosing the reader by extension.
 pub fn read_file(path: &Path, visitor: &mut dyn Visitor) -> Result<IngestStats, IngestError> {
     read_file_with(path, &XmlOptions::default(), visitor)
@@ -141,11 +120,12 @@ pub fn read_file(path: &Path, visitor: &mut dyn Visitor) -> Result<IngestStats, 
 
 /// [`read_file`] with options for ISO 20022 input.
 pub fn read_file_with(path: &Path, xml: &XmlOptions, visitor: &mut dyn Visitor) -> Result<IngestStats, IngestError> {
-    match InputFormat::from_path(path) {
-        Some(InputFormat::Csv) => read_csv(path, visitor),
-        Some(InputFormat::Jsonl) => read_jsonl(path, visitor),
-        Some(InputFormat::Parquet) => read_parquet(path, visitor),
-        Some(InputFormat::Iso20022) => {
+    // The canonical formats are named by the same extensions the writers use.
+    match osecwatch_formats::Format::from_path(path) {
+        Some(Format::Csv) => read_csv(path, visitor),
+        Some(Format::Jsonl) => read_jsonl(path, visitor),
+        Some(Format::Parquet) => read_parquet(path, visitor),
+        None if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("xml")) => {
             let f = std::fs::File::open(path).map_err(|source| IngestError::Io { path: path.to_path_buf(), source })?;
             read_iso20022_from(path, std::io::BufReader::new(f), xml, visitor)
         }

@@ -34,11 +34,33 @@ impl OrderGuard {
 /// the number of rows inside one window.
 pub struct ReorderBuffer {
     window: i64,
-    heap: BinaryHeap<Reverse<(i64, u64)>>,
-    rows: std::collections::HashMap<u64, Transaction>,
+    heap: BinaryHeap<Reverse<Held>>,
     seq: u64,
     max_seen: i64,
     released_up_to: Option<i64>,
+}
+
+/// A buffered row, ordered by (event time, arrival) so equal times keep arrival order.
+struct Held {
+    key: (i64, u64),
+    txn: Transaction,
+}
+
+impl PartialEq for Held {
+    fn eq(&self, o: &Self) -> bool {
+        self.key == o.key
+    }
+}
+impl Eq for Held {}
+impl PartialOrd for Held {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Held {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        self.key.cmp(&o.key)
+    }
 }
 
 impl ReorderBuffer {
@@ -46,7 +68,6 @@ impl ReorderBuffer {
         ReorderBuffer {
             window: window_secs.max(0),
             heap: BinaryHeap::new(),
-            rows: Default::default(),
             seq: 0,
             max_seen: i64::MIN,
             released_up_to: None,
@@ -66,18 +87,13 @@ impl ReorderBuffer {
             }
         }
         self.seq += 1;
-        self.heap.push(Reverse((utc, self.seq)));
-        self.rows.insert(self.seq, row.to_owned_txn());
+        self.heap.push(Reverse(Held { key: (utc, self.seq), txn: row.to_owned_txn() }));
         self.max_seen = self.max_seen.max(utc);
         let horizon = self.max_seen.saturating_sub(self.window);
-        while let Some(Reverse((t, s))) = self.heap.peek().copied() {
-            if t > horizon {
-                break;
-            }
-            self.heap.pop();
-            if let Some(txn) = self.rows.remove(&s) {
-                self.released_up_to = Some(t);
-                out(&txn);
+        while self.heap.peek().is_some_and(|Reverse(h)| h.key.0 <= horizon) {
+            if let Some(Reverse(h)) = self.heap.pop() {
+                self.released_up_to = Some(h.key.0);
+                out(&h.txn);
             }
         }
         Ok(())
@@ -85,15 +101,9 @@ impl ReorderBuffer {
 
     /// Release everything still buffered (end of input).
     pub fn finish(&mut self, out: &mut dyn FnMut(&Transaction)) {
-        while let Some(Reverse((t, s))) = self.heap.pop() {
-            if let Some(txn) = self.rows.remove(&s) {
-                self.released_up_to = Some(t);
-                out(&txn);
-            }
+        while let Some(Reverse(h)) = self.heap.pop() {
+            self.released_up_to = Some(h.key.0);
+            out(&h.txn);
         }
-    }
-
-    pub fn buffered(&self) -> usize {
-        self.rows.len()
     }
 }

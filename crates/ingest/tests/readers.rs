@@ -328,6 +328,11 @@ fn xml_refuses_dtds_entities_and_survives_garbage() {
     let laughs = r#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;">]><Document>&lol2;</Document>"#;
     let (_, c) = xml(laughs);
     assert!(c.rejected[0].reason.contains("DTD"));
+    // A refused entity anywhere in the payment refuses the payment, not just in names.
+    let in_iban = PACS.replace("DE89370400440532013000", "DE89&bogus;");
+    let (s, c) = xml(&in_iban);
+    assert_eq!(s.accepted, 0);
+    assert!(c.rejected.iter().any(|r| r.reason.contains("IBAN: entity reference &bogus; refused")), "{:?}", c.rejected);
     let undeclared = PACS.replace("Max Muster", "&passwd;");
     let (s, c) = xml(&undeclared);
     assert_eq!(s.accepted, 0);

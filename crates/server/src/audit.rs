@@ -3,11 +3,13 @@
 //! removing or reordering any line breaks the chain from there on (`osecwatch audit
 //! verify`). Lines hold ids, decisions, scores and rule ids, never names or references.
 
+use crate::append::Appender;
+use crate::StoreError;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -35,21 +37,8 @@ fn digest(prev: &str, n: u64, at: &str, kind: &str, seq: Option<u64>, data: &ser
     hex::encode(h.finalize())
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum AuditError {
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{path}, line {line}: {message}")]
-    Broken { path: PathBuf, line: u64, message: String },
-}
-
 pub struct AuditLog {
-    file: File,
-    path: PathBuf,
+    out: Appender,
     n: u64,
     last_hash: String,
     last_seq: u64,
@@ -57,8 +46,8 @@ pub struct AuditLog {
 }
 
 /// Check the chain of an audit file; returns the number of records.
-pub fn verify(path: &Path) -> Result<(u64, Option<AuditRecord>), AuditError> {
-    let io = |source| AuditError::Io { path: path.to_path_buf(), source };
+pub fn verify(path: &Path) -> Result<(u64, Option<AuditRecord>), StoreError> {
+    let io = StoreError::io(path);
     let f = File::open(path).map_err(io)?;
     let mut prev = GENESIS.to_string();
     let mut count = 0;
@@ -66,7 +55,7 @@ pub fn verify(path: &Path) -> Result<(u64, Option<AuditRecord>), AuditError> {
     for (i, line) in BufReader::new(f).lines().enumerate() {
         let line = line.map_err(io)?;
         let ln = i as u64 + 1;
-        let broken = |message: String| AuditError::Broken { path: path.to_path_buf(), line: ln, message };
+        let broken = |message: String| StoreError::Invalid { path: path.to_path_buf(), line: ln, message };
         let r: AuditRecord = serde_json::from_str(&line).map_err(|e| broken(format!("not an audit record: {e}")))?;
         if r.n != ln {
             return Err(broken(format!(
@@ -90,8 +79,8 @@ pub fn verify(path: &Path) -> Result<(u64, Option<AuditRecord>), AuditError> {
 
 impl AuditLog {
     /// Open the audit file, verifying its chain first (a broken chain refuses to start).
-    pub fn open(path: &Path) -> Result<AuditLog, AuditError> {
-        let io = |source| AuditError::Io { path: path.to_path_buf(), source };
+    pub fn open(path: &Path) -> Result<AuditLog, StoreError> {
+        let io = StoreError::io(path);
         if !path.exists() {
             File::create(path).map_err(io)?;
         }
@@ -99,7 +88,7 @@ impl AuditLog {
         let file = OpenOptions::new().append(true).open(path).map_err(io)?;
         let last_hash = last.as_ref().map(|r| r.hash.clone()).unwrap_or_else(|| GENESIS.to_string());
         let last_seq = last.as_ref().and_then(|r| r.seq).unwrap_or(0);
-        Ok(AuditLog { file, path: path.to_path_buf(), n, last_hash, last_seq, buf: Vec::new() })
+        Ok(AuditLog { out: Appender::new(file, path)?, n, last_hash, last_seq, buf: Vec::new() })
     }
 
     /// Highest payment sequence number with an audit record.
@@ -130,13 +119,13 @@ impl AuditLog {
         }
     }
 
-    pub fn commit(&mut self) -> Result<(), AuditError> {
+    pub fn commit(&mut self) -> Result<(), StoreError> {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let io = |source| AuditError::Io { path: self.path.clone(), source };
-        self.file.write_all(&self.buf).map_err(io)?;
-        self.file.sync_data().map_err(io)?;
+        // On failure the records stay buffered (the file was cut back), so the next commit
+        // writes them again and the chain stays whole.
+        self.out.write_synced(&self.buf)?;
         self.buf.clear();
         Ok(())
     }

@@ -17,14 +17,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
-/// The answer for one payment.
+/// The answer for one payment: the engine's outcome with the log position.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Screened {
     pub txn_id: String,
-    pub decision: Decision,
-    pub score: f64,
-    pub rules: Vec<String>,
-    pub reasons: Vec<String>,
+    #[serde(flatten)]
+    pub outcome: Outcome,
     /// Log sequence number; the same payment sent again gets its first answer back.
     pub seq: u64,
     pub duplicate: bool,
@@ -120,31 +118,34 @@ pub struct Core {
     since_snapshot: u64,
 }
 
-/// Read a snapshot if there is one and it was made with this rule pack.
-pub fn load_snapshot(p: &SnapshotPolicy) -> Result<Option<SnapshotFile>, String> {
+/// Read a snapshot if there is one and it was made with this rule pack. The snapshot only
+/// saves replay time; the log is the record, so a snapshot that cannot be used is passed
+/// over with a warning and the whole log is replayed instead of refusing to start.
+pub fn load_snapshot(p: &SnapshotPolicy) -> Option<SnapshotFile> {
     let text = match std::fs::read(&p.path) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("{}: {e}", p.path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => {
+            tracing::warn!("snapshot unreadable ({e}); rebuilding from the whole log");
+            return None;
+        }
     };
-    let f: SnapshotFile = serde_json::from_slice(&text).map_err(|e| format!("{}: {e}", p.path.display()))?;
+    let f: SnapshotFile = match serde_json::from_slice(&text) {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::warn!("snapshot unusable ({e}); rebuilding from the whole log");
+            return None;
+        }
+    };
     if f.pack_fingerprint != p.pack_fingerprint {
         tracing::warn!("snapshot was made with another rule pack; rebuilding from the whole log");
-        return Ok(None);
+        return None;
     }
-    Ok(Some(f))
+    Some(f)
 }
 
-fn summary(seq: u64, t: &Transaction, o: &Outcome) -> Screened {
-    Screened {
-        txn_id: t.txn_id.clone(),
-        decision: o.decision,
-        score: o.score,
-        rules: o.rules.clone(),
-        reasons: o.reasons.clone(),
-        seq,
-        duplicate: false,
-    }
+fn summary(seq: u64, t: &Transaction, outcome: Outcome) -> Screened {
+    Screened { txn_id: t.txn_id.clone(), outcome, seq, duplicate: false }
 }
 
 impl Core {
@@ -162,15 +163,22 @@ impl Core {
         engine.set_track_scores(false);
         let mut from = 0;
         let last_logged = entries.last().map(|e| e.seq).unwrap_or(0);
-        if let Some(f) = load_snapshot(&snap)? {
-            if f.last_seq <= last_logged {
-                engine.restore(f.engine)?;
-                for (k, seq, d, score) in f.seen {
-                    seen.insert_hash(k, (seq, d, score));
-                }
-                from = f.last_seq;
+        if let Some(f) = load_snapshot(&snap) {
+            // `restore` checks everything before it changes the engine, so a refusal leaves
+            // the engine empty and the full replay below starts from a clean state.
+            let restored = if f.last_seq > last_logged {
+                Err("it is ahead of the log".to_string())
             } else {
-                tracing::warn!("snapshot is ahead of the log; rebuilding from the whole log");
+                engine.restore(f.engine)
+            };
+            match restored {
+                Ok(()) => {
+                    for (k, seq, d, score) in f.seen {
+                        seen.insert_hash(k, (seq, d, score));
+                    }
+                    from = f.last_seq;
+                }
+                Err(why) => tracing::warn!("snapshot not used ({why}); rebuilding from the whole log"),
             }
         }
         let audited = audit.last_seq();
@@ -281,10 +289,7 @@ impl Core {
                     let reasons = vec!["already screened: this is the decision it got then".to_string()];
                     res.push(Ok(Screened {
                         txn_id: t.txn_id.clone(),
-                        decision,
-                        score,
-                        rules: Vec::new(),
-                        reasons,
+                        outcome: Outcome { decision, score, rules: Vec::new(), reasons },
                         seq,
                         duplicate: true,
                     }));
@@ -322,7 +327,7 @@ impl Core {
                                     decision_record(txn, &o),
                                 );
                                 self.seen.insert(&txn.txn_id, (seq, o.decision, o.score));
-                                Ok(summary(seq, txn, &o))
+                                Ok(summary(seq, txn, o))
                             }
                             Err(e) => Err(e.to_string()),
                         };
@@ -380,9 +385,8 @@ fn decision_record(t: &Transaction, o: &Outcome) -> serde_json::Value {
 }
 
 /// Alerts filtered and paged for the API.
-pub fn filter_alerts(all: Vec<Alert>, f: &AlertFilter) -> (usize, Vec<Alert>) {
-    let keep: Vec<Alert> = all
-        .into_iter()
+pub fn filter_alerts<'a>(all: impl Iterator<Item = &'a Alert>, f: &AlertFilter) -> (usize, Vec<Alert>) {
+    let keep: Vec<&Alert> = all
         .filter(|a| f.decision.as_deref().is_none_or(|d| a.decision.as_str() == d))
         .filter(|a| f.typology.as_deref().is_none_or(|t| a.typology == t || a.typologies.iter().any(|r| r == t)))
         .filter(|a| {
@@ -391,7 +395,7 @@ pub fn filter_alerts(all: Vec<Alert>, f: &AlertFilter) -> (usize, Vec<Alert>) {
         })
         .collect();
     let total = keep.len();
-    (total, keep.into_iter().skip(f.offset).take(f.limit).collect())
+    (total, keep.into_iter().skip(f.offset).take(f.limit).cloned().collect())
 }
 
 #[derive(Debug, Clone, Default)]

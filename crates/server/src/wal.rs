@@ -5,11 +5,13 @@
 //! survives the fsync. A crash can leave a torn last line; opening the log drops it (that
 //! payment was never acknowledged) and truncates the file to the last complete line.
 
+use crate::append::Appender;
+use crate::StoreError;
 use osecwatch_model::{Channel, CountryCode, CurrencyCode, Money, Timestamp, Transaction};
 use serde::{Deserialize, Serialize};
-use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::fs::OpenOptions;
+use std::io::{BufRead, BufReader, Seek, SeekFrom};
+use std::path::Path;
 
 /// One log line.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -78,29 +80,16 @@ impl LogEntry {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum WalError {
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{path}, line {line}: {message}")]
-    Corrupt { path: PathBuf, line: u64, message: String },
-}
-
 pub struct Wal {
-    file: File,
-    path: PathBuf,
+    out: Appender,
     next_seq: u64,
     buf: Vec<u8>,
 }
 
 impl Wal {
     /// Open (or create) the log and return every complete entry in it.
-    pub fn open(path: &Path) -> Result<(Wal, Vec<LogEntry>), WalError> {
-        let io = |source| WalError::Io { path: path.to_path_buf(), source };
+    pub fn open(path: &Path) -> Result<(Wal, Vec<LogEntry>), StoreError> {
+        let io = StoreError::io(path);
         let mut file = OpenOptions::new().read(true).append(true).create(true).open(path).map_err(io)?;
         let mut entries = Vec::new();
         let mut good_len = 0u64;
@@ -120,7 +109,7 @@ impl Wal {
                     tracing::warn!(line = n, "dropping an incomplete last log line");
                     break;
                 }
-                let e: LogEntry = serde_json::from_slice(&line).map_err(|e| WalError::Corrupt {
+                let e: LogEntry = serde_json::from_slice(&line).map_err(|e| StoreError::Invalid {
                     path: path.to_path_buf(),
                     line: n,
                     message: e.to_string(),
@@ -136,28 +125,25 @@ impl Wal {
         }
         file.seek(SeekFrom::End(0)).map_err(io)?;
         let next_seq = entries.last().map(|e| e.seq + 1).unwrap_or(1);
-        Ok((Wal { file, path: path.to_path_buf(), next_seq, buf: Vec::with_capacity(1 << 16) }, entries))
+        Ok((Wal { out: Appender::new(file, path)?, next_seq, buf: Vec::with_capacity(1 << 16) }, entries))
     }
 
     pub fn next_seq(&self) -> u64 {
         self.next_seq
     }
 
-    /// Append a batch and make it durable with one sync (group commit).
-    pub fn append(&mut self, txns: &[&Transaction]) -> Result<Vec<u64>, WalError> {
+    /// Append a batch and make it durable with one sync (group commit). On failure nothing
+    /// of the batch stays in the log and its sequence numbers are handed out again.
+    pub fn append(&mut self, txns: &[&Transaction]) -> Result<Vec<u64>, StoreError> {
         self.buf.clear();
-        let mut seqs = Vec::with_capacity(txns.len());
-        for t in txns {
-            let e = LogEntry::from_txn(self.next_seq, t);
-            serde_json::to_writer(&mut self.buf, &e)
-                .map_err(|e| WalError::Io { path: self.path.clone(), source: e.into() })?;
+        let first = self.next_seq;
+        for (i, t) in txns.iter().enumerate() {
+            let e = LogEntry::from_txn(first + i as u64, t);
+            serde_json::to_writer(&mut self.buf, &e).map_err(|e| StoreError::io(self.out.path())(e.into()))?;
             self.buf.push(b'\n');
-            seqs.push(self.next_seq);
-            self.next_seq += 1;
         }
-        let io = |source| WalError::Io { path: self.path.clone(), source };
-        self.file.write_all(&self.buf).map_err(io)?;
-        self.file.sync_data().map_err(io)?;
-        Ok(seqs)
+        self.out.write_synced(&self.buf)?;
+        self.next_seq = first + txns.len() as u64;
+        Ok((first..self.next_seq).collect())
     }
 }

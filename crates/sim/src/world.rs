@@ -279,9 +279,6 @@ impl Builder {
         i
     }
 
-    /// A unique account id. Domestic accounts are IBANs with valid check digits; foreign
-    /// accounts and wallets are the country code and twelve digits. Digits come from a
-    /// keyed mix of a counter, so ids say nothing about who or what is behind them.
     /// A unique account id, written to `self.id_buf`. Domestic accounts are IBANs with valid
     /// check digits; foreign accounts and wallets are the country code and twelve digits.
     /// Digits come from a keyed mix of a counter, so ids say nothing about who or what is

@@ -192,17 +192,19 @@ fn nothing_a_bank_would_not_see_leaks_into_the_transactions() {
             format!("foreign-{}-{}", id.bytes().take(2).all(|b| b.is_ascii_uppercase()), id.len())
         }
     };
-    let bank_codes: HashSet<&str> = l
-        .entities
-        .values()
-        .filter(|e| ["buyer", "benign"].contains(&e.get("role")) && e.get("archetype").contains('_'))
-        .filter(|e| e.get("entity_id").starts_with("DE"))
-        .map(|e| &e.get("entity_id")[4..12])
-        .collect();
-    assert!(!bank_codes.is_empty());
     let senders: HashSet<&str> = l.txns.iter().map(|t| t.get("sender_id")).collect();
     let sender_banks: HashSet<&str> = senders.iter().map(|s| &s[4..12]).collect();
     assert_eq!(sender_banks.len(), 1, "all customers share one bank code");
+    // Domestic payees who are not customers (landlords, friends) bank elsewhere.
+    let payee_banks: HashSet<&str> = l
+        .txns
+        .iter()
+        .map(|t| t.get("recipient_id"))
+        .filter(|r| r.starts_with("DE") && !senders.contains(r))
+        .map(|r| &r[4..12])
+        .collect();
+    assert!(payee_banks.len() > 1, "domestic payees at {} banks", payee_banks.len());
+    assert!(payee_banks.is_disjoint(&sender_banks), "a non-customer payee has the institution's bank code");
     let fac_shapes: HashSet<String> =
         l.entities.values().filter(|e| e.get("role") == "facilitator").map(|e| shape(e.get("entity_id"))).collect();
     let family_shapes: HashSet<String> =

@@ -1,0 +1,9 @@
+# Sourced by the scripts/bench-*.sh benchmarks: one release build, one output directory,
+# and `pin` to hold a command to one core where taskset exists.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+cargo build --release --locked -q
+BIN=target/release/osecwatch
+DIR="${BENCH_DIR:-target/bench}"
+mkdir -p "$DIR"
+pin() { if command -v taskset >/dev/null; then taskset -c 0 "$@"; else "$@"; fi; }
