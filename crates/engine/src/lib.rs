@@ -197,6 +197,59 @@ impl Scratch {
     }
 }
 
+/// Which of the costlier sender features to work out: while scoring, those the pack
+/// reads; for a profile, all of them.
+#[derive(Clone, Copy)]
+struct Demand {
+    r30: bool,
+    r90: bool,
+    r365: bool,
+    unrelated: bool,
+    countries: bool,
+    amounts: bool,
+    times: bool,
+    months: bool,
+    gaps: bool,
+    dom: bool,
+    trend: bool,
+    shared: bool,
+}
+
+impl Demand {
+    const ALL: Demand = Demand {
+        r30: true,
+        r90: true,
+        r365: true,
+        unrelated: true,
+        countries: true,
+        amounts: true,
+        times: true,
+        months: true,
+        gaps: true,
+        dom: true,
+        trend: true,
+        shared: true,
+    };
+
+    fn of(pack: &RulePack) -> Demand {
+        let u = |f: F| pack.uses(f);
+        Demand {
+            r30: u(F::Recipients30),
+            r90: u(F::Recipients90) || u(F::SharedRecipients90),
+            r365: u(F::Recipients365),
+            unrelated: u(F::Unrelated90),
+            countries: u(F::Countries90),
+            amounts: u(F::Median90),
+            times: u(F::GapCv365),
+            months: u(F::MaxPerMonth90),
+            gaps: u(F::MonthlyPattern),
+            dom: u(F::PaydayShare),
+            trend: u(F::AmountTrend180),
+            shared: u(F::SharedRecipients90),
+        }
+    }
+}
+
 /// Facts about the current payment, worked out once in `process`.
 #[derive(Default, Clone, Copy)]
 struct PayFacts {
@@ -316,6 +369,7 @@ pub struct Engine {
     recipient_typologies: Vec<usize>,
     stats: EngineStats,
     values: Values,
+    demand: Demand,
 }
 
 fn surname_hash(name: &str) -> u64 {
@@ -349,6 +403,7 @@ pub fn fnv1a(b: &[u8]) -> u64 {
 
 impl Engine {
     pub fn new(pack: RulePack) -> Result<Engine, RateError> {
+        let demand = Demand::of(&pack);
         let rates = if pack.settings.rates.is_empty() && pack.settings.base_currency == CurrencyCode::EUR {
             RateTable::eur_defaults()
         } else {
@@ -373,6 +428,7 @@ impl Engine {
             recipient_typologies,
             stats: EngineStats::default(),
             values: [0.0; N_FEATURES],
+            demand,
             next_sweep: i64::MIN,
             tracks: ByEntity::default(),
             scratch: Scratch::default(),
@@ -633,7 +689,7 @@ impl Engine {
         }
 
         // Sender features and typologies.
-        self.sender_features(s, now);
+        self.sender_features(s, now, self.demand);
         self.payment_features(row, facts);
         let mut outcome = Outcome { decision: Decision::Allow, score: 0.0, rules: Vec::new(), reasons: Vec::new() };
         let mut best_sender = 0.0f64;
@@ -805,7 +861,7 @@ impl Engine {
         (rules, sentences)
     }
 
-    fn sender_features(&mut self, s: u32, now: i64) {
+    fn sender_features(&mut self, s: u32, now: i64, d: Demand) {
         let mut sc = std::mem::take(&mut self.scratch);
         sc.clear();
         let x = &mut self.values;
@@ -824,46 +880,62 @@ impl Engine {
             let age = now - p.utc;
             if age <= 365 * DAY {
                 n365 += 1;
-                sc.r365.insert(p.recipient);
-                sc.times.push(p.utc);
-                by_dom[(p.dom as usize).clamp(1, 31) - 1] += 1;
-                if let Some(prev) = sc.last_by_recipient.insert(p.recipient, p.local_day) {
-                    let g = p.local_day - prev;
-                    if g >= 2 {
-                        all_gaps += 1;
-                        monthly_gaps += (25..=35).contains(&g) as u32;
+                if d.r365 {
+                    sc.r365.insert(p.recipient);
+                }
+                if d.times {
+                    sc.times.push(p.utc);
+                }
+                if d.dom {
+                    by_dom[(p.dom as usize).clamp(1, 31) - 1] += 1;
+                }
+                if d.gaps {
+                    if let Some(prev) = sc.last_by_recipient.insert(p.recipient, p.local_day) {
+                        let g = p.local_day - prev;
+                        if g >= 2 {
+                            all_gaps += 1;
+                            monthly_gaps += (25..=35).contains(&g) as u32;
+                        }
                     }
                 }
             }
             if age > 90 * DAY && age <= 180 * DAY {
                 prev90 += 1;
             }
-            if age <= 180 * DAY {
+            if d.trend && age <= 180 * DAY {
                 sc.trend.push(p.amount);
             }
             if age <= 90 * DAY {
                 n90 += 1;
                 sum90 += p.amount;
-                sc.r90.insert(p.recipient);
-                if p.flags & (F_FAMILY | F_ORG) == 0 {
+                if d.r90 {
+                    sc.r90.insert(p.recipient);
+                }
+                if d.unrelated && p.flags & (F_FAMILY | F_ORG) == 0 {
                     sc.unrelated.insert(p.recipient);
                 }
-                if !sc.countries.contains(&p.country) {
+                if d.countries && !sc.countries.contains(&p.country) {
                     sc.countries.push(p.country);
                 }
-                sc.amounts.push(p.amount);
+                if d.amounts {
+                    sc.amounts.push(p.amount);
+                }
                 sm90 += (p.flags & F_SMALL != 0) as u32;
                 night90 += (p.flags & F_NIGHT != 0) as u32;
                 cover90 += (p.flags & F_COVER != 0) as u32;
                 round90 += (p.flags & F_ROUND != 0) as u32;
                 family90 += (p.flags & F_FAMILY != 0) as u32;
                 org90 += (p.flags & F_ORG != 0) as u32;
-                *sc.months.entry(p.month).or_default() += 1;
+                if d.months {
+                    *sc.months.entry(p.month).or_default() += 1;
+                }
             }
             if age <= 30 * DAY {
                 n30 += 1;
                 sum30 += p.amount;
-                sc.r30.insert(p.recipient);
+                if d.r30 {
+                    sc.r30.insert(p.recipient);
+                }
                 sm30 += (p.flags & F_SMALL != 0) as u32;
             }
             if age <= 7 * DAY {
@@ -874,22 +946,25 @@ impl Engine {
             }
         }
         // The busiest 5-day window of the month (wrapping at month end), at least 4 payments.
-        let payday_share = if n365 < 4 {
+        let payday_share = if n365 < 4 || !d.dom {
             0.0
         } else {
             let best = (0..31).map(|c| (0..5).map(|k| by_dom[(c + 31 + k - 2) % 31]).sum::<u32>()).max().unwrap_or(0);
             best as f64 / n365 as f64
         };
-        let shared = sc
-            .r90
-            .iter()
-            .filter(|r| {
-                let rs = &self.recipient_state[**r as usize];
-                // Other unrelated senders: the recipient's count minus this sender if it counts.
-                let me = rs.inbound.iter().any(|i| i.sender == s && !i.family && now - i.utc <= 90 * DAY) as u32;
-                !rs.is_org && rs.unrelated_senders.saturating_sub(me) >= 2
-            })
-            .count();
+        let shared = if !d.shared {
+            0
+        } else {
+            sc.r90
+                .iter()
+                .filter(|r| {
+                    let rs = &self.recipient_state[**r as usize];
+                    // Other unrelated senders: the recipient's count minus this sender if it counts.
+                    let me = rs.inbound.iter().any(|i| i.sender == s && !i.family && now - i.utc <= 90 * DAY) as u32;
+                    !rs.is_org && rs.unrelated_senders.saturating_sub(me) >= 2
+                })
+                .count()
+        };
         let side90 = |k: u8| ss.side.iter().filter(|(t, kk)| *kk == k && now - t <= 90 * DAY).count() as f64;
         let div = |a: u32, b: u32| if b == 0 { 0.0 } else { a as f64 / b as f64 };
         let unit = 10f64.powi(self.pack.settings.base_currency.exponent() as i32);
@@ -914,7 +989,7 @@ impl Engine {
         x[F::NightShare90 as usize] = div(night90, n90);
         x[F::CoverCount90 as usize] = cover90 as f64;
         x[F::CoverShare90 as usize] = div(cover90, n90);
-        x[F::GapCv365 as usize] = gap_cv(&sc.times);
+        x[F::GapCv365 as usize] = if d.times { gap_cv(&sc.times) } else { 0.0 };
         x[F::MaxPerMonth90 as usize] = sc.months.values().copied().max().unwrap_or(0) as f64;
         x[F::MonthlyPattern as usize] = div(monthly_gaps, all_gaps);
         x[F::PaydayShare as usize] = payday_share;
@@ -1091,7 +1166,7 @@ impl Engine {
     pub fn sender_values(&mut self, sender_id: &str, at: Timestamp) -> Option<Values> {
         let s = *self.senders.map.get(sender_id)?;
         self.sender_state[s as usize].prune(at.utc);
-        self.sender_features(s, at.utc);
+        self.sender_features(s, at.utc, Demand::ALL);
         // A probe, not a payment: amount of one minor unit, no corridor, no reference.
         let row = self.probe(at, sender_id)?;
         self.payment_features(&row, PayFacts { base: 1, ..PayFacts::default() });

@@ -8,7 +8,7 @@
 //! points mitigate), a plain-language `explain` template with `{feature}` placeholders, and
 //! its `sources`. Every problem in a file is reported with the rule id and what is wrong.
 
-use crate::features::{Kind, Values, F};
+use crate::features::{Kind, Values, F, N_FEATURES};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -287,6 +287,9 @@ pub struct RulePack {
     pub rules: Vec<Rule>,
     /// Rules per typology, in file order.
     pub by_typology: Vec<Vec<usize>>,
+    /// Features some rule reads (condition, score, explanation): the engine works out only
+    /// these while scoring, so a small pack costs little.
+    uses: [bool; N_FEATURES],
 }
 
 /// Outcome of scoring one typology for one entity.
@@ -438,7 +441,19 @@ impl RulePack {
         }
         let by_typology =
             (0..typologies.len()).map(|t| (0..rules.len()).filter(|r| rules[*r].typology == t).collect()).collect();
-        Ok(RulePack { meta: pf.pack, settings, typologies, rules, by_typology })
+        let mut uses = [false; N_FEATURES];
+        for r in &rules {
+            let explained = r.explain.iter().filter_map(|s| if let Seg::Value(f, _) = s { Some(*f) } else { None });
+            for f in r.when.iter().map(|c| c.f).chain(r.score_by).chain(explained) {
+                uses[f as usize] = true;
+            }
+        }
+        Ok(RulePack { meta: pf.pack, settings, typologies, rules, by_typology, uses })
+    }
+
+    /// Whether any rule reads feature `f`.
+    pub fn uses(&self, f: F) -> bool {
+        self.uses[f as usize]
     }
 
     /// Score typology `t` on the given feature values.

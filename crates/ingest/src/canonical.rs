@@ -17,7 +17,7 @@ const REQUIRED: [bool; 13] = [true, true, true, false, true, true, false, true, 
 #[derive(Default)]
 pub struct RowParser {
     // Currency codes repeat on nearly every row; remember the last one parsed.
-    last_currency: Option<(String, CurrencyCode)>,
+    last_currency: Option<([u8; 3], CurrencyCode)>,
     /// "YYYY-MM-DDT", "+HH:MM" and the UTC instant of that local midnight.
     last_day: Option<([u8; 11], [u8; 6], i64)>,
     last_offset: i16,
@@ -37,11 +37,12 @@ impl RowParser {
         let sender_country = CountryCode::parse(f[4]).map_err(|e| format!("sender_country: {e}"))?;
         let recipient_country = CountryCode::parse(f[7]).map_err(|e| format!("recipient_country: {e}"))?;
         let cur_text = f[9];
-        let currency = match &self.last_currency {
-            Some((t, c)) if t == cur_text => *c,
+        let cur3 = <[u8; 3]>::try_from(cur_text.as_bytes()).ok();
+        let currency = match (&self.last_currency, cur3) {
+            (Some((t, c)), Some(b)) if *t == b => *c,
             _ => {
                 let c = CurrencyCode::parse(cur_text).map_err(|e| format!("currency: {e}"))?;
-                self.last_currency = Some((cur_text.to_string(), c));
+                self.last_currency = cur3.map(|b| (b, c));
                 c
             }
         };
@@ -80,7 +81,8 @@ impl RowParser {
         let b = s.as_bytes();
         if b.len() == 25 {
             if let Some((prefix, suffix, day_start)) = &self.last_day {
-                if b[..11] == prefix[..] && b[19..] == suffix[..] && b[13] == b':' && b[16] == b':' {
+                let (head, tail) = (<[u8; 11]>::try_from(&b[..11]).ok(), <[u8; 6]>::try_from(&b[19..]).ok());
+                if head == Some(*prefix) && tail == Some(*suffix) && b[13] == b':' && b[16] == b':' {
                     let d = |i: usize| b[i].wrapping_sub(b'0');
                     let digits = [d(11), d(12), d(14), d(15), d(17), d(18)];
                     if digits.iter().all(|x| *x < 10) {
@@ -130,7 +132,10 @@ fn deliver(
 
 /// Map header names to canonical positions; error on missing required columns, warn once
 /// on unknown ones.
-fn map_columns<'h>(path: &Path, headers: impl Iterator<Item = &'h str>) -> Result<[Option<usize>; 13], IngestError> {
+pub(crate) fn map_columns<'h>(
+    path: &Path,
+    headers: impl Iterator<Item = &'h str>,
+) -> Result<[Option<usize>; 13], IngestError> {
     let mut pos = [None; 13];
     let mut unknown = Vec::new();
     for (i, h) in headers.enumerate() {
@@ -155,212 +160,21 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> IngestError + '_ {
     move |source| IngestError::Io { path: path.to_path_buf(), source }
 }
 
-/// Read canonical CSV (with a header row). With more than one core available, tokenising
-/// runs on a second thread: one core splits records, the other validates rows and runs the
-/// caller's visitor (which stays on the calling thread and sees rows in file order).
+/// Read canonical CSV (with a header row); with more than one core, blocks of the file
+/// are validated in parallel (see [`crate::csv_chunks`]); rows still reach the visitor on
+/// the calling thread, in file order.
 pub fn read_csv(path: &Path, v: &mut dyn Visitor) -> Result<IngestStats, IngestError> {
     let file = File::open(path).map_err(io(path))?;
-    let r = BufReader::with_capacity(1 << 20, file);
-    // On a single available core the hand-offs would only cost time.
-    if std::thread::available_parallelism().map_or(1, |n| n.get()) > 1 {
-        read_csv_pipelined(path, r, v)
-    } else {
-        read_csv_from(path, r, v)
-    }
-}
-
-/// What the tokeniser hands over: a record, or a record it could not read.
-enum Item {
-    Record(csv::ByteRecord),
-    Broken { line: u64, message: String, fatal: bool },
-}
-
-struct CsvRows<'a> {
-    path: &'a Path,
-    source: String,
-    headers: usize,
-    pos: [Option<usize>; 13],
-    parser: RowParser,
-    stats: IngestStats,
-}
-
-impl<'a> CsvRows<'a> {
-    fn new(path: &'a Path, headers: &csv::ByteRecord) -> Result<CsvRows<'a>, IngestError> {
-        let header_text: Vec<String> = headers.iter().map(|h| String::from_utf8_lossy(h).into_owned()).collect();
-        let pos = map_columns(path, header_text.iter().map(String::as_str))?;
-        Ok(CsvRows {
-            path,
-            source: path.display().to_string(),
-            headers: headers.len(),
-            pos,
-            parser: RowParser::default(),
-            stats: IngestStats::default(),
-        })
-    }
-
-    /// Validate one item and hand it to the visitor; returns the record's buffer for reuse.
-    fn handle(&mut self, item: Item, v: &mut dyn Visitor) -> Result<Option<csv::ByteRecord>, IngestError> {
-        let stats = &mut self.stats;
-        let rec = match item {
-            Item::Broken { line, message, fatal } => {
-                // A broken record (e.g. an unterminated quote) is reported and reading goes
-                // on with what the tokeniser can resynchronise on.
-                stats.read += 1;
-                stats.rejected += 1;
-                v.reject(Rejection {
-                    location: Location { source: self.source.clone(), position: format!("line {line}") },
-                    reason: format!("unreadable CSV record: {message}"),
-                    raw: String::new(),
-                });
-                if fatal {
-                    return Err(IngestError::Format { path: self.path.to_path_buf(), message });
-                }
-                return Ok(None);
-            }
-            Item::Record(r) => r,
-        };
-        stats.read += 1;
-        let line = rec.position().map(|p| p.line()).unwrap_or(0);
-        let source = &self.source;
-        let loc = || Location { source: source.clone(), position: format!("line {line}") };
-        let raw = |r: &csv::ByteRecord| clip(&r.iter().map(String::from_utf8_lossy).collect::<Vec<_>>().join(","));
-        if rec.len() != self.headers {
-            stats.rejected += 1;
-            let reason = format!("row has {} fields, header has {}", rec.len(), self.headers);
-            v.reject(Rejection { location: loc(), reason, raw: raw(&rec) });
-            return Ok(Some(rec));
-        }
-        // One UTF-8 check for the whole record (the bytes are moved, not copied).
-        let srec = match csv::StringRecord::from_byte_record(rec) {
-            Ok(s) => s,
-            Err(e) => {
-                let bad = e.utf8_error().field();
-                let col = self
-                    .pos
-                    .iter()
-                    .position(|p| *p == Some(bad))
-                    .map(|c| CANONICAL_COLUMNS[c])
-                    .unwrap_or("an ignored column");
-                let rec = e.into_byte_record();
-                stats.rejected += 1;
-                v.reject(Rejection {
-                    location: loc(),
-                    reason: format!("field `{col}` is not valid UTF-8"),
-                    raw: raw(&rec),
-                });
-                return Ok(Some(rec));
-            }
-        };
-        let mut f: [&str; 13] = [""; 13];
-        for (c, p) in self.pos.iter().enumerate() {
-            if let Some(i) = p {
-                f[c] = &srec[*i];
-            }
-        }
-        deliver(self.parser.parse(f), stats, v, &loc, || clip(&srec.iter().collect::<Vec<_>>().join(",")));
-        Ok(Some(srec.into_byte_record()))
-    }
-}
-
-fn next_item<R: std::io::Read>(rdr: &mut csv::Reader<R>, mut rec: csv::ByteRecord) -> Option<Item> {
-    let line = rdr.position().line();
-    match rdr.read_byte_record(&mut rec) {
-        Ok(false) => None,
-        Ok(true) => Some(Item::Record(rec)),
-        Err(e) => Some(Item::Broken {
-            line: e.position().map(|p| p.line()).unwrap_or(line),
-            fatal: matches!(e.kind(), csv::ErrorKind::Io(_)),
-            message: e.to_string(),
-        }),
-    }
-}
-
-fn csv_reader<R: std::io::Read>(path: &Path, r: R) -> Result<(csv::Reader<R>, csv::ByteRecord), IngestError> {
-    let mut rdr = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(r);
-    let headers = rdr
-        .byte_headers()
-        .map_err(|e| IngestError::Format { path: path.to_path_buf(), message: format!("header: {e}") })?
-        .clone();
-    Ok((rdr, headers))
+    crate::read_csv_with(path, file, crate::CsvOptions::default(), v)
 }
 
 /// Read canonical CSV from any reader on the calling thread; `path` names the source.
-pub fn read_csv_from<R: std::io::Read>(path: &Path, r: R, v: &mut dyn Visitor) -> Result<IngestStats, IngestError> {
-    let (mut rdr, headers) = csv_reader(path, r)?;
-    let mut rows = CsvRows::new(path, &headers)?;
-    // The record buffer is handed back and forth, so reading allocates nothing per row.
-    let mut spare: Option<csv::ByteRecord> = None;
-    while let Some(item) = next_item(&mut rdr, spare.take().unwrap_or_default()) {
-        spare = rows.handle(item, v)?;
-    }
-    Ok(rows.stats)
-}
-
-/// [`read_csv_from`] with tokenising on a second thread; same rows, same order, same
-/// rejections. Record buffers travel back to the tokeniser for reuse.
-pub fn read_csv_pipelined<R: std::io::Read + Send>(
+pub fn read_csv_from<R: std::io::Read + Send>(
     path: &Path,
     r: R,
     v: &mut dyn Visitor,
 ) -> Result<IngestStats, IngestError> {
-    const BATCH: usize = 1024;
-    let (mut rdr, headers) = csv_reader(path, r)?;
-    let mut rows = CsvRows::new(path, &headers)?;
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Item>>(8);
-    let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<csv::ByteRecord>>();
-    std::thread::scope(|scope| {
-        scope.spawn(move || {
-            let mut spares: Vec<csv::ByteRecord> = Vec::new();
-            loop {
-                if spares.is_empty() {
-                    if let Ok(b) = back_rx.try_recv() {
-                        spares = b;
-                    }
-                }
-                let mut batch = Vec::with_capacity(BATCH);
-                let mut done = false;
-                while batch.len() < BATCH {
-                    match next_item(&mut rdr, spares.pop().unwrap_or_default()) {
-                        Some(i) => {
-                            let fatal = matches!(i, Item::Broken { fatal: true, .. });
-                            batch.push(i);
-                            if fatal {
-                                done = true;
-                                break;
-                            }
-                        }
-                        None => {
-                            done = true;
-                            break;
-                        }
-                    }
-                }
-                if (!batch.is_empty() && tx.send(batch).is_err()) || done {
-                    break;
-                }
-            }
-        });
-        let mut result = Ok(());
-        for batch in rx.iter() {
-            if result.is_err() {
-                continue; // drain so the tokeniser can finish
-            }
-            let mut spent = Vec::with_capacity(batch.len());
-            for item in batch {
-                match rows.handle(item, v) {
-                    Ok(Some(r)) => spent.push(r),
-                    Ok(None) => {}
-                    Err(e) => {
-                        result = Err(e);
-                        break;
-                    }
-                }
-            }
-            let _ = back_tx.send(spent);
-        }
-        result
-    })?;
-    Ok(rows.stats)
+    crate::read_csv_with(path, r, crate::CsvOptions { workers: 0, ..crate::CsvOptions::default() }, v)
 }
 
 /// Read canonical JSON Lines: one object per line with the canonical keys. Values are

@@ -13,14 +13,14 @@
 //! and never contain row content.
 
 mod canonical;
+mod csv_chunks;
 mod iso20022;
 mod order;
 mod rates;
 mod validate;
 
-pub use canonical::{
-    read_csv, read_csv_from, read_csv_pipelined, read_jsonl, read_jsonl_from, read_parquet, RowParser,
-};
+pub use canonical::{read_csv, read_csv_from, read_jsonl, read_jsonl_from, read_parquet, RowParser};
+pub use csv_chunks::{read_csv_with, CsvOptions};
 pub use iso20022::{read_iso20022, read_iso20022_from, MessageKind, XmlOptions};
 pub use order::{OrderGuard, ReorderBuffer};
 pub use rates::{RateError, RateTable};

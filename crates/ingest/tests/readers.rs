@@ -384,7 +384,7 @@ fn channel_per_sending_agent() {
 }
 
 #[test]
-fn pipelined_csv_reading_gives_the_same_rows_rejections_and_order() {
+fn parallel_csv_reading_gives_the_same_rows_rejections_and_order() {
     let dir = tempfile::tempdir().unwrap();
     let mut text = format!("{HEADER}\n");
     for i in 0..5000 {
@@ -404,7 +404,11 @@ fn pipelined_csv_reading_gives_the_same_rows_rejections_and_order() {
     let mut a = Collect::default();
     let sa = read_csv_from(&p, text.as_bytes(), &mut a).unwrap();
     let mut b = Collect::default();
-    let sb = read_csv(&p, &mut b).unwrap();
+    let sb = read_csv_with(&p, text.as_bytes(), CsvOptions { block: 4096, workers: 2 }, &mut b).unwrap();
+    let mut c = Collect::default();
+    let sc = read_csv(&p, &mut c).unwrap();
+    assert_eq!(sa, sc);
+    assert_eq!(a.rows, c.rows);
     assert_eq!(sa, sb);
     assert_eq!(sa.read, sa.accepted + sa.rejected);
     assert!(sa.rejected >= 100, "{sa:?}");

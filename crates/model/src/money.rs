@@ -65,6 +65,9 @@ pub fn format_minor(minor: i64, exponent: u8, out: &mut Vec<u8>) {
 /// Refuses signs other than a leading `-`, exponents, thousands separators and more
 /// decimals than the currency has: such input is quarantined, never rounded.
 pub fn parse_decimal_minor(s: &str, exponent: u8) -> Result<i64, MoneyError> {
+    if let Some(v) = plain_decimal_minor(s.as_bytes(), exponent) {
+        return Ok(v);
+    }
     let err = || MoneyError::Syntax(s.to_string());
     let (neg, body) = match s.strip_prefix('-') {
         Some(rest) => (true, rest),
@@ -100,6 +103,42 @@ pub fn parse_decimal_minor(s: &str, exponent: u8) -> Result<i64, MoneyError> {
         v = v.checked_mul(10).and_then(|v| v.checked_add(d)).ok_or_else(overflow)?;
     }
     Ok(if neg { -v } else { v })
+}
+
+/// The common shape, `digits[.digits]` with no more fraction digits than the currency has,
+/// in one pass; `None` sends anything else (signs, errors, long or over-precise amounts) to
+/// the general parser, which gives the same value or the error.
+fn plain_decimal_minor(b: &[u8], exponent: u8) -> Option<i64> {
+    // 14 characters keep the value below 10^14 * 10^exponent, far from i64 overflow.
+    if b.is_empty() || b.len() > 14 || exponent > 4 {
+        return None;
+    }
+    let mut v: i64 = 0;
+    let mut i = 0;
+    while i < b.len() && b[i].is_ascii_digit() {
+        v = v * 10 + (b[i] - b'0') as i64;
+        i += 1;
+    }
+    if i == 0 {
+        return None;
+    }
+    let mut frac = 0usize;
+    if i < b.len() {
+        if b[i] != b'.' || i + 1 == b.len() {
+            return None;
+        }
+        for c in &b[i + 1..] {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            v = v * 10 + (c - b'0') as i64;
+        }
+        frac = b.len() - i - 1;
+    }
+    if frac > exponent as usize {
+        return None;
+    }
+    Some(v * 10i64.pow((exponent as usize - frac) as u32))
 }
 
 #[cfg(test)]

@@ -1,0 +1,780 @@
+//! Canonical CSV, read in chunks that are tokenised and validated in parallel.
+//!
+//! Why not one `csv::Reader` loop: checking every field of every row (the quarantine
+//! guarantee) is most of what a scan costs, and a record-at-a-time state machine keeps it
+//! on one core. Here the file is cut into blocks at record boundaries; workers split and
+//! validate blocks independently; the caller's visitor still sees rows (and rejections) on
+//! the calling thread in file order, so nothing downstream changes.
+//!
+//! - A block without a double quote is cut after its last `\n` (outside quotes every `\n`
+//!   ends a record) and split with `memchr`: lines at `\n`, fields at `,`, a trailing `\r`
+//!   dropped. This is the common case and the fast one.
+//! - A block with a quote, or a line with a bare `\r` (a terminator for the `csv` crate),
+//!   is tokenised by `csv_core`, the state machine under the `csv` crate, with the same
+//!   settings, so quoting, escaped quotes and odd terminators mean exactly what they mean
+//!   to every other `csv` user. The cut is then the end of the last complete record.
+//! - A record longer than a block grows the block; memory is bounded by the longest
+//!   record, not by the file.
+//!
+//! Line numbers are those of the line where a record starts (empty lines skipped), which is
+//! what an analyst opening the file expects. (The `csv` crate's own positions count from
+//! the end of the previous record, which is off by one in CRLF files.)
+
+use crate::canonical::{map_columns, RowParser};
+use crate::{clip, IngestError, IngestStats, Location, Rejection, Visitor};
+use osecwatch_model::{Channel, CountryCode, Money, Timestamp, TxnRow, CANONICAL_COLUMNS};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
+use std::sync::mpsc::{channel, sync_channel};
+use std::sync::Mutex;
+
+/// How a CSV file is read.
+#[derive(Debug, Clone, Copy)]
+pub struct CsvOptions {
+    /// Bytes read per block (a block grows when one record is longer).
+    pub block: usize,
+    /// Threads that tokenise and validate blocks; 0 does everything on the calling thread.
+    pub workers: usize,
+}
+
+impl Default for CsvOptions {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // On one core the hand-offs would only cost time.
+        CsvOptions { block: 1 << 18, workers: if cores > 1 { cores } else { 0 } }
+    }
+}
+
+/// Read canonical CSV (with a header row) from any reader; `path` names the source.
+pub fn read_csv_with<R: Read + Send>(
+    path: &Path,
+    r: R,
+    opts: CsvOptions,
+    v: &mut dyn Visitor,
+) -> Result<IngestStats, IngestError> {
+    let mut chunker = Chunker::new(path, r, opts.block.max(64))?;
+    let ctx = Ctx { headers: chunker.headers, pos: chunker.pos };
+    let mut out =
+        Delivery { source: path.display().to_string(), line_base: chunker.first_line, stats: IngestStats::default() };
+    if opts.workers == 0 {
+        let mut w = Worker::default();
+        let mut shell = Parsed::default();
+        while let Some(chunk) = chunker.next_chunk()? {
+            w.parse(chunk, &ctx, &mut shell);
+            out.deliver(&shell, v);
+            chunker.recycle(std::mem::take(&mut shell.text).into_bytes());
+        }
+        return Ok(out.stats);
+    }
+    read_parallel(chunker, &ctx, opts.workers, &mut out, v)?;
+    Ok(out.stats)
+}
+
+/// What a worker needs to know about the file.
+#[derive(Clone, Copy)]
+struct Ctx {
+    headers: usize,
+    pos: [Option<usize>; 13],
+}
+
+/// A block cut at a record boundary: raw bytes (no quotes; split by the fast path), or
+/// records already tokenised by `csv_core` while finding the cut.
+enum Chunk {
+    Plain(Vec<u8>),
+    Tokens(Tokens),
+}
+
+/// Records of one chunk: field bytes, each record's field spans, and newline counts for
+/// line numbers.
+#[derive(Default)]
+struct Tokens {
+    text: Vec<u8>,
+    spans: Vec<(u32, u32)>,
+    recs: Vec<Rec>,
+    /// Newlines in the input this chunk consumed.
+    newlines: u64,
+}
+
+#[derive(Clone, Copy)]
+struct Rec {
+    /// Newlines in the chunk before the record's first byte.
+    line: u64,
+    first: u32,
+    n: u32,
+}
+
+/// A validated row: the parsed values, and where its text fields lie in the chunk's text.
+#[derive(Clone, Copy)]
+struct RowRef {
+    line: u64,
+    /// txn_id, sender_id, sender_name, recipient_id, recipient_name, reference.
+    text: [(u32, u32); 6],
+    timestamp: Timestamp,
+    sender_country: CountryCode,
+    recipient_country: CountryCode,
+    amount: Money,
+    channel: Channel,
+    merchant_category: Option<u16>,
+}
+
+const TEXT_COLUMNS: [usize; 6] = [0, 2, 3, 5, 6, 11];
+
+struct Rejected {
+    /// Rows of the chunk that come before this rejection.
+    before: usize,
+    line: u64,
+    reason: String,
+    raw: String,
+}
+
+/// A chunk after validation. Its buffers travel back to be reused.
+#[derive(Default)]
+struct Parsed {
+    text: String,
+    rows: Vec<RowRef>,
+    rejects: Vec<Rejected>,
+    records: u64,
+    newlines: u64,
+}
+
+impl Parsed {
+    fn clear(&mut self) {
+        self.text.clear();
+        self.rows.clear();
+        self.rejects.clear();
+        self.records = 0;
+        self.newlines = 0;
+    }
+}
+
+/// Hands validated rows to the visitor in file order and keeps the counts.
+struct Delivery {
+    source: String,
+    /// Line number of the first line of the next chunk.
+    line_base: u64,
+    stats: IngestStats,
+}
+
+impl Delivery {
+    fn deliver(&mut self, p: &Parsed, v: &mut dyn Visitor) {
+        let base = self.line_base;
+        let source = &self.source;
+        let text = p.text.as_str();
+        let mut rejects = p.rejects.iter().peekable();
+        let reject = |r: &Rejected, v: &mut dyn Visitor| {
+            let location = Location { source: source.clone(), position: format!("line {}", base + r.line) };
+            v.reject(Rejection { location, reason: r.reason.clone(), raw: r.raw.clone() });
+        };
+        for (i, row) in p.rows.iter().enumerate() {
+            while let Some(r) = rejects.next_if(|r| r.before == i) {
+                reject(r, v);
+            }
+            let s = |k: usize| text.get(row.text[k].0 as usize..row.text[k].1 as usize).unwrap_or("");
+            let txn = TxnRow {
+                txn_id: s(0),
+                timestamp: row.timestamp,
+                sender_id: s(1),
+                sender_name: s(2),
+                sender_country: row.sender_country,
+                recipient_id: s(3),
+                recipient_name: s(4),
+                recipient_country: row.recipient_country,
+                amount: row.amount,
+                channel: row.channel,
+                reference: s(5),
+                merchant_category: row.merchant_category,
+            };
+            let line = base + row.line;
+            v.accept(&txn, &|| Location { source: source.clone(), position: format!("line {line}") });
+        }
+        for r in rejects {
+            reject(r, v);
+        }
+        self.stats.read += p.records;
+        self.stats.accepted += p.rows.len() as u64;
+        self.stats.rejected += p.rejects.len() as u64;
+        self.line_base += p.newlines;
+    }
+}
+
+/// Reads blocks and cuts them at record boundaries (on one thread: the cut needs to know
+/// whether it is inside a quoted field, which depends on everything before it).
+struct Chunker<R> {
+    path: std::path::PathBuf,
+    r: R,
+    block: usize,
+    carry: Vec<u8>,
+    eof: bool,
+    pool: Vec<Vec<u8>>,
+    core: csv_core::Reader,
+    headers: usize,
+    pos: [Option<usize>; 13],
+    first_line: u64,
+}
+
+impl<R: Read> Chunker<R> {
+    fn new(path: &Path, r: R, block: usize) -> Result<Self, IngestError> {
+        let mut c = Chunker {
+            path: path.to_path_buf(),
+            r,
+            block,
+            carry: Vec::new(),
+            eof: false,
+            pool: Vec::new(),
+            core: csv_core::Reader::new(),
+            headers: 0,
+            pos: [None; 13],
+            first_line: 1,
+        };
+        c.read_header()?;
+        Ok(c)
+    }
+
+    fn format_error(&self, message: String) -> IngestError {
+        IngestError::Format { path: self.path.clone(), message }
+    }
+
+    /// The header is the first record; read with the `csv` crate itself.
+    fn read_header(&mut self) -> Result<(), IngestError> {
+        let mut want = self.block;
+        loop {
+            let mut buf = std::mem::take(&mut self.carry);
+            self.fill(&mut buf, want)?;
+            let mut rdr = csv::ReaderBuilder::new().has_headers(false).from_reader(buf.as_slice());
+            let mut rec = csv::ByteRecord::new();
+            rdr.read_byte_record(&mut rec).map_err(|e| self.format_error(format!("header: {e}")))?;
+            let end = rdr.position().byte() as usize;
+            // The header is complete once its terminator was read (or the input ended).
+            let complete = self.eof || (end < buf.len() || buf.last().is_some_and(|b| *b == b'\n' || *b == b'\r'));
+            if !complete {
+                self.carry = buf;
+                want = want.saturating_mul(2);
+                continue;
+            }
+            let names: Vec<String> = rec.iter().map(|h| String::from_utf8_lossy(h).into_owned()).collect();
+            self.pos = map_columns(&self.path, names.iter().map(String::as_str))?;
+            self.headers = rec.len();
+            self.first_line = 1 + memchr::memchr_iter(b'\n', &buf[..end]).count() as u64;
+            self.carry = buf.split_off(end.min(buf.len()));
+            return Ok(());
+        }
+    }
+
+    /// Append input to `buf` until it holds `want` bytes or the input ends.
+    fn fill(&mut self, buf: &mut Vec<u8>, want: usize) -> Result<(), IngestError> {
+        while buf.len() < want && !self.eof {
+            let need = want - buf.len();
+            buf.reserve(need);
+            // `read_to_end` reads into spare capacity without zeroing it first.
+            match (&mut self.r).take(need as u64).read_to_end(buf) {
+                Ok(0) => self.eof = true,
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(source) => return Err(IngestError::Io { path: self.path.clone(), source }),
+            }
+        }
+        Ok(())
+    }
+
+    fn recycle(&mut self, mut buf: Vec<u8>) {
+        if self.pool.len() < 4 {
+            buf.clear();
+            self.pool.push(buf);
+        }
+    }
+
+    /// The next block, cut after its last complete record; `None` at the end.
+    fn next_chunk(&mut self) -> Result<Option<Chunk>, IngestError> {
+        let mut want = self.block;
+        loop {
+            let mut buf = self.pool.pop().unwrap_or_default();
+            buf.clear();
+            buf.extend_from_slice(&self.carry);
+            self.carry.clear();
+            self.fill(&mut buf, want)?;
+            if buf.is_empty() {
+                return Ok(None);
+            }
+            if memchr::memchr(b'"', &buf).is_none() {
+                let cut = if self.eof { Some(buf.len()) } else { memchr::memrchr(b'\n', &buf).map(|i| i + 1) };
+                if let Some(cut) = cut {
+                    self.carry.extend_from_slice(&buf[cut..]);
+                    buf.truncate(cut);
+                    return Ok(Some(Chunk::Plain(buf)));
+                }
+            } else {
+                let mut t = Tokens::default();
+                let used = tokenize_core(&mut self.core, &buf, self.eof, &mut t);
+                if used > 0 || self.eof {
+                    self.carry.extend_from_slice(&buf[used..]);
+                    self.recycle(buf);
+                    return Ok(Some(Chunk::Tokens(t)));
+                }
+            }
+            // One record is longer than the block: read on.
+            self.carry = buf;
+            want = self.carry.len().saturating_mul(2);
+        }
+    }
+}
+
+/// Split a quote-free block: lines at `\n` (a trailing `\r` dropped, empty lines skipped),
+/// fields at `,`. Returns false if a line holds a bare `\r`, which `csv` treats as a
+/// record terminator: such a block goes to [`tokenize_core`].
+fn tokenize_plain(buf: &[u8], t: &mut Tokens) -> bool {
+    if memchr::memchr(b'\r', buf).is_none() {
+        tokenize_lf(buf, t);
+        return true;
+    }
+    tokenize_crlf(buf, t)
+}
+
+/// Bit `i` set where `b[i]` is a comma or a newline: finding delimiters 64 bytes at a time,
+/// with vector compares, is what makes splitting cheap.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn delimiters(b: &[u8; 64]) -> u64 {
+    use std::arch::x86_64::{_mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8};
+    let mut m = 0u64;
+    // SAFETY: SSE2 is part of the x86-64 baseline, so these instructions always exist; each
+    // load reads 16 bytes inside `b` (k * 16 + 16 <= 64), and `loadu` needs no alignment.
+    unsafe {
+        let (comma, nl) = (_mm_set1_epi8(b',' as i8), _mm_set1_epi8(b'\n' as i8));
+        for k in 0..4 {
+            let v = _mm_loadu_si128(b.as_ptr().add(16 * k).cast());
+            let hit = _mm_or_si128(_mm_cmpeq_epi8(v, comma), _mm_cmpeq_epi8(v, nl));
+            m |= (_mm_movemask_epi8(hit) as u16 as u64) << (16 * k);
+        }
+    }
+    m
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+#[inline]
+fn delimiters(b: &[u8; 64]) -> u64 {
+    let mut m = 0u64;
+    for (i, c) in b.iter().enumerate() {
+        m |= (((*c == b',') | (*c == b'\n')) as u64) << i;
+    }
+    m
+}
+
+/// Split a block with neither quotes nor carriage returns, calling `record(line, spans)`
+/// for each record (`line`: newlines before it); returns the newlines in the block.
+fn split_lf(buf: &[u8], spans: &mut Vec<(u32, u32)>, mut record: impl FnMut(u64, &[(u32, u32)])) -> u64 {
+    spans.clear();
+    let (mut field_start, mut nl) = (0usize, 0u64);
+    let mut on_delimiter = |p: usize, spans: &mut Vec<(u32, u32)>| {
+        if buf[p] == b',' {
+            spans.push((field_start as u32, p as u32));
+        } else {
+            // A newline right after the previous one is an empty line: skipped.
+            if p > field_start || !spans.is_empty() {
+                spans.push((field_start as u32, p as u32));
+                record(nl, spans);
+                spans.clear();
+            }
+            nl += 1;
+        }
+        field_start = p + 1;
+    };
+    let mut blocks = buf.chunks_exact(64);
+    let mut base = 0usize;
+    for block in &mut blocks {
+        let mut m = delimiters(block.try_into().unwrap_or(&[0; 64]));
+        while m != 0 {
+            on_delimiter(base + m.trailing_zeros() as usize, spans);
+            m &= m - 1;
+        }
+        base += 64;
+    }
+    let rest = blocks.remainder();
+    let mut last = [0u8; 64];
+    last[..rest.len()].copy_from_slice(rest);
+    let mut m = delimiters(&last);
+    while m != 0 {
+        on_delimiter(base + m.trailing_zeros() as usize, spans);
+        m &= m - 1;
+    }
+    // A last record without a newline (the end of the file).
+    if buf.len() > field_start || !spans.is_empty() {
+        spans.push((field_start as u32, buf.len() as u32));
+        record(nl, spans);
+    }
+    nl
+}
+
+/// [`split_lf`] into [`Tokens`].
+fn tokenize_lf(buf: &[u8], t: &mut Tokens) {
+    t.recs.clear();
+    let mut flat = std::mem::take(&mut t.spans);
+    flat.clear();
+    let mut scratch = Vec::new();
+    t.newlines = split_lf(buf, &mut scratch, |line, spans| {
+        t.recs.push(Rec { line, first: flat.len() as u32, n: spans.len() as u32 });
+        flat.extend_from_slice(spans);
+    });
+    t.spans = flat;
+}
+
+/// [`tokenize_plain`] for a block with carriage returns: line by line.
+fn tokenize_crlf(buf: &[u8], t: &mut Tokens) -> bool {
+    t.spans.clear();
+    t.recs.clear();
+    let mut pos = 0usize;
+    let mut nl = 0u64;
+    while pos < buf.len() {
+        let end = memchr::memchr(b'\n', &buf[pos..]).map_or(buf.len(), |i| pos + i);
+        let mut line_end = end;
+        if line_end > pos && buf[line_end - 1] == b'\r' {
+            line_end -= 1;
+        }
+        if line_end > pos {
+            let first = t.spans.len() as u32;
+            let mut start = pos;
+            for i in memchr::memchr2_iter(b',', b'\r', &buf[pos..line_end]) {
+                if buf[pos + i] == b'\r' {
+                    return false;
+                }
+                t.spans.push((start as u32, (pos + i) as u32));
+                start = pos + i + 1;
+            }
+            t.spans.push((start as u32, line_end as u32));
+            t.recs.push(Rec { line: nl, first, n: t.spans.len() as u32 - first });
+        }
+        if end < buf.len() {
+            nl += 1;
+        }
+        pos = end + 1;
+    }
+    t.newlines = nl;
+    true
+}
+
+/// Tokenise complete records with `csv_core` (the `csv` crate's defaults); field bytes go
+/// to `t.text`. Returns the bytes consumed: up to the end of the last complete record, or
+/// everything when `eof`.
+fn tokenize_core(core: &mut csv_core::Reader, input: &[u8], eof: bool, t: &mut Tokens) -> usize {
+    use csv_core::ReadRecordResult as R;
+    core.reset();
+    t.spans.clear();
+    t.recs.clear();
+    // Unescaping never makes a field longer than its input.
+    t.text.clear();
+    t.text.resize(input.len(), 0);
+    let mut ends: Vec<usize> = vec![0; 64];
+    let (mut pos, mut out, mut nl, mut used, mut used_nl) = (0usize, 0usize, 0u64, 0usize, 0u64);
+    'records: loop {
+        // Skip empty lines here so a record's line is the one it starts on.
+        while pos < input.len() && (input[pos] == b'\n' || input[pos] == b'\r') {
+            nl += (input[pos] == b'\n') as u64;
+            pos += 1;
+        }
+        if pos == input.len() && !eof {
+            break;
+        }
+        if pos == input.len() {
+            // Consumed through the end: trailing empty lines count as read.
+            used = pos;
+            used_nl = nl;
+            break;
+        }
+        let (rec_out, rec_nl) = (out, nl);
+        let mut nends = 0usize;
+        loop {
+            let (res, nin, nout, nend) = core.read_record(&input[pos..], &mut t.text[out..], &mut ends[nends..]);
+            nl += memchr::memchr_iter(b'\n', &input[pos..pos + nin]).count() as u64;
+            pos += nin;
+            out += nout;
+            nends += nend;
+            match res {
+                R::InputEmpty if pos < input.len() => continue,
+                R::InputEmpty if !eof => break 'records, // an incomplete record: next chunk
+                R::InputEmpty => continue,               // empty input tells csv_core the input ended
+                R::OutputFull => t.text.resize(t.text.len() * 2 + 64, 0),
+                R::OutputEndsFull => ends.resize(ends.len() * 2, 0),
+                R::Record => {
+                    let first = t.spans.len() as u32;
+                    let mut s = rec_out;
+                    for e in &ends[..nends] {
+                        t.spans.push((s as u32, (rec_out + e) as u32));
+                        s = rec_out + e;
+                    }
+                    t.recs.push(Rec { line: rec_nl, first, n: nends as u32 });
+                    used = pos;
+                    used_nl = nl;
+                    continue 'records;
+                }
+                R::End => {
+                    used = pos;
+                    used_nl = nl;
+                    break 'records;
+                }
+            }
+        }
+    }
+    // Records after the last complete one belong to the next chunk.
+    let keep = t.spans.last().map_or(0, |s| s.1 as usize);
+    t.text.truncate(keep);
+    t.newlines = used_nl;
+    used
+}
+
+/// Per-thread state for validating chunks (buffers reused from chunk to chunk).
+#[derive(Default)]
+struct Worker {
+    parser: RowParser,
+    core: Option<csv_core::Reader>,
+    tokens: Tokens,
+}
+
+impl Worker {
+    /// Tokenise (if needed), check UTF-8 and validate every record of a chunk into `out`.
+    fn parse(&mut self, chunk: Chunk, ctx: &Ctx, out: &mut Parsed) {
+        out.clear();
+        let mut t = std::mem::take(&mut self.tokens);
+        let text = match chunk {
+            Chunk::Tokens(mut given) => {
+                std::mem::swap(&mut t, &mut given);
+                t.text
+            }
+            Chunk::Plain(buf) if memchr::memchr(b'\r', &buf).is_none() => {
+                // The common case, in one pass while the block is in cache: split and
+                // validate each record as soon as its newline is found.
+                match String::from_utf8(buf) {
+                    Ok(text) => {
+                        let parser = &mut self.parser;
+                        let mut rows = std::mem::take(&mut out.rows);
+                        let mut rejects = std::mem::take(&mut out.rejects);
+                        let mut records = 0u64;
+                        out.newlines = split_lf(text.as_bytes(), &mut t.spans, |line, spans| {
+                            records += 1;
+                            validate(parser, &text, line, spans, ctx, &mut rows, &mut rejects);
+                        });
+                        (out.rows, out.rejects, out.records, out.text) = (rows, rejects, records, text);
+                        self.tokens = t;
+                        return;
+                    }
+                    Err(e) => {
+                        let buf = e.into_bytes();
+                        tokenize_lf(&buf, &mut t);
+                        buf
+                    }
+                }
+            }
+            Chunk::Plain(buf) => {
+                if !tokenize_plain(&buf, &mut t) {
+                    let core = self.core.get_or_insert_with(csv_core::Reader::new);
+                    tokenize_core(core, &buf, true, &mut t);
+                    t.text
+                } else {
+                    buf
+                }
+            }
+        };
+        t.text = Vec::new();
+        let (owned, bad) = utf8_or_blank(text, &t, ctx);
+        out.records = t.recs.len() as u64;
+        out.newlines = t.newlines;
+        let mut bad = bad.into_iter().peekable();
+        for (i, rec) in t.recs.iter().enumerate() {
+            if let Some((_, reason, raw)) = bad.next_if(|b| b.0 == i) {
+                out.rejects.push(Rejected { before: out.rows.len(), line: rec.line, reason, raw });
+                continue;
+            }
+            let spans = &t.spans[rec.first as usize..(rec.first + rec.n) as usize];
+            validate(&mut self.parser, &owned, rec.line, spans, ctx, &mut out.rows, &mut out.rejects);
+        }
+        out.text = owned;
+        self.tokens = t;
+    }
+}
+
+/// Validate one record (its fields given as spans of `text`) into a row or a rejection.
+fn validate(
+    parser: &mut RowParser,
+    text: &str,
+    line: u64,
+    spans: &[(u32, u32)],
+    ctx: &Ctx,
+    rows: &mut Vec<RowRef>,
+    rejects: &mut Vec<Rejected>,
+) {
+    let field = |i: usize| text.get(spans[i].0 as usize..spans[i].1 as usize);
+    let raw = || {
+        let bytes = |s: &(u32, u32)| text.as_bytes().get(s.0 as usize..s.1 as usize).unwrap_or_default();
+        clip(&spans.iter().map(|s| String::from_utf8_lossy(bytes(s))).collect::<Vec<_>>().join(","))
+    };
+    let mut reject = |reason: String, raw: String| {
+        rejects.push(Rejected { before: rows.len(), line, reason, raw });
+    };
+    if spans.len() != ctx.headers {
+        reject(format!("row has {} fields, header has {}", spans.len(), ctx.headers), raw());
+        return;
+    }
+    let mut f: [&str; 13] = [""; 13];
+    for (c, p) in ctx.pos.iter().enumerate() {
+        if let Some(i) = p {
+            match field(*i) {
+                Some(s) => f[c] = s,
+                None => {
+                    // Valid text overall, but a field boundary splits a character.
+                    reject(format!("field `{}` is not valid UTF-8", CANONICAL_COLUMNS[c]), raw());
+                    return;
+                }
+            }
+        }
+    }
+    match parser.parse(f) {
+        Ok(row) => {
+            let mut text6 = [(0u32, 0u32); 6];
+            for (k, c) in TEXT_COLUMNS.iter().enumerate() {
+                if let Some(i) = ctx.pos[*c] {
+                    text6[k] = spans[i];
+                }
+            }
+            rows.push(RowRef {
+                line,
+                text: text6,
+                timestamp: row.timestamp,
+                sender_country: row.sender_country,
+                recipient_country: row.recipient_country,
+                amount: row.amount,
+                channel: row.channel,
+                merchant_category: row.merchant_category,
+            });
+        }
+        Err(reason) => reject(reason, raw()),
+    }
+}
+
+/// The chunk's text as a `String`. Records with bytes that are not UTF-8 are refused (as
+/// the `csv` crate's `StringRecord` would: wrong field count first, then the first bad
+/// field) and their bytes blanked, so the rest of the chunk stays usable.
+fn utf8_or_blank(text: Vec<u8>, t: &Tokens, ctx: &Ctx) -> (String, Vec<(usize, String, String)>) {
+    let mut bytes = match String::from_utf8(text) {
+        Ok(s) => return (s, Vec::new()),
+        Err(e) => e.into_bytes(),
+    };
+    let mut bad = Vec::new();
+    for (i, rec) in t.recs.iter().enumerate() {
+        let spans = &t.spans[rec.first as usize..(rec.first + rec.n) as usize];
+        let field = |s: &(u32, u32)| &bytes[s.0 as usize..s.1 as usize];
+        let Some(bad_field) = spans.iter().position(|s| std::str::from_utf8(field(s)).is_err()) else {
+            continue;
+        };
+        let raw = clip(&spans.iter().map(|s| String::from_utf8_lossy(field(s))).collect::<Vec<_>>().join(","));
+        let reason = if spans.len() != ctx.headers {
+            format!("row has {} fields, header has {}", spans.len(), ctx.headers)
+        } else {
+            let col = ctx
+                .pos
+                .iter()
+                .position(|p| *p == Some(bad_field))
+                .map_or("an ignored column", |c| CANONICAL_COLUMNS[c]);
+            format!("field `{col}` is not valid UTF-8")
+        };
+        bad.push((i, reason, raw));
+        for s in spans {
+            bytes[s.0 as usize..s.1 as usize].fill(b'?');
+        }
+    }
+    // Whatever is left outside records (there should be nothing) is blanked too.
+    loop {
+        match String::from_utf8(bytes) {
+            Ok(s) => return (s, bad),
+            Err(e) => {
+                let at = e.utf8_error().valid_up_to();
+                let len = e.utf8_error().error_len().unwrap_or(e.as_bytes().len() - at);
+                bytes = e.into_bytes();
+                bytes[at..at + len].fill(b'?');
+            }
+        }
+    }
+}
+
+/// One thread cuts blocks, `workers` threads validate them, the calling thread delivers
+/// them in order. At most a fixed number of chunks is in flight, so memory stays bounded.
+fn read_parallel<R: Read + Send>(
+    mut chunker: Chunker<R>,
+    ctx: &Ctx,
+    workers: usize,
+    out: &mut Delivery,
+    v: &mut dyn Visitor,
+) -> Result<(), IngestError> {
+    let in_flight_max = 2 * workers + 2;
+    let (job_tx, job_rx) = sync_channel::<(u64, Chunk, Parsed)>(workers);
+    let job_rx = Mutex::new(job_rx);
+    let (done_tx, done_rx) = sync_channel::<(u64, Parsed)>(in_flight_max);
+    let (back_tx, back_rx) = channel::<Parsed>();
+    std::thread::scope(|scope| {
+        let cutter = scope.spawn(move || -> Result<u64, IngestError> {
+            let mut shells: Vec<Parsed> = Vec::new();
+            let mut in_flight = 0usize;
+            let mut seq = 0u64;
+            let take_back = |p: Parsed, shells: &mut Vec<Parsed>, chunker: &mut Chunker<R>| {
+                let mut p = p;
+                chunker.recycle(std::mem::take(&mut p.text).into_bytes());
+                shells.push(p);
+            };
+            loop {
+                while let Ok(p) = back_rx.try_recv() {
+                    in_flight -= 1;
+                    take_back(p, &mut shells, &mut chunker);
+                }
+                if in_flight >= in_flight_max {
+                    match back_rx.recv() {
+                        Ok(p) => {
+                            in_flight -= 1;
+                            take_back(p, &mut shells, &mut chunker);
+                        }
+                        Err(_) => return Ok(seq), // the deliverer stopped
+                    }
+                }
+                let Some(chunk) = chunker.next_chunk()? else { return Ok(seq) };
+                let shell = shells.pop().unwrap_or_default();
+                if job_tx.send((seq, chunk, shell)).is_err() {
+                    return Ok(seq);
+                }
+                seq += 1;
+                in_flight += 1;
+            }
+        });
+        for _ in 0..workers {
+            let done_tx = done_tx.clone();
+            let job_rx = &job_rx;
+            scope.spawn(move || {
+                let mut w = Worker::default();
+                loop {
+                    // The lock is held only while waiting for the next job.
+                    let job = match job_rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok((seq, chunk, mut shell)) = job else { return };
+                    w.parse(chunk, ctx, &mut shell);
+                    if done_tx.send((seq, shell)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        let mut pending: BTreeMap<u64, Parsed> = BTreeMap::new();
+        let mut next = 0u64;
+        for (seq, p) in done_rx.iter() {
+            pending.insert(seq, p);
+            while let Some(p) = pending.remove(&next) {
+                out.deliver(&p, v);
+                next += 1;
+                let _ = back_tx.send(p);
+            }
+        }
+        drop(back_tx);
+        match cutter.join() {
+            Ok(r) => r.map(|_| ()),
+            Err(e) => std::panic::resume_unwind(e),
+        }
+    })
+}

@@ -1,0 +1,275 @@
+//! The chunked, parallel CSV reader against a plain `csv::Reader` loop: same rows, same
+//! rejections with the same reasons, same order, whatever the block size and the number of
+//! workers; line numbers are those of the line each record starts on.
+
+use osecwatch_ingest::*;
+use osecwatch_model::{Transaction, TxnRow, CANONICAL_COLUMNS};
+use proptest::prelude::*;
+use std::io::Read;
+use std::path::Path;
+
+const HEADER: &str = "txn_id,timestamp,sender_id,sender_name,sender_country,recipient_id,recipient_name,recipient_country,amount,currency,channel,reference,merchant_category";
+
+/// What a reader handed over, in order: (line, row or (reason, raw)).
+type Seen = Vec<(String, Result<Transaction, (String, String)>)>;
+
+#[derive(Default)]
+struct Collect(Seen);
+
+impl Visitor for Collect {
+    fn accept(&mut self, row: &TxnRow<'_>, loc: &dyn Fn() -> Location) {
+        self.0.push((loc().position, Ok(row.to_owned_txn())));
+    }
+    fn reject(&mut self, r: Rejection) {
+        self.0.push((r.location.position, Err((r.reason, r.raw))));
+    }
+}
+
+/// The reference: the `csv` crate record by record, then the shared row validation. The
+/// line is where the record starts: after the previous record, past any empty lines.
+fn reference(data: &[u8]) -> Result<(IngestStats, Seen), String> {
+    let mut rdr = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(data);
+    let headers = rdr.byte_headers().map_err(|e| e.to_string())?.clone();
+    let names: Vec<String> = headers.iter().map(|h| String::from_utf8_lossy(h).trim().to_string()).collect();
+    let pos: Vec<Option<usize>> =
+        CANONICAL_COLUMNS.iter().map(|c| names.iter().position(|n| n.trim_start_matches('\u{feff}') == *c)).collect();
+    let mut parser = RowParser::default();
+    let mut seen = Seen::new();
+    let mut stats = IngestStats::default();
+    let mut rec = csv::ByteRecord::new();
+    let (mut counted, mut lines_before) = (0usize, 0usize);
+    loop {
+        let mut start = rdr.position().byte() as usize;
+        if !rdr.read_byte_record(&mut rec).map_err(|e| e.to_string())? {
+            break;
+        }
+        while start < data.len() && (data[start] == b'\n' || data[start] == b'\r') {
+            start += 1;
+        }
+        lines_before += data[counted..start].iter().filter(|b| **b == b'\n').count();
+        counted = start;
+        let line = format!("line {}", 1 + lines_before);
+        stats.read += 1;
+        let joined = |r: &csv::ByteRecord| {
+            let s = r.iter().map(String::from_utf8_lossy).collect::<Vec<_>>().join(",");
+            if s.len() > 400 {
+                None
+            } else {
+                Some(s)
+            }
+        };
+        let outcome = if rec.len() != headers.len() {
+            Err((format!("row has {} fields, header has {}", rec.len(), headers.len()), joined(&rec)))
+        } else if let Some(bad) = rec.iter().position(|f| std::str::from_utf8(f).is_err()) {
+            let col = pos.iter().position(|p| *p == Some(bad)).map_or("an ignored column", |c| CANONICAL_COLUMNS[c]);
+            Err((format!("field `{col}` is not valid UTF-8"), joined(&rec)))
+        } else {
+            let s = csv::StringRecord::from_byte_record(rec.clone()).map_err(|e| e.to_string())?;
+            let mut f = [""; 13];
+            for (c, p) in pos.iter().enumerate() {
+                if let Some(i) = p {
+                    f[c] = &s[*i];
+                }
+            }
+            parser.parse(f).map(|r| r.to_owned_txn()).map_err(|e| (e, joined(&rec)))
+        };
+        match outcome {
+            Ok(t) => {
+                stats.accepted += 1;
+                seen.push((line, Ok(t)));
+            }
+            Err((reason, raw)) => {
+                stats.rejected += 1;
+                // Long raw text is clipped by the reader; compare only what is not clipped.
+                seen.push((line, Err((reason, raw.unwrap_or_default()))));
+            }
+        }
+    }
+    Ok((stats, seen))
+}
+
+fn chunked(data: &[u8], block: usize, workers: usize) -> Result<(IngestStats, Seen), String> {
+    let mut c = Collect::default();
+    let s =
+        read_csv_with(Path::new("f.csv"), data, CsvOptions { block, workers }, &mut c).map_err(|e| e.to_string())?;
+    for (_, o) in c.0.iter_mut() {
+        if let Err((_, raw)) = o {
+            if raw.len() > 400 {
+                raw.clear();
+            }
+        }
+    }
+    Ok((s, c.0))
+}
+
+fn check_same(data: &[u8]) {
+    let want = reference(data);
+    for (block, workers) in [(64, 0), (97, 2), (1 << 18, 0), (300, 3)] {
+        let got = chunked(data, block, workers);
+        match (&want, &got) {
+            (Ok(w), Ok(g)) => {
+                assert_eq!(w.0, g.0, "stats, block {block}, workers {workers}: {:?}", String::from_utf8_lossy(data));
+                assert_eq!(w.1, g.1, "rows, block {block}, workers {workers}: {:?}", String::from_utf8_lossy(data));
+                assert_eq!(g.0.read, g.0.accepted + g.0.rejected);
+            }
+            (Err(_), Err(_)) => {}
+            _ => panic!("one failed, one did not: {want:?} vs {got:?}"),
+        }
+    }
+}
+
+const GOOD: &str = "T1,2025-03-01T22:14:05+01:00,S1,Anna Weber,DE,R1,Maria Santos,PH,45.00,EUR,mto,for school,";
+
+#[test]
+fn plain_crlf_empty_lines_and_no_final_newline() {
+    let lf = format!("{HEADER}\n{GOOD}\n\n{GOOD}\n{GOOD}");
+    check_same(lf.as_bytes());
+    let (_, seen) = chunked(lf.as_bytes(), 64, 0).unwrap();
+    let lines: Vec<&str> = seen.iter().map(|s| s.0.as_str()).collect();
+    assert_eq!(lines, ["line 2", "line 4", "line 5"]);
+    let crlf = lf.replace('\n', "\r\n");
+    check_same(crlf.as_bytes());
+    let (_, seen) = chunked(crlf.as_bytes(), 64, 2).unwrap();
+    let lines: Vec<&str> = seen.iter().map(|s| s.0.as_str()).collect();
+    assert_eq!(lines, ["line 2", "line 4", "line 5"], "CRLF lines are counted like LF lines");
+    assert!(seen.iter().all(|s| s.1.is_ok()));
+}
+
+#[test]
+fn quoted_fields_with_commas_quotes_and_newlines() {
+    let text = format!(
+        "{HEADER}\n{GOOD}\nT2,2025-03-01T22:14:05+01:00,S1,\"Weber, Anna\",DE,R1,\"Maria \"\"M\"\" Santos\",PH,45.00,EUR,mto,\"two\nlines\",\n{GOOD}\n"
+    );
+    check_same(text.as_bytes());
+    let (_, seen) = chunked(text.as_bytes(), 64, 0).unwrap();
+    let row = seen[1].1.as_ref().unwrap();
+    assert_eq!(row.sender_name.as_deref(), Some("Weber, Anna"));
+    assert_eq!(row.recipient_name.as_deref(), Some("Maria \"M\" Santos"));
+    assert_eq!(row.reference.as_deref(), Some("two\nlines"));
+    assert_eq!(seen[2].0, "line 5", "the record after a two-line record");
+}
+
+#[test]
+fn bare_carriage_returns_end_records_as_in_csv() {
+    let text = format!("{HEADER}\n{GOOD}\rT9,x\n{GOOD}\n");
+    check_same(text.as_bytes());
+}
+
+#[test]
+fn a_row_with_bytes_that_are_not_utf8_is_refused_alone() {
+    let mut data = format!("{HEADER}\n{GOOD}\n").into_bytes();
+    data.extend_from_slice(b"T2,2025-03-01T22:14:05+01:00,S1,Anna \xff,DE,R1,,PH,45.00,EUR,mto,,\n");
+    data.extend_from_slice(format!("{GOOD}\n").as_bytes());
+    check_same(&data);
+    let (s, seen) = chunked(&data, 1 << 18, 0).unwrap();
+    assert_eq!((s.accepted, s.rejected), (2, 1));
+    assert_eq!(seen[1].0, "line 3");
+    assert_eq!(seen[1].1.as_ref().unwrap_err().0, "field `sender_name` is not valid UTF-8");
+}
+
+#[test]
+fn a_record_longer_than_a_block_is_read_whole() {
+    let long = "x".repeat(5000);
+    let text = format!("{HEADER}\n{GOOD}\nT2,2025-03-01T22:14:05+01:00,S1,{long},DE,R1,,PH,45.00,EUR,mto,,\n{GOOD}\n");
+    check_same(text.as_bytes());
+    let (s, _) = chunked(text.as_bytes(), 64, 2).unwrap();
+    assert_eq!(s.accepted, 3);
+    // And inside quotes, across what would have been block ends.
+    let text =
+        format!("{HEADER}\nT2,2025-03-01T22:14:05+01:00,S1,\"{long}\n{long}\",DE,R1,,PH,45.00,EUR,mto,,\n{GOOD}\n");
+    check_same(text.as_bytes());
+}
+
+#[test]
+fn an_unterminated_quote_swallows_the_rest_as_csv_does() {
+    let text = format!("{HEADER}\n{GOOD}\nT2,2025-03-01T22:14:05+01:00,\"S1,,DE\n{GOOD}\n{GOOD}\n");
+    check_same(text.as_bytes());
+}
+
+/// Fails after handing over `ok` bytes.
+struct Broken<'a> {
+    data: &'a [u8],
+    ok: usize,
+}
+
+impl Read for Broken<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.ok == 0 {
+            return Err(std::io::Error::other("disk went away"));
+        }
+        let n = buf.len().min(self.ok).min(self.data.len());
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        self.ok -= n;
+        Ok(n)
+    }
+}
+
+#[test]
+fn a_read_error_is_an_error_after_the_rows_before_it() {
+    let text = format!("{HEADER}\n{}", format!("{GOOD}\n").repeat(200));
+    for workers in [0, 2] {
+        let mut c = Collect::default();
+        let r = Broken { data: text.as_bytes(), ok: text.len() / 2 };
+        let e = read_csv_with(Path::new("f.csv"), r, CsvOptions { block: 256, workers }, &mut c).unwrap_err();
+        assert!(e.to_string().contains("disk went away"), "{e}");
+        assert!(!c.0.is_empty() && c.0.len() < 200, "rows read before the error: {}", c.0.len());
+        assert!(c.0.iter().all(|s| s.1.is_ok()));
+    }
+}
+
+#[test]
+fn header_only_and_empty_files() {
+    check_same(format!("{HEADER}\n").as_bytes());
+    check_same(HEADER.as_bytes());
+    let e = chunked(b"", 64, 0).unwrap_err();
+    assert!(e.contains("missing required column"), "{e}");
+}
+
+#[test]
+fn many_rows_in_parallel_match_one_thread() {
+    let mut text = format!("{HEADER}\n");
+    for i in 0..20_000 {
+        match i % 89 {
+            0 => text.push_str(&format!("R{i},not-a-time,S,,DE,R,,PH,5.00,EUR,mto,,\n")),
+            1 => text.push_str(&format!("R{i},2025-03-01T22:14:05+01:00,S,,DE\n")),
+            2 => text.push('\n'),
+            _ => text.push_str(&format!(
+                "R{i},2025-03-01T22:{:02}:05+01:00,S{},\"Name, {i}\",DE,R,,PH,{}.00,EUR,mto,,\n",
+                i % 60,
+                i % 13,
+                1 + i % 400
+            )),
+        }
+    }
+    check_same(text.as_bytes());
+    let plain = text.replace("\"Name, ", "\"Name ").replace('"', "");
+    check_same(plain.as_bytes());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// Rows built from pieces that stress the tokeniser: quotes, commas, CR, LF, empty lines,
+    /// bytes that are not UTF-8, and valid and invalid values.
+    #[test]
+    fn same_as_the_csv_crate_on_awkward_input(pieces in proptest::collection::vec(0usize..14, 0..120)) {
+        let parts: [&[u8]; 14] = [
+            GOOD.as_bytes(), b"\n", b"\r\n", b"\r", b",", b"\"", b"\"\"", b"x", b"\xc3", b"\xa9",
+            b"T3,2025-03-01T22:14:05+01:00,S2,,DE,R2,,PH,7.5,EUR,mto,,",
+            b"T4,2025-13-01T22:14:05+01:00,S2,,DE,R2,,PH,7.5,EUR,mto,,", b" ", b"\n\n",
+        ];
+        let mut data = format!("{HEADER}\n").into_bytes();
+        for p in pieces {
+            data.extend_from_slice(parts[p]);
+        }
+        check_same(&data);
+    }
+
+    #[test]
+    fn same_as_the_csv_crate_on_any_bytes(body in proptest::collection::vec(any::<u8>(), 0..400)) {
+        let mut data = format!("{HEADER}\n").into_bytes();
+        data.extend(body);
+        check_same(&data);
+    }
+}
