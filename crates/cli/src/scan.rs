@@ -5,7 +5,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use osecwatch_engine::{Decision, Engine, RulePack};
 use osecwatch_ingest::{
-    read_file_with, IngestStats, Location, OrderGuard, QuarantineWriter, Rejection, ReorderBuffer, Visitor,
+    read_file_opts, CsvOptions, IngestStats, Location, OrderGuard, QuarantineWriter, Rejection, ReorderBuffer, Visitor,
 };
 use osecwatch_model::TxnRow;
 use serde::Serialize;
@@ -33,6 +33,10 @@ pub struct ScanArgs {
     /// Sender ids on a watch list (one per line), for R-OSEC-09.
     #[arg(long)]
     pub watchlist: Option<PathBuf>,
+    /// Threads that check CSV blocks beside the engine (default: one per core; 0 or 1 =
+    /// everything on one thread).
+    #[arg(long)]
+    pub threads: Option<usize>,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -125,7 +129,12 @@ pub struct ScanSummary {
 
 pub fn run_scan(a: ScanArgs) -> Result<()> {
     let xml = a.xml.options()?;
-    let summary = scan(&a.input, &a.rules, &a.out, a.reorder_window, a.watchlist.as_deref(), a.quiet, &xml)?;
+    let mut csv = CsvOptions::default();
+    if let Some(n) = a.threads {
+        csv.workers = if n <= 1 { 0 } else { n };
+    }
+    let opts = ScanOptions { window: a.reorder_window, watchlist: a.watchlist.as_deref(), quiet: a.quiet, xml, csv };
+    let summary = scan(&a.input, &a.rules, &a.out, &opts)?;
     print_scan(&summary, &a.out);
     Ok(())
 }
@@ -159,15 +168,19 @@ pub fn print_scan(summary: &ScanSummary, out: &Path) {
     crate::out(&o);
 }
 
-pub fn scan(
-    inputs: &[PathBuf],
-    rules: &Path,
-    out: &Path,
-    window: i64,
-    watchlist: Option<&Path>,
-    quiet: bool,
-    xml: &osecwatch_ingest::XmlOptions,
-) -> Result<ScanSummary> {
+/// How a scan reads its input, beyond the files and the pack.
+#[derive(Default)]
+pub struct ScanOptions<'a> {
+    /// Seconds of reordering allowed (0: a late payment is quarantined).
+    pub window: i64,
+    pub watchlist: Option<&'a Path>,
+    pub quiet: bool,
+    pub xml: osecwatch_ingest::XmlOptions,
+    pub csv: CsvOptions,
+}
+
+pub fn scan(inputs: &[PathBuf], rules: &Path, out: &Path, o: &ScanOptions<'_>) -> Result<ScanSummary> {
+    let (window, watchlist, quiet, xml, csv) = (o.window, o.watchlist, o.quiet, &o.xml, o.csv);
     if window < 0 {
         bail!("--reorder-window must be 0 or more seconds");
     }
@@ -204,7 +217,7 @@ pub fn scan(
         error: None,
     };
     for input in inputs {
-        let s = read_file_with(input, xml, &mut v)?;
+        let s = read_file_opts(input, xml, csv, &mut v)?;
         stats.add(s);
     }
     if let Some(mut rb) = v.reorder.take() {

@@ -85,12 +85,11 @@ pub fn run_demo(a: DemoArgs) -> Result<()> {
     let summary = run_with_progress(&sc, &a.out, Format::Csv, false)?;
     print_summary(&summary);
     let tx = a.out.join("transactions.csv");
-    let xml = osecwatch_ingest::XmlOptions::default();
     for pack in ["osec", "baseline"] {
         let rules = a.rules_dir.join(format!("{pack}.toml"));
         let out = a.out.join(format!("scan-{pack}"));
         crate::out(&format!("\nscanning with {} ...\n", rules.display()));
-        let s = crate::scan::scan(std::slice::from_ref(&tx), &rules, &out, 0, None, false, &xml)?;
+        let s = crate::scan::scan(std::slice::from_ref(&tx), &rules, &out, &crate::scan::ScanOptions::default())?;
         crate::scan::print_scan(&s, &out);
     }
     crate::out("\nevaluating against the ground truth ...\n");

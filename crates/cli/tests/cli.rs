@@ -157,6 +157,18 @@ fn scan_writes_alerts_quarantine_and_a_reconciled_summary() {
             assert!(a.get(k).is_some(), "alert without {k}: {l}");
         }
     }
+    // The number of CSV threads changes nothing but the speed.
+    for threads in ["1", "3"] {
+        let other = dir.path().join(format!("scan-t{threads}"));
+        assert!(scan(&["--threads", threads], &rules("osec.toml"), &tx, &other).status.success());
+        for f in ["alerts.jsonl", "scores.jsonl", "quarantine.csv"] {
+            assert_eq!(
+                std::fs::read(scan_dir.join(f)).unwrap(),
+                std::fs::read(other.join(f)).unwrap(),
+                "{f} with --threads {threads}"
+            );
+        }
+    }
     // With a reorder window the late row is placed instead of quarantined.
     let out = scan(&["--reorder-window", "99999999"], &rules("osec.toml"), &tx, &scan_dir);
     assert!(out.status.success());

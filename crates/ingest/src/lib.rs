@@ -120,9 +120,23 @@ pub fn read_file(path: &Path, visitor: &mut dyn Visitor) -> Result<IngestStats, 
 
 /// [`read_file`] with options for ISO 20022 input.
 pub fn read_file_with(path: &Path, xml: &XmlOptions, visitor: &mut dyn Visitor) -> Result<IngestStats, IngestError> {
+    read_file_opts(path, xml, CsvOptions::default(), visitor)
+}
+
+/// [`read_file`] with options for ISO 20022 and for CSV input.
+pub fn read_file_opts(
+    path: &Path,
+    xml: &XmlOptions,
+    csv: CsvOptions,
+    visitor: &mut dyn Visitor,
+) -> Result<IngestStats, IngestError> {
     // The canonical formats are named by the same extensions the writers use.
     match osecwatch_formats::Format::from_path(path) {
-        Some(Format::Csv) => read_csv(path, visitor),
+        Some(Format::Csv) => {
+            let file =
+                std::fs::File::open(path).map_err(|source| IngestError::Io { path: path.to_path_buf(), source })?;
+            read_csv_with(path, file, csv, visitor)
+        }
         Some(Format::Jsonl) => read_jsonl(path, visitor),
         Some(Format::Parquet) => read_parquet(path, visitor),
         None if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("xml")) => {
