@@ -102,6 +102,21 @@ impl Visitor for ScanVisitor<'_> {
         }
     }
 
+    fn pass(&mut self, row: &TxnRow<'_>, loc: &dyn Fn() -> Location) {
+        // Only called with the engine's prefilter, which is not used with a reorder window.
+        self.seen += 1;
+        if self.seen.is_multiple_of(262_144) {
+            self.bar.set_position(self.seen);
+        }
+        match self.guard.check(row.timestamp.utc) {
+            Ok(()) => {
+                self.engine.pass(row);
+                self.decisions[0] += 1;
+            }
+            Err(reason) => self.reject_late(loc(), reason),
+        }
+    }
+
     fn reject(&mut self, r: Rejection) {
         if let Err(e) = self.quarantine.write(&r) {
             self.error.get_or_insert(anyhow::anyhow!("writing quarantine: {e}"));
@@ -205,6 +220,10 @@ pub fn scan(inputs: &[PathBuf], rules: &Path, out: &Path, o: &ScanOptions<'_>) -
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
     let start = Instant::now();
     let mut stats = IngestStats::default();
+    // Reader threads sort out the payments the pack cannot care about; a reorder window
+    // needs every payment in full, so it goes without.
+    let needs = engine.needs();
+    let filter: Option<&dyn osecwatch_ingest::Prefilter> = (window == 0).then_some(&needs as _);
     let mut v = ScanVisitor {
         engine: &mut engine,
         guard: OrderGuard::default(),
@@ -217,7 +236,7 @@ pub fn scan(inputs: &[PathBuf], rules: &Path, out: &Path, o: &ScanOptions<'_>) -
         error: None,
     };
     for input in inputs {
-        let s = read_file_opts(input, xml, csv, &mut v)?;
+        let s = read_file_opts(input, xml, csv, filter, &mut v)?;
         stats.add(s);
     }
     if let Some(mut rb) = v.reorder.take() {

@@ -395,6 +395,47 @@ fn fnv_step(h: u64, b: u8) -> u64 {
     (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
 }
 
+/// How the engine sees a payment before looking at any state.
+struct Kind3 {
+    side_kind: Option<u8>,
+    corridor: bool,
+    watch: bool,
+}
+
+/// The engine's first look at a payment, shared by [`Engine::process`] and [`Needs`] so the
+/// two can never disagree: a transfer to a high-risk country abroad, side spending (by MCC,
+/// or a card payment in a high-risk country abroad), or a watch-listed sender.
+fn classify(st: &rules::Settings, watchlist: &FxHashSet<Box<str>>, row: &TxnRow<'_>) -> Kind3 {
+    let cross_border = row.recipient_country != row.sender_country;
+    let rc = row.recipient_country.as_bytes();
+    let mcc = row.merchant_category.unwrap_or(0);
+    let side_kind = match st.mcc_kind(mcc) {
+        0 if mcc != 0 && cross_border && st.is_high_risk(rc) => Some(S_TRAVEL),
+        0 => None,
+        k => Some(k),
+    };
+    let transfer = !matches!(row.channel, osecwatch_model::Channel::Card | osecwatch_model::Channel::Cash) && mcc == 0;
+    let corridor = transfer && cross_border && st.is_high_risk(rc);
+    let watch = !watchlist.is_empty() && watchlist.contains(row.sender_id);
+    Kind3 { side_kind, corridor, watch }
+}
+
+/// Which payments the engine needs in full, as a value reader threads can share: every
+/// payment [`classify`] finds relevant, and any the rates cannot convert (so `process`
+/// refuses it with the reason). The rest only need [`Engine::pass`].
+pub struct Needs {
+    settings: rules::Settings,
+    rates: RateTable,
+    watchlist: FxHashSet<Box<str>>,
+}
+
+impl osecwatch_ingest::Prefilter for Needs {
+    fn wants(&self, row: &TxnRow<'_>) -> bool {
+        let k = classify(&self.settings, &self.watchlist, row);
+        k.corridor || k.side_kind.is_some() || k.watch || self.rates.to_base_minor(row.amount).is_err()
+    }
+}
+
 /// FNV-1a: a stable hash (unlike std's, it never changes between releases), used for
 /// surname matching and alert ids.
 pub fn fnv1a(b: &[u8]) -> u64 {
@@ -566,6 +607,20 @@ impl Engine {
         false
     }
 
+    /// What a reader's worker threads can ask in place of the engine: which payments it
+    /// needs to see in full. Take it after [`Engine::set_watchlist`].
+    pub fn needs(&self) -> Needs {
+        Needs { settings: self.pack.settings.clone(), rates: self.rates.clone(), watchlist: self.watchlist.clone() }
+    }
+
+    /// A payment that [`Needs`] said cannot matter: counted and allowed, exactly as
+    /// [`Engine::process`] would, without looking further.
+    pub fn pass(&mut self, row: &TxnRow<'_>) {
+        self.stats.processed += 1;
+        self.last_utc = self.last_utc.max(row.timestamp.utc);
+        self.stats.allow += 1;
+    }
+
     /// Process one payment (in time order): update state, score, raise or update alerts,
     /// and return the decision for this payment.
     pub fn process(&mut self, row: &TxnRow<'_>) -> Result<Outcome, EngineError> {
@@ -574,23 +629,9 @@ impl Engine {
         let base = self.rates.to_base_minor(row.amount)?;
         let st = &self.pack.settings;
         let now = row.timestamp.utc;
-        let cross_border = row.recipient_country != row.sender_country;
+        let Kind3 { side_kind, corridor, watch } = classify(st, &self.watchlist, row);
         let rc = row.recipient_country.as_bytes();
-        let mcc = row.merchant_category.unwrap_or(0);
-        let side_kind = if st.vpn_mccs.contains(&mcc) {
-            Some(S_VPN)
-        } else if st.cam_mccs.contains(&mcc) {
-            Some(S_CAM)
-        } else if st.travel_mccs.contains(&mcc) || (mcc != 0 && cross_border && st.is_high_risk(rc)) {
-            Some(S_TRAVEL)
-        } else {
-            None
-        };
-        let transfer =
-            !matches!(row.channel, osecwatch_model::Channel::Card | osecwatch_model::Channel::Cash) && mcc == 0;
-        let corridor = transfer && cross_border && st.is_high_risk(rc);
         let small = base <= st.small_minor;
-        let watch = !self.watchlist.is_empty() && self.watchlist.contains(row.sender_id);
         if !corridor && side_kind.is_none() && !watch {
             self.stats.allow += 1;
             return Ok(Outcome { decision: Decision::Allow, score: 0.0, rules: Vec::new(), reasons: Vec::new() });

@@ -8,7 +8,7 @@
 //! points mitigate), a plain-language `explain` template with `{feature}` placeholders, and
 //! its `sources`. Every problem in a file is reported with the rule id and what is wrong.
 
-use crate::features::{Kind, Values, F, N_FEATURES};
+use crate::features::{Kind, Values, F, N_FEATURES, S_CAM, S_TRAVEL, S_VPN};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -114,11 +114,21 @@ pub struct Settings {
     pub travel_mccs: Vec<u16>,
     pub organisation_markers: Vec<String>,
     pub rates: Vec<(String, f64)>,
+    /// `high_risk` as a table over every two-letter code, and the MCC lists as one table
+    /// of side-spending kinds: every payment asks both, so they are lookups.
+    risky: Box<[bool; 26 * 26]>,
+    mcc_kind: Box<[u8; 10_000]>,
 }
 
 impl Settings {
     pub fn is_high_risk(&self, c: [u8; 2]) -> bool {
-        self.high_risk.contains(&c)
+        let (a, b) = (c[0].wrapping_sub(b'A') as usize, c[1].wrapping_sub(b'A') as usize);
+        a < 26 && b < 26 && self.risky[a * 26 + b]
+    }
+
+    /// The side-spending kind the pack gives this MCC (VPN before cam before travel), or 0.
+    pub fn mcc_kind(&self, mcc: u16) -> u8 {
+        self.mcc_kind.get(mcc as usize).copied().unwrap_or(0)
     }
 
     /// Night per the pack's hours, which may wrap midnight (20 -> 4).
@@ -340,7 +350,26 @@ impl RulePack {
             travel_mccs: st.travel_mccs.clone(),
             organisation_markers: st.organisation_markers.iter().map(|k| k.to_lowercase()).collect(),
             rates: st.rates.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+            risky: Box::new([false; 26 * 26]),
+            mcc_kind: Box::new([0; 10_000]),
         };
+        let mut settings = settings;
+        for c in &settings.high_risk {
+            let (a, b) = (c[0].wrapping_sub(b'A') as usize, c[1].wrapping_sub(b'A') as usize);
+            if a < 26 && b < 26 {
+                settings.risky[a * 26 + b] = true;
+            }
+        }
+        // Later lists first, so an MCC on several lists keeps the earliest kind.
+        for (kind, list) in [(S_TRAVEL, &st.travel_mccs), (S_CAM, &st.cam_mccs), (S_VPN, &st.vpn_mccs)] {
+            for m in list {
+                if let Some(slot) = settings.mcc_kind.get_mut(*m as usize) {
+                    *slot = kind;
+                } else {
+                    return Err(pack_err(format!("settings: merchant category {m} is not a 4-digit ISO 18245 code")));
+                }
+            }
+        }
         let mut typologies = Vec::new();
         for t in &pf.typologies {
             let entity = match t.entity.as_str() {

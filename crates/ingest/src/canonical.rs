@@ -2,7 +2,8 @@
 
 use crate::{clip, IngestError, IngestStats, Location, Rejection, Visitor};
 use osecwatch_model::{
-    parse_decimal_minor, Channel, CountryCode, CurrencyCode, Money, Timestamp, TxnRow, CANONICAL_COLUMNS,
+    parse_decimal_minor, plain_decimal_minor, Channel, CountryCode, CurrencyCode, Money, Timestamp, TxnRow,
+    CANONICAL_COLUMNS,
 };
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -27,15 +28,22 @@ impl RowParser {
     /// `f` holds the 13 canonical fields in [`CANONICAL_COLUMNS`] order ("" = absent).
     pub fn parse<'a>(&mut self, f: [&'a str; 13]) -> Result<TxnRow<'a>, String> {
         for (i, v) in f.iter().enumerate() {
-            if REQUIRED[i] && v.bytes().all(|b| b.is_ascii_whitespace()) {
+            // Most fields start with a visible character: one byte decides.
+            let blank = v.as_bytes().first().is_none_or(|b| b.is_ascii_whitespace())
+                && v.bytes().all(|b| b.is_ascii_whitespace());
+            if REQUIRED[i] && blank {
                 return Err(format!("required field `{}` is empty", CANONICAL_COLUMNS[i]));
             }
         }
         // Codes, amounts and timestamps are parsed exactly as given: surrounding spaces
         // make them malformed rather than silently repaired.
         let timestamp = self.timestamp(f[1])?;
-        let sender_country = CountryCode::parse(f[4]).map_err(|e| format!("sender_country: {e}"))?;
-        let recipient_country = CountryCode::parse(f[7]).map_err(|e| format!("recipient_country: {e}"))?;
+        let country = |i: usize, name: &str| match CountryCode::from_bytes(f[i].as_bytes()) {
+            Some(c) => Ok(c),
+            None => Err(CountryCode::parse(f[i]).map_or_else(|e| format!("{name}: {e}"), |_| String::new())),
+        };
+        let sender_country = country(4, "sender_country")?;
+        let recipient_country = country(7, "recipient_country")?;
         let cur_text = f[9];
         let cur3 = <[u8; 3]>::try_from(cur_text.as_bytes()).ok();
         let currency = match (&self.last_currency, cur3) {
@@ -46,11 +54,17 @@ impl RowParser {
                 c
             }
         };
-        let minor = parse_decimal_minor(f[8], currency.exponent()).map_err(|e| e.to_string())?;
+        let minor = match plain_decimal_minor(f[8].as_bytes(), currency.exponent()) {
+            Some(v) => v,
+            None => parse_decimal_minor(f[8], currency.exponent()).map_err(|e| e.to_string())?,
+        };
         if minor <= 0 {
             return Err(format!("amount `{}` must be strictly positive", f[8]));
         }
-        let channel = Channel::parse(f[10]).map_err(|e| e.to_string())?;
+        let channel = match Channel::from_str_opt(f[10]) {
+            Some(c) => c,
+            None => Channel::parse(f[10]).map_err(|e| e.to_string())?,
+        };
         let mcc_text = f[12];
         let merchant_category = if mcc_text.is_empty() {
             None

@@ -21,7 +21,7 @@
 //! the end of the previous record, which is off by one in CRLF files.)
 
 use crate::canonical::{map_columns, RowParser};
-use crate::{clip, IngestError, IngestStats, Location, Rejection, Visitor};
+use crate::{clip, IngestError, IngestStats, Location, Prefilter, Rejection, Visitor};
 use osecwatch_model::{Channel, CountryCode, Money, Timestamp, TxnRow, CANONICAL_COLUMNS};
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -53,8 +53,20 @@ pub fn read_csv_with<R: Read + Send>(
     opts: CsvOptions,
     v: &mut dyn Visitor,
 ) -> Result<IngestStats, IngestError> {
+    read_csv_filtered(path, r, opts, None, v)
+}
+
+/// [`read_csv_with`], asking `filter` on the worker threads which valid rows the visitor
+/// wants in full; the others reach [`Visitor::pass`].
+pub fn read_csv_filtered<R: Read + Send>(
+    path: &Path,
+    r: R,
+    opts: CsvOptions,
+    filter: Option<&dyn Prefilter>,
+    v: &mut dyn Visitor,
+) -> Result<IngestStats, IngestError> {
     let mut chunker = Chunker::new(path, r, opts.block.max(64))?;
-    let ctx = Ctx { headers: chunker.headers, pos: chunker.pos };
+    let ctx = Ctx { headers: chunker.headers, pos: chunker.pos, filter };
     let mut out =
         Delivery { source: path.display().to_string(), line_base: chunker.first_line, stats: IngestStats::default() };
     if opts.workers == 0 {
@@ -71,11 +83,12 @@ pub fn read_csv_with<R: Read + Send>(
     Ok(out.stats)
 }
 
-/// What a worker needs to know about the file.
+/// What a worker needs to know about the file, and the visitor's prefilter.
 #[derive(Clone, Copy)]
-struct Ctx {
+struct Ctx<'f> {
     headers: usize,
     pos: [Option<usize>; 13],
+    filter: Option<&'f dyn Prefilter>,
 }
 
 /// A block cut at a record boundary: raw bytes (no quotes; split by the fast path), or
@@ -116,6 +129,8 @@ struct RowRef {
     amount: Money,
     channel: Channel,
     merchant_category: Option<u16>,
+    /// What the prefilter said (true without one).
+    wanted: bool,
 }
 
 const TEXT_COLUMNS: [usize; 6] = [0, 2, 3, 5, 6, 11];
@@ -186,7 +201,12 @@ impl Delivery {
                 merchant_category: row.merchant_category,
             };
             let line = base + row.line;
-            v.accept(&txn, &|| Location { source: source.clone(), position: format!("line {line}") });
+            let loc = || Location { source: source.clone(), position: format!("line {line}") };
+            if row.wanted {
+                v.accept(&txn, &loc);
+            } else {
+                v.pass(&txn, &loc);
+            }
         }
         for r in rejects {
             reject(r, v);
@@ -628,6 +648,7 @@ fn validate(
     }
     match parser.parse(f) {
         Ok(row) => {
+            let wanted = ctx.filter.is_none_or(|f| f.wants(&row));
             let mut text6 = [(0u32, 0u32); 6];
             for (k, c) in TEXT_COLUMNS.iter().enumerate() {
                 if let Some(i) = ctx.pos[*c] {
@@ -643,6 +664,7 @@ fn validate(
                 amount: row.amount,
                 channel: row.channel,
                 merchant_category: row.merchant_category,
+                wanted,
             });
         }
         Err(reason) => reject(reason, raw()),

@@ -20,7 +20,7 @@ mod rates;
 mod validate;
 
 pub use canonical::{read_csv, read_csv_from, read_jsonl, read_jsonl_from, read_parquet, RowParser};
-pub use csv_chunks::{read_csv_with, CsvOptions};
+pub use csv_chunks::{read_csv_filtered, read_csv_with, CsvOptions};
 pub use iso20022::{read_iso20022, read_iso20022_from, MessageKind, XmlOptions};
 pub use order::{OrderGuard, ReorderBuffer};
 pub use rates::{RateError, RateTable};
@@ -50,6 +50,20 @@ pub struct Rejection {
 pub trait Visitor {
     fn accept(&mut self, row: &TxnRow<'_>, location: &dyn Fn() -> Location);
     fn reject(&mut self, rejection: Rejection);
+    /// A valid row that the reader's [`Prefilter`] said this visitor does not need to look
+    /// into (only readers given a prefilter call this). By default it is accepted like any
+    /// other row, so a visitor that does not care loses nothing.
+    fn pass(&mut self, row: &TxnRow<'_>, location: &dyn Fn() -> Location) {
+        self.accept(row, location)
+    }
+}
+
+/// A question about one row alone, asked on the reader's worker threads: does the visitor
+/// need this row in full ([`Visitor::accept`]) or only as a valid row in its place
+/// ([`Visitor::pass`])? The scan engine uses it to keep its own thread free of the many
+/// payments that cannot matter to the rule pack.
+pub trait Prefilter: Sync {
+    fn wants(&self, row: &TxnRow<'_>) -> bool;
 }
 
 /// A visitor that only counts what it is given (for tests, fuzzing and dry runs).
@@ -120,14 +134,16 @@ pub fn read_file(path: &Path, visitor: &mut dyn Visitor) -> Result<IngestStats, 
 
 /// [`read_file`] with options for ISO 20022 input.
 pub fn read_file_with(path: &Path, xml: &XmlOptions, visitor: &mut dyn Visitor) -> Result<IngestStats, IngestError> {
-    read_file_opts(path, xml, CsvOptions::default(), visitor)
+    read_file_opts(path, xml, CsvOptions::default(), None, visitor)
 }
 
-/// [`read_file`] with options for ISO 20022 and for CSV input.
+/// [`read_file`] with options for ISO 20022 and for CSV input, and a prefilter (used by the
+/// CSV reader, whose workers ask it; other formats accept every row).
 pub fn read_file_opts(
     path: &Path,
     xml: &XmlOptions,
     csv: CsvOptions,
+    filter: Option<&dyn Prefilter>,
     visitor: &mut dyn Visitor,
 ) -> Result<IngestStats, IngestError> {
     // The canonical formats are named by the same extensions the writers use.
@@ -135,7 +151,7 @@ pub fn read_file_opts(
         Some(Format::Csv) => {
             let file =
                 std::fs::File::open(path).map_err(|source| IngestError::Io { path: path.to_path_buf(), source })?;
-            read_csv_with(path, file, csv, visitor)
+            read_csv_filtered(path, file, csv, filter, visitor)
         }
         Some(Format::Jsonl) => read_jsonl(path, visitor),
         Some(Format::Parquet) => read_parquet(path, visitor),

@@ -43,14 +43,22 @@ pub struct CountryCode([u8; 2]);
 impl CountryCode {
     /// Parse an upper-case two-letter code.
     pub fn parse(s: &str) -> Result<Self, CodeError> {
-        let b = s.as_bytes();
-        if b.len() == 2
-            && b.iter().all(u8::is_ascii_uppercase)
-            && ASSIGNED[(b[0] - b'A') as usize * 26 + (b[1] - b'A') as usize]
-        {
-            return Ok(CountryCode([b[0], b[1]]));
+        CountryCode::from_bytes(s.as_bytes()).ok_or_else(|| CodeError::Country(s.to_string()))
+    }
+
+    /// [`CountryCode::parse`] without building an error (ingest's hot path).
+    #[inline]
+    pub fn from_bytes(b: &[u8]) -> Option<Self> {
+        match *b {
+            [x, y]
+                if x.is_ascii_uppercase()
+                    && y.is_ascii_uppercase()
+                    && ASSIGNED[(x - b'A') as usize * 26 + (y - b'A') as usize] =>
+            {
+                Some(CountryCode([x, y]))
+            }
+            _ => None,
         }
-        Err(CodeError::Country(s.to_string()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -336,7 +344,13 @@ impl Channel {
     }
 
     pub fn parse(s: &str) -> Result<Self, CodeError> {
-        Channel::ALL.into_iter().find(|c| c.as_str() == s).ok_or_else(|| CodeError::Channel(s.to_string()))
+        Channel::from_str_opt(s).ok_or_else(|| CodeError::Channel(s.to_string()))
+    }
+
+    /// [`Channel::parse`] without building an error (ingest's hot path).
+    #[inline]
+    pub fn from_str_opt(s: &str) -> Option<Self> {
+        Channel::ALL.into_iter().find(|c| c.as_str() == s)
     }
 }
 

@@ -108,7 +108,8 @@ pub fn parse_decimal_minor(s: &str, exponent: u8) -> Result<i64, MoneyError> {
 /// The common shape, `digits[.digits]` with no more fraction digits than the currency has,
 /// in one pass; `None` sends anything else (signs, errors, long or over-precise amounts) to
 /// the general parser, which gives the same value or the error.
-fn plain_decimal_minor(b: &[u8], exponent: u8) -> Option<i64> {
+#[inline]
+pub fn plain_decimal_minor(b: &[u8], exponent: u8) -> Option<i64> {
     // 14 characters keep the value below 10^14 * 10^exponent, far from i64 overflow.
     if b.is_empty() || b.len() > 14 || exponent > 4 {
         return None;
