@@ -7,7 +7,7 @@ use osecwatch_engine::{Decision, Engine, RulePack};
 use osecwatch_ingest::{
     read_file_opts, CsvOptions, IngestStats, Location, OrderGuard, QuarantineWriter, Rejection, ReorderBuffer, Visitor,
 };
-use osecwatch_model::TxnRow;
+use osecwatch_model::{Timestamp, TxnRow};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -102,15 +102,15 @@ impl Visitor for ScanVisitor<'_> {
         }
     }
 
-    fn pass(&mut self, row: &TxnRow<'_>, loc: &dyn Fn() -> Location) {
+    fn pass<'a>(&mut self, at: Timestamp, _row: &dyn Fn() -> TxnRow<'a>, loc: &dyn Fn() -> Location) {
         // Only called with the engine's prefilter, which is not used with a reorder window.
         self.seen += 1;
         if self.seen.is_multiple_of(262_144) {
             self.bar.set_position(self.seen);
         }
-        match self.guard.check(row.timestamp.utc) {
+        match self.guard.check(at.utc) {
             Ok(()) => {
-                self.engine.pass(row);
+                self.engine.pass(at);
                 self.decisions[0] += 1;
             }
             Err(reason) => self.reject_late(loc(), reason),

@@ -405,6 +405,7 @@ struct Kind3 {
 /// The engine's first look at a payment, shared by [`Engine::process`] and [`Needs`] so the
 /// two can never disagree: a transfer to a high-risk country abroad, side spending (by MCC,
 /// or a card payment in a high-risk country abroad), or a watch-listed sender.
+#[inline]
 fn classify(st: &rules::Settings, watchlist: &FxHashSet<Box<str>>, row: &TxnRow<'_>) -> Kind3 {
     let cross_border = row.recipient_country != row.sender_country;
     let rc = row.recipient_country.as_bytes();
@@ -432,7 +433,7 @@ pub struct Needs {
 impl osecwatch_ingest::Prefilter for Needs {
     fn wants(&self, row: &TxnRow<'_>) -> bool {
         let k = classify(&self.settings, &self.watchlist, row);
-        k.corridor || k.side_kind.is_some() || k.watch || self.rates.to_base_minor(row.amount).is_err()
+        k.corridor || k.side_kind.is_some() || k.watch || !self.rates.knows(row.amount.currency)
     }
 }
 
@@ -615,9 +616,9 @@ impl Engine {
 
     /// A payment that [`Needs`] said cannot matter: counted and allowed, exactly as
     /// [`Engine::process`] would, without looking further.
-    pub fn pass(&mut self, row: &TxnRow<'_>) {
+    pub fn pass(&mut self, at: Timestamp) {
         self.stats.processed += 1;
-        self.last_utc = self.last_utc.max(row.timestamp.utc);
+        self.last_utc = self.last_utc.max(at.utc);
         self.stats.allow += 1;
     }
 

@@ -599,8 +599,13 @@ fn the_prefilter_agrees_with_process_payment_by_payment() {
         fn accept(&mut self, row: &osecwatch_model::TxnRow<'_>, _: &dyn Fn() -> Location) {
             self.0.process(row).unwrap();
         }
-        fn pass(&mut self, row: &osecwatch_model::TxnRow<'_>, _: &dyn Fn() -> Location) {
-            self.0.pass(row);
+        fn pass<'a>(
+            &mut self,
+            at: osecwatch_model::Timestamp,
+            _: &dyn Fn() -> osecwatch_model::TxnRow<'a>,
+            _: &dyn Fn() -> Location,
+        ) {
+            self.0.pass(at);
         }
         fn reject(&mut self, r: Rejection) {
             panic!("simulator output rejected: {r:?}");

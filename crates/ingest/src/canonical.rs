@@ -38,12 +38,14 @@ impl RowParser {
         // Codes, amounts and timestamps are parsed exactly as given: surrounding spaces
         // make them malformed rather than silently repaired.
         let timestamp = self.timestamp(f[1])?;
-        let country = |i: usize, name: &str| match CountryCode::from_bytes(f[i].as_bytes()) {
-            Some(c) => Ok(c),
-            None => Err(CountryCode::parse(f[i]).map_or_else(|e| format!("{name}: {e}"), |_| String::new())),
+        let (Some(sender_country), Some(recipient_country)) =
+            (CountryCode::from_bytes(f[4].as_bytes()), CountryCode::from_bytes(f[7].as_bytes()))
+        else {
+            let e = CountryCode::parse(f[4]).err().map(|e| format!("sender_country: {e}"));
+            return Err(e.unwrap_or_else(|| {
+                CountryCode::parse(f[7]).err().map_or_else(String::new, |e| format!("recipient_country: {e}"))
+            }));
         };
-        let sender_country = country(4, "sender_country")?;
-        let recipient_country = country(7, "recipient_country")?;
         let cur_text = f[9];
         let cur3 = <[u8; 3]>::try_from(cur_text.as_bytes()).ok();
         let currency = match (&self.last_currency, cur3) {

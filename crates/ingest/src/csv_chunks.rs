@@ -186,7 +186,7 @@ impl Delivery {
                 reject(r, v);
             }
             let s = |k: usize| text.get(row.text[k].0 as usize..row.text[k].1 as usize).unwrap_or("");
-            let txn = TxnRow {
+            let txn = || TxnRow {
                 txn_id: s(0),
                 timestamp: row.timestamp,
                 sender_id: s(1),
@@ -203,9 +203,9 @@ impl Delivery {
             let line = base + row.line;
             let loc = || Location { source: source.clone(), position: format!("line {line}") };
             if row.wanted {
-                v.accept(&txn, &loc);
+                v.accept(&txn(), &loc);
             } else {
-                v.pass(&txn, &loc);
+                v.pass(row.timestamp, &txn, &loc);
             }
         }
         for r in rejects {

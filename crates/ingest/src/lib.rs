@@ -27,7 +27,7 @@ pub use rates::{RateError, RateTable};
 pub use validate::{message_id, validate_xml, Validation};
 
 use osecwatch_formats::Format;
-use osecwatch_model::TxnRow;
+use osecwatch_model::{Timestamp, TxnRow};
 use std::path::{Path, PathBuf};
 
 /// Where a row came from: file and line (CSV, JSON Lines), row (Parquet) or element (XML).
@@ -51,10 +51,11 @@ pub trait Visitor {
     fn accept(&mut self, row: &TxnRow<'_>, location: &dyn Fn() -> Location);
     fn reject(&mut self, rejection: Rejection);
     /// A valid row that the reader's [`Prefilter`] said this visitor does not need to look
-    /// into (only readers given a prefilter call this). By default it is accepted like any
-    /// other row, so a visitor that does not care loses nothing.
-    fn pass(&mut self, row: &TxnRow<'_>, location: &dyn Fn() -> Location) {
-        self.accept(row, location)
+    /// into (only readers given a prefilter call this): its time, and the row on request. By
+    /// default it is accepted like any other row, so a visitor that does not care loses nothing.
+    fn pass<'a>(&mut self, at: Timestamp, row: &dyn Fn() -> TxnRow<'a>, location: &dyn Fn() -> Location) {
+        let _ = at;
+        self.accept(&row(), location)
     }
 }
 

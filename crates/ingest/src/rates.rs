@@ -84,6 +84,12 @@ impl RateTable {
         self.base
     }
 
+    /// Whether amounts in `c` can be converted.
+    #[inline]
+    pub fn knows(&self, c: CurrencyCode) -> bool {
+        c == self.base || self.rates.contains_key(&c)
+    }
+
     /// Amount in minor units of the base currency.
     pub fn to_base_minor(&self, m: Money) -> Result<i64, RateError> {
         if m.currency == self.base {
