@@ -26,7 +26,7 @@ pub struct RowParser {
 
 impl RowParser {
     /// `f` holds the 13 canonical fields in [`CANONICAL_COLUMNS`] order ("" = absent).
-    pub fn parse<'a>(&mut self, f: [&'a str; 13]) -> Result<TxnRow<'a>, String> {
+    pub fn parse<'a>(&mut self, f: &[&'a str; 13]) -> Result<TxnRow<'a>, String> {
         for (i, v) in f.iter().enumerate() {
             // Most fields start with a visible character: one byte decides.
             let blank = v.as_bytes().first().is_none_or(|b| b.is_ascii_whitespace())
@@ -265,7 +265,7 @@ pub fn read_jsonl_from<R: BufRead>(path: &Path, mut r: R, v: &mut dyn Visitor) -
                 _ => numbers[i].as_str(),
             };
         }
-        deliver(parser.parse(f), &mut stats, v, &loc, raw);
+        deliver(parser.parse(&f), &mut stats, v, &loc, raw);
     }
     Ok(stats)
 }
@@ -324,7 +324,7 @@ pub fn read_parquet(path: &Path, v: &mut dyn Visitor) -> Result<IngestStats, Ing
             }
             let n = row_no;
             let loc = || Location { source: source.clone(), position: format!("row {n}") };
-            deliver(parser.parse(f), &mut stats, v, &loc, || clip(&f.join(",")));
+            deliver(parser.parse(&f), &mut stats, v, &loc, || clip(&f.join(",")));
         }
     }
     Ok(stats)

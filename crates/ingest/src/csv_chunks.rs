@@ -646,7 +646,7 @@ fn validate(
             }
         }
     }
-    match parser.parse(f) {
+    match parser.parse(&f) {
         Ok(row) => {
             let wanted = ctx.filter.is_none_or(|f| f.wants(&row));
             let mut text6 = [(0u32, 0u32); 6];

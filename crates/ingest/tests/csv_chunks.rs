@@ -71,7 +71,7 @@ fn reference(data: &[u8]) -> Result<(IngestStats, Seen), String> {
                     f[c] = &s[*i];
                 }
             }
-            parser.parse(f).map(|r| r.to_owned_txn()).map_err(|e| (e, joined(&rec)))
+            parser.parse(&f).map(|r| r.to_owned_txn()).map_err(|e| (e, joined(&rec)))
         };
         match outcome {
             Ok(t) => {
