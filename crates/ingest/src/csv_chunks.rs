@@ -7,14 +7,19 @@
 //! the calling thread in file order, so nothing downstream changes.
 //!
 //! - A block without a double quote is cut after its last `\n` (outside quotes every `\n`
-//!   ends a record) and split with `memchr`: lines at `\n`, fields at `,`, a trailing `\r`
-//!   dropped. This is the common case and the fast one.
+//!   ends a record) and split 64 bytes at a time with vector compares that mark commas and
+//!   newlines; each record is validated as soon as its newline is found, while the block is
+//!   in cache. This is the common case and the fast one. (CRLF blocks are split line by
+//!   line with `memchr`, dropping the `\r`.)
 //! - A block with a quote, or a line with a bare `\r` (a terminator for the `csv` crate),
 //!   is tokenised by `csv_core`, the state machine under the `csv` crate, with the same
 //!   settings, so quoting, escaped quotes and odd terminators mean exactly what they mean
 //!   to every other `csv` user. The cut is then the end of the last complete record.
 //! - A record longer than a block grows the block; memory is bounded by the longest
 //!   record, not by the file.
+//!
+//! A caller may pass a [`Prefilter`]: workers ask it about every valid row, and rows it does
+//! not want reach [`Visitor::pass`] instead of [`Visitor::accept`].
 //!
 //! Line numbers are those of the line where a record starts (empty lines skipped), which is
 //! what an analyst opening the file expects. (The `csv` crate's own positions count from
