@@ -177,7 +177,7 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> IngestError + '_ {
 }
 
 /// Read canonical CSV (with a header row); with more than one core, blocks of the file
-/// are validated in parallel (see [`crate::csv_chunks`]); rows still reach the visitor on
+/// are validated in parallel (see [`crate::read_csv_with`]); rows still reach the visitor on
 /// the calling thread, in file order.
 pub fn read_csv(path: &Path, v: &mut dyn Visitor) -> Result<IngestStats, IngestError> {
     let file = File::open(path).map_err(io(path))?;
