@@ -75,6 +75,13 @@ impl ScanVisitor<'_> {
         self.process(&t.as_row(), &|| Location { source: "reorder buffer".into(), position: t.txn_id.clone() });
     }
 
+    fn tick(&mut self) {
+        self.seen += 1;
+        if self.seen.is_multiple_of(262_144) {
+            self.bar.set_position(self.seen);
+        }
+    }
+
     fn reject_late(&mut self, location: Location, reason: String) {
         self.late_rejects += 1;
         let r = Rejection { location, reason, raw: String::new() };
@@ -84,10 +91,7 @@ impl ScanVisitor<'_> {
 
 impl Visitor for ScanVisitor<'_> {
     fn accept(&mut self, row: &TxnRow<'_>, loc: &dyn Fn() -> Location) {
-        self.seen += 1;
-        if self.seen.is_multiple_of(262_144) {
-            self.bar.set_position(self.seen);
-        }
+        self.tick();
         if let Some(mut rb) = self.reorder.take() {
             let res = rb.push(row, &mut |t| self.release(t));
             self.reorder = Some(rb);
@@ -102,12 +106,12 @@ impl Visitor for ScanVisitor<'_> {
         }
     }
 
-    fn pass<'a>(&mut self, at: Timestamp, _row: &dyn Fn() -> TxnRow<'a>, loc: &dyn Fn() -> Location) {
-        // Only called with the engine's prefilter, which is not used with a reorder window.
-        self.seen += 1;
-        if self.seen.is_multiple_of(262_144) {
-            self.bar.set_position(self.seen);
+    fn pass<'a>(&mut self, at: Timestamp, row: &dyn Fn() -> TxnRow<'a>, loc: &dyn Fn() -> Location) {
+        if self.reorder.is_some() {
+            // The reorder buffer keeps whole payments, whatever the engine will make of them.
+            return self.accept(&row(), loc);
         }
+        self.tick();
         match self.guard.check(at.utc) {
             Ok(()) => {
                 self.engine.pass(at);
@@ -220,10 +224,8 @@ pub fn scan(inputs: &[PathBuf], rules: &Path, out: &Path, o: &ScanOptions<'_>) -
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
     let start = Instant::now();
     let mut stats = IngestStats::default();
-    // Reader threads sort out the payments the pack cannot care about; a reorder window
-    // needs every payment in full, so it goes without.
+    // Reader threads sort out the payments the pack cannot care about.
     let needs = engine.needs();
-    let filter: Option<&dyn osecwatch_ingest::Prefilter> = (window == 0).then_some(&needs as _);
     let mut v = ScanVisitor {
         engine: &mut engine,
         guard: OrderGuard::default(),
@@ -236,7 +238,7 @@ pub fn scan(inputs: &[PathBuf], rules: &Path, out: &Path, o: &ScanOptions<'_>) -
         error: None,
     };
     for input in inputs {
-        let s = read_file_opts(input, xml, csv, filter, &mut v)?;
+        let s = read_file_opts(input, xml, csv, Some(&needs), &mut v)?;
         stats.add(s);
     }
     if let Some(mut rb) = v.reorder.take() {

@@ -199,7 +199,6 @@ impl Scratch {
 
 /// Which of the costlier sender features to work out: while scoring, those the pack
 /// reads; for a profile, all of them.
-#[derive(Clone, Copy)]
 struct Demand {
     r30: bool,
     r90: bool,
@@ -216,23 +215,9 @@ struct Demand {
 }
 
 impl Demand {
-    const ALL: Demand = Demand {
-        r30: true,
-        r90: true,
-        r365: true,
-        unrelated: true,
-        countries: true,
-        amounts: true,
-        times: true,
-        months: true,
-        gaps: true,
-        dom: true,
-        trend: true,
-        shared: true,
-    };
-
-    fn of(pack: &RulePack) -> Demand {
-        let u = |f: F| pack.uses(f);
+    /// What the pack reads, or everything (`all`, for a profile).
+    fn of(pack: &RulePack, all: bool) -> Demand {
+        let u = |f: F| all || pack.uses(f);
         Demand {
             r30: u(F::Recipients30),
             r90: u(F::Recipients90) || u(F::SharedRecipients90),
@@ -369,7 +354,6 @@ pub struct Engine {
     recipient_typologies: Vec<usize>,
     stats: EngineStats,
     values: Values,
-    demand: Demand,
 }
 
 fn surname_hash(name: &str) -> u64 {
@@ -396,34 +380,39 @@ fn fnv_step(h: u64, b: u8) -> u64 {
 }
 
 /// How the engine sees a payment before looking at any state.
-struct Kind3 {
+struct FirstLook {
     side_kind: Option<u8>,
     corridor: bool,
     watch: bool,
 }
 
-/// The engine's first look at a payment, shared by [`Engine::process`] and [`Needs`] so the
-/// two can never disagree: a transfer to a high-risk country abroad, side spending (by MCC,
-/// or a card payment in a high-risk country abroad), or a watch-listed sender.
-#[inline]
-fn classify(st: &rules::Settings, watchlist: &FxHashSet<Box<str>>, row: &TxnRow<'_>) -> Kind3 {
-    let cross_border = row.recipient_country != row.sender_country;
-    let rc = row.recipient_country.as_bytes();
-    let mcc = row.merchant_category.unwrap_or(0);
-    let side_kind = match st.mcc_kind(mcc) {
-        0 if mcc != 0 && cross_border && st.is_high_risk(rc) => Some(S_TRAVEL),
-        0 => None,
-        k => Some(k),
-    };
-    let transfer = !matches!(row.channel, osecwatch_model::Channel::Card | osecwatch_model::Channel::Cash) && mcc == 0;
-    let corridor = transfer && cross_border && st.is_high_risk(rc);
-    let watch = !watchlist.is_empty() && watchlist.contains(row.sender_id);
-    Kind3 { side_kind, corridor, watch }
+impl FirstLook {
+    /// A transfer to a high-risk country abroad, side spending (by MCC, or a card payment
+    /// in a high-risk country abroad), or a watch-listed sender: anything else is allowed
+    /// without touching state.
+    fn of(st: &rules::Settings, watchlist: &FxHashSet<Box<str>>, row: &TxnRow<'_>) -> FirstLook {
+        let cross_border = row.recipient_country != row.sender_country;
+        let risky = cross_border && st.is_high_risk(row.recipient_country);
+        let mcc = row.merchant_category.unwrap_or(0);
+        let side_kind = match st.mcc_kind(mcc) {
+            0 if mcc != 0 && risky => Some(S_TRAVEL),
+            0 => None,
+            k => Some(k),
+        };
+        let transfer =
+            !matches!(row.channel, osecwatch_model::Channel::Card | osecwatch_model::Channel::Cash) && mcc == 0;
+        let watch = !watchlist.is_empty() && watchlist.contains(row.sender_id);
+        FirstLook { side_kind, corridor: transfer && risky, watch }
+    }
+
+    fn relevant(&self) -> bool {
+        self.corridor || self.side_kind.is_some() || self.watch
+    }
 }
 
-/// Which payments the engine needs in full, as a value reader threads can share: every
-/// payment [`classify`] finds relevant, and any the rates cannot convert (so `process`
-/// refuses it with the reason). The rest only need [`Engine::pass`].
+/// Which payments the engine needs in full, as a value reader threads can share: the same
+/// [`FirstLook`] as [`Engine::process`], plus any payment the rates cannot convert (so
+/// `process` refuses it with the reason). The rest only need [`Engine::pass`].
 pub struct Needs {
     settings: rules::Settings,
     rates: RateTable,
@@ -432,8 +421,7 @@ pub struct Needs {
 
 impl osecwatch_ingest::Prefilter for Needs {
     fn wants(&self, row: &TxnRow<'_>) -> bool {
-        let k = classify(&self.settings, &self.watchlist, row);
-        k.corridor || k.side_kind.is_some() || k.watch || !self.rates.knows(row.amount.currency)
+        FirstLook::of(&self.settings, &self.watchlist, row).relevant() || !self.rates.knows(row.amount.currency)
     }
 }
 
@@ -445,7 +433,6 @@ pub fn fnv1a(b: &[u8]) -> u64 {
 
 impl Engine {
     pub fn new(pack: RulePack) -> Result<Engine, RateError> {
-        let demand = Demand::of(&pack);
         let rates = if pack.settings.rates.is_empty() && pack.settings.base_currency == CurrencyCode::EUR {
             RateTable::eur_defaults()
         } else {
@@ -470,7 +457,6 @@ impl Engine {
             recipient_typologies,
             stats: EngineStats::default(),
             values: [0.0; N_FEATURES],
-            demand,
             next_sweep: i64::MIN,
             tracks: ByEntity::default(),
             scratch: Scratch::default(),
@@ -617,26 +603,30 @@ impl Engine {
     /// A payment that [`Needs`] said cannot matter: counted and allowed, exactly as
     /// [`Engine::process`] would, without looking further.
     pub fn pass(&mut self, at: Timestamp) {
+        self.count(at);
+        self.stats.allow += 1;
+    }
+
+    fn count(&mut self, at: Timestamp) {
         self.stats.processed += 1;
         self.last_utc = self.last_utc.max(at.utc);
-        self.stats.allow += 1;
     }
 
     /// Process one payment (in time order): update state, score, raise or update alerts,
     /// and return the decision for this payment.
     pub fn process(&mut self, row: &TxnRow<'_>) -> Result<Outcome, EngineError> {
-        self.stats.processed += 1;
-        self.last_utc = self.last_utc.max(row.timestamp.utc);
+        self.count(row.timestamp);
         let base = self.rates.to_base_minor(row.amount)?;
         let st = &self.pack.settings;
         let now = row.timestamp.utc;
-        let Kind3 { side_kind, corridor, watch } = classify(st, &self.watchlist, row);
-        let rc = row.recipient_country.as_bytes();
-        let small = base <= st.small_minor;
-        if !corridor && side_kind.is_none() && !watch {
+        let look = FirstLook::of(st, &self.watchlist, row);
+        if !look.relevant() {
             self.stats.allow += 1;
             return Ok(Outcome { decision: Decision::Allow, score: 0.0, rules: Vec::new(), reasons: Vec::new() });
         }
+        let FirstLook { side_kind, corridor, watch } = look;
+        let rc = row.recipient_country.as_bytes();
+        let small = base <= st.small_minor;
         self.stats.relevant += 1;
         self.sweep(now);
         let sender_surname = surname_hash(row.sender_name);
@@ -731,7 +721,7 @@ impl Engine {
         }
 
         // Sender features and typologies.
-        self.sender_features(s, now, self.demand);
+        self.sender_features(s, now, false);
         self.payment_features(row, facts);
         let mut outcome = Outcome { decision: Decision::Allow, score: 0.0, rules: Vec::new(), reasons: Vec::new() };
         let mut best_sender = 0.0f64;
@@ -903,7 +893,8 @@ impl Engine {
         (rules, sentences)
     }
 
-    fn sender_features(&mut self, s: u32, now: i64, d: Demand) {
+    fn sender_features(&mut self, s: u32, now: i64, all: bool) {
+        let d = Demand::of(&self.pack, all);
         let mut sc = std::mem::take(&mut self.scratch);
         sc.clear();
         let x = &mut self.values;
@@ -1208,7 +1199,7 @@ impl Engine {
     pub fn sender_values(&mut self, sender_id: &str, at: Timestamp) -> Option<Values> {
         let s = *self.senders.map.get(sender_id)?;
         self.sender_state[s as usize].prune(at.utc);
-        self.sender_features(s, at.utc, Demand::ALL);
+        self.sender_features(s, at.utc, true);
         // A probe, not a payment: amount of one minor unit, no corridor, no reference.
         let row = self.probe(at, sender_id)?;
         self.payment_features(&row, PayFacts { base: 1, ..PayFacts::default() });

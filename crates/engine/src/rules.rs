@@ -9,6 +9,7 @@
 //! its `sources`. Every problem in a file is reported with the rule id and what is wrong.
 
 use crate::features::{Kind, Values, F, N_FEATURES, S_CAM, S_TRAVEL, S_VPN};
+use osecwatch_model::{CountryCode, COUNTRY_SLOTS};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -103,27 +104,22 @@ struct BandFile {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub base_currency: osecwatch_model::CurrencyCode,
-    pub high_risk: Vec<[u8; 2]>,
     /// Small amount threshold in base-currency minor units.
     pub small_minor: i64,
     pub night_start: u8,
     pub night_end: u8,
     pub cover_keywords: Vec<String>,
-    pub vpn_mccs: Vec<u16>,
-    pub cam_mccs: Vec<u16>,
-    pub travel_mccs: Vec<u16>,
     pub organisation_markers: Vec<String>,
     pub rates: Vec<(String, f64)>,
-    /// `high_risk` as a table over every two-letter code, and the MCC lists as one table
-    /// of side-spending kinds: every payment asks both, so they are lookups.
-    risky: Box<[bool; 26 * 26]>,
+    /// The high-risk countries as a table over every two-letter code, and the VPN, cam and
+    /// travel MCC lists as one table of side-spending kinds: every payment asks both.
+    risky: Box<[bool; COUNTRY_SLOTS]>,
     mcc_kind: Box<[u8; 10_000]>,
 }
 
 impl Settings {
-    pub fn is_high_risk(&self, c: [u8; 2]) -> bool {
-        let (a, b) = (c[0].wrapping_sub(b'A') as usize, c[1].wrapping_sub(b'A') as usize);
-        a < 26 && b < 26 && self.risky[a * 26 + b]
+    pub fn is_high_risk(&self, c: CountryCode) -> bool {
+        self.risky[c.index()]
     }
 
     /// The side-spending kind the pack gives this MCC (VPN before cam before travel), or 0.
@@ -326,11 +322,20 @@ impl RulePack {
         let st = &pf.settings;
         let base_currency = osecwatch_model::CurrencyCode::parse(&st.base_currency)
             .map_err(|e| pack_err(format!("settings.base_currency: {e}")))?;
-        let mut high_risk = Vec::new();
+        let mut risky = Box::new([false; COUNTRY_SLOTS]);
         for c in &st.high_risk_countries {
-            let cc = osecwatch_model::CountryCode::parse(c)
-                .map_err(|e| pack_err(format!("settings.high_risk_countries: {e}")))?;
-            high_risk.push(cc.as_bytes());
+            let cc = CountryCode::parse(c).map_err(|e| pack_err(format!("settings.high_risk_countries: {e}")))?;
+            risky[cc.index()] = true;
+        }
+        let mut mcc_kind = Box::new([0u8; 10_000]);
+        // Later lists first, so an MCC on several lists keeps the earliest kind.
+        for (kind, list) in [(S_TRAVEL, &st.travel_mccs), (S_CAM, &st.cam_mccs), (S_VPN, &st.vpn_mccs)] {
+            for m in list {
+                let slot = mcc_kind.get_mut(*m as usize).ok_or_else(|| {
+                    pack_err(format!("settings: merchant category {m} is not a 4-digit ISO 18245 code"))
+                })?;
+                *slot = kind;
+            }
         }
         if !(st.small_amount.is_finite() && st.small_amount > 0.0) {
             return Err(pack_err(format!("settings.small_amount = {}: must be a positive amount", st.small_amount)));
@@ -340,36 +345,15 @@ impl RulePack {
         }
         let settings = Settings {
             base_currency,
-            high_risk,
             small_minor: (st.small_amount * 10f64.powi(base_currency.exponent() as i32)).round() as i64,
             night_start: st.night_start_hour,
             night_end: st.night_end_hour,
             cover_keywords: st.cover_keywords.iter().map(|k| k.to_lowercase()).collect(),
-            vpn_mccs: st.vpn_mccs.clone(),
-            cam_mccs: st.cam_mccs.clone(),
-            travel_mccs: st.travel_mccs.clone(),
             organisation_markers: st.organisation_markers.iter().map(|k| k.to_lowercase()).collect(),
             rates: st.rates.iter().map(|(k, v)| (k.clone(), *v)).collect(),
-            risky: Box::new([false; 26 * 26]),
-            mcc_kind: Box::new([0; 10_000]),
+            risky,
+            mcc_kind,
         };
-        let mut settings = settings;
-        for c in &settings.high_risk {
-            let (a, b) = (c[0].wrapping_sub(b'A') as usize, c[1].wrapping_sub(b'A') as usize);
-            if a < 26 && b < 26 {
-                settings.risky[a * 26 + b] = true;
-            }
-        }
-        // Later lists first, so an MCC on several lists keeps the earliest kind.
-        for (kind, list) in [(S_TRAVEL, &st.travel_mccs), (S_CAM, &st.cam_mccs), (S_VPN, &st.vpn_mccs)] {
-            for m in list {
-                if let Some(slot) = settings.mcc_kind.get_mut(*m as usize) {
-                    *slot = kind;
-                } else {
-                    return Err(pack_err(format!("settings: merchant category {m} is not a 4-digit ISO 18245 code")));
-                }
-            }
-        }
         let mut typologies = Vec::new();
         for t in &pf.typologies {
             let entity = match t.entity.as_str() {

@@ -2,8 +2,7 @@
 
 use crate::{clip, IngestError, IngestStats, Location, Rejection, Visitor};
 use osecwatch_model::{
-    parse_decimal_minor, plain_decimal_minor, Channel, CountryCode, CurrencyCode, Money, Timestamp, TxnRow,
-    CANONICAL_COLUMNS,
+    parse_decimal_minor, Channel, CountryCode, CurrencyCode, Money, Timestamp, TxnRow, CANONICAL_COLUMNS,
 };
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -38,14 +37,8 @@ impl RowParser {
         // Codes, amounts and timestamps are parsed exactly as given: surrounding spaces
         // make them malformed rather than silently repaired.
         let timestamp = self.timestamp(f[1])?;
-        let (Some(sender_country), Some(recipient_country)) =
-            (CountryCode::from_bytes(f[4].as_bytes()), CountryCode::from_bytes(f[7].as_bytes()))
-        else {
-            let e = CountryCode::parse(f[4]).err().map(|e| format!("sender_country: {e}"));
-            return Err(e.unwrap_or_else(|| {
-                CountryCode::parse(f[7]).err().map_or_else(String::new, |e| format!("recipient_country: {e}"))
-            }));
-        };
+        let sender_country = CountryCode::parse(f[4]).map_err(|e| format!("sender_country: {e}"))?;
+        let recipient_country = CountryCode::parse(f[7]).map_err(|e| format!("recipient_country: {e}"))?;
         let cur_text = f[9];
         let cur3 = <[u8; 3]>::try_from(cur_text.as_bytes()).ok();
         let currency = match (&self.last_currency, cur3) {
@@ -56,17 +49,11 @@ impl RowParser {
                 c
             }
         };
-        let minor = match plain_decimal_minor(f[8].as_bytes(), currency.exponent()) {
-            Some(v) => v,
-            None => parse_decimal_minor(f[8], currency.exponent()).map_err(|e| e.to_string())?,
-        };
+        let minor = parse_decimal_minor(f[8], currency.exponent()).map_err(|e| e.to_string())?;
         if minor <= 0 {
             return Err(format!("amount `{}` must be strictly positive", f[8]));
         }
-        let channel = match Channel::from_str_opt(f[10]) {
-            Some(c) => c,
-            None => Channel::parse(f[10]).map_err(|e| e.to_string())?,
-        };
+        let channel = Channel::parse(f[10]).map_err(|e| e.to_string())?;
         let mcc_text = f[12];
         let merchant_category = if mcc_text.is_empty() {
             None

@@ -8,10 +8,9 @@
 //!
 //! - A block without a double quote is cut after its last `\n` (outside quotes every `\n`
 //!   ends a record) and split 64 bytes at a time with vector compares that mark commas and
-//!   newlines; each record is validated as soon as its newline is found, while the block is
-//!   in cache. This is the common case and the fast one. (CRLF blocks are split line by
-//!   line with `memchr`, dropping the `\r`.)
-//! - A block with a quote, or a line with a bare `\r` (a terminator for the `csv` crate),
+//!   newlines (a `\r` before a newline is dropped); each record is validated as soon as its
+//!   newline is found, while the block is in cache. This is the common case and the fast one.
+//! - A block with a quote, or with a bare `\r` (a terminator for the `csv` crate),
 //!   is tokenised by `csv_core`, the state machine under the `csv` crate, with the same
 //!   settings, so quoting, escaped quotes and odd terminators mean exactly what they mean
 //!   to every other `csv` user. The cut is then the end of the last complete record.
@@ -79,7 +78,7 @@ pub fn read_csv_filtered<R: Read + Send>(
         let mut shell = Parsed::default();
         while let Some(chunk) = chunker.next_chunk()? {
             w.parse(chunk, &ctx, &mut shell);
-            out.deliver(&shell, v);
+            out.deliver(&mut shell, v);
             chunker.recycle(std::mem::take(&mut shell.text).into_bytes());
         }
         return Ok(out.stats);
@@ -148,13 +147,13 @@ struct Rejected {
     raw: String,
 }
 
-/// A chunk after validation. Its buffers travel back to be reused.
+/// A chunk after validation: every record became a row or a rejection. Its buffers travel
+/// back to be reused.
 #[derive(Default)]
 struct Parsed {
     text: String,
     rows: Vec<RowRef>,
     rejects: Vec<Rejected>,
-    records: u64,
     newlines: u64,
 }
 
@@ -163,7 +162,6 @@ impl Parsed {
         self.text.clear();
         self.rows.clear();
         self.rejects.clear();
-        self.records = 0;
         self.newlines = 0;
     }
 }
@@ -177,16 +175,17 @@ struct Delivery {
 }
 
 impl Delivery {
-    fn deliver(&mut self, p: &Parsed, v: &mut dyn Visitor) {
+    fn deliver(&mut self, p: &mut Parsed, v: &mut dyn Visitor) {
         let base = self.line_base;
         let source = &self.source;
         let text = p.text.as_str();
-        let mut rejects = p.rejects.iter().peekable();
-        let reject = |r: &Rejected, v: &mut dyn Visitor| {
+        let (rows, accepted, rejected) = (&p.rows, p.rows.len() as u64, p.rejects.len() as u64);
+        let mut rejects = p.rejects.drain(..).peekable();
+        let reject = |r: Rejected, v: &mut dyn Visitor| {
             let location = Location { source: source.clone(), position: format!("line {}", base + r.line) };
-            v.reject(Rejection { location, reason: r.reason.clone(), raw: r.raw.clone() });
+            v.reject(Rejection { location, reason: r.reason, raw: r.raw });
         };
-        for (i, row) in p.rows.iter().enumerate() {
+        for (i, row) in rows.iter().enumerate() {
             while let Some(r) = rejects.next_if(|r| r.before == i) {
                 reject(r, v);
             }
@@ -216,9 +215,9 @@ impl Delivery {
         for r in rejects {
             reject(r, v);
         }
-        self.stats.read += p.records;
-        self.stats.accepted += p.rows.len() as u64;
-        self.stats.rejected += p.rejects.len() as u64;
+        self.stats.read += accepted + rejected;
+        self.stats.accepted += accepted;
+        self.stats.rejected += rejected;
         self.line_base += p.newlines;
     }
 }
@@ -344,17 +343,6 @@ impl<R: Read> Chunker<R> {
     }
 }
 
-/// Split a quote-free block: lines at `\n` (a trailing `\r` dropped, empty lines skipped),
-/// fields at `,`. Returns false if a line holds a bare `\r`, which `csv` treats as a
-/// record terminator: such a block goes to [`tokenize_core`].
-fn tokenize_plain(buf: &[u8], t: &mut Tokens) -> bool {
-    if memchr::memchr(b'\r', buf).is_none() {
-        tokenize_lf(buf, t);
-        return true;
-    }
-    tokenize_crlf(buf, t)
-}
-
 /// Bit `i` set where `b[i]` is a comma or a newline: finding delimiters 64 bytes at a time,
 /// with vector compares, is what makes splitting cheap.
 #[cfg(target_arch = "x86_64")]
@@ -385,8 +373,9 @@ fn delimiters(b: &[u8; 64]) -> u64 {
     m
 }
 
-/// Split a block with neither quotes nor carriage returns, calling `record(line, spans)`
-/// for each record (`line`: newlines before it); returns the newlines in the block.
+/// Split a block with no quotes and no bare `\r`, calling `record(line, spans)` for each
+/// record (`line`: newlines before it); returns the newlines in the block. Lines end at `\n`
+/// (a `\r` before it dropped), fields at `,`; empty lines are skipped, as `csv` does.
 fn split_lf(buf: &[u8], spans: &mut Vec<(u32, u32)>, mut record: impl FnMut(u64, &[(u32, u32)])) -> u64 {
     spans.clear();
     let (mut field_start, mut nl) = (0usize, 0u64);
@@ -394,9 +383,9 @@ fn split_lf(buf: &[u8], spans: &mut Vec<(u32, u32)>, mut record: impl FnMut(u64,
         if buf[p] == b',' {
             spans.push((field_start as u32, p as u32));
         } else {
-            // A newline right after the previous one is an empty line: skipped.
-            if p > field_start || !spans.is_empty() {
-                spans.push((field_start as u32, p as u32));
+            let end = if p > field_start && buf[p - 1] == b'\r' { p - 1 } else { p };
+            if end > field_start || !spans.is_empty() {
+                spans.push((field_start as u32, end as u32));
                 record(nl, spans);
                 spans.clear();
             }
@@ -430,6 +419,12 @@ fn split_lf(buf: &[u8], spans: &mut Vec<(u32, u32)>, mut record: impl FnMut(u64,
     nl
 }
 
+/// Whether a block holds a `\r` that does not end a line: `csv` takes it as a record
+/// terminator, which [`split_lf`] does not, so such a block goes to [`tokenize_core`].
+fn has_bare_cr(buf: &[u8]) -> bool {
+    memchr::memchr_iter(b'\r', buf).any(|i| buf.get(i + 1) != Some(&b'\n'))
+}
+
 /// [`split_lf`] into [`Tokens`].
 fn tokenize_lf(buf: &[u8], t: &mut Tokens) {
     t.recs.clear();
@@ -441,40 +436,6 @@ fn tokenize_lf(buf: &[u8], t: &mut Tokens) {
         flat.extend_from_slice(spans);
     });
     t.spans = flat;
-}
-
-/// [`tokenize_plain`] for a block with carriage returns: line by line.
-fn tokenize_crlf(buf: &[u8], t: &mut Tokens) -> bool {
-    t.spans.clear();
-    t.recs.clear();
-    let mut pos = 0usize;
-    let mut nl = 0u64;
-    while pos < buf.len() {
-        let end = memchr::memchr(b'\n', &buf[pos..]).map_or(buf.len(), |i| pos + i);
-        let mut line_end = end;
-        if line_end > pos && buf[line_end - 1] == b'\r' {
-            line_end -= 1;
-        }
-        if line_end > pos {
-            let first = t.spans.len() as u32;
-            let mut start = pos;
-            for i in memchr::memchr2_iter(b',', b'\r', &buf[pos..line_end]) {
-                if buf[pos + i] == b'\r' {
-                    return false;
-                }
-                t.spans.push((start as u32, (pos + i) as u32));
-                start = pos + i + 1;
-            }
-            t.spans.push((start as u32, line_end as u32));
-            t.recs.push(Rec { line: nl, first, n: t.spans.len() as u32 - first });
-        }
-        if end < buf.len() {
-            nl += 1;
-        }
-        pos = end + 1;
-    }
-    t.newlines = nl;
-    true
 }
 
 /// Tokenise complete records with `csv_core` (the `csv` crate's defaults); field bytes go
@@ -547,11 +508,17 @@ fn tokenize_core(core: &mut csv_core::Reader, input: &[u8], eof: bool, t: &mut T
 }
 
 /// Per-thread state for validating chunks (buffers reused from chunk to chunk).
-#[derive(Default)]
 struct Worker {
     parser: RowParser,
-    core: Option<csv_core::Reader>,
+    core: csv_core::Reader,
     tokens: Tokens,
+}
+
+impl Default for Worker {
+    fn default() -> Self {
+        // `csv_core::Reader::default()` has no state machine built; `new` builds it.
+        Worker { parser: RowParser::default(), core: csv_core::Reader::new(), tokens: Tokens::default() }
+    }
 }
 
 impl Worker {
@@ -564,20 +531,21 @@ impl Worker {
                 std::mem::swap(&mut t, &mut given);
                 t.text
             }
-            Chunk::Plain(buf) if memchr::memchr(b'\r', &buf).is_none() => {
+            Chunk::Plain(buf) if has_bare_cr(&buf) => {
+                tokenize_core(&mut self.core, &buf, true, &mut t);
+                t.text
+            }
+            Chunk::Plain(buf) => {
                 // The common case, in one pass while the block is in cache: split and
                 // validate each record as soon as its newline is found.
                 match String::from_utf8(buf) {
                     Ok(text) => {
                         let parser = &mut self.parser;
-                        let mut rows = std::mem::take(&mut out.rows);
-                        let mut rejects = std::mem::take(&mut out.rejects);
-                        let mut records = 0u64;
+                        let (mut rows, mut rejects) = (std::mem::take(&mut out.rows), std::mem::take(&mut out.rejects));
                         out.newlines = split_lf(text.as_bytes(), &mut t.spans, |line, spans| {
-                            records += 1;
                             validate(parser, &text, line, spans, ctx, &mut rows, &mut rejects);
                         });
-                        (out.rows, out.rejects, out.records, out.text) = (rows, rejects, records, text);
+                        (out.rows, out.rejects, out.text) = (rows, rejects, text);
                         self.tokens = t;
                         return;
                     }
@@ -588,19 +556,9 @@ impl Worker {
                     }
                 }
             }
-            Chunk::Plain(buf) => {
-                if !tokenize_plain(&buf, &mut t) {
-                    let core = self.core.get_or_insert_with(csv_core::Reader::new);
-                    tokenize_core(core, &buf, true, &mut t);
-                    t.text
-                } else {
-                    buf
-                }
-            }
         };
         t.text = Vec::new();
         let (owned, bad) = utf8_or_blank(text, &t, ctx);
-        out.records = t.recs.len() as u64;
         out.newlines = t.newlines;
         let mut bad = bad.into_iter().peekable();
         for (i, rec) in t.recs.iter().enumerate() {
@@ -627,15 +585,12 @@ fn validate(
     rejects: &mut Vec<Rejected>,
 ) {
     let field = |i: usize| text.get(spans[i].0 as usize..spans[i].1 as usize);
-    let raw = || {
-        let bytes = |s: &(u32, u32)| text.as_bytes().get(s.0 as usize..s.1 as usize).unwrap_or_default();
-        clip(&spans.iter().map(|s| String::from_utf8_lossy(bytes(s))).collect::<Vec<_>>().join(","))
-    };
+    let raw = || raw_record(text.as_bytes(), spans);
     let mut reject = |reason: String, raw: String| {
         rejects.push(Rejected { before: rows.len(), line, reason, raw });
     };
     if spans.len() != ctx.headers {
-        reject(format!("row has {} fields, header has {}", spans.len(), ctx.headers), raw());
+        reject(field_count_reason(spans.len(), ctx), raw());
         return;
     }
     let mut f: [&str; 13] = [""; 13];
@@ -645,7 +600,7 @@ fn validate(
                 Some(s) => f[c] = s,
                 None => {
                     // Valid text overall, but a field boundary splits a character.
-                    reject(format!("field `{}` is not valid UTF-8", CANONICAL_COLUMNS[c]), raw());
+                    reject(utf8_reason(CANONICAL_COLUMNS[c]), raw());
                     return;
                 }
             }
@@ -676,6 +631,20 @@ fn validate(
     }
 }
 
+/// A refused record as the quarantine shows it: its fields joined by commas, clipped.
+fn raw_record(text: &[u8], spans: &[(u32, u32)]) -> String {
+    let field = |s: &(u32, u32)| String::from_utf8_lossy(text.get(s.0 as usize..s.1 as usize).unwrap_or_default());
+    clip(&spans.iter().map(field).collect::<Vec<_>>().join(","))
+}
+
+fn field_count_reason(n: usize, ctx: &Ctx) -> String {
+    format!("row has {n} fields, header has {}", ctx.headers)
+}
+
+fn utf8_reason(column: &str) -> String {
+    format!("field `{column}` is not valid UTF-8")
+}
+
 /// The chunk's text as a `String`. Records with bytes that are not UTF-8 are refused (as
 /// the `csv` crate's `StringRecord` would: wrong field count first, then the first bad
 /// field) and their bytes blanked, so the rest of the chunk stays usable.
@@ -691,16 +660,12 @@ fn utf8_or_blank(text: Vec<u8>, t: &Tokens, ctx: &Ctx) -> (String, Vec<(usize, S
         let Some(bad_field) = spans.iter().position(|s| std::str::from_utf8(field(s)).is_err()) else {
             continue;
         };
-        let raw = clip(&spans.iter().map(|s| String::from_utf8_lossy(field(s))).collect::<Vec<_>>().join(","));
+        let raw = raw_record(&bytes, spans);
         let reason = if spans.len() != ctx.headers {
-            format!("row has {} fields, header has {}", spans.len(), ctx.headers)
+            field_count_reason(spans.len(), ctx)
         } else {
-            let col = ctx
-                .pos
-                .iter()
-                .position(|p| *p == Some(bad_field))
-                .map_or("an ignored column", |c| CANONICAL_COLUMNS[c]);
-            format!("field `{col}` is not valid UTF-8")
+            let col = ctx.pos.iter().position(|p| *p == Some(bad_field));
+            utf8_reason(col.map_or("an ignored column", |c| CANONICAL_COLUMNS[c]))
         };
         bad.push((i, reason, raw));
         for s in spans {
@@ -736,33 +701,25 @@ fn read_parallel<R: Read + Send>(
     let (done_tx, done_rx) = sync_channel::<(u64, Parsed)>(in_flight_max);
     let (back_tx, back_rx) = channel::<Parsed>();
     std::thread::scope(|scope| {
-        let cutter = scope.spawn(move || -> Result<u64, IngestError> {
+        let cutter = scope.spawn(move || -> Result<(), IngestError> {
             let mut shells: Vec<Parsed> = Vec::new();
-            let mut in_flight = 0usize;
-            let mut seq = 0u64;
-            let take_back = |p: Parsed, shells: &mut Vec<Parsed>, chunker: &mut Chunker<R>| {
-                let mut p = p;
-                chunker.recycle(std::mem::take(&mut p.text).into_bytes());
-                shells.push(p);
-            };
+            let (mut in_flight, mut seq) = (0usize, 0u64);
             loop {
-                while let Ok(p) = back_rx.try_recv() {
+                // Take back what was delivered; wait for it when too much is out.
+                loop {
+                    let back = if in_flight >= in_flight_max { back_rx.recv().ok() } else { back_rx.try_recv().ok() };
+                    let Some(mut p) = back else { break };
                     in_flight -= 1;
-                    take_back(p, &mut shells, &mut chunker);
+                    chunker.recycle(std::mem::take(&mut p.text).into_bytes());
+                    shells.push(p);
                 }
                 if in_flight >= in_flight_max {
-                    match back_rx.recv() {
-                        Ok(p) => {
-                            in_flight -= 1;
-                            take_back(p, &mut shells, &mut chunker);
-                        }
-                        Err(_) => return Ok(seq), // the deliverer stopped
-                    }
+                    return Ok(()); // the deliverer stopped
                 }
-                let Some(chunk) = chunker.next_chunk()? else { return Ok(seq) };
+                let Some(chunk) = chunker.next_chunk()? else { return Ok(()) };
                 let shell = shells.pop().unwrap_or_default();
                 if job_tx.send((seq, chunk, shell)).is_err() {
-                    return Ok(seq);
+                    return Ok(());
                 }
                 seq += 1;
                 in_flight += 1;
@@ -792,16 +749,13 @@ fn read_parallel<R: Read + Send>(
         let mut next = 0u64;
         for (seq, p) in done_rx.iter() {
             pending.insert(seq, p);
-            while let Some(p) = pending.remove(&next) {
-                out.deliver(&p, v);
+            while let Some(mut p) = pending.remove(&next) {
+                out.deliver(&mut p, v);
                 next += 1;
                 let _ = back_tx.send(p);
             }
         }
         drop(back_tx);
-        match cutter.join() {
-            Ok(r) => r.map(|_| ()),
-            Err(e) => std::panic::resume_unwind(e),
-        }
+        cutter.join().unwrap_or_else(|e| std::panic::resume_unwind(e))
     })
 }

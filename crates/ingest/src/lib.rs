@@ -53,8 +53,7 @@ pub trait Visitor {
     /// A valid row that the reader's [`Prefilter`] said this visitor does not need to look
     /// into (only readers given a prefilter call this): its time, and the row on request. By
     /// default it is accepted like any other row, so a visitor that does not care loses nothing.
-    fn pass<'a>(&mut self, at: Timestamp, row: &dyn Fn() -> TxnRow<'a>, location: &dyn Fn() -> Location) {
-        let _ = at;
+    fn pass<'a>(&mut self, _at: Timestamp, row: &dyn Fn() -> TxnRow<'a>, location: &dyn Fn() -> Location) {
         self.accept(&row(), location)
     }
 }

@@ -23,14 +23,22 @@ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY
 SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ \
 UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS XK YE YT ZA ZM ZW";
 
-/// Bitmap of assigned codes, indexed by (first letter * 26 + second letter): parsing is a
-/// table lookup because it runs twice per row on the ingest hot path.
-const ASSIGNED: [bool; 676] = {
-    let mut t = [false; 676];
+/// How many two-letter codes there are: the size of a table indexed by [`CountryCode::index`].
+pub const COUNTRY_SLOTS: usize = 26 * 26;
+
+/// Table position of a code of two upper-case letters.
+const fn slot(x: u8, y: u8) -> usize {
+    (x - b'A') as usize * 26 + (y - b'A') as usize
+}
+
+/// Bitmap of assigned codes: parsing is a table lookup because it runs twice per row on the
+/// ingest hot path.
+const ASSIGNED: [bool; COUNTRY_SLOTS] = {
+    let mut t = [false; COUNTRY_SLOTS];
     let b = COUNTRIES.as_bytes();
     let mut i = 0;
     while i + 1 < b.len() {
-        t[(b[i] - b'A') as usize * 26 + (b[i + 1] - b'A') as usize] = true;
+        t[slot(b[i], b[i + 1])] = true;
         i += 3;
     }
     t
@@ -42,23 +50,20 @@ pub struct CountryCode([u8; 2]);
 
 impl CountryCode {
     /// Parse an upper-case two-letter code.
+    #[inline]
     pub fn parse(s: &str) -> Result<Self, CodeError> {
-        CountryCode::from_bytes(s.as_bytes()).ok_or_else(|| CodeError::Country(s.to_string()))
+        match *s.as_bytes() {
+            [x, y] if x.is_ascii_uppercase() && y.is_ascii_uppercase() && ASSIGNED[slot(x, y)] => {
+                Ok(CountryCode([x, y]))
+            }
+            _ => Err(CodeError::Country(s.to_string())),
+        }
     }
 
-    /// [`CountryCode::parse`] without building an error (ingest's hot path).
-    #[inline]
-    pub fn from_bytes(b: &[u8]) -> Option<Self> {
-        match *b {
-            [x, y]
-                if x.is_ascii_uppercase()
-                    && y.is_ascii_uppercase()
-                    && ASSIGNED[(x - b'A') as usize * 26 + (y - b'A') as usize] =>
-            {
-                Some(CountryCode([x, y]))
-            }
-            _ => None,
-        }
+    /// This code's place in a table over all two-letter codes (`[T; COUNTRY_SLOTS]`), for
+    /// per-pack country sets that are looked up on every payment.
+    pub fn index(self) -> usize {
+        slot(self.0[0], self.0[1])
     }
 
     pub fn as_str(&self) -> &str {
@@ -343,14 +348,9 @@ impl Channel {
         }
     }
 
-    pub fn parse(s: &str) -> Result<Self, CodeError> {
-        Channel::from_str_opt(s).ok_or_else(|| CodeError::Channel(s.to_string()))
-    }
-
-    /// [`Channel::parse`] without building an error (ingest's hot path).
     #[inline]
-    pub fn from_str_opt(s: &str) -> Option<Self> {
-        Channel::ALL.into_iter().find(|c| c.as_str() == s)
+    pub fn parse(s: &str) -> Result<Self, CodeError> {
+        Channel::ALL.into_iter().find(|c| c.as_str() == s).ok_or_else(|| CodeError::Channel(s.to_string()))
     }
 }
 

@@ -64,10 +64,18 @@ pub fn format_minor(minor: i64, exponent: u8, out: &mut Vec<u8>) {
 ///
 /// Refuses signs other than a leading `-`, exponents, thousands separators and more
 /// decimals than the currency has: such input is quarantined, never rounded.
+#[inline]
 pub fn parse_decimal_minor(s: &str, exponent: u8) -> Result<i64, MoneyError> {
-    if let Some(v) = plain_decimal_minor(s.as_bytes(), exponent) {
-        return Ok(v);
+    match plain_decimal_minor(s.as_bytes(), exponent) {
+        Some(v) => Ok(v),
+        None => parse_decimal_general(s, exponent),
     }
+}
+
+/// [`parse_decimal_minor`] for every shape the one-pass path leaves: signs, errors, long
+/// or over-precise amounts.
+#[cold]
+fn parse_decimal_general(s: &str, exponent: u8) -> Result<i64, MoneyError> {
     let err = || MoneyError::Syntax(s.to_string());
     let (neg, body) = match s.strip_prefix('-') {
         Some(rest) => (true, rest),
@@ -109,7 +117,7 @@ pub fn parse_decimal_minor(s: &str, exponent: u8) -> Result<i64, MoneyError> {
 /// in one pass; `None` sends anything else (signs, errors, long or over-precise amounts) to
 /// the general parser, which gives the same value or the error.
 #[inline]
-pub fn plain_decimal_minor(b: &[u8], exponent: u8) -> Option<i64> {
+fn plain_decimal_minor(b: &[u8], exponent: u8) -> Option<i64> {
     // 14 characters keep the value below 10^14 * 10^exponent, far from i64 overflow.
     if b.is_empty() || b.len() > 14 || exponent > 4 {
         return None;
