@@ -70,7 +70,8 @@ pub fn read_csv_filtered<R: Read + Send>(
     v: &mut dyn Visitor,
 ) -> Result<IngestStats, IngestError> {
     let mut chunker = Chunker::new(path, r, opts.block.max(64))?;
-    let ctx = Ctx { headers: chunker.headers, pos: chunker.pos, filter };
+    let canonical = chunker.headers == 13 && (0..13).all(|c| chunker.pos[c] == Some(c));
+    let ctx = Ctx { headers: chunker.headers, pos: chunker.pos, canonical, filter };
     let mut out =
         Delivery { source: path.display().to_string(), line_base: chunker.first_line, stats: IngestStats::default() };
     if opts.workers == 0 {
@@ -92,6 +93,8 @@ pub fn read_csv_filtered<R: Read + Send>(
 struct Ctx<'f> {
     headers: usize,
     pos: [Option<usize>; 13],
+    /// The header is exactly the canonical columns in canonical order.
+    canonical: bool,
     filter: Option<&'f dyn Prefilter>,
 }
 
@@ -180,14 +183,19 @@ impl Delivery {
         let source = &self.source;
         let text = p.text.as_str();
         let (rows, accepted, rejected) = (&p.rows, p.rows.len() as u64, p.rejects.len() as u64);
-        let mut rejects = p.rejects.drain(..).peekable();
+        let mut rejects = p.rejects.drain(..);
         let reject = |r: Rejected, v: &mut dyn Visitor| {
             let location = Location { source: source.clone(), position: format!("line {}", base + r.line) };
             v.reject(Rejection { location, reason: r.reason, raw: r.raw });
         };
+        // Rows before which the next rejection comes (usize::MAX: none left).
+        let mut next = rejects.as_slice().first().map_or(usize::MAX, |r| r.before);
         for (i, row) in rows.iter().enumerate() {
-            while let Some(r) = rejects.next_if(|r| r.before == i) {
-                reject(r, v);
+            while next == i {
+                if let Some(r) = rejects.next() {
+                    reject(r, v);
+                }
+                next = rejects.as_slice().first().map_or(usize::MAX, |r| r.before);
             }
             let s = |k: usize| text.get(row.text[k].0 as usize..row.text[k].1 as usize).unwrap_or("");
             let txn = || TxnRow {
@@ -343,78 +351,110 @@ impl<R: Read> Chunker<R> {
     }
 }
 
-/// Bit `i` set where `b[i]` is a comma or a newline: finding delimiters 64 bytes at a time,
-/// with vector compares, is what makes splitting cheap.
+/// Bits `i` set where `b[i]` is a comma or a newline (first), and where it is a newline
+/// (second): finding delimiters 64 bytes at a time, with vector compares, is what makes
+/// splitting cheap.
 #[cfg(target_arch = "x86_64")]
 #[inline]
-fn delimiters(b: &[u8; 64]) -> u64 {
+fn delimiters(b: &[u8; 64]) -> (u64, u64) {
     use std::arch::x86_64::{_mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8};
-    let mut m = 0u64;
+    let (mut any, mut newlines) = (0u64, 0u64);
     // SAFETY: SSE2 is part of the x86-64 baseline, so these instructions always exist; each
     // load reads 16 bytes inside `b` (k * 16 + 16 <= 64), and `loadu` needs no alignment.
     unsafe {
         let (comma, nl) = (_mm_set1_epi8(b',' as i8), _mm_set1_epi8(b'\n' as i8));
         for k in 0..4 {
             let v = _mm_loadu_si128(b.as_ptr().add(16 * k).cast());
-            let hit = _mm_or_si128(_mm_cmpeq_epi8(v, comma), _mm_cmpeq_epi8(v, nl));
-            m |= (_mm_movemask_epi8(hit) as u16 as u64) << (16 * k);
+            let is_nl = _mm_cmpeq_epi8(v, nl);
+            let hit = _mm_or_si128(_mm_cmpeq_epi8(v, comma), is_nl);
+            any |= (_mm_movemask_epi8(hit) as u16 as u64) << (16 * k);
+            newlines |= (_mm_movemask_epi8(is_nl) as u16 as u64) << (16 * k);
         }
     }
-    m
+    (any, newlines)
 }
 
 #[cfg(not(target_arch = "x86_64"))]
 #[inline]
-fn delimiters(b: &[u8; 64]) -> u64 {
-    let mut m = 0u64;
+fn delimiters(b: &[u8; 64]) -> (u64, u64) {
+    let (mut any, mut newlines) = (0u64, 0u64);
     for (i, c) in b.iter().enumerate() {
-        m |= (((*c == b',') | (*c == b'\n')) as u64) << i;
+        any |= (((*c == b',') | (*c == b'\n')) as u64) << i;
+        newlines |= ((*c == b'\n') as u64) << i;
     }
-    m
+    (any, newlines)
 }
+
+/// Fields a record may have before [`split_lf`] stops keeping their ends in registers and
+/// splits the record again on its own (rows of this format have 13).
+const INLINE_FIELDS: usize = 16;
 
 /// Split a block with no quotes and no bare `\r`, calling `record(line, spans)` for each
 /// record (`line`: newlines before it); returns the newlines in the block. Lines end at `\n`
 /// (a `\r` before it dropped), fields at `,`; empty lines are skipped, as `csv` does.
+///
+/// Every span starts right after an ASCII delimiter (or at the block's start, a record
+/// start) and ends at one (or at the block's end), so in a block that is valid UTF-8 no
+/// span boundary falls inside a character.
+#[inline]
 fn split_lf(buf: &[u8], spans: &mut Vec<(u32, u32)>, mut record: impl FnMut(u64, &[(u32, u32)])) -> u64 {
-    spans.clear();
-    let (mut field_start, mut nl) = (0usize, 0u64);
-    let mut on_delimiter = |p: usize, spans: &mut Vec<(u32, u32)>| {
-        if buf[p] == b',' {
-            spans.push((field_start as u32, p as u32));
+    // The current record's fields: the first INLINE_FIELDS in a fixed array (the index is
+    // masked, so no bounds check), their count in `n`.
+    let mut fields = [(0u32, 0u32); INLINE_FIELDS];
+    let (mut n, mut start, mut nl, mut base) = (0usize, 0usize, 0u64, 0usize);
+    let mut emit = |fields: &[(u32, u32); INLINE_FIELDS], n: usize, start: usize, end: usize, nl: u64| {
+        if n <= INLINE_FIELDS {
+            record(nl, &fields[..n]);
         } else {
-            let end = if p > field_start && buf[p - 1] == b'\r' { p - 1 } else { p };
-            if end > field_start || !spans.is_empty() {
-                spans.push((field_start as u32, end as u32));
-                record(nl, spans);
-                spans.clear();
+            // A very wide record: split it again, into the growable list.
+            spans.clear();
+            let mut from = start;
+            for c in memchr::memchr_iter(b',', &buf[start..end]) {
+                spans.push((from as u32, (start + c) as u32));
+                from = start + c + 1;
             }
-            nl += 1;
+            spans.push((from as u32, end as u32));
+            record(nl, spans);
         }
-        field_start = p + 1;
     };
-    let mut blocks = buf.chunks_exact(64);
-    let mut base = 0usize;
-    for block in &mut blocks {
-        let mut m = delimiters(block.try_into().unwrap_or(&[0; 64]));
+    let mut from = 0usize;
+    let mut padded = [0u8; 64];
+    while base < buf.len() {
+        let block: &[u8; 64] = match buf.get(base..base + 64).and_then(|b| b.try_into().ok()) {
+            Some(b) => b,
+            None => {
+                // The last bytes, padded with zeros (never a delimiter).
+                let rest = &buf[base..];
+                padded[..rest.len()].copy_from_slice(rest);
+                &padded
+            }
+        };
+        let (mut m, newlines) = delimiters(block);
         while m != 0 {
-            on_delimiter(base + m.trailing_zeros() as usize, spans);
-            m &= m - 1;
+            let bit = m & m.wrapping_neg();
+            let p = base + m.trailing_zeros() as usize;
+            if newlines & bit == 0 {
+                fields[n & (INLINE_FIELDS - 1)] = (from as u32, p as u32);
+                n += 1;
+            } else {
+                let end = if p > from && buf[p - 1] == b'\r' { p - 1 } else { p };
+                if end > from || n > 0 {
+                    fields[n & (INLINE_FIELDS - 1)] = (from as u32, end as u32);
+                    emit(&fields, n + 1, start, end, nl);
+                }
+                n = 0;
+                start = p + 1;
+                nl += 1;
+            }
+            from = p + 1;
+            m ^= bit;
         }
         base += 64;
     }
-    let rest = blocks.remainder();
-    let mut last = [0u8; 64];
-    last[..rest.len()].copy_from_slice(rest);
-    let mut m = delimiters(&last);
-    while m != 0 {
-        on_delimiter(base + m.trailing_zeros() as usize, spans);
-        m &= m - 1;
-    }
     // A last record without a newline (the end of the file).
-    if buf.len() > field_start || !spans.is_empty() {
-        spans.push((field_start as u32, buf.len() as u32));
-        record(nl, spans);
+    if buf.len() > from || n > 0 {
+        fields[n & (INLINE_FIELDS - 1)] = (from as u32, buf.len() as u32);
+        emit(&fields, n + 1, start, buf.len(), nl);
     }
     nl
 }
@@ -538,19 +578,29 @@ impl Worker {
             Chunk::Plain(buf) => {
                 // The common case, in one pass while the block is in cache: split and
                 // validate each record as soon as its newline is found.
-                match String::from_utf8(buf) {
-                    Ok(text) => {
+                // simdutf8 checks with vector instructions: several times faster than
+                // `String::from_utf8` on text with accented names, and this runs on every byte.
+                match simdutf8::basic::from_utf8(&buf).is_ok() {
+                    true => {
+                        // SAFETY: checked just above to be valid UTF-8.
+                        let text = unsafe { String::from_utf8_unchecked(buf) };
                         let parser = &mut self.parser;
                         let (mut rows, mut rejects) = (std::mem::take(&mut out.rows), std::mem::take(&mut out.rejects));
                         out.newlines = split_lf(text.as_bytes(), &mut t.spans, |line, spans| {
-                            validate(parser, &text, line, spans, ctx, &mut rows, &mut rejects);
+                            let quick = match <&[(u32, u32); 13]>::try_from(spans) {
+                                Ok(s) if ctx.canonical => quick_row(parser, &text, line, s, ctx),
+                                _ => None,
+                            };
+                            match quick {
+                                Some(row) => rows.push(row),
+                                None => validate(parser, &text, line, spans, ctx, &mut rows, &mut rejects),
+                            }
                         });
                         (out.rows, out.rejects, out.text) = (rows, rejects, text);
                         self.tokens = t;
                         return;
                     }
-                    Err(e) => {
-                        let buf = e.into_bytes();
+                    false => {
                         tokenize_lf(&buf, &mut t);
                         buf
                     }
@@ -584,7 +634,6 @@ fn validate(
     rows: &mut Vec<RowRef>,
     rejects: &mut Vec<Rejected>,
 ) {
-    let field = |i: usize| text.get(spans[i].0 as usize..spans[i].1 as usize);
     let raw = || raw_record(text.as_bytes(), spans);
     let mut reject = |reason: String, raw: String| {
         rejects.push(Rejected { before: rows.len(), line, reason, raw });
@@ -596,7 +645,7 @@ fn validate(
     let mut f: [&str; 13] = [""; 13];
     for (c, p) in ctx.pos.iter().enumerate() {
         if let Some(i) = p {
-            match field(*i) {
+            match text.get(spans[*i].0 as usize..spans[*i].1 as usize) {
                 Some(s) => f[c] = s,
                 None => {
                     // Valid text overall, but a field boundary splits a character.
@@ -606,29 +655,62 @@ fn validate(
             }
         }
     }
-    match parser.parse(&f) {
-        Ok(row) => {
-            let wanted = ctx.filter.is_none_or(|f| f.wants(&row));
-            let mut text6 = [(0u32, 0u32); 6];
-            for (k, c) in TEXT_COLUMNS.iter().enumerate() {
-                if let Some(i) = ctx.pos[*c] {
-                    text6[k] = spans[i];
-                }
+    let row = match parser.parse(&f) {
+        Ok(row) => row,
+        Err(reason) => return reject(reason, raw()),
+    };
+    let wanted = ctx.filter.is_none_or(|f| f.wants(&row));
+    let span = |c: usize| ctx.pos[c].map_or((0, 0), |i| spans[i]);
+    rows.push(RowRef {
+        line,
+        text: TEXT_COLUMNS.map(span),
+        timestamp: row.timestamp,
+        sender_country: row.sender_country,
+        recipient_country: row.recipient_country,
+        amount: row.amount,
+        channel: row.channel,
+        merchant_category: row.merchant_category,
+        wanted,
+    });
+}
+
+/// The usual record of a block that [`split_lf`] split: every canonical column, in
+/// canonical order, in the usual shape (see [`RowParser::quick`]). `None` leaves the record
+/// to [`validate`], which gives the same row or the reason.
+#[inline]
+fn quick_row(parser: &mut RowParser, text: &str, line: u64, s: &[(u32, u32); 13], ctx: &Ctx) -> Option<RowRef> {
+    let bytes = text.as_bytes();
+    let coded = parser.quick(|i| bytes.get(s[i].0 as usize..s[i].1 as usize).unwrap_or_default())?;
+    let wanted = match ctx.filter {
+        None => true,
+        Some(filter) => {
+            let t = |i: usize| {
+                let (a, b) = (s[i].0 as usize, s[i].1 as usize);
+                debug_assert!(a <= b && text.is_char_boundary(a) && text.is_char_boundary(b));
+                // SAFETY: `text` is valid UTF-8 (a `str`), and split_lf's spans lie within it
+                // (a <= b <= len) and start and end next to ASCII delimiters or at a record
+                // boundary, so never inside a character (see `split_lf`). This runs on every
+                // row; `str::get` would check both ends again.
+                unsafe { text.get_unchecked(a..b) }
+            };
+            let mut f = [""; 13];
+            for c in TEXT_COLUMNS {
+                f[c] = t(c);
             }
-            rows.push(RowRef {
-                line,
-                text: text6,
-                timestamp: row.timestamp,
-                sender_country: row.sender_country,
-                recipient_country: row.recipient_country,
-                amount: row.amount,
-                channel: row.channel,
-                merchant_category: row.merchant_category,
-                wanted,
-            });
+            filter.wants(&coded.with_text(&f))
         }
-        Err(reason) => reject(reason, raw()),
-    }
+    };
+    Some(RowRef {
+        line,
+        text: [s[0], s[2], s[3], s[5], s[6], s[11]],
+        timestamp: coded.timestamp,
+        sender_country: coded.sender_country,
+        recipient_country: coded.recipient_country,
+        amount: coded.amount,
+        channel: coded.channel,
+        merchant_category: coded.merchant_category,
+        wanted,
+    })
 }
 
 /// A refused record as the quarantine shows it: its fields joined by commas, clipped.

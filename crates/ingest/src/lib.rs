@@ -19,7 +19,7 @@ mod order;
 mod rates;
 mod validate;
 
-pub use canonical::{read_csv, read_csv_from, read_jsonl, read_jsonl_from, read_parquet, RowParser};
+pub use canonical::{read_csv, read_csv_from, read_jsonl, read_jsonl_from, read_parquet, Coded, RowParser};
 pub use csv_chunks::{read_csv_filtered, read_csv_with, CsvOptions};
 pub use iso20022::{read_iso20022, read_iso20022_from, MessageKind, XmlOptions};
 pub use order::{OrderGuard, ReorderBuffer};

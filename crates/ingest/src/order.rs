@@ -13,18 +13,21 @@ pub struct OrderGuard {
 }
 
 impl OrderGuard {
+    #[inline]
     pub fn check(&mut self, utc: i64) -> Result<(), String> {
         match self.last_utc {
-            Some(last) if utc < last => Err(format!(
-                "out of time order: {}s before the previous payment; sort the input or allow a reorder window",
-                last - utc
-            )),
+            Some(last) if utc < last => Err(late(last - utc)),
             _ => {
                 self.last_utc = Some(utc);
                 Ok(())
             }
         }
     }
+}
+
+#[cold]
+fn late(by_secs: i64) -> String {
+    format!("out of time order: {by_secs}s before the previous payment; sort the input or allow a reorder window")
 }
 
 /// Holds rows for up to `window` seconds of event time and releases them sorted.

@@ -17,7 +17,7 @@ mod money;
 mod time;
 
 pub use codes::{Channel, CodeError, CountryCode, CurrencyCode, COUNTRY_SLOTS};
-pub use money::{format_minor, parse_decimal_minor, Money, MoneyError};
+pub use money::{format_minor, parse_decimal_minor, plain_decimal_minor, Money, MoneyError};
 pub use time::{civil_from_days, days_from_civil, Timestamp, TimestampError};
 
 /// Column names of the canonical record, in the order osecwatch writes them.

@@ -114,10 +114,10 @@ fn parse_decimal_general(s: &str, exponent: u8) -> Result<i64, MoneyError> {
 }
 
 /// The common shape, `digits[.digits]` with no more fraction digits than the currency has,
-/// in one pass; `None` sends anything else (signs, errors, long or over-precise amounts) to
-/// the general parser, which gives the same value or the error.
-#[inline]
-fn plain_decimal_minor(b: &[u8], exponent: u8) -> Option<i64> {
+/// in one pass; `None` for anything else (signs, errors, long or over-precise amounts), for
+/// which [`parse_decimal_minor`] gives the value or the error.
+#[inline(always)]
+pub fn plain_decimal_minor(b: &[u8], exponent: u8) -> Option<i64> {
     // 14 characters keep the value below 10^14 * 10^exponent, far from i64 overflow.
     if b.is_empty() || b.len() > 14 || exponent > 4 {
         return None;
