@@ -107,7 +107,7 @@ struct ByName;
 
 impl Prefilter for ByName {
     fn wants(&self, row: &TxnRow<'_>) -> bool {
-        (row.sender_name.len() + row.reference.chars().count()) % 2 == 0
+        (row.sender_name.len() + row.reference.chars().count()).is_multiple_of(2)
     }
 }
 
