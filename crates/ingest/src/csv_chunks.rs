@@ -351,73 +351,98 @@ impl<R: Read> Chunker<R> {
     }
 }
 
-/// Bits `i` set where `b[i]` is a comma or a newline (first), and where it is a newline
-/// (second): finding delimiters 64 bytes at a time, with vector compares, is what makes
-/// splitting cheap.
+/// Bits `i` set where `b[i]` is a comma (first) and where it is a newline (second): finding
+/// delimiters 64 bytes at a time, with vector compares, is what makes splitting cheap.
 #[cfg(target_arch = "x86_64")]
 #[inline]
 fn delimiters(b: &[u8; 64]) -> (u64, u64) {
-    use std::arch::x86_64::{_mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8};
-    let (mut any, mut newlines) = (0u64, 0u64);
+    use std::arch::x86_64::{_mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8};
+    let (mut commas, mut newlines) = (0u64, 0u64);
     // SAFETY: SSE2 is part of the x86-64 baseline, so these instructions always exist; each
     // load reads 16 bytes inside `b` (k * 16 + 16 <= 64), and `loadu` needs no alignment.
     unsafe {
         let (comma, nl) = (_mm_set1_epi8(b',' as i8), _mm_set1_epi8(b'\n' as i8));
         for k in 0..4 {
             let v = _mm_loadu_si128(b.as_ptr().add(16 * k).cast());
-            let is_nl = _mm_cmpeq_epi8(v, nl);
-            let hit = _mm_or_si128(_mm_cmpeq_epi8(v, comma), is_nl);
-            any |= (_mm_movemask_epi8(hit) as u16 as u64) << (16 * k);
-            newlines |= (_mm_movemask_epi8(is_nl) as u16 as u64) << (16 * k);
+            commas |= (_mm_movemask_epi8(_mm_cmpeq_epi8(v, comma)) as u16 as u64) << (16 * k);
+            newlines |= (_mm_movemask_epi8(_mm_cmpeq_epi8(v, nl)) as u16 as u64) << (16 * k);
         }
     }
-    (any, newlines)
+    (commas, newlines)
 }
 
 #[cfg(not(target_arch = "x86_64"))]
 #[inline]
 fn delimiters(b: &[u8; 64]) -> (u64, u64) {
-    let (mut any, mut newlines) = (0u64, 0u64);
+    let (mut commas, mut newlines) = (0u64, 0u64);
     for (i, c) in b.iter().enumerate() {
-        any |= (((*c == b',') | (*c == b'\n')) as u64) << i;
+        commas |= ((*c == b',') as u64) << i;
         newlines |= ((*c == b'\n') as u64) << i;
     }
-    (any, newlines)
+    (commas, newlines)
 }
 
-/// Fields a record may have before [`split_lf`] stops keeping their ends in registers and
-/// splits the record again on its own (rows of this format have 13).
-const INLINE_FIELDS: usize = 16;
+/// One record as [`split_lf`] finds it: where it starts, where its commas are, and where it
+/// ends (before the newline, and before a `\r` ahead of it).
+#[derive(Clone, Copy)]
+struct Line<'a> {
+    start: u32,
+    commas: &'a [u32],
+    end: u32,
+}
 
-/// Split a block with no quotes and no bare `\r`, calling `record(line, spans)` for each
+impl Line<'_> {
+    fn fields(&self) -> usize {
+        self.commas.len() + 1
+    }
+
+    /// Where field `i` starts and ends.
+    fn span(&self, i: usize) -> (u32, u32) {
+        span_of(self.start, self.commas, self.end, i)
+    }
+
+    fn spans_into(&self, out: &mut Vec<(u32, u32)>) {
+        out.clear();
+        out.extend((0..self.fields()).map(|i| self.span(i)));
+    }
+}
+
+/// Field `i` of a record that starts at `start`, ends at `end` and has these commas.
+#[inline(always)]
+fn span_of(start: u32, commas: &[u32], end: u32, i: usize) -> (u32, u32) {
+    let a = if i == 0 { start } else { commas[i - 1] + 1 };
+    let b = if i == commas.len() { end } else { commas[i] };
+    (a, b)
+}
+
+/// Commas a record may have before [`split_lf`] stops keeping them in a fixed array and
+/// finds them again on its own (rows of this format have 12).
+const INLINE_COMMAS: usize = 16;
+
+/// Split a block with no quotes and no bare `\r`, calling `record(line, fields)` for each
 /// record (`line`: newlines before it); returns the newlines in the block. Lines end at `\n`
 /// (a `\r` before it dropped), fields at `,`; empty lines are skipped, as `csv` does.
 ///
-/// Every span starts right after an ASCII delimiter (or at the block's start, a record
+/// Every field starts right after an ASCII delimiter (or at the block's start, a record
 /// start) and ends at one (or at the block's end), so in a block that is valid UTF-8 no
-/// span boundary falls inside a character.
+/// field boundary falls inside a character.
 #[inline]
-fn split_lf(buf: &[u8], spans: &mut Vec<(u32, u32)>, mut record: impl FnMut(u64, &[(u32, u32)])) -> u64 {
-    // The current record's fields: the first INLINE_FIELDS in a fixed array (the index is
-    // masked, so no bounds check), their count in `n`.
-    let mut fields = [(0u32, 0u32); INLINE_FIELDS];
-    let (mut n, mut start, mut nl, mut base) = (0usize, 0usize, 0u64, 0usize);
-    let mut emit = |fields: &[(u32, u32); INLINE_FIELDS], n: usize, start: usize, end: usize, nl: u64| {
-        if n <= INLINE_FIELDS {
-            record(nl, &fields[..n]);
+fn split_lf(buf: &[u8], wide: &mut Vec<u32>, mut record: impl FnMut(u64, Line<'_>)) -> u64 {
+    // The current record's commas: the first INLINE_COMMAS in a fixed array (the index is
+    // masked, so no bounds check), their count in `k`.
+    let mut commas = [0u32; INLINE_COMMAS];
+    let (mut k, mut start, mut nl, mut base) = (0usize, 0usize, 0u64, 0usize);
+    let mut emit = |commas: &[u32; INLINE_COMMAS], k: usize, start: usize, end: usize, nl: u64| {
+        let (s, e) = (start as u32, end as u32);
+        if k <= INLINE_COMMAS {
+            record(nl, Line { start: s, commas: &commas[..k], end: e });
         } else {
-            // A very wide record: split it again, into the growable list.
-            spans.clear();
-            let mut from = start;
-            for c in memchr::memchr_iter(b',', &buf[start..end]) {
-                spans.push((from as u32, (start + c) as u32));
-                from = start + c + 1;
-            }
-            spans.push((from as u32, end as u32));
-            record(nl, spans);
+            // A very wide record: find its commas again, into the growable list.
+            wide.clear();
+            wide.extend(memchr::memchr_iter(b',', &buf[start..end]).map(|c| (start + c) as u32));
+            record(nl, Line { start: s, commas: wide, end: e });
         }
     };
-    let mut from = 0usize;
     let mut padded = [0u8; 64];
     while base < buf.len() {
         let block: &[u8; 64] = match buf.get(base..base + 64).and_then(|b| b.try_into().ok()) {
@@ -429,32 +454,38 @@ fn split_lf(buf: &[u8], spans: &mut Vec<(u32, u32)>, mut record: impl FnMut(u64,
                 &padded
             }
         };
-        let (mut m, newlines) = delimiters(block);
-        while m != 0 {
-            let bit = m & m.wrapping_neg();
-            let p = base + m.trailing_zeros() as usize;
-            if newlines & bit == 0 {
-                fields[n & (INLINE_FIELDS - 1)] = (from as u32, p as u32);
-                n += 1;
-            } else {
-                let end = if p > from && buf[p - 1] == b'\r' { p - 1 } else { p };
-                if end > from || n > 0 {
-                    fields[n & (INLINE_FIELDS - 1)] = (from as u32, end as u32);
-                    emit(&fields, n + 1, start, end, nl);
-                }
-                n = 0;
-                start = p + 1;
-                nl += 1;
+        let (mut c, mut n) = delimiters(block);
+        // Commas and newlines are taken apart: the commas up to each newline, without a
+        // branch on which is which, then the newline.
+        while n != 0 {
+            let below = (n & n.wrapping_neg()) - 1;
+            let mut before = c & below;
+            c &= !below;
+            while before != 0 {
+                commas[k & (INLINE_COMMAS - 1)] = (base + before.trailing_zeros() as usize) as u32;
+                k += 1;
+                before &= before - 1;
             }
-            from = p + 1;
-            m ^= bit;
+            let p = base + n.trailing_zeros() as usize;
+            let end = if p > start && buf[p - 1] == b'\r' { p - 1 } else { p };
+            if end > start || k > 0 {
+                emit(&commas, k, start, end, nl);
+            }
+            k = 0;
+            start = p + 1;
+            nl += 1;
+            n &= n - 1;
+        }
+        while c != 0 {
+            commas[k & (INLINE_COMMAS - 1)] = (base + c.trailing_zeros() as usize) as u32;
+            k += 1;
+            c &= c - 1;
         }
         base += 64;
     }
     // A last record without a newline (the end of the file).
-    if buf.len() > from || n > 0 {
-        fields[n & (INLINE_FIELDS - 1)] = (from as u32, buf.len() as u32);
-        emit(&fields, n + 1, start, buf.len(), nl);
+    if buf.len() > start || k > 0 {
+        emit(&commas, k, start, buf.len(), nl);
     }
     nl
 }
@@ -468,14 +499,12 @@ fn has_bare_cr(buf: &[u8]) -> bool {
 /// [`split_lf`] into [`Tokens`].
 fn tokenize_lf(buf: &[u8], t: &mut Tokens) {
     t.recs.clear();
-    let mut flat = std::mem::take(&mut t.spans);
-    flat.clear();
-    let mut scratch = Vec::new();
-    t.newlines = split_lf(buf, &mut scratch, |line, spans| {
-        t.recs.push(Rec { line, first: flat.len() as u32, n: spans.len() as u32 });
-        flat.extend_from_slice(spans);
+    t.spans.clear();
+    let mut wide = Vec::new();
+    t.newlines = split_lf(buf, &mut wide, |line, l| {
+        t.recs.push(Rec { line, first: t.spans.len() as u32, n: l.fields() as u32 });
+        t.spans.extend((0..l.fields()).map(|i| l.span(i)));
     });
-    t.spans = flat;
 }
 
 /// Tokenise complete records with `csv_core` (the `csv` crate's defaults); field bytes go
@@ -552,12 +581,19 @@ struct Worker {
     parser: RowParser,
     core: csv_core::Reader,
     tokens: Tokens,
+    /// Comma positions of a record too wide for split_lf's fixed array.
+    wide: Vec<u32>,
 }
 
 impl Default for Worker {
     fn default() -> Self {
         // `csv_core::Reader::default()` has no state machine built; `new` builds it.
-        Worker { parser: RowParser::default(), core: csv_core::Reader::new(), tokens: Tokens::default() }
+        Worker {
+            parser: RowParser::default(),
+            core: csv_core::Reader::new(),
+            tokens: Tokens::default(),
+            wide: Vec::new(),
+        }
     }
 }
 
@@ -586,14 +622,18 @@ impl Worker {
                         let text = unsafe { String::from_utf8_unchecked(buf) };
                         let parser = &mut self.parser;
                         let (mut rows, mut rejects) = (std::mem::take(&mut out.rows), std::mem::take(&mut out.rejects));
-                        out.newlines = split_lf(text.as_bytes(), &mut t.spans, |line, spans| {
-                            let quick = match <&[(u32, u32); 13]>::try_from(spans) {
-                                Ok(s) if ctx.canonical => quick_row(parser, &text, line, s, ctx),
+                        let spans = &mut t.spans;
+                        out.newlines = split_lf(text.as_bytes(), &mut self.wide, |line, l| {
+                            let quick = match <&[u32; 12]>::try_from(l.commas) {
+                                Ok(c) if ctx.canonical => quick_row(parser, &text, line, (l.start, c, l.end), ctx),
                                 _ => None,
                             };
                             match quick {
                                 Some(row) => rows.push(row),
-                                None => validate(parser, &text, line, spans, ctx, &mut rows, &mut rejects),
+                                None => {
+                                    l.spans_into(spans);
+                                    validate(parser, &text, line, spans, ctx, &mut rows, &mut rejects)
+                                }
                             }
                         });
                         (out.rows, out.rejects, out.text) = (rows, rejects, text);
@@ -675,19 +715,31 @@ fn validate(
 }
 
 /// The usual record of a block that [`split_lf`] split: every canonical column, in
-/// canonical order, in the usual shape (see [`RowParser::quick`]). `None` leaves the record
-/// to [`validate`], which gives the same row or the reason.
+/// canonical order, in the usual shape (see [`RowParser::quick`]); given as its start, its 12
+/// commas and its end. `None` leaves the record to [`validate`], which gives the same row or
+/// the reason.
 #[inline]
-fn quick_row(parser: &mut RowParser, text: &str, line: u64, s: &[(u32, u32); 13], ctx: &Ctx) -> Option<RowRef> {
+fn quick_row(
+    parser: &mut RowParser,
+    text: &str,
+    line: u64,
+    (start, commas, end): (u32, &[u32; 12], u32),
+    ctx: &Ctx,
+) -> Option<RowRef> {
+    let span = |i: usize| span_of(start, commas, end, i);
     let bytes = text.as_bytes();
-    let coded = parser.quick(|i| bytes.get(s[i].0 as usize..s[i].1 as usize).unwrap_or_default())?;
+    let coded = parser.quick(|i| {
+        let (a, b) = span(i);
+        bytes.get(a as usize..b as usize).unwrap_or_default()
+    })?;
     let wanted = match ctx.filter {
         None => true,
         Some(filter) => {
             let t = |i: usize| {
-                let (a, b) = (s[i].0 as usize, s[i].1 as usize);
+                let (a, b) = span(i);
+                let (a, b) = (a as usize, b as usize);
                 debug_assert!(a <= b && text.is_char_boundary(a) && text.is_char_boundary(b));
-                // SAFETY: `text` is valid UTF-8 (a `str`), and split_lf's spans lie within it
+                // SAFETY: `text` is valid UTF-8 (a `str`), and split_lf's fields lie within it
                 // (a <= b <= len) and start and end next to ASCII delimiters or at a record
                 // boundary, so never inside a character (see `split_lf`). This runs on every
                 // row; `str::get` would check both ends again.
@@ -702,7 +754,7 @@ fn quick_row(parser: &mut RowParser, text: &str, line: u64, s: &[(u32, u32); 13]
     };
     Some(RowRef {
         line,
-        text: [s[0], s[2], s[3], s[5], s[6], s[11]],
+        text: [span(0), span(2), span(3), span(5), span(6), span(11)],
         timestamp: coded.timestamp,
         sender_country: coded.sender_country,
         recipient_country: coded.recipient_country,

@@ -185,6 +185,24 @@ fn plain_crlf_empty_lines_and_no_final_newline() {
 }
 
 #[test]
+fn records_with_more_fields_than_the_splitter_keeps_inline() {
+    // 17 fields is the most the splitter keeps in its fixed array; 18 and 40 are found again.
+    let mut text = format!("{HEADER}\n{GOOD}\n");
+    for extra in [4, 5, 27] {
+        text.push_str(&format!("{GOOD}{}\n", ",x".repeat(extra)));
+    }
+    text.push_str(&format!("{GOOD}\r\n"));
+    check_same(text.as_bytes());
+    let (s, seen) = chunked(text.as_bytes(), 1 << 18, 0).unwrap();
+    assert_eq!((s.accepted, s.rejected), (2, 3));
+    let reasons: Vec<&str> = seen.iter().filter_map(|s| s.1.as_ref().err()).map(|e| e.0.as_str()).collect();
+    assert_eq!(
+        reasons,
+        ["row has 17 fields, header has 13", "row has 18 fields, header has 13", "row has 40 fields, header has 13"]
+    );
+}
+
+#[test]
 fn quoted_fields_with_commas_quotes_and_newlines() {
     let text = format!(
         "{HEADER}\n{GOOD}\nT2,2025-03-01T22:14:05+01:00,S1,\"Weber, Anna\",DE,R1,\"Maria \"\"M\"\" Santos\",PH,45.00,EUR,mto,\"two\nlines\",\n{GOOD}\n"
