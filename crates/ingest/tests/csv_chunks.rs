@@ -203,6 +203,28 @@ fn records_with_more_fields_than_the_splitter_keeps_inline() {
 }
 
 #[test]
+fn columns_in_another_order_some_absent_one_unknown() {
+    // Not the canonical header, so every record takes the general path.
+    let header =
+        "amount,currency,txn_id,note,timestamp,sender_id,sender_country,recipient_id,recipient_country,channel";
+    let mut text = format!("{header}\n");
+    for i in 0..300 {
+        let amount = if i % 37 == 0 { "-1.00".to_string() } else { format!("{}.{:02}", 1 + i % 250, i % 100) };
+        text.push_str(&format!(
+            "{amount},EUR,T{i},caf\u{e9} {i},2025-03-01T22:{:02}:05+01:00,S{},DE,R{},PH,mto\n",
+            i % 60,
+            i % 7,
+            i % 11
+        ));
+    }
+    check_same(text.as_bytes());
+    let (s, seen) = chunked(text.as_bytes(), 1 << 18, 0).unwrap();
+    assert_eq!((s.accepted, s.rejected), (291, 9));
+    let first = seen[1].1.as_ref().unwrap();
+    assert_eq!((first.txn_id.as_str(), first.amount.minor, first.sender_name.as_deref()), ("T1", 201, None));
+}
+
+#[test]
 fn quoted_fields_with_commas_quotes_and_newlines() {
     let text = format!(
         "{HEADER}\n{GOOD}\nT2,2025-03-01T22:14:05+01:00,S1,\"Weber, Anna\",DE,R1,\"Maria \"\"M\"\" Santos\",PH,45.00,EUR,mto,\"two\nlines\",\n{GOOD}\n"
