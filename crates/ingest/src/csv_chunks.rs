@@ -732,7 +732,9 @@ unsafe fn quick_row(
     (start, commas, end): (u32, &[u32; 12], u32),
     ctx: &Ctx,
 ) -> Option<RowRef> {
-    let span = |i: usize| span_of(start, commas, end, i);
+    // Each field's span once: the parser, the prefilter and the row all read them.
+    let spans: [(u32, u32); 13] = std::array::from_fn(|i| span_of(start, commas, end, i));
+    let span = |i: usize| spans[i];
     let bytes = text.as_bytes();
     let coded = parser.quick(|i| {
         let (a, b) = span(i);
