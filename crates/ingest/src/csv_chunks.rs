@@ -9,7 +9,9 @@
 //! - A block without a double quote is cut after its last `\n` (outside quotes every `\n`
 //!   ends a record) and split 64 bytes at a time with vector compares that mark commas and
 //!   newlines (a `\r` before a newline is dropped); each record is validated as soon as its
-//!   newline is found, while the block is in cache. This is the common case and the fast one.
+//!   newline is found, while the block is in cache. This is the common case and the fast one:
+//!   in a file with the canonical header, a record goes first through [`RowParser::quick`],
+//!   and only what that does not take goes through the full check with its reasons.
 //! - A block with a quote, or with a bare `\r` (a terminator for the `csv` crate),
 //!   is tokenised by `csv_core`, the state machine under the `csv` crate, with the same
 //!   settings, so quoting, escaped quotes and odd terminators mean exactly what they mean
