@@ -1022,7 +1022,7 @@ impl Engine {
         x[F::NightShare90 as usize] = div(night90, n90);
         x[F::CoverCount90 as usize] = cover90 as f64;
         x[F::CoverShare90 as usize] = div(cover90, n90);
-        x[F::GapCv365 as usize] = if d.times { gap_cv(&sc.times) } else { 0.0 };
+        x[F::GapCv365 as usize] = gap_cv(&sc.times);
         x[F::MaxPerMonth90 as usize] = sc.months.values().copied().max().unwrap_or(0) as f64;
         x[F::MonthlyPattern as usize] = div(monthly_gaps, all_gaps);
         x[F::PaydayShare as usize] = payday_share;

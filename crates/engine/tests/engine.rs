@@ -353,12 +353,18 @@ fn precision_recall(alerts: &[Alert], kind: &str, truth: &std::collections::Hash
     (tp as f64 / flagged.len().max(1) as f64, tp as f64 / truth.len().max(1) as f64, flagged.len())
 }
 
-#[test]
-fn end_to_end_on_the_small_world_finds_buyers_and_facilitators() {
+/// The `small` scenario simulated into a temporary directory, as CSV.
+fn small_world() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let sc = osecwatch_sim::Scenario::load("small").unwrap();
     let opts = osecwatch_sim::SimOptions { out_dir: dir.path().to_path_buf(), format: osecwatch_formats::Format::Csv };
     osecwatch_sim::simulate(&sc, &opts, &mut |_| {}).unwrap();
+    dir
+}
+
+#[test]
+fn end_to_end_on_the_small_world_finds_buyers_and_facilitators() {
+    let dir = small_world();
     let l = labels(dir.path());
     let osec = scan_world(dir.path(), pack("osec.toml"));
     let again = scan_world(dir.path(), pack("osec.toml"));
@@ -514,10 +520,7 @@ fn idle_entities_expire_and_their_alerts_remain() {
 
 #[test]
 fn snapshot_then_the_rest_equals_one_run() {
-    let dir = tempfile::tempdir().unwrap();
-    let sc = osecwatch_sim::Scenario::load("small").unwrap();
-    let opts = osecwatch_sim::SimOptions { out_dir: dir.path().to_path_buf(), format: osecwatch_formats::Format::Csv };
-    osecwatch_sim::simulate(&sc, &opts, &mut |_| {}).unwrap();
+    let dir = small_world();
     let mut rows = Vec::new();
     struct V<'a>(&'a mut Vec<Transaction>);
     impl osecwatch_ingest::Visitor for V<'_> {
@@ -553,10 +556,7 @@ fn snapshot_then_the_rest_equals_one_run() {
 #[test]
 fn the_prefilter_agrees_with_process_payment_by_payment() {
     use osecwatch_ingest::{Location, Prefilter, Rejection, Visitor};
-    let dir = tempfile::tempdir().unwrap();
-    let sc = osecwatch_sim::Scenario::load("small").unwrap();
-    let opts = osecwatch_sim::SimOptions { out_dir: dir.path().to_path_buf(), format: osecwatch_formats::Format::Csv };
-    osecwatch_sim::simulate(&sc, &opts, &mut |_| {}).unwrap();
+    let dir = small_world();
     let path = dir.path().join("transactions.csv");
     struct Check {
         engine: Engine,
@@ -577,12 +577,12 @@ fn the_prefilter_agrees_with_process_payment_by_payment() {
             panic!("simulator output rejected: {r:?}");
         }
     }
+    // A real sender on the watch list: all of its payments become relevant.
+    let text = std::fs::read_to_string(&path).unwrap();
+    let watched = text.lines().nth(1).and_then(|l| l.split(',').nth(2)).unwrap().to_string();
     for name in ["osec.toml", "baseline.toml"] {
         let mut engine = Engine::new(pack(name)).unwrap();
-        // A real sender on the watch list: all of its payments become relevant.
-        let text = std::fs::read_to_string(&path).unwrap();
-        let watched = text.lines().nth(1).and_then(|l| l.split(',').nth(2)).unwrap().to_string();
-        engine.set_watchlist([watched]);
+        engine.set_watchlist([watched.clone()]);
         let needs = engine.needs();
         let mut c = Check { engine, needs, wanted: 0, checked: 0 };
         osecwatch_ingest::read_file(&path, &mut c).unwrap();

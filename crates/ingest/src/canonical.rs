@@ -89,25 +89,9 @@ impl RowParser {
         let currency = self.currency(field(9))?;
         let minor = plain_decimal_minor(field(8), currency.exponent()).filter(|m| *m > 0)?;
         let channel = Channel::from_ascii(field(10))?;
-        let merchant_category = match *field(12) {
-            [] => None,
-            [a, b, c, d] => {
-                let [a, b, c, d] = [a, b, c, d].map(|x| x.wrapping_sub(b'0') as u16);
-                if a > 9 || b > 9 || c > 9 || d > 9 {
-                    return None;
-                }
-                Some(a * 1000 + b * 100 + c * 10 + d)
-            }
-            _ => return None,
-        };
-        Some(Coded {
-            timestamp,
-            sender_country,
-            recipient_country,
-            amount: Money::new(minor, currency),
-            channel,
-            merchant_category,
-        })
+        let merchant_category = merchant_category(field(12))?;
+        let amount = Money::new(minor, currency);
+        Some(Coded { timestamp, sender_country, recipient_country, amount, channel, merchant_category })
     }
 
     /// The full check, in the order the reasons should be given.
@@ -129,23 +113,10 @@ impl RowParser {
             return Err(format!("amount `{}` must be strictly positive", f[8]));
         }
         let channel = Channel::parse(f[10]).map_err(|e| e.to_string())?;
-        let mcc_text = f[12];
-        let merchant_category = if mcc_text.is_empty() {
-            None
-        } else if mcc_text.len() == 4 && mcc_text.bytes().all(|b| b.is_ascii_digit()) {
-            mcc_text.parse::<u16>().ok()
-        } else {
-            return Err(format!("merchant_category `{mcc_text}` is not a 4-digit ISO 18245 code"));
-        };
-        let coded = Coded {
-            timestamp,
-            sender_country,
-            recipient_country,
-            amount: Money::new(minor, currency),
-            channel,
-            merchant_category,
-        };
-        Ok(coded.with_text(f))
+        let merchant_category = merchant_category(f[12].as_bytes())
+            .ok_or_else(|| format!("merchant_category `{}` is not a 4-digit ISO 18245 code", f[12]))?;
+        let amount = Money::new(minor, currency);
+        Ok(Coded { timestamp, sender_country, recipient_country, amount, channel, merchant_category }.with_text(f))
     }
 
     /// The currency of the previous row again costs a 3-byte compare.
@@ -199,6 +170,22 @@ impl RowParser {
     }
 }
 
+/// A merchant category: absent (empty) or four digits; `None` for anything else.
+#[inline(always)]
+fn merchant_category(b: &[u8]) -> Option<Option<u16>> {
+    match *b {
+        [] => Some(None),
+        [a, b, c, d] => {
+            let [a, b, c, d] = [a, b, c, d].map(|x| x.wrapping_sub(b'0') as u16);
+            if a > 9 || b > 9 || c > 9 || d > 9 {
+                return None;
+            }
+            Some(Some(a * 1000 + b * 100 + c * 10 + d))
+        }
+        _ => None,
+    }
+}
+
 /// Hand a parsed row to the visitor, or its rejection; keeps the counts.
 fn deliver(
     parsed: Result<TxnRow<'_>, String>,
@@ -245,7 +232,7 @@ pub(crate) fn map_columns<'h>(
     Ok(pos)
 }
 
-fn io(path: &Path) -> impl Fn(std::io::Error) -> IngestError + '_ {
+pub(crate) fn io(path: &Path) -> impl Fn(std::io::Error) -> IngestError + '_ {
     move |source| IngestError::Io { path: path.to_path_buf(), source }
 }
 

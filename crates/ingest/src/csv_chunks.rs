@@ -184,21 +184,8 @@ impl Delivery {
         let base = self.line_base;
         let source = &self.source;
         let text = p.text.as_str();
-        let (rows, accepted, rejected) = (&p.rows, p.rows.len() as u64, p.rejects.len() as u64);
-        let mut rejects = p.rejects.drain(..);
-        let reject = |r: Rejected, v: &mut dyn Visitor| {
-            let location = Location { source: source.clone(), position: format!("line {}", base + r.line) };
-            v.reject(Rejection { location, reason: r.reason, raw: r.raw });
-        };
-        // Rows before which the next rejection comes (usize::MAX: none left).
-        let mut next = rejects.as_slice().first().map_or(usize::MAX, |r| r.before);
-        for (i, row) in rows.iter().enumerate() {
-            while next == i {
-                if let Some(r) = rejects.next() {
-                    reject(r, v);
-                }
-                next = rejects.as_slice().first().map_or(usize::MAX, |r| r.before);
-            }
+        let (accepted, rejected) = (p.rows.len() as u64, p.rejects.len() as u64);
+        let row_to_visitor = |row: &RowRef, v: &mut dyn Visitor| {
             let s = |k: usize| text.get(row.text[k].0 as usize..row.text[k].1 as usize).unwrap_or("");
             let txn = || TxnRow {
                 txn_id: s(0),
@@ -221,9 +208,19 @@ impl Delivery {
             } else {
                 v.pass(row.timestamp, &txn, &loc);
             }
+        };
+        // Rejections are rare: deliver the run of rows before each, then it.
+        let mut from = 0;
+        for r in p.rejects.drain(..) {
+            for row in &p.rows[from..r.before] {
+                row_to_visitor(row, v);
+            }
+            from = r.before;
+            let location = Location { source: source.clone(), position: format!("line {}", base + r.line) };
+            v.reject(Rejection { location, reason: r.reason, raw: r.raw });
         }
-        for r in rejects {
-            reject(r, v);
+        for row in &p.rows[from..] {
+            row_to_visitor(row, v);
         }
         self.stats.read += accepted + rejected;
         self.stats.accepted += accepted;
@@ -613,40 +610,17 @@ impl Worker {
                 tokenize_core(&mut self.core, &buf, true, &mut t);
                 t.text
             }
+            // simdutf8 checks with vector instructions: several times faster than
+            // `String::from_utf8` on text with accented names, and this runs on every byte.
+            Chunk::Plain(buf) if simdutf8::basic::from_utf8(&buf).is_ok() => {
+                // SAFETY: checked just above to be valid UTF-8.
+                let text = unsafe { String::from_utf8_unchecked(buf) };
+                self.tokens = t;
+                return self.split_and_validate(text, ctx, out);
+            }
             Chunk::Plain(buf) => {
-                // The common case, in one pass while the block is in cache: split and
-                // validate each record as soon as its newline is found.
-                // simdutf8 checks with vector instructions: several times faster than
-                // `String::from_utf8` on text with accented names, and this runs on every byte.
-                if simdutf8::basic::from_utf8(&buf).is_err() {
-                    tokenize_lf(&buf, &mut t);
-                    buf
-                } else {
-                    // SAFETY: checked just above to be valid UTF-8.
-                    let text = unsafe { String::from_utf8_unchecked(buf) };
-                    let parser = &mut self.parser;
-                    let (mut rows, mut rejects) = (std::mem::take(&mut out.rows), std::mem::take(&mut out.rejects));
-                    let spans = &mut t.spans;
-                    out.newlines = split_lf(text.as_bytes(), &mut self.wide, |line, l| {
-                        let quick = match <&[u32; 12]>::try_from(l.commas) {
-                            // SAFETY: `l` is a record split_lf found in `text`.
-                            Ok(c) if ctx.canonical => unsafe {
-                                quick_row(parser, &text, line, (l.start, c, l.end), ctx)
-                            },
-                            _ => None,
-                        };
-                        match quick {
-                            Some(row) => rows.push(row),
-                            None => {
-                                l.spans_into(spans);
-                                validate(parser, &text, line, spans, ctx, &mut rows, &mut rejects)
-                            }
-                        }
-                    });
-                    (out.rows, out.rejects, out.text) = (rows, rejects, text);
-                    self.tokens = t;
-                    return;
-                }
+                tokenize_lf(&buf, &mut t);
+                buf
             }
         };
         t.text = Vec::new();
@@ -663,6 +637,29 @@ impl Worker {
         }
         out.text = owned;
         self.tokens = t;
+    }
+
+    /// The common case, in one pass while the block is in cache: split the block and
+    /// validate each record as soon as its newline is found.
+    fn split_and_validate(&mut self, text: String, ctx: &Ctx, out: &mut Parsed) {
+        let (parser, spans) = (&mut self.parser, &mut self.tokens.spans);
+        let Parsed { rows, rejects, .. } = out;
+        let newlines = split_lf(text.as_bytes(), &mut self.wide, |line, l| {
+            let quick = match <&[u32; 12]>::try_from(l.commas) {
+                // SAFETY: `l` is a record split_lf found in `text`.
+                Ok(c) if ctx.canonical => unsafe { quick_row(parser, &text, line, (l.start, c, l.end), ctx) },
+                _ => None,
+            };
+            match quick {
+                Some(row) => rows.push(row),
+                None => {
+                    l.spans_into(spans);
+                    validate(parser, &text, line, spans, ctx, rows, rejects)
+                }
+            }
+        });
+        out.newlines = newlines;
+        out.text = text;
     }
 }
 

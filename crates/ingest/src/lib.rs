@@ -149,8 +149,7 @@ pub fn read_file_opts(
     // The canonical formats are named by the same extensions the writers use.
     match osecwatch_formats::Format::from_path(path) {
         Some(Format::Csv) => {
-            let file =
-                std::fs::File::open(path).map_err(|source| IngestError::Io { path: path.to_path_buf(), source })?;
+            let file = std::fs::File::open(path).map_err(canonical::io(path))?;
             read_csv_filtered(path, file, csv, filter, visitor)
         }
         Some(Format::Jsonl) => read_jsonl(path, visitor),
