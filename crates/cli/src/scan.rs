@@ -76,8 +76,13 @@ impl ScanVisitor<'_> {
     }
 
     fn tick(&mut self) {
-        self.seen += 1;
-        if self.seen.is_multiple_of(262_144) {
+        self.tick_by(1);
+    }
+
+    fn tick_by(&mut self, n: u64) {
+        let before = self.seen;
+        self.seen += n;
+        if before >> 18 != self.seen >> 18 {
             self.bar.set_position(self.seen);
         }
     }
@@ -119,6 +124,19 @@ impl Visitor for ScanVisitor<'_> {
             }
             Err(reason) => self.reject_late(loc(), reason),
         }
+    }
+
+    fn pass_run(&mut self, count: u64, first: Timestamp, last: Timestamp) -> bool {
+        // Times never go back inside the run, so the guard only needs to see its ends; a
+        // run starting before the last payment has late rows, which get named one by one.
+        if self.reorder.is_some() || self.guard.check(first.utc).is_err() {
+            return false;
+        }
+        let _ = self.guard.check(last.utc);
+        self.tick_by(count);
+        self.engine.pass_run(count, last);
+        self.decisions[0] += count;
+        true
     }
 
     fn reject(&mut self, r: Rejection) {

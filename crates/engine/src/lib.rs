@@ -24,7 +24,7 @@ pub use features::{Kind, F, N_FEATURES};
 pub use rules::{EntitySide, Evaluation, RuleError, RulePack};
 
 use features::*;
-use osecwatch_ingest::{RateError, RateTable};
+use osecwatch_ingest::{Coded, RateError, RateTable};
 use osecwatch_model::{CurrencyCode, Timestamp, TxnRow};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
@@ -390,7 +390,8 @@ impl FirstLook {
     /// A transfer to a high-risk country abroad, side spending (by MCC, or a card payment
     /// in a high-risk country abroad), or a watch-listed sender: anything else is allowed
     /// without touching state.
-    fn of(st: &rules::Settings, watchlist: &FxHashSet<Box<str>>, row: &TxnRow<'_>) -> FirstLook {
+    /// `watch`: whether the sender is on the watch list.
+    fn of(st: &rules::Settings, row: &Coded, watch: bool) -> FirstLook {
         let cross_border = row.recipient_country != row.sender_country;
         let risky = cross_border && st.is_high_risk(row.recipient_country);
         let mcc = row.merchant_category.unwrap_or(0);
@@ -401,8 +402,11 @@ impl FirstLook {
         };
         let transfer =
             !matches!(row.channel, osecwatch_model::Channel::Card | osecwatch_model::Channel::Cash) && mcc == 0;
-        let watch = !watchlist.is_empty() && watchlist.contains(row.sender_id);
         FirstLook { side_kind, corridor: transfer && risky, watch }
+    }
+
+    fn watched(watchlist: &FxHashSet<Box<str>>, sender_id: &str) -> bool {
+        !watchlist.is_empty() && watchlist.contains(sender_id)
     }
 
     fn relevant(&self) -> bool {
@@ -420,8 +424,9 @@ pub struct Needs {
 }
 
 impl osecwatch_ingest::Prefilter for Needs {
-    fn wants(&self, row: &TxnRow<'_>) -> bool {
-        FirstLook::of(&self.settings, &self.watchlist, row).relevant() || !self.rates.knows(row.amount.currency)
+    fn wants<'a>(&self, coded: &Coded, row: &dyn Fn() -> TxnRow<'a>) -> bool {
+        let watch = !self.watchlist.is_empty() && FirstLook::watched(&self.watchlist, row().sender_id);
+        FirstLook::of(&self.settings, coded, watch).relevant() || !self.rates.knows(coded.amount.currency)
     }
 }
 
@@ -607,6 +612,14 @@ impl Engine {
         self.stats.allow += 1;
     }
 
+    /// `count` payments in time order, up to `last`, that [`Needs`] said cannot matter:
+    /// as [`Engine::pass`] for each.
+    pub fn pass_run(&mut self, count: u64, last: Timestamp) {
+        self.stats.processed += count;
+        self.stats.allow += count;
+        self.last_utc = self.last_utc.max(last.utc);
+    }
+
     fn count(&mut self, at: Timestamp) {
         self.stats.processed += 1;
         self.last_utc = self.last_utc.max(at.utc);
@@ -619,7 +632,7 @@ impl Engine {
         let base = self.rates.to_base_minor(row.amount)?;
         let st = &self.pack.settings;
         let now = row.timestamp.utc;
-        let look = FirstLook::of(st, &self.watchlist, row);
+        let look = FirstLook::of(st, &Coded::of(row), FirstLook::watched(&self.watchlist, row.sender_id));
         if !look.relevant() {
             self.stats.allow += 1;
             return Ok(Outcome { decision: Decision::Allow, score: 0.0, rules: Vec::new(), reasons: Vec::new() });

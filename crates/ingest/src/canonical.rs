@@ -42,6 +42,18 @@ pub struct Coded {
 }
 
 impl Coded {
+    /// The coded values of a whole row.
+    pub fn of(row: &TxnRow<'_>) -> Coded {
+        Coded {
+            timestamp: row.timestamp,
+            sender_country: row.sender_country,
+            recipient_country: row.recipient_country,
+            amount: row.amount,
+            channel: row.channel,
+            merchant_category: row.merchant_category,
+        }
+    }
+
     /// The whole row, given its text fields in [`CANONICAL_COLUMNS`] order (the coded
     /// positions of `f` are not read).
     pub fn with_text<'a>(&self, f: &[&'a str; 13]) -> TxnRow<'a> {

@@ -26,9 +26,9 @@
 //! what an analyst opening the file expects. (The `csv` crate's own positions count from
 //! the end of the previous record, which is off by one in CRLF files.)
 
-use crate::canonical::{map_columns, RowParser};
+use crate::canonical::{map_columns, Coded, RowParser};
 use crate::{clip, IngestError, IngestStats, Location, Prefilter, Rejection, Visitor};
-use osecwatch_model::{Channel, CountryCode, Money, Timestamp, TxnRow, CANONICAL_COLUMNS};
+use osecwatch_model::{Timestamp, TxnRow, CANONICAL_COLUMNS};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
@@ -74,14 +74,13 @@ pub fn read_csv_filtered<R: Read + Send>(
     let mut chunker = Chunker::new(path, r, opts.block.max(64))?;
     let canonical = chunker.headers == 13 && (0..13).all(|c| chunker.pos[c] == Some(c));
     let ctx = Ctx { headers: chunker.headers, pos: chunker.pos, canonical, filter };
-    let mut out =
-        Delivery { source: path.display().to_string(), line_base: chunker.first_line, stats: IngestStats::default() };
+    let mut out = Delivery::new(path.display().to_string(), chunker.first_line);
     if opts.workers == 0 {
         let mut w = Worker::default();
         let mut shell = Parsed::default();
         while let Some(chunk) = chunker.next_chunk()? {
             w.parse(chunk, &ctx, &mut shell);
-            out.deliver(&mut shell, v);
+            out.deliver(&mut shell, &ctx, v);
             chunker.recycle(std::mem::take(&mut shell.text).into_bytes());
         }
         return Ok(out.stats);
@@ -132,41 +131,122 @@ struct RowRef {
     line: u64,
     /// txn_id, sender_id, sender_name, recipient_id, recipient_name, reference.
     text: [(u32, u32); 6],
-    timestamp: Timestamp,
-    sender_country: CountryCode,
-    recipient_country: CountryCode,
-    amount: Money,
-    channel: Channel,
-    merchant_category: Option<u16>,
+    coded: Coded,
     /// What the prefilter said (true without one).
     wanted: bool,
 }
 
 const TEXT_COLUMNS: [usize; 6] = [0, 2, 3, 5, 6, 11];
 
+/// The whole row from its coded values and its text: `text(k)` is column `TEXT_COLUMNS[k]`.
+#[inline]
+fn whole_row<'a>(coded: &Coded, text: impl Fn(usize) -> &'a str) -> TxnRow<'a> {
+    let mut f = [""; 13];
+    for (k, c) in TEXT_COLUMNS.into_iter().enumerate() {
+        f[c] = text(k);
+    }
+    coded.with_text(&f)
+}
+
 struct Rejected {
-    /// Rows of the chunk that come before this rejection.
-    before: usize,
     line: u64,
     reason: String,
     raw: String,
 }
 
-/// A chunk after validation: every record became a row or a rejection. Its buffers travel
-/// back to be reused.
+/// Consecutive valid rows the prefilter did not want, none earlier than any row before it
+/// in the chunk: the visitor may take them as one [`Visitor::pass_run`] instead of a call
+/// per row, which is most of a scan's rows.
+#[derive(Clone, Copy)]
+struct PassRun {
+    count: u64,
+    first: Timestamp,
+    last: Timestamp,
+    /// Where the run's records lie in the chunk's text, and the line of the first, to hand
+    /// them over one by one when the visitor does not take the run whole.
+    text: (u32, u32),
+    line: u64,
+}
+
+/// What interrupts the list of rows handed over one by one.
+enum Break {
+    Reject(Rejected),
+    Run(PassRun),
+}
+
+/// Validated rows in file order, as the visitor will get them: rows one by one, and
+/// between them (at `before`, an index into `rows`) rejections and runs of passed rows.
+#[derive(Default)]
+struct Rows {
+    rows: Vec<RowRef>,
+    breaks: Vec<(usize, Break)>,
+    /// Whether unwanted rows are gathered into runs (only where the run's text can be
+    /// split again: blocks [`split_lf`] split).
+    runs: bool,
+    open: Option<PassRun>,
+    /// The latest time of a row kept so far in the chunk.
+    high: i64,
+}
+
+impl Rows {
+    fn start(&mut self, runs: bool) {
+        self.rows.clear();
+        self.breaks.clear();
+        self.runs = runs;
+        self.open = None;
+        self.high = i64::MIN;
+    }
+
+    /// A valid row whose record spans `start..end` of the chunk's text.
+    #[inline]
+    fn row(&mut self, row: RowRef, start: u32, end: u32) {
+        let at = row.coded.timestamp;
+        if !row.wanted && self.runs && at.utc >= self.high {
+            self.high = at.utc;
+            match &mut self.open {
+                Some(r) => {
+                    r.count += 1;
+                    r.last = at;
+                    r.text.1 = end;
+                }
+                None => {
+                    let text = (start, end);
+                    self.open = Some(PassRun { count: 1, first: at, last: at, text, line: row.line });
+                }
+            }
+            return;
+        }
+        self.close();
+        self.high = self.high.max(at.utc);
+        self.rows.push(row);
+    }
+
+    fn reject(&mut self, line: u64, reason: String, raw: String) {
+        self.close();
+        self.breaks.push((self.rows.len(), Break::Reject(Rejected { line, reason, raw })));
+    }
+
+    /// End the open run (at the end of the chunk, or before a row that is not in it).
+    fn close(&mut self) {
+        if let Some(r) = self.open.take() {
+            self.breaks.push((self.rows.len(), Break::Run(r)));
+        }
+    }
+}
+
+/// A chunk after validation: every record became a row, a rejection or part of a run. Its
+/// buffers travel back to be reused.
 #[derive(Default)]
 struct Parsed {
     text: String,
-    rows: Vec<RowRef>,
-    rejects: Vec<Rejected>,
+    rows: Rows,
     newlines: u64,
 }
 
 impl Parsed {
     fn clear(&mut self) {
         self.text.clear();
-        self.rows.clear();
-        self.rejects.clear();
+        self.rows.start(false);
         self.newlines = 0;
     }
 }
@@ -177,55 +257,73 @@ struct Delivery {
     /// Line number of the first line of the next chunk.
     line_base: u64,
     stats: IngestStats,
+    /// For the runs a visitor wants row by row: they are split and checked again.
+    again: Worker,
+    again_rows: Rows,
 }
 
 impl Delivery {
-    fn deliver(&mut self, p: &mut Parsed, v: &mut dyn Visitor) {
+    fn new(source: String, line_base: u64) -> Delivery {
+        let (again, again_rows) = (Worker::default(), Rows::default());
+        Delivery { source, line_base, stats: IngestStats::default(), again, again_rows }
+    }
+
+    fn deliver(&mut self, p: &mut Parsed, ctx: &Ctx, v: &mut dyn Visitor) {
         let base = self.line_base;
         let source = &self.source;
         let text = p.text.as_str();
-        let (accepted, rejected) = (p.rows.len() as u64, p.rejects.len() as u64);
-        let row_to_visitor = |row: &RowRef, v: &mut dyn Visitor| {
-            let s = |k: usize| text.get(row.text[k].0 as usize..row.text[k].1 as usize).unwrap_or("");
-            let txn = || TxnRow {
-                txn_id: s(0),
-                timestamp: row.timestamp,
-                sender_id: s(1),
-                sender_name: s(2),
-                sender_country: row.sender_country,
-                recipient_id: s(3),
-                recipient_name: s(4),
-                recipient_country: row.recipient_country,
-                amount: row.amount,
-                channel: row.channel,
-                reference: s(5),
-                merchant_category: row.merchant_category,
-            };
-            let line = base + row.line;
-            let loc = || Location { source: source.clone(), position: format!("line {line}") };
-            if row.wanted {
-                v.accept(&txn(), &loc);
-            } else {
-                v.pass(row.timestamp, &txn, &loc);
-            }
-        };
-        // Rejections are rare: deliver the run of rows before each, then it.
+        let rows = &p.rows.rows;
         let mut from = 0;
-        for r in p.rejects.drain(..) {
-            for row in &p.rows[from..r.before] {
-                row_to_visitor(row, v);
+        let (mut accepted, mut rejected) = (rows.len() as u64, 0u64);
+        // Breaks are rare next to rows: deliver the rows up to each, then it.
+        for (before, b) in p.rows.breaks.drain(..) {
+            for row in &rows[from..before] {
+                hand_over(text, source, base, row, v);
             }
-            from = r.before;
-            let location = Location { source: source.clone(), position: format!("line {}", base + r.line) };
-            v.reject(Rejection { location, reason: r.reason, raw: r.raw });
+            from = before;
+            match b {
+                Break::Reject(r) => {
+                    rejected += 1;
+                    let location = Location { source: source.clone(), position: format!("line {}", base + r.line) };
+                    v.reject(Rejection { location, reason: r.reason, raw: r.raw });
+                }
+                Break::Run(r) => {
+                    accepted += r.count;
+                    if !v.pass_run(r.count, r.first, r.last) {
+                        // The same records again, one by one: they are valid and unwanted,
+                        // so each comes back as a row for `pass`.
+                        let part = &text[r.text.0 as usize..r.text.1 as usize];
+                        let again = &mut self.again_rows;
+                        again.start(false);
+                        self.again.split_into(part, ctx, again);
+                        debug_assert!(again.breaks.is_empty() && again.rows.len() as u64 == r.count);
+                        for row in &again.rows {
+                            hand_over(part, source, base + r.line, row, v);
+                        }
+                    }
+                }
+            }
         }
-        for row in &p.rows[from..] {
-            row_to_visitor(row, v);
+        for row in &rows[from..] {
+            hand_over(text, source, base, row, v);
         }
         self.stats.read += accepted + rejected;
         self.stats.accepted += accepted;
         self.stats.rejected += rejected;
         self.line_base += p.newlines;
+    }
+}
+
+/// One valid row to the visitor: `accept` if the prefilter wanted it, else `pass`.
+#[inline]
+fn hand_over(text: &str, source: &str, base: u64, row: &RowRef, v: &mut dyn Visitor) {
+    let txn = || whole_row(&row.coded, |k| text.get(row.text[k].0 as usize..row.text[k].1 as usize).unwrap_or(""));
+    let line = base + row.line;
+    let loc = || Location { source: source.to_string(), position: format!("line {line}") };
+    if row.wanted {
+        v.accept(&txn(), &loc);
+    } else {
+        v.pass(row.coded.timestamp, &txn, &loc);
     }
 }
 
@@ -629,88 +727,72 @@ impl Worker {
         let mut bad = bad.into_iter().peekable();
         for (i, rec) in t.recs.iter().enumerate() {
             if let Some((_, reason, raw)) = bad.next_if(|b| b.0 == i) {
-                out.rejects.push(Rejected { before: out.rows.len(), line: rec.line, reason, raw });
+                out.rows.reject(rec.line, reason, raw);
                 continue;
             }
             let spans = &t.spans[rec.first as usize..(rec.first + rec.n) as usize];
-            validate(&mut self.parser, &owned, rec.line, spans, ctx, &mut out.rows, &mut out.rejects);
+            validate(&mut self.parser, &owned, rec.line, spans, ctx, &mut out.rows);
         }
         out.text = owned;
         self.tokens = t;
     }
 
     /// The common case, in one pass while the block is in cache: split the block and
-    /// validate each record as soon as its newline is found.
+    /// validate each record as soon as its newline is found. Passed rows go into runs.
     fn split_and_validate(&mut self, text: String, ctx: &Ctx, out: &mut Parsed) {
+        out.rows.start(ctx.filter.is_some());
+        out.newlines = self.split_into(&text, ctx, &mut out.rows);
+        out.text = text;
+    }
+
+    /// Split `text` (a block [`split_lf`] can split) and validate its records into `out`;
+    /// returns the newlines in it.
+    fn split_into(&mut self, text: &str, ctx: &Ctx, out: &mut Rows) -> u64 {
         let (parser, spans) = (&mut self.parser, &mut self.tokens.spans);
-        let Parsed { rows, rejects, .. } = out;
         let newlines = split_lf(text.as_bytes(), &mut self.wide, |line, l| {
             let quick = match <&[u32; 12]>::try_from(l.commas) {
                 // SAFETY: `l` is a record split_lf found in `text`.
-                Ok(c) if ctx.canonical => unsafe { quick_row(parser, &text, line, (l.start, c, l.end), ctx) },
+                Ok(c) if ctx.canonical => unsafe { quick_row(parser, text, line, (l.start, c, l.end), ctx) },
                 _ => None,
             };
             match quick {
-                Some(row) => rows.push(row),
+                Some(row) => out.row(row, l.start, l.end),
                 None => {
                     l.spans_into(spans);
-                    validate(parser, &text, line, spans, ctx, rows, rejects)
+                    validate(parser, text, line, spans, ctx, out)
                 }
             }
         });
-        out.newlines = newlines;
-        out.text = text;
+        out.close();
+        newlines
     }
 }
 
 /// Validate one record (its fields given as spans of `text`) into a row or a rejection.
-fn validate(
-    parser: &mut RowParser,
-    text: &str,
-    line: u64,
-    spans: &[(u32, u32)],
-    ctx: &Ctx,
-    rows: &mut Vec<RowRef>,
-    rejects: &mut Vec<Rejected>,
-) {
+fn validate(parser: &mut RowParser, text: &str, line: u64, spans: &[(u32, u32)], ctx: &Ctx, out: &mut Rows) {
     let raw = || raw_record(text.as_bytes(), spans);
-    let mut reject = |reason: String, raw: String| {
-        rejects.push(Rejected { before: rows.len(), line, reason, raw });
-    };
     if spans.len() != ctx.headers {
-        reject(field_count_reason(spans.len(), ctx), raw());
-        return;
+        return out.reject(line, field_count_reason(spans.len(), ctx), raw());
     }
     let mut f: [&str; 13] = [""; 13];
     for (c, p) in ctx.pos.iter().enumerate() {
         if let Some(i) = p {
             match text.get(spans[*i].0 as usize..spans[*i].1 as usize) {
                 Some(s) => f[c] = s,
-                None => {
-                    // Valid text overall, but a field boundary splits a character.
-                    reject(utf8_reason(CANONICAL_COLUMNS[c]), raw());
-                    return;
-                }
+                // Valid text overall, but a field boundary splits a character.
+                None => return out.reject(line, utf8_reason(CANONICAL_COLUMNS[c]), raw()),
             }
         }
     }
     let row = match parser.parse(&f) {
         Ok(row) => row,
-        Err(reason) => return reject(reason, raw()),
+        Err(reason) => return out.reject(line, reason, raw()),
     };
-    let wanted = ctx.filter.is_none_or(|f| f.wants(&row));
+    let wanted = ctx.filter.is_none_or(|f| f.wants_row(&row));
     let span = |c: usize| ctx.pos[c].map_or((0, 0), |i| spans[i]);
-    rows.push(RowRef {
-        line,
-        text: TEXT_COLUMNS.map(span),
-        timestamp: row.timestamp,
-        sender_country: row.sender_country,
-        recipient_country: row.recipient_country,
-        amount: row.amount,
-        channel: row.channel,
-        merchant_category: row.merchant_category,
-        wanted,
-    });
+    let whole = (spans.first().map_or(0, |s| s.0), spans.last().map_or(0, |s| s.1));
+    let row = RowRef { line, text: TEXT_COLUMNS.map(span), coded: Coded::of(&row), wanted };
+    out.row(row, whole.0, whole.1);
 }
 
 /// The usual record of a block that [`split_lf`] split: every canonical column, in
@@ -749,24 +831,10 @@ unsafe fn quick_row(
                 // SAFETY: a <= b <= len, both on character boundaries (the caller's promise).
                 unsafe { text.get_unchecked(a..b) }
             };
-            let mut f = [""; 13];
-            for c in TEXT_COLUMNS {
-                f[c] = t(c);
-            }
-            filter.wants(&coded.with_text(&f))
+            filter.wants(&coded, &|| whole_row(&coded, |k| t(TEXT_COLUMNS[k])))
         }
     };
-    Some(RowRef {
-        line,
-        text: [span(0), span(2), span(3), span(5), span(6), span(11)],
-        timestamp: coded.timestamp,
-        sender_country: coded.sender_country,
-        recipient_country: coded.recipient_country,
-        amount: coded.amount,
-        channel: coded.channel,
-        merchant_category: coded.merchant_category,
-        wanted,
-    })
+    Some(RowRef { line, text: [span(0), span(2), span(3), span(5), span(6), span(11)], coded, wanted })
 }
 
 /// A refused record as the quarantine shows it: its fields joined by commas, clipped.
@@ -888,7 +956,7 @@ fn read_parallel<R: Read + Send>(
         for (seq, p) in done_rx.iter() {
             pending.insert(seq, p);
             while let Some(mut p) = pending.remove(&next) {
-                out.deliver(&mut p, v);
+                out.deliver(&mut p, ctx, v);
                 next += 1;
                 let _ = back_tx.send(p);
             }

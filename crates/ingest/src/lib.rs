@@ -56,6 +56,15 @@ pub trait Visitor {
     fn pass<'a>(&mut self, _at: Timestamp, row: &dyn Fn() -> TxnRow<'a>, location: &dyn Fn() -> Location) {
         self.accept(&row(), location)
     }
+    /// `count` consecutive valid rows the [`Prefilter`] did not want, whose times never go
+    /// back: each is at or after the one before it and every row the reader handed over
+    /// before it from the same block. `first` and `last` are the first and the last time. A
+    /// visitor that can take them as a whole (as if [`Visitor::pass`] had seen each) does so
+    /// and returns true; by default it returns false, and the reader hands them to `pass`
+    /// one by one. (Only the CSV reader, given a prefilter, calls this.)
+    fn pass_run(&mut self, _count: u64, _first: Timestamp, _last: Timestamp) -> bool {
+        false
+    }
 }
 
 /// A question about one row alone, asked on the reader's worker threads: does the visitor
@@ -63,7 +72,14 @@ pub trait Visitor {
 /// ([`Visitor::pass`])? The scan engine uses it to keep its own thread free of the many
 /// payments that cannot matter to the rule pack.
 pub trait Prefilter: Sync {
-    fn wants(&self, row: &TxnRow<'_>) -> bool;
+    /// `coded`: the row's parsed values; `row`: the whole row, built on request (asking
+    /// only `coded` is what keeps this cheap enough to ask of every row).
+    fn wants<'a>(&self, coded: &Coded, row: &dyn Fn() -> TxnRow<'a>) -> bool;
+
+    /// [`Prefilter::wants`] for a row at hand.
+    fn wants_row(&self, row: &TxnRow<'_>) -> bool {
+        self.wants(&Coded::of(row), &|| *row)
+    }
 }
 
 /// A visitor that only counts what it is given (for tests, fuzzing and dry runs).

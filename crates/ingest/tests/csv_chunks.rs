@@ -112,18 +112,29 @@ fn unclipped(mut seen: Seen) -> Seen {
 struct ByName;
 
 impl Prefilter for ByName {
-    fn wants(&self, row: &TxnRow<'_>) -> bool {
+    fn wants<'a>(&self, _: &osecwatch_ingest::Coded, row: &dyn Fn() -> TxnRow<'a>) -> bool {
+        let row = row();
         (row.sender_name.len() + row.reference.chars().count()).is_multiple_of(2)
     }
 }
 
 /// Collects accepted and passed rows alike, checking each went where the prefilter said.
+/// With `take_runs`, it takes runs of passed rows whole where they start no earlier than
+/// every row before them (as the scan does), and keeps only their counts.
 #[derive(Default)]
-struct Sorted(Collect);
+struct Sorted(Collect, SortedRuns);
+
+#[derive(Default)]
+struct SortedRuns {
+    take_runs: bool,
+    taken: Vec<u64>,
+    latest: i64,
+}
 
 impl Visitor for Sorted {
     fn accept(&mut self, row: &TxnRow<'_>, loc: &dyn Fn() -> Location) {
-        assert!(ByName.wants(row), "accepted a row the prefilter did not want: {row:?}");
+        assert!(ByName.wants_row(row), "accepted a row the prefilter did not want: {row:?}");
+        self.1.latest = self.1.latest.max(row.timestamp.utc);
         self.0.accept(row, loc);
     }
     fn reject(&mut self, r: Rejection) {
@@ -132,8 +143,18 @@ impl Visitor for Sorted {
     fn pass<'a>(&mut self, at: osecwatch_model::Timestamp, row: &dyn Fn() -> TxnRow<'a>, loc: &dyn Fn() -> Location) {
         let row = row();
         assert_eq!(row.timestamp, at);
-        assert!(!ByName.wants(&row), "passed a row the prefilter wanted: {row:?}");
+        assert!(!ByName.wants_row(&row), "passed a row the prefilter wanted: {row:?}");
+        self.1.latest = self.1.latest.max(at.utc);
         self.0.accept(&row, loc);
+    }
+    fn pass_run(&mut self, count: u64, first: osecwatch_model::Timestamp, last: osecwatch_model::Timestamp) -> bool {
+        assert!(count > 0 && first.utc <= last.utc, "a run of {count} from {first:?} to {last:?}");
+        if !self.1.take_runs || first.utc < self.1.latest {
+            return false;
+        }
+        self.1.taken.push(count);
+        self.1.latest = last.utc;
+        true
     }
 }
 
@@ -143,6 +164,22 @@ fn filtered(data: &[u8], block: usize, workers: usize) -> Result<(IngestStats, S
     let s = read_csv_filtered(Path::new("f.csv"), data, CsvOptions { block, workers }, Some(&ByName), &mut c)
         .map_err(|e| e.to_string())?;
     Ok((s, unclipped(c.0 .0)))
+}
+
+/// [`filtered`] by a visitor that takes runs of passed rows whole: what it sees row by row
+/// must be the reference without the rows the runs stand for, and the runs must count them.
+fn check_runs(data: &[u8], want: &(IngestStats, Seen), block: usize, workers: usize) {
+    let mut c = Sorted(Collect::default(), SortedRuns { take_runs: true, ..SortedRuns::default() });
+    let got = read_csv_filtered(Path::new("f.csv"), data, CsvOptions { block, workers }, Some(&ByName), &mut c)
+        .expect("the reference read this");
+    assert_eq!(want.0, got, "stats with runs, block {block}, workers {workers}");
+    let passed = |r: &Result<Transaction, (String, String)>| r.as_ref().is_ok_and(|t| !ByName.wants_row(&t.as_row()));
+    let kept = |seen: &Seen| -> Seen { seen.iter().filter(|(_, r)| !passed(r)).cloned().collect() };
+    let seen = unclipped(c.0 .0);
+    assert_eq!(kept(&want.1), kept(&seen), "rows and rejections with runs, block {block}, workers {workers}");
+    let (all, one_by_one) =
+        (want.1.iter().filter(|s| passed(&s.1)).count(), seen.iter().filter(|s| passed(&s.1)).count());
+    assert_eq!(all as u64, one_by_one as u64 + c.1.taken.iter().sum::<u64>(), "passed rows, block {block}");
 }
 
 fn check_same(data: &[u8]) {
@@ -156,6 +193,9 @@ fn check_same(data: &[u8]) {
                 assert_eq!(w.0, g.0, "stats, block {block}, workers {workers}: {:?}", String::from_utf8_lossy(data));
                 assert_eq!(w.1, g.1, "rows, block {block}, workers {workers}: {:?}", String::from_utf8_lossy(data));
                 assert_eq!(g.0.read, g.0.accepted + g.0.rejected);
+                if filter {
+                    check_runs(data, w, block, workers);
+                }
             }
             (Err(_), Err(_)) => {}
             _ => panic!("one failed, one did not: {want:?} vs {got:?}"),
@@ -358,5 +398,40 @@ proptest! {
         let mut data = format!("{HEADER}\n").into_bytes();
         data.extend(body);
         check_same(&data);
+    }
+}
+
+/// Rows the prefilter does not want come as runs where their times never go back; a row
+/// earlier than one before it in its block comes on its own, and so does a run that starts
+/// earlier than what the visitor has seen (here: across a block boundary).
+#[test]
+fn passed_rows_come_as_runs_and_late_ones_one_by_one() {
+    // "Anna Weber" and an 11-character reference: a row ByName does not want.
+    let row = |i: usize, minute: usize, wanted: bool| {
+        let reference = if wanted { "for school" } else { "for schools" };
+        format!(
+            "T{i},2025-03-01T10:{minute:02}:00+01:00,S1,Anna Weber,DE,R1,Maria Santos,PH,45.00,EUR,mto,{reference},"
+        )
+    };
+    let mut lines = vec![HEADER.to_string()];
+    lines.extend((0..40).map(|i| row(i, i, i == 20)));
+    lines.push(row(40, 5, false)); // late: earlier than the rows before it
+    lines.extend((41..50).map(|i| row(i, i, false)));
+    let data = lines.join("\n");
+    let want = reference(data.as_bytes()).unwrap();
+    assert_eq!(want.0.accepted, 50);
+    for (block, workers) in [(1 << 18, 0), (300, 0), (300, 2)] {
+        check_runs(data.as_bytes(), &want, block, workers);
+        let mut c = Sorted(Collect::default(), SortedRuns { take_runs: true, ..SortedRuns::default() });
+        read_csv_filtered(Path::new("f.csv"), data.as_bytes(), CsvOptions { block, workers }, Some(&ByName), &mut c)
+            .unwrap();
+        let one_by_one: Vec<&str> = c.0 .0.iter().map(|s| s.0.as_str()).collect();
+        assert!(one_by_one.contains(&"line 22"), "the wanted row, block {block}: {one_by_one:?}");
+        assert!(one_by_one.contains(&"line 42"), "the late row, block {block}: {one_by_one:?}");
+        assert!(c.1.taken.len() >= 2, "runs before and after the wanted row, block {block}: {:?}", c.1.taken);
+        if block == 1 << 18 {
+            // One block: the rows between the wanted and the late one make one run.
+            assert_eq!(c.1.taken, [20, 19, 9], "block {block}");
+        }
     }
 }
