@@ -423,10 +423,19 @@ pub struct Needs {
     watchlist: FxHashSet<Box<str>>,
 }
 
+impl Needs {
+    /// Apart, so that the common case (no watch list) saves no registers for it.
+    #[inline(never)]
+    fn watched<'a>(&self, row: &dyn Fn() -> TxnRow<'a>) -> bool {
+        FirstLook::watched(&self.watchlist, row().sender_id)
+    }
+}
+
 impl osecwatch_ingest::Prefilter for Needs {
     fn wants<'a>(&self, coded: &Coded, row: &dyn Fn() -> TxnRow<'a>) -> bool {
-        let watch = !self.watchlist.is_empty() && FirstLook::watched(&self.watchlist, row().sender_id);
-        FirstLook::of(&self.settings, coded, watch).relevant() || !self.rates.knows(coded.amount.currency)
+        FirstLook::of(&self.settings, coded, false).relevant()
+            || !self.rates.knows(coded.amount.currency)
+            || (!self.watchlist.is_empty() && self.watched(row))
     }
 }
 

@@ -200,24 +200,35 @@ impl Rows {
     /// A valid row whose record spans `start..end` of the chunk's text.
     #[inline]
     fn row(&mut self, row: RowRef, start: u32, end: u32) {
-        let at = row.coded.timestamp;
-        if !row.wanted && self.runs && at.utc >= self.high {
-            self.high = at.utc;
-            match &mut self.open {
-                Some(r) => {
-                    r.count += 1;
-                    r.last = at;
-                    r.text.1 = end;
-                }
-                None => {
-                    let text = (start, end);
-                    self.open = Some(PassRun { count: 1, first: at, last: at, text, line: row.line });
-                }
-            }
-            return;
+        if row.wanted || !self.join_run(row.coded.timestamp, row.line, start, end) {
+            self.keep(row);
         }
+    }
+
+    /// A row the prefilter did not want joins the open run, or opens one, if runs are
+    /// gathered and its time does not go back; false leaves it to [`Rows::keep`].
+    #[inline]
+    fn join_run(&mut self, at: Timestamp, line: u64, start: u32, end: u32) -> bool {
+        if !self.runs || at.utc < self.high {
+            return false;
+        }
+        self.high = at.utc;
+        match &mut self.open {
+            Some(r) => {
+                r.count += 1;
+                r.last = at;
+                r.text.1 = end;
+            }
+            None => self.open = Some(PassRun { count: 1, first: at, last: at, text: (start, end), line }),
+        }
+        true
+    }
+
+    /// A row handed over on its own.
+    #[inline]
+    fn keep(&mut self, row: RowRef) {
         self.close();
-        self.high = self.high.max(at.utc);
+        self.high = self.high.max(row.coded.timestamp.utc);
         self.rows.push(row);
     }
 
@@ -524,22 +535,30 @@ const INLINE_COMMAS: usize = 16;
 /// start) and ends at one (or at the block's end), so in a block that is valid UTF-8 no
 /// field boundary falls inside a character.
 #[inline]
-fn split_lf(buf: &[u8], wide: &mut Vec<u32>, mut record: impl FnMut(u64, Line<'_>)) -> u64 {
+fn split_lf(buf: &[u8], wide: &mut Vec<u32>, record: &mut impl Records) -> u64 {
     // The current record's commas: the first INLINE_COMMAS in a fixed array (the index is
     // masked, so no bounds check), their count in `k`.
     let mut commas = [0u32; INLINE_COMMAS];
     let (mut k, mut start, mut nl, mut base) = (0usize, 0usize, 0u64, 0usize);
-    let mut emit = |commas: &[u32; INLINE_COMMAS], k: usize, start: usize, end: usize, nl: u64| {
+    // Inlined at both calls (a call per row costs more than the code it saves).
+    #[inline(always)]
+    fn emit(
+        record: &mut impl Records,
+        wide: &mut Vec<u32>,
+        buf: &[u8],
+        (commas, k): (&[u32; INLINE_COMMAS], usize),
+        (start, end, nl): (usize, usize, u64),
+    ) {
         let (s, e) = (start as u32, end as u32);
         if k <= INLINE_COMMAS {
-            record(nl, Line { start: s, commas: &commas[..k], end: e });
+            record.record(nl, Line { start: s, commas: &commas[..k], end: e });
         } else {
             // A very wide record: find its commas again, into the growable list.
             wide.clear();
             wide.extend(memchr::memchr_iter(b',', &buf[start..end]).map(|c| (start + c) as u32));
-            record(nl, Line { start: s, commas: wide, end: e });
+            record.record(nl, Line { start: s, commas: wide, end: e });
         }
-    };
+    }
     let mut padded = [0u8; 64];
     while base < buf.len() {
         let block: &[u8; 64] = match buf.get(base..base + 64).and_then(|b| b.try_into().ok()) {
@@ -566,7 +585,7 @@ fn split_lf(buf: &[u8], wide: &mut Vec<u32>, mut record: impl FnMut(u64, Line<'_
             let p = base + n.trailing_zeros() as usize;
             let end = if p > start && buf[p - 1] == b'\r' { p - 1 } else { p };
             if end > start || k > 0 {
-                emit(&commas, k, start, end, nl);
+                emit(record, wide, buf, (&commas, k), (start, end, nl));
             }
             k = 0;
             start = p + 1;
@@ -582,9 +601,20 @@ fn split_lf(buf: &[u8], wide: &mut Vec<u32>, mut record: impl FnMut(u64, Line<'_
     }
     // A last record without a newline (the end of the file).
     if buf.len() > start || k > 0 {
-        emit(&commas, k, start, buf.len(), nl);
+        emit(record, wide, buf, (&commas, k), (start, buf.len(), nl));
     }
     nl
+}
+
+/// What [`split_lf`] does with each record it finds.
+trait Records {
+    fn record(&mut self, line: u64, l: Line<'_>);
+}
+
+impl<F: FnMut(u64, Line<'_>)> Records for F {
+    fn record(&mut self, line: u64, l: Line<'_>) {
+        self(line, l)
+    }
 }
 
 /// Whether a block holds a `\r` that does not end a line: `csv` takes it as a record
@@ -598,7 +628,7 @@ fn tokenize_lf(buf: &[u8], t: &mut Tokens) {
     t.recs.clear();
     t.spans.clear();
     let mut wide = Vec::new();
-    t.newlines = split_lf(buf, &mut wide, |line, l| {
+    t.newlines = split_lf(buf, &mut wide, &mut |line, l: Line<'_>| {
         t.recs.push(Rec { line, first: t.spans.len() as u32, n: l.fields() as u32 });
         t.spans.extend((0..l.fields()).map(|i| l.span(i)));
     });
@@ -748,23 +778,37 @@ impl Worker {
     /// Split `text` (a block [`split_lf`] can split) and validate its records into `out`;
     /// returns the newlines in it.
     fn split_into(&mut self, text: &str, ctx: &Ctx, out: &mut Rows) -> u64 {
-        let (parser, spans) = (&mut self.parser, &mut self.tokens.spans);
-        let newlines = split_lf(text.as_bytes(), &mut self.wide, |line, l| {
-            let quick = match <&[u32; 12]>::try_from(l.commas) {
-                // SAFETY: `l` is a record split_lf found in `text`.
-                Ok(c) if ctx.canonical => unsafe { quick_row(parser, text, line, (l.start, c, l.end), ctx) },
-                _ => None,
-            };
-            match quick {
-                Some(row) => out.row(row, l.start, l.end),
-                None => {
-                    l.spans_into(spans);
-                    validate(parser, text, line, spans, ctx, out)
-                }
-            }
-        });
+        let mut each = Validate { parser: &mut self.parser, spans: &mut self.tokens.spans, text, ctx, out };
+        let newlines = split_lf(text.as_bytes(), &mut self.wide, &mut each);
         out.close();
         newlines
+    }
+}
+
+/// Validates each record [`split_lf`] finds in `text` into `out`.
+struct Validate<'a> {
+    parser: &'a mut RowParser,
+    spans: &'a mut Vec<(u32, u32)>,
+    text: &'a str,
+    ctx: &'a Ctx<'a>,
+    out: &'a mut Rows,
+}
+
+impl Records for Validate<'_> {
+    // Inlined into the splitting loop: a call per row, with the loop's state saved and
+    // restored around it, cost about 40 instructions per row.
+    #[inline(always)]
+    fn record(&mut self, line: u64, l: Line<'_>) {
+        let Validate { parser, spans, text, ctx, out } = self;
+        let quick = match <&[u32; 12]>::try_from(l.commas) {
+            // SAFETY: `l` is a record split_lf found in `text`.
+            Ok(c) if ctx.canonical => unsafe { quick_row(parser, text, line, (l.start, c, l.end), ctx, out) },
+            _ => false,
+        };
+        if !quick {
+            l.spans_into(spans);
+            validate(parser, text, line, spans, ctx, out)
+        }
     }
 }
 
@@ -797,14 +841,14 @@ fn validate(parser: &mut RowParser, text: &str, line: u64, spans: &[(u32, u32)],
 
 /// The usual record of a block that [`split_lf`] split: every canonical column, in
 /// canonical order, in the usual shape (see [`RowParser::quick`]); given as its start, its 12
-/// commas and its end. `None` leaves the record to [`validate`], which gives the same row or
-/// the reason.
+/// commas and its end. Returns false, having added nothing to `out`, to leave the record to
+/// [`validate`], which gives the same row or the reason.
 ///
 /// # Safety
 /// The record must be one [`split_lf`] found in `text`: then every field lies within `text`
 /// and starts and ends next to an ASCII delimiter or at a record boundary, so never inside a
-/// character. The free-text fields are sliced without checking that again, because this
-/// runs on every row and the checks cost about a tenth of a scan's instructions.
+/// character. Fields are sliced without checking that again, because this runs on every row
+/// and the checks cost about a tenth of a scan's instructions.
 #[inline]
 unsafe fn quick_row(
     parser: &mut RowParser,
@@ -812,29 +856,29 @@ unsafe fn quick_row(
     line: u64,
     (start, commas, end): (u32, &[u32; 12], u32),
     ctx: &Ctx,
-) -> Option<RowRef> {
-    // Each field's span once: the parser, the prefilter and the row all read them.
-    let spans: [(u32, u32); 13] = std::array::from_fn(|i| span_of(start, commas, end, i));
-    let span = |i: usize| spans[i];
-    let bytes = text.as_bytes();
-    let coded = parser.quick(|i| {
+    out: &mut Rows,
+) -> bool {
+    let span = |i: usize| span_of(start, commas, end, i);
+    let t = |i: usize| {
         let (a, b) = span(i);
-        bytes.get(a as usize..b as usize).unwrap_or_default()
-    })?;
+        let (a, b) = (a as usize, b as usize);
+        debug_assert!(a <= b && text.is_char_boundary(a) && text.is_char_boundary(b));
+        // SAFETY: a <= b <= len, both on character boundaries (the caller's promise).
+        unsafe { text.get_unchecked(a..b) }
+    };
+    let Some(coded) = parser.quick(|i| t(i).as_bytes()) else {
+        return false;
+    };
     let wanted = match ctx.filter {
         None => true,
-        Some(filter) => {
-            let t = |i: usize| {
-                let (a, b) = span(i);
-                let (a, b) = (a as usize, b as usize);
-                debug_assert!(a <= b && text.is_char_boundary(a) && text.is_char_boundary(b));
-                // SAFETY: a <= b <= len, both on character boundaries (the caller's promise).
-                unsafe { text.get_unchecked(a..b) }
-            };
-            filter.wants(&coded, &|| whole_row(&coded, |k| t(TEXT_COLUMNS[k])))
-        }
+        Some(filter) => filter.wants(&coded, &|| whole_row(&coded, |k| t(TEXT_COLUMNS[k]))),
     };
-    Some(RowRef { line, text: [span(0), span(2), span(3), span(5), span(6), span(11)], coded, wanted })
+    // Most rows: passed, in a run, with no row record of their own.
+    if !wanted && out.join_run(coded.timestamp, line, start, end) {
+        return true;
+    }
+    out.keep(RowRef { line, text: [span(0), span(2), span(3), span(5), span(6), span(11)], coded, wanted });
+    true
 }
 
 /// A refused record as the quarantine shows it: its fields joined by commas, clipped.
