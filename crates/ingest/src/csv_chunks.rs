@@ -20,7 +20,10 @@
 //!   record, not by the file.
 //!
 //! A caller may pass a [`Prefilter`]: workers ask it about every valid row, and rows it does
-//! not want reach [`Visitor::pass`] instead of [`Visitor::accept`].
+//! not want reach [`Visitor::pass`] instead of [`Visitor::accept`]. Consecutive unwanted rows
+//! whose times never go back within their block are gathered into runs, offered whole to
+//! [`Visitor::pass_run`]; a run the visitor declines is split and checked again and handed
+//! to `pass` row by row, so a visitor sees the same rows either way.
 //!
 //! Line numbers are those of the line where a record starts (empty lines skipped), which is
 //! what an analyst opening the file expects. (The `csv` crate's own positions count from
