@@ -9,10 +9,8 @@
 source "$(dirname "$0")/bench/common.sh"
 ROWS="${1:-1000000}"
 command -v valgrind >/dev/null || { apt-get install -y -q valgrind >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q valgrind >/dev/null; }; }
-if [ ! -f "$DIR/world/transactions.csv" ]; then
-  "$BIN" simulate --scenario default --out "$DIR/world" --quiet >/dev/null
-fi
-head -n "$((ROWS + 1))" "$DIR/world/transactions.csv" > "$DIR/first-rows.csv"
+world
+head -n "$((ROWS + 1))" "$CSV" > "$DIR/first-rows.csv"
 for pack in baseline osec; do
   valgrind --tool=callgrind --callgrind-out-file="$DIR/callgrind-$pack.out" \
     "$BIN" scan --quiet --threads 1 --rules "rules/$pack.toml" --input "$DIR/first-rows.csv" --out "$DIR/cg-$pack" \

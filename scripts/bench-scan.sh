@@ -13,10 +13,7 @@
 # the best run is the one least disturbed by others.
 source "$(dirname "$0")/bench/common.sh"
 RUNS="${1:-3}"
-if [ ! -f "$DIR/world/transactions.csv" ]; then
-  "$BIN" simulate --scenario default --out "$DIR/world" --quiet >/dev/null
-fi
-CSV="$DIR/world/transactions.csv"
+world
 echo "== input: $(wc -l < "$CSV") lines, $(du -h "$CSV" | cut -f1); best of $RUNS runs"
 # best_of NAME one|all CMD...: runs CMD RUNS times (pinned to one core, or on all), keeps the
 # lowest wall time (s) and its peak RSS (KiB).

@@ -7,3 +7,6 @@ BIN=target/release/osecwatch
 DIR="${BENCH_DIR:-target/bench}"
 mkdir -p "$DIR"
 pin() { if command -v taskset >/dev/null; then taskset -c 0 "$@"; else "$@"; fi; }
+# The default world, generated once: the input of the scan benchmarks.
+CSV="$DIR/world/transactions.csv"
+world() { [ -f "$CSV" ] || "$BIN" simulate --scenario default --out "$DIR/world" --quiet >/dev/null; }

@@ -127,12 +127,10 @@ impl Visitor for ScanVisitor<'_> {
     }
 
     fn pass_run(&mut self, count: u64, first: Timestamp, last: Timestamp) -> bool {
-        // Times never go back inside the run, so the guard only needs to see its ends; a
-        // run starting before the last payment has late rows, which get named one by one.
-        if self.reorder.is_some() || self.guard.check(first.utc).is_err() {
+        // A run starting before the last payment has late rows, which get named one by one.
+        if self.reorder.is_some() || !self.guard.check_run(first.utc, last.utc) {
             return false;
         }
-        let _ = self.guard.check(last.utc);
         self.tick_by(count);
         self.engine.pass_run(count, last);
         self.decisions[0] += count;

@@ -388,9 +388,8 @@ struct FirstLook {
 
 impl FirstLook {
     /// A transfer to a high-risk country abroad, side spending (by MCC, or a card payment
-    /// in a high-risk country abroad), or a watch-listed sender: anything else is allowed
-    /// without touching state.
-    /// `watch`: whether the sender is on the watch list.
+    /// in a high-risk country abroad), or a watch-listed sender (`watch`): anything else is
+    /// allowed without touching state.
     fn of(st: &rules::Settings, row: &Coded, watch: bool) -> FirstLook {
         let cross_border = row.recipient_country != row.sender_country;
         let risky = cross_border && st.is_high_risk(row.recipient_country);
@@ -427,7 +426,7 @@ impl Needs {
     /// Apart, so that the common case (no watch list) saves no registers for it.
     #[inline(never)]
     fn watched<'a>(&self, row: &dyn Fn() -> TxnRow<'a>) -> bool {
-        FirstLook::watched(&self.watchlist, row().sender_id)
+        self.watchlist.contains(row().sender_id)
     }
 }
 

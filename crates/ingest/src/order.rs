@@ -23,6 +23,17 @@ impl OrderGuard {
             }
         }
     }
+
+    /// Rows whose times never go back, from `first` to `last`: all pass if the first does
+    /// (then `last` is the latest time); false, with nothing changed, if the first is late.
+    pub fn check_run(&mut self, first: i64, last: i64) -> bool {
+        debug_assert!(first <= last);
+        if self.last_utc.is_some_and(|l| first < l) {
+            return false;
+        }
+        self.last_utc = Some(last);
+        true
+    }
 }
 
 #[cold]

@@ -151,6 +151,12 @@ fn order_guard_and_reorder_window() {
     assert!(g.check(100).is_ok());
     let e = g.check(40).unwrap_err();
     assert!(e.contains("60s") && e.contains("reorder window"), "{e}");
+    // A run is checked by its ends: one starting early changes nothing; one in order moves
+    // the guard to its last time.
+    assert!(!g.check_run(99, 500));
+    assert!(g.check(100).is_ok(), "a refused run must not move the guard");
+    assert!(g.check_run(100, 500));
+    assert!(g.check(499).is_err() && g.check(500).is_ok());
     let mut rb = ReorderBuffer::new(100);
     let txns = sample(6);
     let order = [2usize, 0, 1, 3, 5, 4];
