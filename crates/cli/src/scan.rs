@@ -241,7 +241,7 @@ pub fn scan(inputs: &[PathBuf], rules: &Path, out: &Path, o: &ScanOptions<'_>) -
     let start = Instant::now();
     let mut stats = IngestStats::default();
     // Reader threads sort out the payments the pack cannot care about.
-    let needs = engine.needs();
+    let filter = engine.relevance_filter();
     let mut v = ScanVisitor {
         engine: &mut engine,
         guard: OrderGuard::default(),
@@ -254,7 +254,7 @@ pub fn scan(inputs: &[PathBuf], rules: &Path, out: &Path, o: &ScanOptions<'_>) -
         error: None,
     };
     for input in inputs {
-        let s = read_file_opts(input, xml, csv, Some(&needs), &mut v)?;
+        let s = read_file_opts(input, xml, csv, Some(&filter), &mut v)?;
         stats.add(s);
     }
     if let Some(mut rb) = v.reorder.take() {

@@ -1,136 +1,66 @@
-//! Incremental per-entity state and the feature catalogue computed from it.
+//! The feature catalogue, and the computation of every feature from entity state.
 //!
-//! Only payments that can matter for OSEC create state: transfers to high-risk corridor
-//! countries (sender side), small cross-border inbound payments (recipient side) and
-//! side spending (VPN, cam sites, travel). Purely domestic everyday payments pass through
-//! without touching memory, so state is bounded by the entities active in the corridors.
+//! A feature is a number a rule can read by name (`sender.corridor_count_90d`). The
+//! catalogue (one enum, [`Feature`]) gives each its name, how it is shown in an explanation
+//! ([`ValueKind`]) and its meaning; `osecwatch` prints that list for analysts. The values
+//! of one payment live in a [`Values`] array indexed by the enum.
 //!
-//! Memory per active entity (documented in ARCHITECTURE.md): a sender keeps one
-//! [`Pay`] (48 bytes + its txn id) per corridor payment of the last 365 days (at most
-//! [`MAX_CORRIDOR`]) and one 16-byte record per side-spend payment of the last 365 days;
-//! a recipient keeps one 24-byte [`Inbound`] per small inbound payment of the last 90 days
-//! (at most [`MAX_INBOUND`]).
+//! Computation: sender features in one pass over the sender's corridor payments
+//! ([`WindowCounts`] gathers counts per window, then one step writes the values);
+//! the costlier ones are worked out only if some rule of the pack reads them
+//! ([`FeatureDemand`]). Recipient features from the recipient's inbound payments; payment
+//! features from the current payment's [`PaymentFacts`].
 
-use std::collections::VecDeque;
-
-pub const DAY: i64 = 86_400;
-pub const MAX_CORRIDOR: usize = 2048;
-pub const MAX_INBOUND: usize = 4096;
-pub const MAX_SIDE: usize = 512;
-
-/// One corridor payment remembered by its sender.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct Pay {
-    pub utc: i64,
-    /// Local day number (days since 1970 on the sender's wall clock).
-    pub local_day: i32,
-    /// Calendar month (year * 12 + month) and day of month of `local_day`, kept so the
-    /// per-payment features do not redo calendar arithmetic for every remembered payment.
-    pub month: i32,
-    pub dom: u8,
-    pub amount: i64,
-    pub recipient: u32,
-    pub country: [u8; 2],
-    pub flags: u8,
-    pub txn_id: Box<str>,
-}
-
-pub const F_SMALL: u8 = 1;
-pub const F_ROUND: u8 = 2;
-pub const F_COVER: u8 = 4;
-pub const F_FAMILY: u8 = 8;
-pub const F_NIGHT: u8 = 16;
-pub const F_ORG: u8 = 32;
-
-/// Side spending kinds.
-pub const S_VPN: u8 = 1;
-pub const S_CAM: u8 = 2;
-pub const S_TRAVEL: u8 = 3;
-
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct SenderState {
-    pub surname: u64,
-    pub corridor: VecDeque<Pay>,
-    pub side: VecDeque<(i64, u8)>,
-    pub last_seen: i64,
-    pub on_watchlist: bool,
-    /// Whether the sender's buyer score was at or above review at its last payment (for
-    /// the network rule on its recipients).
-    pub alert_active: bool,
-}
-
-#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
-pub struct Inbound {
-    pub utc: i64,
-    pub sender: u32,
-    pub amount: i64,
-    pub family: bool,
-    pub night: bool,
-}
-
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct RecipientState {
-    pub surname: u64,
-    pub is_org: bool,
-    pub inbound: VecDeque<Inbound>,
-    pub last_seen: i64,
-    /// Distinct unrelated senders in the window at the last update (used by senders'
-    /// common-beneficiary feature without rescanning every recipient).
-    pub unrelated_senders: u32,
-}
-
-impl SenderState {
-    pub fn prune(&mut self, now: i64) {
-        while self.corridor.front().is_some_and(|p| p.utc < now - 365 * DAY) || self.corridor.len() > MAX_CORRIDOR {
-            self.corridor.pop_front();
-        }
-        while self.side.front().is_some_and(|s| s.0 < now - 365 * DAY) || self.side.len() > MAX_SIDE {
-            self.side.pop_front();
-        }
-    }
-}
-
-impl RecipientState {
-    pub fn prune(&mut self, now: i64) {
-        while self.inbound.front().is_some_and(|p| p.utc < now - 90 * DAY) || self.inbound.len() > MAX_INBOUND {
-            self.inbound.pop_front();
-        }
-    }
-}
+use crate::facts::PaymentFacts;
+use crate::rules::RulePack;
+use crate::state::{SenderState, DAY, F_COVER, F_FAMILY, F_NIGHT, F_ORG, F_ROUND, F_SMALL, S_CAM, S_TRAVEL, S_VPN};
+use crate::Engine;
+use osecwatch_model::{Channel, CountryCode, Money, Timestamp, TxnRow};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 macro_rules! features {
     ($( $id:ident = $name:literal, $kind:ident, $doc:literal; )*) => {
         /// Every feature a rule can use, by name.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        #[allow(non_camel_case_types)]
-        pub enum F { $( $id, )* }
+        pub enum Feature { $( #[doc = $doc] $id, )* }
 
-        impl F {
-            pub const ALL: &'static [F] = &[ $( F::$id, )* ];
+        impl Feature {
+            /// Every feature, in catalogue order (the order of [`Values`]).
+            pub const ALL: &'static [Feature] = &[ $( Feature::$id, )* ];
+            /// The name rule files use.
             pub fn name(self) -> &'static str {
-                match self { $( F::$id => $name, )* }
+                match self { $( Feature::$id => $name, )* }
             }
-            pub fn kind(self) -> Kind {
-                match self { $( F::$id => Kind::$kind, )* }
+            /// How the value is shown in an explanation.
+            pub fn kind(self) -> ValueKind {
+                match self { $( Feature::$id => ValueKind::$kind, )* }
             }
+            /// What the feature means, in plain words.
             pub fn doc(self) -> &'static str {
-                match self { $( F::$id => $doc, )* }
+                match self { $( Feature::$id => $doc, )* }
             }
-            pub fn by_name(name: &str) -> Option<F> {
-                match name { $( $name => Some(F::$id), )* _ => None }
+            /// The feature a rule file names, if any.
+            pub fn by_name(name: &str) -> Option<Feature> {
+                match name { $( $name => Some(Feature::$id), )* _ => None }
             }
         }
-        pub const N_FEATURES: usize = [$( F::$id, )*].len();
+        /// Number of features (the length of [`Values`]).
+        pub const N_FEATURES: usize = [$( Feature::$id, )*].len();
     };
 }
 
 /// How a feature value is shown in an explanation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub enum ValueKind {
+    /// A whole number.
     Count,
+    /// An amount in the base currency.
     Money,
+    /// A share, shown as a percentage.
     Share,
+    /// A ratio with two decimals.
     Ratio,
+    /// Yes or no.
     Flag,
 }
 
@@ -185,7 +115,355 @@ features! {
     RIsOrg = "recipient.is_organisation", Flag, "recipient's name is an organisation's (e.V., Inc, Foundation...)";
 }
 
+/// The value of every feature for one payment, indexed by [`Feature`].
 pub type Values = [f64; N_FEATURES];
+
+/// Reused buffers for the per-payment feature computation, so scoring a payment does
+/// not allocate.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    pub(crate) recipients_30d: FxHashSet<u32>,
+    pub(crate) recipients_90d: FxHashSet<u32>,
+    pub(crate) recipients_365d: FxHashSet<u32>,
+    pub(crate) unrelated: FxHashSet<u32>,
+    pub(crate) alerted: FxHashSet<u32>,
+    pub(crate) countries: Vec<[u8; 2]>,
+    pub(crate) amounts: Vec<i64>,
+    pub(crate) times: Vec<i64>,
+    pub(crate) trend: Vec<i64>,
+    pub(crate) months: FxHashMap<i32, u32>,
+    pub(crate) last_by_recipient: FxHashMap<u32, i32>,
+}
+
+impl Scratch {
+    fn clear(&mut self) {
+        self.recipients_30d.clear();
+        self.recipients_90d.clear();
+        self.recipients_365d.clear();
+        self.unrelated.clear();
+        self.alerted.clear();
+        self.countries.clear();
+        self.amounts.clear();
+        self.times.clear();
+        self.trend.clear();
+        self.months.clear();
+        self.last_by_recipient.clear();
+    }
+}
+
+/// Which of the costlier sender features to work out: while scoring, those the pack
+/// reads; for a profile, all of them.
+struct FeatureDemand {
+    recipients_30d: bool,
+    recipients_90d: bool,
+    recipients_365d: bool,
+    unrelated: bool,
+    countries: bool,
+    amounts: bool,
+    times: bool,
+    months: bool,
+    gaps: bool,
+    day_of_month: bool,
+    trend: bool,
+    shared: bool,
+}
+
+impl FeatureDemand {
+    /// What the pack reads, or everything (`all`, for a profile).
+    fn of(pack: &RulePack, all: bool) -> FeatureDemand {
+        let u = |f: Feature| all || pack.uses(f);
+        FeatureDemand {
+            recipients_30d: u(Feature::Recipients30),
+            recipients_90d: u(Feature::Recipients90) || u(Feature::SharedRecipients90),
+            recipients_365d: u(Feature::Recipients365),
+            unrelated: u(Feature::Unrelated90),
+            countries: u(Feature::Countries90),
+            amounts: u(Feature::Median90),
+            times: u(Feature::GapCv365),
+            months: u(Feature::MaxPerMonth90),
+            gaps: u(Feature::MonthlyPattern),
+            day_of_month: u(Feature::PaydayShare),
+            trend: u(Feature::AmountTrend180),
+            shared: u(Feature::SharedRecipients90),
+        }
+    }
+}
+
+/// Counts over a sender's corridor payments, per window, gathered in one pass (the sets and
+/// lists the demanded features need go to [`Scratch`]).
+#[derive(Default)]
+struct WindowCounts {
+    count_1d: u32,
+    count_7d: u32,
+    count_30d: u32,
+    count_90d: u32,
+    count_365d: u32,
+    /// Payments 91-180 days old: the 90 days before the last 90.
+    count_previous_90d: u32,
+    small_30d: u32,
+    small_90d: u32,
+    sum_30d: i64,
+    sum_90d: i64,
+    night_90d: u32,
+    cover_90d: u32,
+    round_90d: u32,
+    family_90d: u32,
+    org_90d: u32,
+    /// Payday clustering: payments per day of the month over the year.
+    by_day_of_month: [u32; 31],
+    /// Payday cadence: gaps between repeat payments to the same recipient, and how many of
+    /// them are 25-35 days.
+    monthly_gaps: u32,
+    repeat_gaps: u32,
+}
+
+impl WindowCounts {
+    fn gather(ss: &SenderState, now: i64, d: &FeatureDemand, sc: &mut Scratch) -> WindowCounts {
+        let mut w = WindowCounts::default();
+        for p in ss.corridor.iter() {
+            let age = now - p.utc;
+            if age <= 365 * DAY {
+                w.count_365d += 1;
+                if d.recipients_365d {
+                    sc.recipients_365d.insert(p.recipient);
+                }
+                if d.times {
+                    sc.times.push(p.utc);
+                }
+                if d.day_of_month {
+                    w.by_day_of_month[(p.dom as usize).clamp(1, 31) - 1] += 1;
+                }
+                if d.gaps {
+                    if let Some(prev) = sc.last_by_recipient.insert(p.recipient, p.local_day) {
+                        let g = p.local_day - prev;
+                        if g >= 2 {
+                            w.repeat_gaps += 1;
+                            w.monthly_gaps += (25..=35).contains(&g) as u32;
+                        }
+                    }
+                }
+            }
+            if age > 90 * DAY && age <= 180 * DAY {
+                w.count_previous_90d += 1;
+            }
+            if d.trend && age <= 180 * DAY {
+                sc.trend.push(p.amount);
+            }
+            if age <= 90 * DAY {
+                w.count_90d += 1;
+                w.sum_90d += p.amount;
+                if d.recipients_90d {
+                    sc.recipients_90d.insert(p.recipient);
+                }
+                if d.unrelated && p.flags & (F_FAMILY | F_ORG) == 0 {
+                    sc.unrelated.insert(p.recipient);
+                }
+                if d.countries && !sc.countries.contains(&p.country) {
+                    sc.countries.push(p.country);
+                }
+                if d.amounts {
+                    sc.amounts.push(p.amount);
+                }
+                w.small_90d += (p.flags & F_SMALL != 0) as u32;
+                w.night_90d += (p.flags & F_NIGHT != 0) as u32;
+                w.cover_90d += (p.flags & F_COVER != 0) as u32;
+                w.round_90d += (p.flags & F_ROUND != 0) as u32;
+                w.family_90d += (p.flags & F_FAMILY != 0) as u32;
+                w.org_90d += (p.flags & F_ORG != 0) as u32;
+                if d.months {
+                    *sc.months.entry(p.month).or_default() += 1;
+                }
+            }
+            if age <= 30 * DAY {
+                w.count_30d += 1;
+                w.sum_30d += p.amount;
+                if d.recipients_30d {
+                    sc.recipients_30d.insert(p.recipient);
+                }
+                w.small_30d += (p.flags & F_SMALL != 0) as u32;
+            }
+            if age <= 7 * DAY {
+                w.count_7d += 1;
+            }
+            if age <= DAY {
+                w.count_1d += 1;
+            }
+        }
+        w
+    }
+
+    /// The busiest 5-day window of the month (wrapping at month end), at least 4 payments.
+    fn payday_share(&self, demanded: bool) -> f64 {
+        if self.count_365d < 4 || !demanded {
+            return 0.0;
+        }
+        let by_dom = &self.by_day_of_month;
+        let best = (0..31).map(|c| (0..5).map(|k| by_dom[(c + 31 + k - 2) % 31]).sum::<u32>()).max().unwrap_or(0);
+        best as f64 / self.count_365d as f64
+    }
+}
+
+fn share(a: u32, b: u32) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        a as f64 / b as f64
+    }
+}
+
+impl Engine {
+    /// The sender's feature values into `self.values` (all of them if `all`, else those the
+    /// pack reads; the rest are 0).
+    pub(crate) fn sender_features(&mut self, s: u32, now: i64, all: bool) {
+        let d = FeatureDemand::of(&self.pack, all);
+        let mut sc = std::mem::take(&mut self.scratch);
+        sc.clear();
+        let ss = &self.entities.sender_state[s as usize];
+        let w = WindowCounts::gather(ss, now, &d, &mut sc);
+        let shared = if d.shared { self.shared_recipients(&sc, s, now) } else { 0 };
+        let unit = 10f64.powi(self.pack.settings.base_currency.exponent() as i32);
+        let x = &mut self.values;
+        x.fill(0.0);
+        let side90 = |k: u8| ss.side.iter().filter(|(t, kk)| *kk == k && now - t <= 90 * DAY).count() as f64;
+        x[Feature::CorridorCount1 as usize] = w.count_1d as f64;
+        x[Feature::CorridorCount7 as usize] = w.count_7d as f64;
+        x[Feature::CorridorCount30 as usize] = w.count_30d as f64;
+        x[Feature::CorridorCount90 as usize] = w.count_90d as f64;
+        x[Feature::CorridorCount365 as usize] = w.count_365d as f64;
+        x[Feature::SmallCount30 as usize] = w.small_30d as f64;
+        x[Feature::SmallCount90 as usize] = w.small_90d as f64;
+        x[Feature::CorridorSum30 as usize] = w.sum_30d as f64 / unit;
+        x[Feature::CorridorSum90 as usize] = w.sum_90d as f64 / unit;
+        x[Feature::Recipients30 as usize] = sc.recipients_30d.len() as f64;
+        x[Feature::Recipients90 as usize] = sc.recipients_90d.len() as f64;
+        x[Feature::Recipients365 as usize] = sc.recipients_365d.len() as f64;
+        x[Feature::Unrelated90 as usize] = sc.unrelated.len() as f64;
+        x[Feature::Countries90 as usize] = sc.countries.len() as f64;
+        x[Feature::Median90 as usize] = median(&mut sc.amounts) / unit;
+        x[Feature::SmallShare90 as usize] = share(w.small_90d, w.count_90d);
+        x[Feature::RoundShare90 as usize] = share(w.round_90d, w.count_90d);
+        x[Feature::NightCount90 as usize] = w.night_90d as f64;
+        x[Feature::NightShare90 as usize] = share(w.night_90d, w.count_90d);
+        x[Feature::CoverCount90 as usize] = w.cover_90d as f64;
+        x[Feature::CoverShare90 as usize] = share(w.cover_90d, w.count_90d);
+        x[Feature::GapCv365 as usize] = gap_cv(&sc.times);
+        x[Feature::MaxPerMonth90 as usize] = sc.months.values().copied().max().unwrap_or(0) as f64;
+        x[Feature::MonthlyPattern as usize] = share(w.monthly_gaps, w.repeat_gaps);
+        x[Feature::PaydayShare as usize] = w.payday_share(d.day_of_month);
+        x[Feature::AmountTrend180 as usize] = if sc.trend.len() >= 6 { kendall_tau(&sc.trend) } else { 0.0 };
+        x[Feature::RateRatio as usize] =
+            if w.count_previous_90d == 0 { 0.0 } else { w.count_90d as f64 / w.count_previous_90d as f64 };
+        x[Feature::FamilyShare90 as usize] = share(w.family_90d, w.count_90d);
+        x[Feature::OrgShare90 as usize] = share(w.org_90d, w.count_90d);
+        x[Feature::Vpn90 as usize] = side90(S_VPN);
+        x[Feature::Cam90 as usize] = side90(S_CAM);
+        x[Feature::SideSpend90 as usize] = side90(S_VPN) + side90(S_CAM);
+        x[Feature::Travel365 as usize] = ss.side.iter().filter(|(_, k)| *k == S_TRAVEL).count() as f64;
+        x[Feature::SharedRecipients90 as usize] = shared as f64;
+        x[Feature::Watchlist as usize] = ss.on_watchlist as u8 as f64;
+        self.scratch = sc;
+    }
+
+    /// Of the sender's recipients in 90 days (`sc.recipients_90d`), those that are not
+    /// organisations and are also paid small amounts by at least two other unrelated senders.
+    fn shared_recipients(&self, sc: &Scratch, s: u32, now: i64) -> usize {
+        sc.recipients_90d
+            .iter()
+            .filter(|r| {
+                let rs = &self.entities.recipient_state[**r as usize];
+                // Other unrelated senders: the recipient's count minus this sender if it counts.
+                let me = rs.inbound.iter().any(|i| i.sender == s && !i.family && now - i.utc <= 90 * DAY) as u32;
+                !rs.is_org && rs.unrelated_senders.saturating_sub(me) >= 2
+            })
+            .count()
+    }
+
+    /// The current payment's own features into `self.values`.
+    pub(crate) fn payment_features(&mut self, row: &TxnRow<'_>, f: PaymentFacts) {
+        let unit = 10f64.powi(self.pack.settings.base_currency.exponent() as i32);
+        let night = self.pack.settings.is_night(row.timestamp.local_hour());
+        let x = &mut self.values;
+        x[Feature::PayAmount as usize] = f.base as f64 / unit;
+        x[Feature::PayNight as usize] = night as u8 as f64;
+        x[Feature::PayNovelRecipient as usize] = (f.corridor && f.novel_recipient) as u8 as f64;
+        x[Feature::PayNovelCountry as usize] = (f.corridor && f.novel_country) as u8 as f64;
+        x[Feature::PayCover as usize] = f.cover as u8 as f64;
+        x[Feature::PayFamily as usize] = f.family as u8 as f64;
+    }
+
+    /// The recipient's feature values into `self.values` (sender features stay as they are).
+    pub(crate) fn recipient_features(&mut self, r: u32, now: i64) {
+        let mut sc = std::mem::take(&mut self.scratch);
+        sc.clear();
+        let rs = &self.entities.recipient_state[r as usize];
+        let (mut n, mut night) = (0u32, 0u32);
+        for i in rs.inbound.iter().filter(|i| now - i.utc <= 90 * DAY) {
+            n += 1;
+            night += i.night as u32;
+            sc.recipients_90d.insert(i.sender);
+            if !i.family {
+                sc.unrelated.insert(i.sender);
+            }
+            if self.entities.sender_state[i.sender as usize].alert_active {
+                sc.alerted.insert(i.sender);
+            }
+            sc.amounts.push(i.amount);
+        }
+        let unit = 10f64.powi(self.pack.settings.base_currency.exponent() as i32);
+        let x = &mut self.values;
+        x[Feature::RSenders90 as usize] = sc.recipients_90d.len() as f64;
+        x[Feature::RUnrelated90 as usize] = sc.unrelated.len() as f64;
+        x[Feature::RSmallCount90 as usize] = n as f64;
+        x[Feature::RNightShare90 as usize] = share(night, n);
+        x[Feature::RMedian90 as usize] = median(&mut sc.amounts) / unit;
+        x[Feature::RAlerted90 as usize] = sc.alerted.len() as f64;
+        x[Feature::RIsOrg as usize] = rs.is_org as u8 as f64;
+        self.scratch = sc;
+    }
+}
+
+/// Profiles: an entity's features "as of" a time, without a payment (for `serve`'s entity
+/// view and for tests).
+impl Engine {
+    /// Current feature values of a sender (all of them).
+    pub fn sender_values(&mut self, sender_id: &str, at: Timestamp) -> Option<Values> {
+        let s = *self.entities.senders.map.get(sender_id)?;
+        self.entities.sender_state[s as usize].prune(at.utc);
+        self.sender_features(s, at.utc, true);
+        // A probe, not a payment: amount of one minor unit, no corridor, no reference.
+        let row = self.probe(at, sender_id)?;
+        self.payment_features(&row, PaymentFacts { base: 1, ..PaymentFacts::default() });
+        Some(self.values)
+    }
+
+    /// Current feature values of a recipient.
+    pub fn recipient_values(&mut self, recipient_id: &str, at: Timestamp) -> Option<Values> {
+        let r = *self.entities.recipients.map.get(recipient_id)?;
+        self.entities.recipient_state[r as usize].prune(at.utc);
+        self.values.fill(0.0);
+        self.recipient_features(r, at.utc);
+        Some(self.values)
+    }
+
+    /// A payment-shaped probe for reading features "as of" a time without a payment.
+    fn probe<'a>(&self, at: Timestamp, sender_id: &'a str) -> Option<TxnRow<'a>> {
+        let home = CountryCode::parse("DE").ok()?;
+        Some(TxnRow {
+            txn_id: "",
+            timestamp: at,
+            sender_id,
+            sender_name: "",
+            sender_country: home,
+            recipient_id: "",
+            recipient_name: "",
+            recipient_country: home,
+            amount: Money::new(1, self.pack.settings.base_currency),
+            channel: Channel::Other,
+            reference: "",
+            merchant_category: None,
+        })
+    }
+}
 
 /// Median of a small list (sorted in place).
 pub fn median(v: &mut [i64]) -> f64 {
@@ -254,10 +532,10 @@ mod tests {
     #[test]
     fn feature_names_are_unique_and_resolvable() {
         let mut seen = std::collections::HashSet::new();
-        for f in F::ALL {
+        for f in Feature::ALL {
             assert!(seen.insert(f.name()), "duplicate {}", f.name());
-            assert_eq!(F::by_name(f.name()), Some(*f));
+            assert_eq!(Feature::by_name(f.name()), Some(*f));
         }
-        assert_eq!(F::ALL.len(), N_FEATURES);
+        assert_eq!(Feature::ALL.len(), N_FEATURES);
     }
 }

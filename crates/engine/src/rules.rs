@@ -8,7 +8,8 @@
 //! points mitigate), a plain-language `explain` template with `{feature}` placeholders, and
 //! its `sources`. Every problem in a file is reported with the rule id and what is wrong.
 
-use crate::features::{Kind, Values, F, N_FEATURES, S_CAM, S_TRAVEL, S_VPN};
+use crate::features::{Feature, ValueKind, Values, N_FEATURES};
+use crate::state::{S_CAM, S_TRAVEL, S_VPN};
 use osecwatch_model::{CountryCode, COUNTRY_SLOTS};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -144,10 +145,29 @@ pub enum EntitySide {
 }
 
 impl EntitySide {
+    /// `sender` or `recipient`, as rule files and alerts write it.
     pub fn as_str(self) -> &'static str {
         match self {
             EntitySide::Sender => "sender",
             EntitySide::Recipient => "recipient",
+        }
+    }
+
+    /// 0 for the sender, 1 for the recipient: the index of per-side tables, and the form
+    /// snapshots store.
+    pub fn index(self) -> usize {
+        match self {
+            EntitySide::Sender => 0,
+            EntitySide::Recipient => 1,
+        }
+    }
+
+    /// The side a snapshot stored as [`EntitySide::index`].
+    pub fn from_index(i: u8) -> Option<EntitySide> {
+        match i {
+            0 => Some(EntitySide::Sender),
+            1 => Some(EntitySide::Recipient),
+            _ => None,
         }
     }
 }
@@ -173,13 +193,13 @@ enum Op {
 }
 
 #[derive(Debug, Clone)]
-struct Cond {
-    f: F,
+struct Condition {
+    f: Feature,
     op: Op,
     v: f64,
 }
 
-impl Cond {
+impl Condition {
     fn holds(&self, x: &Values) -> bool {
         let a = x[self.f as usize];
         match self.op {
@@ -202,9 +222,9 @@ pub enum Fact {
 }
 
 #[derive(Debug, Clone)]
-enum Seg {
+enum TemplatePart {
     Text(String),
-    Value(F, Kind),
+    Value(Feature, ValueKind),
     Fact(Fact),
 }
 
@@ -214,17 +234,17 @@ pub struct Rule {
     pub typology: usize,
     pub description: String,
     pub sources: Vec<String>,
-    when: Vec<Cond>,
-    score_by: Option<F>,
+    when: Vec<Condition>,
+    score_by: Option<Feature>,
     bands: Vec<(f64, f64)>,
     points: f64,
-    explain: Vec<Seg>,
+    explain: Vec<TemplatePart>,
     pub sufficient: bool,
 }
 
 impl Rule {
     /// The rule's conditions as (feature, operator, value), for documentation and tests.
-    pub fn conditions(&self) -> Vec<(F, &'static str, f64)> {
+    pub fn conditions(&self) -> Vec<(Feature, &'static str, f64)> {
         self.when
             .iter()
             .map(|c| {
@@ -242,7 +262,7 @@ impl Rule {
     }
 
     /// The banded feature and its (min, points) bands, or None for fixed points.
-    pub fn scoring(&self) -> (Option<F>, &[(f64, f64)], f64) {
+    pub fn scoring(&self) -> (Option<Feature>, &[(f64, f64)], f64) {
         (self.score_by, &self.bands, self.points)
     }
 
@@ -265,22 +285,22 @@ impl Rule {
         let mut s = String::new();
         for seg in &self.explain {
             match seg {
-                Seg::Text(t) => s.push_str(t),
-                Seg::Value(f, k) => s.push_str(&format_value(x[*f as usize], *k, currency)),
-                Seg::Fact(f) => s.push_str(&facts(*f)),
+                TemplatePart::Text(t) => s.push_str(t),
+                TemplatePart::Value(f, k) => s.push_str(&format_value(x[*f as usize], *k, currency)),
+                TemplatePart::Fact(f) => s.push_str(&facts(*f)),
             }
         }
         s
     }
 }
 
-pub fn format_value(v: f64, kind: Kind, currency: &str) -> String {
+pub fn format_value(v: f64, kind: ValueKind, currency: &str) -> String {
     match kind {
-        Kind::Count => format!("{}", v.round() as i64),
-        Kind::Money => format!("{currency} {:.2}", v),
-        Kind::Share => format!("{:.0} %", v * 100.0),
-        Kind::Ratio => format!("{v:.2}"),
-        Kind::Flag => (if v != 0.0 { "yes" } else { "no" }).to_string(),
+        ValueKind::Count => format!("{}", v.round() as i64),
+        ValueKind::Money => format!("{currency} {:.2}", v),
+        ValueKind::Share => format!("{:.0} %", v * 100.0),
+        ValueKind::Ratio => format!("{v:.2}"),
+        ValueKind::Flag => (if v != 0.0 { "yes" } else { "no" }).to_string(),
     }
 }
 
@@ -395,8 +415,8 @@ impl RulePack {
                 ))
             })?;
             let side = typologies[typology].entity;
-            let feature = |name: &str, what: &str| -> Result<F, RuleError> {
-                let f = F::by_name(name).ok_or_else(|| {
+            let feature = |name: &str, what: &str| -> Result<Feature, RuleError> {
+                let f = Feature::by_name(name).ok_or_else(|| {
                     err(format!("{what}: unknown feature `{name}`; known features: {}", known_features()))
                 })?;
                 let prefix = f.name().split('.').next().unwrap_or("");
@@ -411,11 +431,9 @@ impl RulePack {
             };
             let mut when = Vec::new();
             for c in &r.when {
-                when.push(
-                    parse_cond(c).map_err(|p| err(format!("condition `{c}`: {p}"))).and_then(|(name, op, v)| {
-                        Ok(Cond { f: feature(&name, &format!("condition `{c}`"))?, op, v })
-                    })?,
-                );
+                when.push(parse_cond(c).map_err(|p| err(format!("condition `{c}`: {p}"))).and_then(
+                    |(name, op, v)| Ok(Condition { f: feature(&name, &format!("condition `{c}`"))?, op, v }),
+                )?);
             }
             let score_by = r.score_by.as_deref().map(|n| feature(n, "score_by")).transpose()?;
             let mut bands: Vec<(f64, f64)> = r.bands.iter().map(|b| (b.min, b.points)).collect();
@@ -456,7 +474,8 @@ impl RulePack {
             (0..typologies.len()).map(|t| (0..rules.len()).filter(|r| rules[*r].typology == t).collect()).collect();
         let mut uses = [false; N_FEATURES];
         for r in &rules {
-            let explained = r.explain.iter().filter_map(|s| if let Seg::Value(f, _) = s { Some(*f) } else { None });
+            let explained =
+                r.explain.iter().filter_map(|s| if let TemplatePart::Value(f, _) = s { Some(*f) } else { None });
             for f in r.when.iter().map(|c| c.f).chain(r.score_by).chain(explained) {
                 uses[f as usize] = true;
             }
@@ -465,7 +484,7 @@ impl RulePack {
     }
 
     /// Whether any rule reads feature `f`.
-    pub fn uses(&self, f: F) -> bool {
+    pub fn uses(&self, f: Feature) -> bool {
         self.uses[f as usize]
     }
 
@@ -493,7 +512,7 @@ impl RulePack {
 }
 
 fn known_features() -> String {
-    F::ALL.iter().map(|f| f.name()).collect::<Vec<_>>().join(", ")
+    Feature::ALL.iter().map(|f| f.name()).collect::<Vec<_>>().join(", ")
 }
 
 fn parse_cond(s: &str) -> Result<(String, Op, f64), String> {
@@ -512,12 +531,15 @@ enum TemplateError {
     Syntax(String),
 }
 
-fn parse_template(t: &str, feature: &dyn Fn(&str, &str) -> Result<F, RuleError>) -> Result<Vec<Seg>, TemplateError> {
+fn parse_template(
+    t: &str,
+    feature: &dyn Fn(&str, &str) -> Result<Feature, RuleError>,
+) -> Result<Vec<TemplatePart>, TemplateError> {
     let mut segs = Vec::new();
     let mut rest = t;
     while let Some(open) = rest.find('{') {
         if open > 0 {
-            segs.push(Seg::Text(rest[..open].to_string()));
+            segs.push(TemplatePart::Text(rest[..open].to_string()));
         }
         let close = rest[open..].find('}').ok_or_else(|| TemplateError::Syntax("unclosed `{`".into()))? + open;
         let inner = &rest[open + 1..close];
@@ -526,31 +548,31 @@ fn parse_template(t: &str, feature: &dyn Fn(&str, &str) -> Result<F, RuleError>)
             None => (inner.trim(), None),
         };
         let seg = match name {
-            "sender.corridor_countries_90d" => Seg::Fact(Fact::CorridorCountries90),
-            "settings.small_amount" => Seg::Fact(Fact::SmallAmount),
-            "settings.night_hours" => Seg::Fact(Fact::NightHours),
+            "sender.corridor_countries_90d" => TemplatePart::Fact(Fact::CorridorCountries90),
+            "settings.small_amount" => TemplatePart::Fact(Fact::SmallAmount),
+            "settings.night_hours" => TemplatePart::Fact(Fact::NightHours),
             _ => {
                 let f = feature(name, &format!("explain placeholder `{{{inner}}}`")).map_err(TemplateError::Rule)?;
                 let kind = match fmt {
                     None => f.kind(),
-                    Some("money") => Kind::Money,
-                    Some("pct") => Kind::Share,
-                    Some("int") => Kind::Count,
-                    Some("ratio") => Kind::Ratio,
+                    Some("money") => ValueKind::Money,
+                    Some("pct") => ValueKind::Share,
+                    Some("int") => ValueKind::Count,
+                    Some("ratio") => ValueKind::Ratio,
                     Some(other) => {
                         return Err(TemplateError::Syntax(format!(
                             "format `{other}` in `{{{inner}}}`: allowed: money, pct, int, ratio"
                         )))
                     }
                 };
-                Seg::Value(f, kind)
+                TemplatePart::Value(f, kind)
             }
         };
         segs.push(seg);
         rest = &rest[close + 1..];
     }
     if !rest.is_empty() {
-        segs.push(Seg::Text(rest.to_string()));
+        segs.push(TemplatePart::Text(rest.to_string()));
     }
     Ok(segs)
 }

@@ -2,184 +2,105 @@
 //! rule-file errors, determinism and an end-to-end run on the `small` world.
 
 use osecwatch_engine::*;
-use osecwatch_model::{Channel, CountryCode, CurrencyCode, Money, Timestamp, Transaction};
+use osecwatch_model::{Timestamp, Transaction};
 use std::path::Path;
 
 fn pack(name: &str) -> RulePack {
     RulePack::from_file(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules").join(name)).unwrap()
 }
 
-#[allow(clippy::too_many_arguments)]
-fn tx(
-    id: &str,
-    ts: &str,
-    s: &str,
-    sn: &str,
-    r: &str,
-    rn: &str,
-    rc: &str,
-    amt: &str,
-    ccy: &str,
-    ch: Channel,
-    reference: &str,
-    mcc: Option<u16>,
-) -> Transaction {
-    let cur = CurrencyCode::parse(ccy).unwrap();
-    Transaction {
-        txn_id: id.into(),
-        timestamp: Timestamp::parse_rfc3339(ts).unwrap(),
-        sender_id: s.into(),
-        sender_name: Some(sn.into()),
-        sender_country: CountryCode::parse("DE").unwrap(),
-        recipient_id: r.into(),
-        recipient_name: Some(rn.into()),
-        recipient_country: CountryCode::parse(rc).unwrap(),
-        amount: Money::new(osecwatch_model::parse_decimal_minor(amt, cur.exponent()).unwrap(), cur),
-        channel: ch,
-        reference: (!reference.is_empty()).then(|| reference.into()),
-        merchant_category: mcc,
+/// The canonical columns, so a fixture lists only rows.
+const HEADER: &str = "txn_id,timestamp,sender_id,sender_name,sender_country,recipient_id,recipient_name,\
+                      recipient_country,amount,currency,channel,reference,merchant_category";
+
+/// The payments of a CSV fixture (canonical columns, one payment a line, leading blanks
+/// ignored so a test can indent them), read by the same reader a scan uses.
+fn payments(rows: &str) -> Vec<Transaction> {
+    struct Collect(Vec<Transaction>);
+    impl osecwatch_ingest::Visitor for Collect {
+        fn accept(&mut self, row: &osecwatch_model::TxnRow<'_>, _: &dyn Fn() -> osecwatch_ingest::Location) {
+            self.0.push(row.to_owned_txn());
+        }
+        fn reject(&mut self, r: osecwatch_ingest::Rejection) {
+            panic!("fixture row rejected: {r:?}");
+        }
+    }
+    let body: Vec<&str> = rows.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let text = format!("{HEADER}\n{}\n", body.join("\n"));
+    let mut c = Collect(Vec::new());
+    osecwatch_ingest::read_csv_from(Path::new("fixture.csv"), text.as_bytes(), &mut c).unwrap();
+    assert_eq!(c.0.len(), body.len(), "every fixture row is a payment");
+    c.0
+}
+
+/// Process every payment of a CSV fixture, in order.
+fn feed(e: &mut Engine, rows: &str) {
+    for t in payments(rows) {
+        e.process(&t.as_row()).unwrap();
     }
 }
 
-fn v(x: &[f64; N_FEATURES], f: F) -> f64 {
+fn at(ts: &str) -> Timestamp {
+    Timestamp::parse_rfc3339(ts).unwrap()
+}
+
+fn v(x: &[f64; N_FEATURES], f: Feature) -> f64 {
     x[f as usize]
 }
 
 #[test]
 fn sender_features_match_a_hand_computed_case() {
     let mut e = Engine::new(pack("osec.toml")).unwrap();
-    let s = ("S", "Max Weber");
-    let stream = [
-        tx(
-            "1",
-            "2025-01-01T22:30:00+01:00",
-            s.0,
-            s.1,
-            "R1",
-            "Maria Santos",
-            "PH",
-            "30.00",
-            "EUR",
-            Channel::Mto,
-            "school fees",
-            None,
-        ),
-        tx(
-            "2",
-            "2025-01-03T23:10:00+01:00",
-            s.0,
-            s.1,
-            "R2",
-            "Joy Reyes",
-            "PH",
-            "1500.00",
-            "PHP",
-            Channel::Wallet,
-            "",
-            None,
-        ),
-        tx(
-            "3",
-            "2025-01-10T14:00:00+01:00",
-            s.0,
-            s.1,
-            "R1",
-            "Maria Santos",
-            "PH",
-            "60.00",
-            "EUR",
-            Channel::Mto,
-            "Gift",
-            None,
-        ),
-        tx(
-            "v",
-            "2025-01-11T09:00:00+01:00",
-            s.0,
-            s.1,
-            "VPN",
-            "SecureTunnel VPN",
-            "PA",
-            "9.99",
-            "EUR",
-            Channel::Card,
-            "",
-            Some(4816),
-        ),
-        tx(
-            "d",
-            "2025-01-11T10:00:00+01:00",
-            s.0,
-            s.1,
-            "SHOP",
-            "Supermarkt 001",
-            "DE",
-            "23.17",
-            "EUR",
-            Channel::Card,
-            "",
-            Some(5411),
-        ),
-        tx(
-            "4",
-            "2025-01-12T01:30:00+01:00",
-            s.0,
-            s.1,
-            "R3",
-            "Ana Weber",
-            "TH",
-            "300.00",
-            "EUR",
-            Channel::BankTransfer,
-            "",
-            None,
-        ),
-    ];
-    for t in &stream {
-        e.process(&t.as_row()).unwrap();
-    }
-    let x = e.sender_values("S", Timestamp::parse_rfc3339("2025-01-12T01:30:00+01:00").unwrap()).unwrap();
-    assert_eq!(v(&x, F::CorridorCount30), 4.0);
-    assert_eq!(v(&x, F::CorridorCount7), 2.0); // 10 Jan and 12 Jan
-    assert_eq!(v(&x, F::SmallCount30), 3.0); // EUR 300 is above the EUR 250 line
-    assert_eq!(v(&x, F::Recipients30), 3.0);
-    assert_eq!(v(&x, F::Unrelated90), 2.0); // Ana Weber shares the surname
-    assert_eq!(v(&x, F::Countries90), 2.0);
+    feed(
+        &mut e,
+        "1,2025-01-01T22:30:00+01:00,S,Max Weber,DE,R1,Maria Santos,PH,30.00,EUR,mto,school fees,
+         2,2025-01-03T23:10:00+01:00,S,Max Weber,DE,R2,Joy Reyes,PH,1500.00,PHP,wallet,,
+         3,2025-01-10T14:00:00+01:00,S,Max Weber,DE,R1,Maria Santos,PH,60.00,EUR,mto,Gift,
+         v,2025-01-11T09:00:00+01:00,S,Max Weber,DE,VPN,SecureTunnel VPN,PA,9.99,EUR,card,,4816
+         d,2025-01-11T10:00:00+01:00,S,Max Weber,DE,SHOP,Supermarkt 001,DE,23.17,EUR,card,,5411
+         4,2025-01-12T01:30:00+01:00,S,Max Weber,DE,R3,Ana Weber,TH,300.00,EUR,bank_transfer,,",
+    );
+    let x = e.sender_values("S", at("2025-01-12T01:30:00+01:00")).unwrap();
+    assert_eq!(v(&x, Feature::CorridorCount30), 4.0);
+    assert_eq!(v(&x, Feature::CorridorCount7), 2.0); // 10 Jan and 12 Jan
+    assert_eq!(v(&x, Feature::SmallCount30), 3.0); // EUR 300 is above the EUR 250 line
+    assert_eq!(v(&x, Feature::Recipients30), 3.0);
+    assert_eq!(v(&x, Feature::Unrelated90), 2.0); // Ana Weber shares the surname
+    assert_eq!(v(&x, Feature::Countries90), 2.0);
     // PHP 1,500 at the default 0.0157 EUR/PHP is EUR 23.55; median of 23.55, 30, 60, 300.
-    assert!((v(&x, F::Median90) - 45.0).abs() < 1e-9, "{}", v(&x, F::Median90));
-    assert!((v(&x, F::CorridorSum30) - (30.0 + 23.55 + 60.0 + 300.0)).abs() < 1e-9);
-    assert_eq!(v(&x, F::NightCount90), 3.0); // 22:30, 23:10, 01:30
-    assert_eq!(v(&x, F::NightShare90), 0.75);
-    assert_eq!(v(&x, F::CoverCount90), 2.0); // "school fees", "Gift"
-    assert_eq!(v(&x, F::RoundShare90), 1.0); // EUR 30/60/300 and PHP 1,500 are all round
-    assert_eq!(v(&x, F::FamilyShare90), 0.25);
-    assert_eq!(v(&x, F::Vpn90), 1.0);
-    assert_eq!(v(&x, F::MaxPerMonth90), 4.0);
+    assert!((v(&x, Feature::Median90) - 45.0).abs() < 1e-9, "{}", v(&x, Feature::Median90));
+    assert!((v(&x, Feature::CorridorSum30) - (30.0 + 23.55 + 60.0 + 300.0)).abs() < 1e-9);
+    assert_eq!(v(&x, Feature::NightCount90), 3.0); // 22:30, 23:10, 01:30
+    assert_eq!(v(&x, Feature::NightShare90), 0.75);
+    assert_eq!(v(&x, Feature::CoverCount90), 2.0); // "school fees", "Gift"
+    assert_eq!(v(&x, Feature::RoundShare90), 1.0); // EUR 30/60/300 and PHP 1,500 are all round
+    assert_eq!(v(&x, Feature::FamilyShare90), 0.25);
+    assert_eq!(v(&x, Feature::Vpn90), 1.0);
+    assert_eq!(v(&x, Feature::MaxPerMonth90), 4.0);
     // Gaps in days between the four corridor payments, by hand.
     let gaps = [(2.0 * 24.0 + 0.6667) / 24.0, (7.0 * 24.0 - 9.1667) / 24.0, (24.0 + 11.5) / 24.0];
     let mean = gaps.iter().sum::<f64>() / 3.0;
     let sd = (gaps.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / 3.0).sqrt();
-    assert!((v(&x, F::GapCv365) - sd / mean).abs() < 1e-3, "{} vs {}", v(&x, F::GapCv365), sd / mean);
-    assert_eq!(v(&x, F::MonthlyPattern), 0.0); // R1 paid 9 days apart, not monthly
+    assert!((v(&x, Feature::GapCv365) - sd / mean).abs() < 1e-3, "{} vs {}", v(&x, Feature::GapCv365), sd / mean);
+    assert_eq!(v(&x, Feature::MonthlyPattern), 0.0); // R1 paid 9 days apart, not monthly
     assert_eq!(e.stats().relevant, 5, "the supermarket payment creates no state");
 }
 
 #[test]
 fn recipient_features_and_the_common_beneficiary() {
     let mut e = Engine::new(pack("osec.toml")).unwrap();
-    let senders = [("A", "Tom Fischer"), ("B", "Jan Koch"), ("C", "Lea Santos"), ("A2", "Uwe Braun")];
-    let mut n = 0;
-    for (day, (s, sn)) in senders.iter().enumerate() {
-        for k in 0..2 {
-            n += 1;
-            let ts = format!("2025-02-{:02}T2{}:00:00+01:00", 1 + day * 3 + k, k);
-            e.process(
-                &tx(&n.to_string(), &ts, s, sn, "FAC", "Rosa Santos", "PH", "40.00", "EUR", Channel::Mto, "", None)
-                    .as_row(),
-            )
-            .unwrap();
-        }
-    }
+    // Four senders, two evening payments each, three days apart.
+    feed(
+        &mut e,
+        "1,2025-02-01T20:00:00+01:00,A,Tom Fischer,DE,FAC,Rosa Santos,PH,40.00,EUR,mto,,
+         2,2025-02-02T21:00:00+01:00,A,Tom Fischer,DE,FAC,Rosa Santos,PH,40.00,EUR,mto,,
+         3,2025-02-04T20:00:00+01:00,B,Jan Koch,DE,FAC,Rosa Santos,PH,40.00,EUR,mto,,
+         4,2025-02-05T21:00:00+01:00,B,Jan Koch,DE,FAC,Rosa Santos,PH,40.00,EUR,mto,,
+         5,2025-02-07T20:00:00+01:00,C,Lea Santos,DE,FAC,Rosa Santos,PH,40.00,EUR,mto,,
+         6,2025-02-08T21:00:00+01:00,C,Lea Santos,DE,FAC,Rosa Santos,PH,40.00,EUR,mto,,
+         7,2025-02-10T20:00:00+01:00,A2,Uwe Braun,DE,FAC,Rosa Santos,PH,40.00,EUR,mto,,
+         8,2025-02-11T21:00:00+01:00,A2,Uwe Braun,DE,FAC,Rosa Santos,PH,40.00,EUR,mto,,",
+    );
     // Lea Santos shares the recipient's surname, so 3 of 4 senders are unrelated.
     let alerts = e.alerts();
     let fac = alerts.iter().find(|a| a.entity_id == "FAC").expect("facilitator alert");
@@ -187,8 +108,8 @@ fn recipient_features_and_the_common_beneficiary() {
     assert!(fac.reasons.iter().any(|r| r.contains("3 unrelated customers")), "{:?}", fac.reasons);
     assert_eq!(fac.txn_ids.len(), 8);
     // The last sender's view: FAC is also paid by >= 2 other unrelated senders.
-    let x = e.sender_values("A2", Timestamp::parse_rfc3339("2025-02-11T21:00:00+01:00").unwrap()).unwrap();
-    assert_eq!(v(&x, F::SharedRecipients90), 1.0);
+    let x = e.sender_values("A2", at("2025-02-11T21:00:00+01:00")).unwrap();
+    assert_eq!(v(&x, Feature::SharedRecipients90), 1.0);
 }
 
 fn satisfying(rule: &rules::Rule, band: Option<f64>) -> [f64; N_FEATURES] {
@@ -300,9 +221,8 @@ fn bad_rule_files_name_the_rule_and_the_problem() {
 #[test]
 fn unknown_currencies_are_refused_per_payment() {
     let mut e = Engine::new(pack("osec.toml")).unwrap();
-    let mut t =
-        tx("1", "2025-01-01T22:30:00+01:00", "S", "A B", "R", "C D", "PH", "30.00", "EUR", Channel::Mto, "", None);
-    t.amount = Money::new(100, CurrencyCode::parse("BIF").unwrap());
+    // BIF is a valid ISO 4217 code that the pack's rates do not cover.
+    let t = payments("1,2025-01-01T22:30:00+01:00,S,A B,DE,R,C D,PH,100,BIF,mto,,").remove(0);
     let err = e.process(&t.as_row()).unwrap_err().to_string();
     assert!(err.contains("BIF") && err.contains("rates"), "{err}");
 }
@@ -391,106 +311,47 @@ fn end_to_end_on_the_small_world_finds_buyers_and_facilitators() {
 fn payday_cadence_escalation_and_side_spending_features() {
     let mut e = Engine::new(pack("osec.toml")).unwrap();
     // Monthly EUR 200 to a relative on the 25th: a payday remittance.
-    for m in 1..=6 {
-        let ts = format!("2025-{m:02}-25T18:00:00+01:00");
-        e.process(
-            &tx(
-                &format!("f{m}"),
-                &ts,
-                "F",
-                "Liza Cruz",
-                "R",
-                "Ana Cruz",
-                "PH",
-                "200.00",
-                "EUR",
-                Channel::Mto,
-                "padala",
-                None,
-            )
-            .as_row(),
-        )
-        .unwrap();
-    }
-    let x = e.sender_values("F", Timestamp::parse_rfc3339("2025-06-25T18:00:00+01:00").unwrap()).unwrap();
-    assert_eq!(v(&x, F::MonthlyPattern), 1.0);
-    assert_eq!(v(&x, F::PaydayShare), 1.0, "all six on the 25th");
-    assert_eq!(v(&x, F::FamilyShare90), 1.0);
-    assert_eq!(v(&x, F::AmountTrend180), 0.0, "flat amounts: no trend");
+    feed(
+        &mut e,
+        "f1,2025-01-25T18:00:00+01:00,F,Liza Cruz,DE,R,Ana Cruz,PH,200.00,EUR,mto,padala,
+         f2,2025-02-25T18:00:00+01:00,F,Liza Cruz,DE,R,Ana Cruz,PH,200.00,EUR,mto,padala,
+         f3,2025-03-25T18:00:00+01:00,F,Liza Cruz,DE,R,Ana Cruz,PH,200.00,EUR,mto,padala,
+         f4,2025-04-25T18:00:00+02:00,F,Liza Cruz,DE,R,Ana Cruz,PH,200.00,EUR,mto,padala,
+         f5,2025-05-25T18:00:00+02:00,F,Liza Cruz,DE,R,Ana Cruz,PH,200.00,EUR,mto,padala,
+         f6,2025-06-25T18:00:00+02:00,F,Liza Cruz,DE,R,Ana Cruz,PH,200.00,EUR,mto,padala,",
+    );
+    let x = e.sender_values("F", at("2025-06-25T18:00:00+02:00")).unwrap();
+    assert_eq!(v(&x, Feature::MonthlyPattern), 1.0);
+    assert_eq!(v(&x, Feature::PaydayShare), 1.0, "all six on the 25th");
+    assert_eq!(v(&x, Feature::FamilyShare90), 1.0);
+    assert_eq!(v(&x, Feature::AmountTrend180), 0.0, "flat amounts: no trend");
     // Rising amounts, a cam-site purchase, a flight: escalation and side spending.
-    for (i, amt) in [20, 25, 30, 40, 50, 70, 90].iter().enumerate() {
-        let ts = format!("2025-03-{:02}T23:00:00+01:00", 1 + i * 3);
-        e.process(
-            &tx(
-                &format!("b{i}"),
-                &ts,
-                "B",
-                "Karl Vogt",
-                "X",
-                "Rosa Lim",
-                "PH",
-                &format!("{amt}.00"),
-                "EUR",
-                Channel::Wallet,
-                "",
-                None,
-            )
-            .as_row(),
-        )
-        .unwrap();
-    }
-    e.process(
-        &tx(
-            "cam",
-            "2025-03-20T23:30:00+01:00",
-            "B",
-            "Karl Vogt",
-            "CAM",
-            "LiveCam Media B.V.",
-            "NL",
-            "30.00",
-            "EUR",
-            Channel::Card,
-            "",
-            Some(5967),
-        )
-        .as_row(),
-    )
-    .unwrap();
-    e.process(
-        &tx(
-            "fly",
-            "2025-03-21T10:00:00+01:00",
-            "B",
-            "Karl Vogt",
-            "AIR",
-            "Island Air",
-            "PH",
-            "900.00",
-            "EUR",
-            Channel::Card,
-            "",
-            Some(4511),
-        )
-        .as_row(),
-    )
-    .unwrap();
-    let x = e.sender_values("B", Timestamp::parse_rfc3339("2025-03-21T10:00:00+01:00").unwrap()).unwrap();
-    assert_eq!(v(&x, F::AmountTrend180), 1.0, "strictly rising amounts");
-    assert_eq!(v(&x, F::Cam90), 1.0);
-    assert_eq!(v(&x, F::SideSpend90), 1.0);
-    assert_eq!(v(&x, F::Travel365), 1.0);
-    assert_eq!(v(&x, F::MonthlyPattern), 0.0);
+    feed(
+        &mut e,
+        "b0,2025-03-01T23:00:00+01:00,B,Karl Vogt,DE,X,Rosa Lim,PH,20.00,EUR,wallet,,
+         b1,2025-03-04T23:00:00+01:00,B,Karl Vogt,DE,X,Rosa Lim,PH,25.00,EUR,wallet,,
+         b2,2025-03-07T23:00:00+01:00,B,Karl Vogt,DE,X,Rosa Lim,PH,30.00,EUR,wallet,,
+         b3,2025-03-10T23:00:00+01:00,B,Karl Vogt,DE,X,Rosa Lim,PH,40.00,EUR,wallet,,
+         b4,2025-03-13T23:00:00+01:00,B,Karl Vogt,DE,X,Rosa Lim,PH,50.00,EUR,wallet,,
+         b5,2025-03-16T23:00:00+01:00,B,Karl Vogt,DE,X,Rosa Lim,PH,70.00,EUR,wallet,,
+         b6,2025-03-19T23:00:00+01:00,B,Karl Vogt,DE,X,Rosa Lim,PH,90.00,EUR,wallet,,
+         cam,2025-03-20T23:30:00+01:00,B,Karl Vogt,DE,CAM,LiveCam Media B.V.,NL,30.00,EUR,card,,5967
+         fly,2025-03-21T10:00:00+01:00,B,Karl Vogt,DE,AIR,Island Air,PH,900.00,EUR,card,,4511",
+    );
+    let x = e.sender_values("B", at("2025-03-21T10:00:00+01:00")).unwrap();
+    assert_eq!(v(&x, Feature::AmountTrend180), 1.0, "strictly rising amounts");
+    assert_eq!(v(&x, Feature::Cam90), 1.0);
+    assert_eq!(v(&x, Feature::SideSpend90), 1.0);
+    assert_eq!(v(&x, Feature::Travel365), 1.0);
+    assert_eq!(v(&x, Feature::MonthlyPattern), 0.0);
     // Days 1, 4, 7, 10, 13, 16, 19: any five-day window holds at most two of the seven.
-    assert!((v(&x, F::PaydayShare) - 2.0 / 7.0).abs() < 1e-12, "{}", v(&x, F::PaydayShare));
-    assert_eq!(v(&x, F::CorridorCount1), 0.0);
+    assert!((v(&x, Feature::PaydayShare) - 2.0 / 7.0).abs() < 1e-12, "{}", v(&x, Feature::PaydayShare));
+    assert_eq!(v(&x, Feature::CorridorCount1), 0.0);
 }
 
 /// A small EUR transfer by money-transfer operator to the Philippines.
 fn mto_ph(e: &mut Engine, id: &str, ts: &str, sender: &str, recipient: &str, rname: &str) {
-    let t =
-        tx(id, ts, sender, &format!("{sender} Muster"), recipient, rname, "PH", "40.00", "EUR", Channel::Mto, "", None);
-    e.process(&t.as_row()).unwrap();
+    feed(e, &format!("{id},{ts},{sender},{sender} Muster,DE,{recipient},{rname},PH,40.00,EUR,mto,,"));
 }
 
 #[test]
@@ -514,8 +375,8 @@ fn idle_entities_expire_and_their_alerts_remain() {
     assert_eq!(e.alerts(), before);
     // A returning sender starts from a clean slate.
     mto_ph(&mut e, "back", "2026-01-16T12:00:00+01:00", "A", "FAC", "Rosa Lim");
-    let x = e.sender_values("A", Timestamp::parse_rfc3339("2026-01-16T12:00:00+01:00").unwrap()).unwrap();
-    assert_eq!(v(&x, F::CorridorCount365), 1.0);
+    let x = e.sender_values("A", at("2026-01-16T12:00:00+01:00")).unwrap();
+    assert_eq!(v(&x, Feature::CorridorCount365), 1.0);
 }
 
 #[test]
@@ -560,7 +421,7 @@ fn the_prefilter_agrees_with_process_payment_by_payment() {
     let path = dir.path().join("transactions.csv");
     struct Check {
         engine: Engine,
-        needs: Needs,
+        filter: RelevanceFilter,
         wanted: u64,
         checked: u64,
     }
@@ -569,7 +430,7 @@ fn the_prefilter_agrees_with_process_payment_by_payment() {
             let before = self.engine.stats().relevant;
             self.engine.process(row).unwrap();
             let looked = self.engine.stats().relevant > before;
-            assert_eq!(self.needs.wants_row(row), looked, "payment {}", row.txn_id);
+            assert_eq!(self.filter.wants_row(row), looked, "payment {}", row.txn_id);
             self.wanted += looked as u64;
             self.checked += 1;
         }
@@ -583,15 +444,13 @@ fn the_prefilter_agrees_with_process_payment_by_payment() {
     for name in ["osec.toml", "baseline.toml"] {
         let mut engine = Engine::new(pack(name)).unwrap();
         engine.set_watchlist([watched.clone()]);
-        let needs = engine.needs();
-        let mut c = Check { engine, needs, wanted: 0, checked: 0 };
+        let filter = engine.relevance_filter();
+        let mut c = Check { engine, filter, wanted: 0, checked: 0 };
         osecwatch_ingest::read_file(&path, &mut c).unwrap();
         assert!(c.wanted > 0 && c.wanted < c.checked / 2, "{name}: {} of {} wanted", c.wanted, c.checked);
         // An amount the rates cannot convert is wanted, so `process` refuses it with the reason.
-        let mut t =
-            tx("X", "2025-06-01T22:30:00+01:00", "S", "A B", "R", "C D", "DE", "30.00", "EUR", Channel::Card, "", None);
-        t.amount = Money::new(100, CurrencyCode::parse("BIF").unwrap());
-        assert!(c.needs.wants_row(&t.as_row()));
+        let t = payments("X,2025-06-01T22:30:00+01:00,S,A B,DE,R,C D,DE,100,BIF,card,,").remove(0);
+        assert!(c.filter.wants_row(&t.as_row()));
     }
     // Scanning with the prefilter (passed payments only counted) gives the same alerts.
     struct Scan(Engine);
@@ -619,9 +478,9 @@ fn the_prefilter_agrees_with_process_payment_by_payment() {
     let mut full = Scan(Engine::new(pack("osec.toml")).unwrap());
     osecwatch_ingest::read_file(&path, &mut full).unwrap();
     let mut filtered = Scan(Engine::new(pack("osec.toml")).unwrap());
-    let needs = filtered.0.needs();
+    let filter = filtered.0.relevance_filter();
     let csv = osecwatch_ingest::CsvOptions { block: 4096, workers: 2 };
-    osecwatch_ingest::read_file_opts(&path, &Default::default(), csv, Some(&needs), &mut filtered).unwrap();
+    osecwatch_ingest::read_file_opts(&path, &Default::default(), csv, Some(&filter), &mut filtered).unwrap();
     assert_eq!(full.0.alerts(), filtered.0.alerts());
     let (a, b) = (full.0.stats(), filtered.0.stats());
     assert_eq!(

@@ -169,7 +169,7 @@ impl Core {
             let restored = if f.last_seq > last_logged {
                 Err("it is ahead of the log".to_string())
             } else {
-                engine.restore(f.engine)
+                engine.restore(f.engine).map_err(|e| e.to_string())
             };
             match restored {
                 Ok(()) => {

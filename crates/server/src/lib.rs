@@ -33,7 +33,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Extension;
 use axum::{Json, Router};
-use osecwatch_engine::{Engine, RulePack, F};
+use osecwatch_engine::{Engine, Feature, RulePack};
 use osecwatch_ingest::{Location, Rejection, Visitor, XmlOptions};
 use osecwatch_model::{Timestamp, Transaction, TxnRow};
 use serde::Deserialize;
@@ -403,7 +403,7 @@ async fn alert_by_id(State(s): State<Shared>, UrlPath(id): UrlPath<String>) -> A
 }
 
 fn features(values: &[f64], prefix: &str) -> Vec<serde_json::Value> {
-    F::ALL
+    Feature::ALL
         .iter()
         .filter(|f| f.name().starts_with(prefix))
         .map(|f| serde_json::json!({ "feature": f.name(), "value": values[*f as usize], "meaning": f.doc() }))

@@ -1,0 +1,304 @@
+//! What the engine remembers per entity, and how entities are named and forgotten.
+//!
+//! Only payments that can matter for OSEC create state: transfers to high-risk corridor
+//! countries (sender side), small cross-border inbound payments (recipient side) and
+//! side spending (VPN, cam sites, travel). Purely domestic everyday payments pass through
+//! without touching memory, so state is bounded by the entities active in the corridors.
+//!
+//! Memory per active entity (documented in ARCHITECTURE.md): a sender keeps one
+//! [`Pay`] (48 bytes + its txn id) per corridor payment of the last 365 days (at most
+//! [`MAX_CORRIDOR`]) and one 16-byte record per side-spend payment of the last 365 days;
+//! a recipient keeps one 24-byte [`Inbound`] per small inbound payment of the last 90 days
+//! (at most [`MAX_INBOUND`]).
+//!
+//! Entity ids are interned ([`Interner`]) so state is a `Vec` indexed by a small integer;
+//! slots of entities idle for longer than the longest window are swept and reused.
+
+use crate::rules::EntitySide;
+use rustc_hash::FxHashMap;
+use std::collections::VecDeque;
+
+/// Seconds in a day: the unit of every feature window.
+pub const DAY: i64 = 86_400;
+/// Corridor payments a sender keeps at most (the oldest go first).
+pub const MAX_CORRIDOR: usize = 2048;
+/// Small inbound payments a recipient keeps at most (the oldest go first).
+pub const MAX_INBOUND: usize = 4096;
+/// Side-spend payments a sender keeps at most.
+pub const MAX_SIDE: usize = 512;
+
+/// Entities without activity for this long are forgotten (the longest feature window).
+pub(crate) const EXPIRY: i64 = 366 * DAY;
+
+/// One corridor payment remembered by its sender.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Pay {
+    /// Event time (UTC seconds).
+    pub utc: i64,
+    /// Local day number (days since 1970 on the sender's wall clock).
+    pub local_day: i32,
+    /// Calendar month (year * 12 + month) of `local_day`, kept so the per-payment features
+    /// do not redo calendar arithmetic for every remembered payment.
+    pub month: i32,
+    /// Day of the month of `local_day`.
+    pub dom: u8,
+    /// Amount in base-currency minor units.
+    pub amount: i64,
+    /// Interned recipient.
+    pub recipient: u32,
+    /// The recipient's country (ISO 3166 alpha-2 bytes).
+    pub country: [u8; 2],
+    /// `F_*` flags worked out when the payment was made.
+    pub flags: u8,
+    /// The payment's id, for alert evidence.
+    pub txn_id: Box<str>,
+}
+
+/// [`Pay::flags`]: at most the pack's small amount.
+pub const F_SMALL: u8 = 1;
+/// [`Pay::flags`]: a round amount (in the base currency, or in PHP).
+pub const F_ROUND: u8 = 2;
+/// [`Pay::flags`]: the reference matches the pack's cover-story list.
+pub const F_COVER: u8 = 4;
+/// [`Pay::flags`]: sender and recipient share a surname.
+pub const F_FAMILY: u8 = 8;
+/// [`Pay::flags`]: made at night, sender-local.
+pub const F_NIGHT: u8 = 16;
+/// [`Pay::flags`]: the recipient's name is an organisation's.
+pub const F_ORG: u8 = 32;
+
+/// Side spending kind: VPN or anonymity services.
+pub const S_VPN: u8 = 1;
+/// Side spending kind: cam sites and adult dating.
+pub const S_CAM: u8 = 2;
+/// Side spending kind: flights, hotels, card spending in a high-risk country abroad.
+pub const S_TRAVEL: u8 = 3;
+
+/// What the engine keeps about one sender.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct SenderState {
+    /// FNV-1a of the lower-cased surname (0: none usable).
+    pub surname: u64,
+    /// Corridor payments of the last 365 days, oldest first.
+    pub corridor: VecDeque<Pay>,
+    /// Side-spend payments of the last 365 days: (UTC time, `S_*` kind).
+    pub side: VecDeque<(i64, u8)>,
+    /// Event time of the sender's latest relevant payment.
+    pub last_seen: i64,
+    /// Whether the sender was on the watch list at its latest payment.
+    pub on_watchlist: bool,
+    /// Whether the sender's buyer score was at or above review at its last payment (for
+    /// the network rule on its recipients).
+    pub alert_active: bool,
+}
+
+/// One small cross-border payment remembered by its recipient.
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+pub struct Inbound {
+    /// Event time (UTC seconds).
+    pub utc: i64,
+    /// Interned sender.
+    pub sender: u32,
+    /// Amount in base-currency minor units.
+    pub amount: i64,
+    /// Sender and recipient share a surname.
+    pub family: bool,
+    /// Made at night, sender-local.
+    pub night: bool,
+}
+
+/// What the engine keeps about one recipient.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct RecipientState {
+    /// FNV-1a of the lower-cased surname (0: none usable).
+    pub surname: u64,
+    /// The name carries one of the pack's organisation markers.
+    pub is_org: bool,
+    /// Small inbound payments of the last 90 days, oldest first.
+    pub inbound: VecDeque<Inbound>,
+    /// Event time of the latest payment to this recipient.
+    pub last_seen: i64,
+    /// Distinct unrelated senders in the window at the last update (used by senders'
+    /// common-beneficiary feature without rescanning every recipient).
+    pub unrelated_senders: u32,
+}
+
+impl SenderState {
+    /// Drop what has left the 365-day window or exceeds the caps.
+    pub fn prune(&mut self, now: i64) {
+        while self.corridor.front().is_some_and(|p| p.utc < now - 365 * DAY) || self.corridor.len() > MAX_CORRIDOR {
+            self.corridor.pop_front();
+        }
+        while self.side.front().is_some_and(|s| s.0 < now - 365 * DAY) || self.side.len() > MAX_SIDE {
+            self.side.pop_front();
+        }
+    }
+}
+
+impl RecipientState {
+    /// Drop what has left the 90-day window or exceeds the cap.
+    pub fn prune(&mut self, now: i64) {
+        while self.inbound.front().is_some_and(|p| p.utc < now - 90 * DAY) || self.inbound.len() > MAX_INBOUND {
+            self.inbound.pop_front();
+        }
+    }
+}
+
+/// Interns entity ids so state is keyed by small integers; slots of expired entities are
+/// reused.
+#[derive(Default)]
+pub(crate) struct Interner {
+    pub(crate) map: FxHashMap<Box<str>, u32>,
+    /// Id per slot; empty for a free slot.
+    pub(crate) names: Vec<Box<str>>,
+    pub(crate) free: Vec<u32>,
+}
+
+/// Returned by [`Interner::get_or_insert`]: the slot and whether it is new (its state must
+/// be (re)initialised).
+pub(crate) enum Slot {
+    Existing(u32),
+    Fresh(u32),
+}
+
+impl Interner {
+    pub(crate) fn get_or_insert(&mut self, id: &str) -> Slot {
+        if let Some(i) = self.map.get(id) {
+            return Slot::Existing(*i);
+        }
+        let i = match self.free.pop() {
+            Some(i) => {
+                self.names[i as usize] = id.into();
+                i
+            }
+            None => {
+                self.names.push(id.into());
+                (self.names.len() - 1) as u32
+            }
+        };
+        self.map.insert(id.into(), i);
+        Slot::Fresh(i)
+    }
+
+    pub(crate) fn remove(&mut self, i: u32) {
+        let name = std::mem::take(&mut self.names[i as usize]);
+        self.map.remove(&name);
+        self.free.push(i);
+    }
+
+    pub(crate) fn live(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Rebuild from the slot list of a snapshot (empty names are free slots).
+    pub(crate) fn from_slots(names: Vec<Box<str>>, free: Vec<u32>) -> Interner {
+        let map = names.iter().enumerate().filter(|(_, n)| !n.is_empty()).map(|(i, n)| (n.clone(), i as u32)).collect();
+        Interner { map, names, free }
+    }
+}
+
+/// Every entity the engine holds state for: the interned ids and the state per slot, for
+/// both sides.
+#[derive(Default)]
+pub(crate) struct Entities {
+    pub(crate) senders: Interner,
+    pub(crate) sender_state: Vec<SenderState>,
+    pub(crate) recipients: Interner,
+    pub(crate) recipient_state: Vec<RecipientState>,
+}
+
+/// Give `id` a slot in `interner`, initialising its state with `init` if the slot is new
+/// (pushed at the end, or reused after a sweep).
+fn slot_for<S>(interner: &mut Interner, states: &mut Vec<S>, id: &str, init: impl FnOnce() -> S) -> u32 {
+    match interner.get_or_insert(id) {
+        Slot::Existing(i) => i,
+        Slot::Fresh(i) => {
+            if i as usize == states.len() {
+                states.push(init());
+            } else {
+                states[i as usize] = init();
+            }
+            i
+        }
+    }
+}
+
+impl Entities {
+    /// The sender's slot; a new sender starts with its surname hash.
+    pub(crate) fn sender_slot(&mut self, id: &str, surname: u64) -> u32 {
+        slot_for(&mut self.senders, &mut self.sender_state, id, || SenderState { surname, ..Default::default() })
+    }
+
+    /// The recipient's slot; a new recipient starts with its surname hash and whether its
+    /// name is an organisation's (`is_org` is only asked for a new recipient).
+    pub(crate) fn recipient_slot(&mut self, id: &str, surname: u64, is_org: impl FnOnce() -> bool) -> u32 {
+        slot_for(&mut self.recipients, &mut self.recipient_state, id, || RecipientState {
+            surname,
+            is_org: is_org(),
+            ..Default::default()
+        })
+    }
+
+    /// The id of an interned entity.
+    pub(crate) fn name(&self, side: EntitySide, entity: u32) -> &str {
+        match side {
+            EntitySide::Sender => &self.senders.names[entity as usize],
+            EntitySide::Recipient => &self.recipients.names[entity as usize],
+        }
+    }
+
+    /// Forget entities idle since before `now - EXPIRY`.
+    pub(crate) fn sweep(&mut self, now: i64) {
+        for i in 0..self.sender_state.len() {
+            if !self.senders.names[i].is_empty() && self.sender_state[i].last_seen < now - EXPIRY {
+                self.sender_state[i] = SenderState::default();
+                self.senders.remove(i as u32);
+            }
+        }
+        for i in 0..self.recipient_state.len() {
+            if !self.recipients.names[i].is_empty() && self.recipient_state[i].last_seen < now - EXPIRY {
+                self.recipient_state[i] = RecipientState::default();
+                self.recipients.remove(i as u32);
+            }
+        }
+    }
+}
+
+/// Per-(entity, typology) records kept in creation order, found by entity id without
+/// allocating: the index is keyed by the id (once per entity), the typology is a short
+/// list under it. Records outlive the entity's expired state.
+pub(crate) struct ByEntity<T> {
+    /// Per side (sender, recipient): entity id -> (typology, position in `items`).
+    index: [EntityIndex; 2],
+    pub(crate) items: Vec<T>,
+}
+
+type EntityIndex = FxHashMap<Box<str>, Vec<(usize, usize)>>;
+
+impl<T> Default for ByEntity<T> {
+    fn default() -> Self {
+        ByEntity { index: Default::default(), items: Vec::new() }
+    }
+}
+
+impl<T> ByEntity<T> {
+    pub(crate) fn find(&self, side: EntitySide, id: &str, typology: usize) -> Option<usize> {
+        self.index[side.index()].get(id)?.iter().find(|(t, _)| *t == typology).map(|(_, i)| *i)
+    }
+
+    pub(crate) fn insert(&mut self, side: EntitySide, id: &str, typology: usize, item: T) -> usize {
+        let i = self.items.len();
+        self.items.push(item);
+        match self.index[side.index()].get_mut(id) {
+            Some(list) => list.push((typology, i)),
+            None => {
+                self.index[side.index()].insert(id.into(), vec![(typology, i)]);
+            }
+        }
+        i
+    }
+
+    pub(crate) fn clear(&mut self) {
+        *self = ByEntity::default();
+    }
+}
