@@ -13,7 +13,7 @@
 
 use crate::{IngestError, IngestStats, Location, Rejection, Visitor};
 use osecwatch_model::{parse_decimal_minor, Channel, CountryCode, CurrencyCode, Money, Timestamp, TxnRow};
-use quick_xml::events::Event;
+use quick_xml::events::{BytesRef, BytesStart, Event};
 use quick_xml::Reader;
 use std::collections::HashSet;
 use std::io::BufRead;
@@ -101,274 +101,343 @@ pub fn read_iso20022_from<R: BufRead>(
     opts: &XmlOptions,
     v: &mut dyn Visitor,
 ) -> Result<IngestStats, IngestError> {
-    let source = path.display().to_string();
-    let mut stats = IngestStats::default();
     let mut reader = Reader::from_reader(r);
     let mut buf = Vec::new();
-    let mut stack: Vec<String> = Vec::new();
-    let mut kind: Option<MessageKind> = None;
-    let mut grp_cre_dt = String::new();
-    // pain.001 payment-information context.
-    let mut pmt_inf = Tx::default();
-    let mut pmt_inf_id = String::new();
-    let mut reqd_exctn = String::new();
-    let mut in_pmt_inf = false;
-    let mut tx: Option<Tx> = None;
-    let mut tx_count = 0u64;
-    let mut seen_ids: HashSet<String> = HashSet::new();
-    let mut pending_ccy = String::new();
-    let mut text = String::new();
-    // A problem in the current element's text, and problems that apply to every payment
-    // of a payment-information block or of the whole message.
-    let mut text_problem: Option<String> = None;
-    let mut pmt_problem: Option<String> = None;
-    let mut doc_problem: Option<String> = None;
-    let mut parser_ok = true;
-    let fail = |stats: &mut IngestStats, v: &mut dyn Visitor, position: String, reason: String| {
-        stats.read += 1;
-        stats.rejected += 1;
-        v.reject(Rejection { location: Location { source: source.clone(), position }, reason, raw: String::new() });
-    };
+    let mut w = Walker::new(path.display().to_string(), opts);
     loop {
         let pos = reader.buffer_position();
         let ev = match reader.read_event_into(&mut buf) {
             Ok(e) => e,
             Err(e) => {
                 let at = reader.error_position();
-                fail(
-                    &mut stats,
-                    v,
-                    format!("byte {at}"),
-                    format!("malformed XML: {e}; the rest of the file is not read"),
-                );
-                parser_ok = false;
-                break;
+                w.fail(v, format!("byte {at}"), format!("malformed XML: {e}; the rest of the file is not read"));
+                return Ok(w.stats);
             }
         };
         match ev {
             Event::Eof => break,
             Event::DocType(_) => {
-                fail(
-                    &mut stats,
-                    v,
-                    format!("byte {pos}"),
-                    "DTD declarations are refused (no external entities, no entity expansion); the file is not read"
-                        .into(),
-                );
-                parser_ok = false;
-                break;
+                let why =
+                    "DTD declarations are refused (no external entities, no entity expansion); the file is not read";
+                w.fail(v, format!("byte {pos}"), why.into());
+                return Ok(w.stats);
             }
-            Event::Start(e) => {
-                let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
-                if kind.is_none() {
-                    if name == "FIToFICstmrCdtTrf" {
-                        kind = Some(MessageKind::Pacs008);
-                    } else if name == "CstmrCdtTrfInitn" {
-                        kind = Some(MessageKind::Pain001);
-                    } else if name == "Document" {
-                        // pacs.008.001.01 has no FIToFICstmrCdtTrf wrapper; know it by namespace.
-                        for a in e.attributes().flatten() {
-                            let val = String::from_utf8_lossy(&a.value).into_owned();
-                            if val.contains("pacs.008.001.01") {
-                                kind = Some(MessageKind::Pacs008);
-                            }
-                        }
-                    }
-                }
-                if name == "PmtInf" && kind == Some(MessageKind::Pain001) {
-                    in_pmt_inf = true;
-                    pmt_inf = Tx::default();
-                    pmt_problem = None;
-                    pmt_inf_id.clear();
-                    reqd_exctn.clear();
-                }
-                if name == "CdtTrfTxInf" {
-                    tx_count += 1;
-                    let mut t = if in_pmt_inf {
-                        Tx { debtor: pmt_inf.debtor.clone(), problem: pmt_problem.clone(), ..Default::default() }
-                    } else {
-                        Tx::default()
-                    };
-                    t.start_byte = pos;
-                    t.index = tx_count;
-                    tx = Some(t);
-                }
-                pending_ccy.clear();
-                for a in e.attributes().flatten() {
-                    if a.key.local_name().as_ref() == b"Ccy" {
-                        match a.unescape_value() {
-                            Ok(val) => pending_ccy = val.into_owned(),
-                            Err(err) => {
-                                text_problem.get_or_insert(format!("currency attribute: {err}"));
-                            }
-                        }
-                    }
-                }
-                stack.push(name);
-                text.clear();
-                if text_problem.is_some() {
-                    // An attribute problem belongs to the element just opened.
-                    let p = text_problem.take().unwrap_or_default();
-                    note_problem(
-                        &mut tx,
-                        in_pmt_inf,
-                        &mut pmt_problem,
-                        &mut doc_problem,
-                        format!("{}: {p}", stack.last().map(String::as_str).unwrap_or("?")),
-                    );
-                }
-            }
+            Event::Start(e) => w.start(&e, pos),
             Event::Empty(_) => {}
             Event::Text(t) => match t.decode() {
-                Ok(s) => text.push_str(&s),
+                Ok(s) => w.text.push_str(&s),
                 Err(e) => {
-                    text_problem.get_or_insert(format!("undecodable text: {e}"));
+                    w.text_problem.get_or_insert(format!("undecodable text: {e}"));
                 }
             },
-            Event::CData(t) => text.push_str(&String::from_utf8_lossy(&t)),
-            Event::GeneralRef(r) => match r.resolve_char_ref() {
-                Ok(Some(c)) => text.push(c),
-                _ => {
-                    let name = String::from_utf8_lossy(&r).into_owned();
-                    match name.as_str() {
-                        "amp" => text.push('&'),
-                        "lt" => text.push('<'),
-                        "gt" => text.push('>'),
-                        "quot" => text.push('"'),
-                        "apos" => text.push('\''),
-                        other => {
-                            text_problem.get_or_insert(format!("entity reference &{other}; refused"));
-                        }
-                    }
-                }
-            },
-            Event::End(_) => {
-                if let Some(p) = text_problem.take() {
-                    let at = stack.last().map(String::as_str).unwrap_or("?");
-                    note_problem(&mut tx, in_pmt_inf, &mut pmt_problem, &mut doc_problem, format!("{at}: {p}"));
-                }
-                let value = std::mem::take(&mut text).trim().to_string();
-                let p = &stack;
-                // Group header.
-                if text_of(p, &["GrpHdr", "CreDtTm"]) {
-                    grp_cre_dt = value.clone();
-                }
-                if in_pmt_inf && tx.is_none() {
-                    let d = &mut pmt_inf.debtor;
-                    if text_of(p, &["PmtInf", "PmtInfId"]) {
-                        pmt_inf_id = value.clone();
-                    } else if text_of(p, &["PmtInf", "ReqdExctnDt"])
-                        || text_of(p, &["ReqdExctnDt", "Dt"])
-                        || text_of(p, &["ReqdExctnDt", "DtTm"])
-                    {
-                        reqd_exctn = value.clone();
-                    } else {
-                        party_field(p, "Dbtr", "DbtrAcct", "DbtrAgt", d, &value);
-                    }
-                }
-                if let Some(t) = tx.as_mut() {
-                    if text_of(p, &["PmtId", "UETR"]) {
-                        t.uetr = value.clone();
-                    } else if text_of(p, &["PmtId", "TxId"]) {
-                        t.tx_id = value.clone();
-                    } else if text_of(p, &["PmtId", "EndToEndId"]) {
-                        t.e2e = value.clone();
-                    } else if text_of(p, &["CdtTrfTxInf", "IntrBkSttlmAmt"]) {
-                        t.amount = value.clone();
-                        t.ccy = std::mem::take(&mut pending_ccy);
-                    } else if text_of(p, &["CdtTrfTxInf", "InstdAmt"])
-                        || text_of(p, &["Amt", "InstdAmt"])
-                        || (t.instd_amount.is_empty() && text_of(p, &["EqvtAmt", "Amt"]))
-                    {
-                        t.instd_amount = value.clone();
-                        t.instd_ccy = std::mem::take(&mut pending_ccy);
-                    } else if text_of(p, &["CdtTrfTxInf", "AccptncDtTm"]) {
-                        t.accept_dt = value.clone();
-                    } else if text_of(p, &["RmtInf", "Ustrd"]) {
-                        t.ustrd.push(value.clone());
-                    } else {
-                        party_field(p, "Dbtr", "DbtrAcct", "DbtrAgt", &mut t.debtor, &value);
-                        party_field(p, "Cdtr", "CdtrAcct", "CdtrAgt", &mut t.creditor, &value);
-                    }
-                }
-                let ended = stack.pop().unwrap_or_default();
-                if ended == "CdtTrfTxInf" {
-                    if let Some(mut t) = tx.take() {
-                        if t.problem.is_none() {
-                            t.problem = doc_problem.clone();
-                        }
-                        let position = format!("CdtTrfTxInf #{} (byte {})", t.index, t.start_byte);
-                        stats.read += 1;
-                        let ts_text = match kind {
-                            Some(MessageKind::Pain001) => {
-                                if reqd_exctn.is_empty() {
-                                    grp_cre_dt.clone()
-                                } else {
-                                    reqd_exctn.clone()
-                                }
-                            }
-                            _ => {
-                                if t.accept_dt.is_empty() {
-                                    grp_cre_dt.clone()
-                                } else {
-                                    t.accept_dt.clone()
-                                }
-                            }
-                        };
-                        let id = match kind {
-                            Some(MessageKind::Pain001) => {
-                                // EndToEndId when it identifies the payment; otherwise made
-                                // unique with the payment-information id and position.
-                                if seen_ids.contains(&t.e2e) || t.e2e.is_empty() || t.e2e == "NOTPROVIDED" {
-                                    format!("{pmt_inf_id}/{}#{}", if t.e2e.is_empty() { "-" } else { &t.e2e }, t.index)
-                                } else {
-                                    t.e2e.clone()
-                                }
-                            }
-                            _ => [&t.uetr, &t.tx_id, &t.e2e]
-                                .iter()
-                                .find(|s| !s.is_empty())
-                                .map(|s| s.to_string())
-                                .unwrap_or_default(),
-                        };
-                        let reference = t.ustrd.join(" ");
-                        let (fb_d, fb_c) = (fallback_id(&t.debtor), fallback_id(&t.creditor));
-                        match build_row(&t, &id, &ts_text, &reference, opts, kind, &fb_d, &fb_c) {
-                            Ok(row) => {
-                                seen_ids.insert(t.e2e.clone());
-                                stats.accepted += 1;
-                                let loc = || Location { source: source.clone(), position: position.clone() };
-                                v.accept(&row, &loc);
-                            }
-                            Err(reason) => {
-                                stats.rejected += 1;
-                                v.reject(Rejection {
-                                    location: Location { source: source.clone(), position },
-                                    reason,
-                                    raw: id,
-                                });
-                            }
-                        }
-                    }
-                }
-                if ended == "PmtInf" {
-                    in_pmt_inf = false;
-                }
-            }
+            Event::CData(t) => w.text.push_str(&String::from_utf8_lossy(&t)),
+            Event::GeneralRef(r) => w.reference(&r),
+            Event::End(_) => w.end(v),
             _ => {}
         }
         buf.clear();
     }
-    if parser_ok && kind.is_none() {
-        fail(
-            &mut stats,
-            v,
-            "document".into(),
-            "not a pacs.008 (FIToFICstmrCdtTrf) or pain.001 (CstmrCdtTrfInitn) credit transfer; nothing to screen"
-                .into(),
-        );
+    Ok(w.finish(v))
+}
+
+/// A pain.001 payment-information block: what its payments share.
+#[derive(Default)]
+struct PaymentBlock {
+    /// Inside a `PmtInf` element.
+    open: bool,
+    /// The debtor side, copied into each payment of the block.
+    shared: Tx,
+    id: String,
+    requested_execution: String,
+    /// A reading problem that applies to every payment of the block.
+    problem: Option<String>,
+}
+
+/// One walk through a document: where it is, what the current payment holds so far, and
+/// the counts.
+struct Walker<'o> {
+    source: String,
+    opts: &'o XmlOptions,
+    stats: IngestStats,
+    /// Local names of the open elements.
+    stack: Vec<String>,
+    kind: Option<MessageKind>,
+    /// `GrpHdr/CreDtTm`, the time of payments that have no time of their own.
+    group_created: String,
+    block: PaymentBlock,
+    /// The payment being read (inside `CdtTrfTxInf`).
+    tx: Option<Tx>,
+    tx_count: u64,
+    /// EndToEndIds already used as payment ids (pain.001).
+    seen_ids: HashSet<String>,
+    /// The `Ccy` attribute of the element just opened.
+    pending_ccy: String,
+    /// The current element's text.
+    text: String,
+    /// A problem in the current element's text or attributes.
+    text_problem: Option<String>,
+    /// A problem that applies to every payment of the message.
+    doc_problem: Option<String>,
+}
+
+impl<'o> Walker<'o> {
+    fn new(source: String, opts: &'o XmlOptions) -> Walker<'o> {
+        Walker {
+            source,
+            opts,
+            stats: IngestStats::default(),
+            stack: Vec::new(),
+            kind: None,
+            group_created: String::new(),
+            block: PaymentBlock::default(),
+            tx: None,
+            tx_count: 0,
+            seen_ids: HashSet::new(),
+            pending_ccy: String::new(),
+            text: String::new(),
+            text_problem: None,
+            doc_problem: None,
+        }
     }
-    Ok(stats)
+
+    /// A rejection of the whole document (or of what is left of it).
+    fn fail(&mut self, v: &mut dyn Visitor, position: String, reason: String) {
+        self.stats.read += 1;
+        self.stats.rejected += 1;
+        let location = Location { source: self.source.clone(), position };
+        v.reject(Rejection { location, reason, raw: String::new() });
+    }
+
+    /// An element opens: the message kind, a payment-information block or a payment may
+    /// start here, and a `Ccy` attribute is kept for the amount inside.
+    fn start(&mut self, e: &BytesStart<'_>, pos: u64) {
+        let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+        if self.kind.is_none() {
+            if name == "FIToFICstmrCdtTrf" {
+                self.kind = Some(MessageKind::Pacs008);
+            } else if name == "CstmrCdtTrfInitn" {
+                self.kind = Some(MessageKind::Pain001);
+            } else if name == "Document" {
+                // pacs.008.001.01 has no FIToFICstmrCdtTrf wrapper; know it by namespace.
+                for a in e.attributes().flatten() {
+                    let val = String::from_utf8_lossy(&a.value).into_owned();
+                    if val.contains("pacs.008.001.01") {
+                        self.kind = Some(MessageKind::Pacs008);
+                    }
+                }
+            }
+        }
+        if name == "PmtInf" && self.kind == Some(MessageKind::Pain001) {
+            self.block = PaymentBlock { open: true, ..PaymentBlock::default() };
+        }
+        if name == "CdtTrfTxInf" {
+            self.tx_count += 1;
+            let mut t = if self.block.open {
+                Tx {
+                    debtor: self.block.shared.debtor.clone(),
+                    problem: self.block.problem.clone(),
+                    ..Default::default()
+                }
+            } else {
+                Tx::default()
+            };
+            t.start_byte = pos;
+            t.index = self.tx_count;
+            self.tx = Some(t);
+        }
+        self.pending_ccy.clear();
+        for a in e.attributes().flatten() {
+            if a.key.local_name().as_ref() == b"Ccy" {
+                match a.unescape_value() {
+                    Ok(val) => self.pending_ccy = val.into_owned(),
+                    Err(err) => {
+                        self.text_problem.get_or_insert(format!("currency attribute: {err}"));
+                    }
+                }
+            }
+        }
+        self.stack.push(name);
+        self.text.clear();
+        if let Some(p) = self.text_problem.take() {
+            // An attribute problem belongs to the element just opened.
+            let at = self.stack.last().map(String::as_str).unwrap_or("?");
+            let p = format!("{at}: {p}");
+            self.note_problem(p);
+        }
+    }
+
+    /// An entity or character reference in text: the five predefined entities and
+    /// character references are text; any other entity is refused.
+    fn reference(&mut self, r: &BytesRef<'_>) {
+        if let Ok(Some(c)) = r.resolve_char_ref() {
+            self.text.push(c);
+            return;
+        }
+        let name = String::from_utf8_lossy(r);
+        match name.as_ref() {
+            "amp" => self.text.push('&'),
+            "lt" => self.text.push('<'),
+            "gt" => self.text.push('>'),
+            "quot" => self.text.push('"'),
+            "apos" => self.text.push('\''),
+            other => {
+                self.text_problem.get_or_insert(format!("entity reference &{other}; refused"));
+            }
+        }
+    }
+
+    /// An element closes: its text goes to the field its path names, and a payment that
+    /// ends here is built and handed over.
+    fn end(&mut self, v: &mut dyn Visitor) {
+        if let Some(p) = self.text_problem.take() {
+            let at = self.stack.last().map(String::as_str).unwrap_or("?");
+            let p = format!("{at}: {p}");
+            self.note_problem(p);
+        }
+        let value = std::mem::take(&mut self.text).trim().to_string();
+        self.field(&value);
+        let ended = self.stack.pop().unwrap_or_default();
+        if ended == "CdtTrfTxInf" {
+            if let Some(t) = self.tx.take() {
+                self.payment(t, v);
+            }
+        }
+        if ended == "PmtInf" {
+            self.block.open = false;
+        }
+    }
+
+    /// The text of the element at the top of the stack, to the field its path names.
+    fn field(&mut self, value: &str) {
+        let p = &self.stack;
+        // Group header.
+        if text_of(p, &["GrpHdr", "CreDtTm"]) {
+            self.group_created = value.to_string();
+        }
+        if self.block.open && self.tx.is_none() {
+            let b = &mut self.block;
+            if text_of(p, &["PmtInf", "PmtInfId"]) {
+                b.id = value.to_string();
+            } else if text_of(p, &["PmtInf", "ReqdExctnDt"])
+                || text_of(p, &["ReqdExctnDt", "Dt"])
+                || text_of(p, &["ReqdExctnDt", "DtTm"])
+            {
+                b.requested_execution = value.to_string();
+            } else {
+                party_field(p, "Dbtr", "DbtrAcct", "DbtrAgt", &mut b.shared.debtor, value);
+            }
+        }
+        if let Some(t) = self.tx.as_mut() {
+            if text_of(p, &["PmtId", "UETR"]) {
+                t.uetr = value.to_string();
+            } else if text_of(p, &["PmtId", "TxId"]) {
+                t.tx_id = value.to_string();
+            } else if text_of(p, &["PmtId", "EndToEndId"]) {
+                t.e2e = value.to_string();
+            } else if text_of(p, &["CdtTrfTxInf", "IntrBkSttlmAmt"]) {
+                t.amount = value.to_string();
+                t.ccy = std::mem::take(&mut self.pending_ccy);
+            } else if text_of(p, &["CdtTrfTxInf", "InstdAmt"])
+                || text_of(p, &["Amt", "InstdAmt"])
+                || (t.instd_amount.is_empty() && text_of(p, &["EqvtAmt", "Amt"]))
+            {
+                t.instd_amount = value.to_string();
+                t.instd_ccy = std::mem::take(&mut self.pending_ccy);
+            } else if text_of(p, &["CdtTrfTxInf", "AccptncDtTm"]) {
+                t.accept_dt = value.to_string();
+            } else if text_of(p, &["RmtInf", "Ustrd"]) {
+                t.ustrd.push(value.to_string());
+            } else {
+                party_field(p, "Dbtr", "DbtrAcct", "DbtrAgt", &mut t.debtor, value);
+                party_field(p, "Cdtr", "CdtrAcct", "CdtrAgt", &mut t.creditor, value);
+            }
+        }
+    }
+
+    /// A payment has been read whole: build its row and hand it over, or its rejection.
+    fn payment(&mut self, mut t: Tx, v: &mut dyn Visitor) {
+        if t.problem.is_none() {
+            t.problem = self.doc_problem.clone();
+        }
+        let position = format!("CdtTrfTxInf #{} (byte {})", t.index, t.start_byte);
+        self.stats.read += 1;
+        let or_group = |own: &str| if own.is_empty() { self.group_created.clone() } else { own.to_string() };
+        let ts_text = match self.kind {
+            Some(MessageKind::Pain001) => or_group(&self.block.requested_execution),
+            _ => or_group(&t.accept_dt),
+        };
+        let id = match self.kind {
+            Some(MessageKind::Pain001) => {
+                // EndToEndId when it identifies the payment; otherwise made unique with
+                // the payment-information id and position.
+                if self.seen_ids.contains(&t.e2e) || t.e2e.is_empty() || t.e2e == "NOTPROVIDED" {
+                    format!("{}/{}#{}", self.block.id, if t.e2e.is_empty() { "-" } else { &t.e2e }, t.index)
+                } else {
+                    t.e2e.clone()
+                }
+            }
+            _ => [&t.uetr, &t.tx_id, &t.e2e].iter().find(|s| !s.is_empty()).map(|s| s.to_string()).unwrap_or_default(),
+        };
+        let reference = t.ustrd.join(" ");
+        let fallback = (fallback_id(&t.debtor), fallback_id(&t.creditor));
+        let parsed = Parsed {
+            tx: &t,
+            id: &id,
+            timestamp: &ts_text,
+            reference: &reference,
+            fallback: (&fallback.0, &fallback.1),
+        };
+        match build_row(&parsed, self.opts, self.kind) {
+            Ok(row) => {
+                self.seen_ids.insert(t.e2e.clone());
+                self.stats.accepted += 1;
+                let loc = || Location { source: self.source.clone(), position: position.clone() };
+                v.accept(&row, &loc);
+            }
+            Err(reason) => {
+                self.stats.rejected += 1;
+                let location = Location { source: self.source.clone(), position };
+                v.reject(Rejection { location, reason, raw: id.clone() });
+            }
+        }
+    }
+
+    /// Attach a reading problem to the payment being read, else to every payment of the
+    /// payment-information block, else to every payment of the message.
+    fn note_problem(&mut self, p: String) {
+        match &mut self.tx {
+            Some(t) => {
+                t.problem.get_or_insert(p);
+            }
+            None if self.block.open => {
+                self.block.problem.get_or_insert(p);
+            }
+            None => {
+                self.doc_problem.get_or_insert(p);
+            }
+        }
+    }
+
+    /// The end of a well-formed document: one that is no credit transfer is refused whole.
+    fn finish(mut self, v: &mut dyn Visitor) -> IngestStats {
+        if self.kind.is_none() {
+            let why =
+                "not a pacs.008 (FIToFICstmrCdtTrf) or pain.001 (CstmrCdtTrfInitn) credit transfer; nothing to screen";
+            self.fail(v, "document".into(), why.into());
+        }
+        self.stats
+    }
+}
+
+/// What one payment's row is built from: the payment as read, and the values worked out
+/// for it (id, time, reference, fallback ids of both parties).
+struct Parsed<'a> {
+    tx: &'a Tx,
+    id: &'a str,
+    timestamp: &'a str,
+    reference: &'a str,
+    /// `<agent BIC>/<name>` of the debtor and the creditor (empty when not known).
+    fallback: (&'a str, &'a str),
 }
 
 fn party_field(p: &[String], who: &str, acct: &str, agent: &str, party: &mut Party, value: &str) {
@@ -390,22 +459,6 @@ fn party_field(p: &[String], who: &str, acct: &str, agent: &str, party: &mut Par
             || text_of(p, &[who, "Id", "PrvtId", "Othr", "Id"]))
     {
         party.party_id = value.to_string();
-    }
-}
-
-/// Attach a reading problem to the payment being read, else to every payment of the
-/// payment-information block, else to every payment of the message.
-fn note_problem(tx: &mut Option<Tx>, in_pmt_inf: bool, pmt: &mut Option<String>, doc: &mut Option<String>, p: String) {
-    match tx {
-        Some(t) => {
-            t.problem.get_or_insert(p);
-        }
-        None if in_pmt_inf => {
-            pmt.get_or_insert(p);
-        }
-        None => {
-            doc.get_or_insert(p);
-        }
     }
 }
 
@@ -481,17 +534,8 @@ fn fallback_id(p: &Party) -> String {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn build_row<'a>(
-    t: &'a Tx,
-    id: &'a str,
-    ts: &str,
-    reference: &'a str,
-    o: &XmlOptions,
-    kind: Option<MessageKind>,
-    fb_debtor: &'a str,
-    fb_creditor: &'a str,
-) -> Result<TxnRow<'a>, String> {
+fn build_row<'a>(p: &Parsed<'a>, o: &XmlOptions, kind: Option<MessageKind>) -> Result<TxnRow<'a>, String> {
+    let Parsed { tx: t, id, timestamp: ts, reference, fallback: (fb_debtor, fb_creditor) } = *p;
     if let Some(p) = &t.problem {
         return Err(p.clone());
     }

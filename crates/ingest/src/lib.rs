@@ -12,19 +12,23 @@
 //! This crate never prints; warnings (such as an ignored unknown column) go to `tracing`
 //! and never contain row content.
 
-mod canonical;
-mod csv_chunks;
+pub(crate) mod csv;
 mod iso20022;
+mod jsonl;
 mod order;
+mod parquet;
 mod rates;
-mod validate;
+mod row;
+mod xsd;
 
-pub use canonical::{read_csv, read_csv_from, read_jsonl, read_jsonl_from, read_parquet, Coded, RowParser};
-pub use csv_chunks::{read_csv_filtered, read_csv_with, CsvOptions};
+pub use csv::{read_csv, read_csv_filtered, read_csv_from, read_csv_with, CsvOptions};
 pub use iso20022::{read_iso20022, read_iso20022_from, MessageKind, XmlOptions};
+pub use jsonl::{read_jsonl, read_jsonl_from};
 pub use order::{OrderGuard, ReorderBuffer};
+pub use parquet::read_parquet;
 pub use rates::{RateError, RateTable};
-pub use validate::{message_id, validate_xml, Validation};
+pub use row::{Coded, RowParser};
+pub use xsd::{message_id, validate_xml, Validation};
 
 use osecwatch_formats::Format;
 use osecwatch_model::{Timestamp, TxnRow};
@@ -165,7 +169,7 @@ pub fn read_file_opts(
     // The canonical formats are named by the same extensions the writers use.
     match osecwatch_formats::Format::from_path(path) {
         Some(Format::Csv) => {
-            let file = std::fs::File::open(path).map_err(canonical::io(path))?;
+            let file = std::fs::File::open(path).map_err(io(path))?;
             read_csv_filtered(path, file, csv, filter, visitor)
         }
         Some(Format::Jsonl) => read_jsonl(path, visitor),
@@ -193,18 +197,18 @@ pub(crate) fn clip(s: &str) -> String {
 
 /// Writes rejections as CSV: `source,location,reason,raw`.
 pub struct QuarantineWriter<W: std::io::Write> {
-    w: csv::Writer<W>,
+    w: ::csv::Writer<W>,
     pub count: u64,
 }
 
 impl<W: std::io::Write> QuarantineWriter<W> {
-    pub fn new(inner: W) -> Result<Self, csv::Error> {
-        let mut w = csv::Writer::from_writer(inner);
+    pub fn new(inner: W) -> Result<Self, ::csv::Error> {
+        let mut w = ::csv::Writer::from_writer(inner);
         w.write_record(["source", "location", "reason", "raw"])?;
         Ok(QuarantineWriter { w, count: 0 })
     }
 
-    pub fn write(&mut self, r: &Rejection) -> Result<(), csv::Error> {
+    pub fn write(&mut self, r: &Rejection) -> Result<(), ::csv::Error> {
         self.count += 1;
         self.w.write_record([&r.location.source, &r.location.position, &r.reason, &r.raw])
     }
@@ -212,4 +216,9 @@ impl<W: std::io::Write> QuarantineWriter<W> {
     pub fn flush(&mut self) -> std::io::Result<()> {
         self.w.flush()
     }
+}
+
+/// The I/O error of reading `path`.
+pub(crate) fn io(path: &Path) -> impl Fn(std::io::Error) -> IngestError + '_ {
+    move |source| IngestError::Io { path: path.to_path_buf(), source }
 }

@@ -1,12 +1,12 @@
-//! Readers for the canonical record in CSV, JSON Lines and Parquet.
+//! The canonical row parser, shared by every canonical reader (CSV, JSON Lines, Parquet)
+//! so that all of them accept and refuse exactly the same rows with the same reasons, and
+//! the header mapping they share.
 
-use crate::{clip, IngestError, IngestStats, Location, Rejection, Visitor};
+use crate::{IngestError, IngestStats, Location, Rejection, Visitor};
 use osecwatch_model::{
     parse_decimal_minor, plain_decimal_minor, Channel, CountryCode, CurrencyCode, Money, Timestamp, TxnRow,
     CANONICAL_COLUMNS,
 };
-use std::fs::File;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 const REQUIRED: [bool; 13] = [true, true, true, false, true, true, false, true, true, true, true, false, false];
@@ -199,7 +199,7 @@ fn merchant_category(b: &[u8]) -> Option<Option<u16>> {
 }
 
 /// Hand a parsed row to the visitor, or its rejection; keeps the counts.
-fn deliver(
+pub(crate) fn deliver(
     parsed: Result<TxnRow<'_>, String>,
     stats: &mut IngestStats,
     v: &mut dyn Visitor,
@@ -242,164 +242,6 @@ pub(crate) fn map_columns<'h>(
         return Err(IngestError::MissingColumns { path: path.to_path_buf(), columns: missing.join(", ") });
     }
     Ok(pos)
-}
-
-pub(crate) fn io(path: &Path) -> impl Fn(std::io::Error) -> IngestError + '_ {
-    move |source| IngestError::Io { path: path.to_path_buf(), source }
-}
-
-/// Read canonical CSV (with a header row); with more than one core, blocks of the file
-/// are validated in parallel (see [`crate::read_csv_with`]); rows still reach the visitor on
-/// the calling thread, in file order.
-pub fn read_csv(path: &Path, v: &mut dyn Visitor) -> Result<IngestStats, IngestError> {
-    let file = File::open(path).map_err(io(path))?;
-    crate::read_csv_with(path, file, crate::CsvOptions::default(), v)
-}
-
-/// Read canonical CSV from any reader on the calling thread; `path` names the source.
-pub fn read_csv_from<R: std::io::Read + Send>(
-    path: &Path,
-    r: R,
-    v: &mut dyn Visitor,
-) -> Result<IngestStats, IngestError> {
-    crate::read_csv_with(path, r, crate::CsvOptions { workers: 0, ..crate::CsvOptions::default() }, v)
-}
-
-/// Read canonical JSON Lines: one object per line with the canonical keys. Values are
-/// strings (numbers are accepted for `amount` and `merchant_category`); `null` or a
-/// missing key means absent. Blank lines are skipped and not counted.
-pub fn read_jsonl(path: &Path, v: &mut dyn Visitor) -> Result<IngestStats, IngestError> {
-    let file = File::open(path).map_err(io(path))?;
-    read_jsonl_from(path, BufReader::with_capacity(1 << 20, file), v)
-}
-
-pub fn read_jsonl_from<R: BufRead>(path: &Path, mut r: R, v: &mut dyn Visitor) -> Result<IngestStats, IngestError> {
-    let source = path.display().to_string();
-    let mut stats = IngestStats::default();
-    let mut parser = RowParser::default();
-    let mut buf = Vec::new();
-    let mut warned_unknown = false;
-    let mut line_no = 0u64;
-    loop {
-        buf.clear();
-        let n = r.read_until(b'\n', &mut buf).map_err(io(path))?;
-        if n == 0 {
-            break;
-        }
-        line_no += 1;
-        let line = line_no;
-        if buf.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        stats.read += 1;
-        let loc = || Location { source: source.clone(), position: format!("line {line}") };
-        let raw = || clip(String::from_utf8_lossy(&buf).trim_end());
-        let obj: serde_json::Map<String, serde_json::Value> = match serde_json::from_slice(&buf) {
-            Ok(serde_json::Value::Object(m)) => m,
-            Ok(_) => {
-                stats.rejected += 1;
-                v.reject(Rejection { location: loc(), reason: "line is not a JSON object".into(), raw: raw() });
-                continue;
-            }
-            Err(e) => {
-                stats.rejected += 1;
-                v.reject(Rejection { location: loc(), reason: format!("invalid JSON: {e}"), raw: raw() });
-                continue;
-            }
-        };
-        if !warned_unknown {
-            let unknown: Vec<&String> = obj.keys().filter(|k| !CANONICAL_COLUMNS.contains(&k.as_str())).collect();
-            if !unknown.is_empty() {
-                tracing::warn!(file = %path.display(), keys = ?unknown, "ignoring unknown keys");
-                warned_unknown = true;
-            }
-        }
-        let mut numbers: [String; 13] = Default::default();
-        let mut problem = None;
-        for (i, c) in CANONICAL_COLUMNS.iter().enumerate() {
-            match obj.get(*c) {
-                None | Some(serde_json::Value::Null) | Some(serde_json::Value::String(_)) => {}
-                Some(serde_json::Value::Number(n)) if *c == "amount" || *c == "merchant_category" => {
-                    numbers[i] = n.to_string();
-                }
-                Some(other) => problem = Some(format!("field `{c}` must be a string, found {}", kind(other))),
-            }
-        }
-        if let Some(reason) = problem {
-            stats.rejected += 1;
-            v.reject(Rejection { location: loc(), reason, raw: raw() });
-            continue;
-        }
-        let mut f: [&str; 13] = [""; 13];
-        for (i, c) in CANONICAL_COLUMNS.iter().enumerate() {
-            f[i] = match obj.get(*c) {
-                Some(serde_json::Value::String(s)) => s.as_str(),
-                _ => numbers[i].as_str(),
-            };
-        }
-        deliver(parser.parse(&f), &mut stats, v, &loc, raw);
-    }
-    Ok(stats)
-}
-
-fn kind(v: &serde_json::Value) -> &'static str {
-    match v {
-        serde_json::Value::Null => "null",
-        serde_json::Value::Bool(_) => "a boolean",
-        serde_json::Value::Number(_) => "a number",
-        serde_json::Value::String(_) => "a string",
-        serde_json::Value::Array(_) => "an array",
-        serde_json::Value::Object(_) => "an object",
-    }
-}
-
-/// Read canonical Parquet: the canonical columns as UTF-8 text (as osecwatch writes them).
-pub fn read_parquet(path: &Path, v: &mut dyn Visitor) -> Result<IngestStats, IngestError> {
-    use arrow_array::{Array, StringArray};
-    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-    let fmt = |m: String| IngestError::Format { path: path.to_path_buf(), message: m };
-    let file = File::open(path).map_err(io(path))?;
-    let builder =
-        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| fmt(format!("not a Parquet file: {e}")))?;
-    let schema = builder.schema().clone();
-    let pos = map_columns(path, schema.fields().iter().map(|f| f.name().as_str()))?;
-    for (c, p) in pos.iter().enumerate() {
-        if let Some(i) = p {
-            if schema.field(*i).data_type() != &arrow_schema::DataType::Utf8 {
-                return Err(fmt(format!(
-                    "column `{}` is {}, expected UTF-8 text",
-                    CANONICAL_COLUMNS[c],
-                    schema.field(*i).data_type()
-                )));
-            }
-        }
-    }
-    let reader = builder.build().map_err(|e| fmt(e.to_string()))?;
-    let source = path.display().to_string();
-    let mut stats = IngestStats::default();
-    let mut parser = RowParser::default();
-    let mut row_no = 0u64;
-    for batch in reader {
-        let batch = batch.map_err(|e| fmt(format!("after row {row_no}: {e}")))?;
-        let cols: Vec<Option<&StringArray>> =
-            pos.iter().map(|p| p.and_then(|i| batch.column(i).as_any().downcast_ref::<StringArray>())).collect();
-        for r in 0..batch.num_rows() {
-            row_no += 1;
-            stats.read += 1;
-            let mut f: [&str; 13] = [""; 13];
-            for (c, col) in cols.iter().enumerate() {
-                if let Some(col) = col {
-                    if !col.is_null(r) {
-                        f[c] = col.value(r);
-                    }
-                }
-            }
-            let n = row_no;
-            let loc = || Location { source: source.clone(), position: format!("row {n}") };
-            deliver(parser.parse(&f), &mut stats, v, &loc, || clip(&f.join(",")));
-        }
-    }
-    Ok(stats)
 }
 
 #[cfg(test)]
