@@ -2,7 +2,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use osecwatch_eval::{evaluate, load_alerts, load_scores, report, tune, Evaluation, Proposal, Target, World};
+use osecwatch_eval::{evaluate, load_alerts, load_scores, report, tune, Evaluation, GroundTruth, Proposal, Target};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -51,7 +51,7 @@ fn name_of(alerts: &Path) -> String {
         .unwrap_or_else(|| "pack".into())
 }
 
-pub fn eval_pack(world: &World, alerts: &Path) -> Result<Evaluation> {
+pub fn eval_pack(world: &GroundTruth, alerts: &Path) -> Result<Evaluation> {
     let a = load_alerts(alerts)?;
     let sp = alerts.with_file_name("scores.jsonl");
     let scores = if sp.exists() { Some(load_scores(&sp)?) } else { None };
@@ -99,7 +99,7 @@ pub fn summary_text(e: &Evaluation) -> String {
 
 pub fn run_eval(a: EvalArgs) -> Result<()> {
     let bar = crate::spinner("loading the world's ground truth");
-    let world = World::load(&a.world).context("loading the world")?;
+    let world = GroundTruth::load(&a.world).context("loading the world")?;
     bar.set_message("evaluating");
     let main = eval_pack(&world, &a.alerts)?;
     let base = a.baseline_alerts.as_deref().map(|p| eval_pack(&world, p)).transpose()?;
@@ -161,7 +161,7 @@ pub fn run_tune(a: TuneArgs) -> Result<()> {
         _ => bail!("give one target: --budget N (alerts per 10,000 senders, > 0) or --min-precision P (0-1)"),
     };
     let bar = crate::spinner("loading the world's ground truth and the scores");
-    let world = World::load(&a.world).context("loading the world")?;
+    let world = GroundTruth::load(&a.world).context("loading the world")?;
     let scores = load_scores(&a.scores)?;
     bar.finish_and_clear();
     crate::out(&proposal_text(&tune(&world, &scores, target, a.block_precision)));

@@ -94,7 +94,7 @@ pub fn run_demo(a: DemoArgs) -> Result<()> {
     }
     crate::out("\nevaluating against the ground truth ...\n");
     let bar = crate::spinner("loading the world's labels");
-    let world = osecwatch_eval::World::load(&a.out)?;
+    let world = osecwatch_eval::GroundTruth::load(&a.out)?;
     bar.set_message("evaluating");
     let main = crate::eval::eval_pack(&world, &a.out.join("scan-osec/alerts.jsonl"))?;
     let base = crate::eval::eval_pack(&world, &a.out.join("scan-baseline/alerts.jsonl"))?;

@@ -48,7 +48,7 @@ pub struct OsecPayment {
 
 /// The labelled world an evaluation runs against.
 #[derive(Debug, Clone, Default)]
-pub struct World {
+pub struct GroundTruth {
     pub labels: HashMap<String, Label>,
     /// Every sender that appears in the transactions, with its country.
     pub senders: HashMap<String, String>,
@@ -57,10 +57,10 @@ pub struct World {
     pub last_utc: i64,
 }
 
-impl World {
+impl GroundTruth {
     /// Load `entity_labels.csv`, `txn_labels.csv` and `transactions.{csv,jsonl,parquet}`.
-    pub fn load(dir: &Path) -> Result<World, EvalError> {
-        let mut w = World { first_utc: i64::MAX, last_utc: i64::MIN, ..Default::default() };
+    pub fn load(dir: &Path) -> Result<GroundTruth, EvalError> {
+        let mut w = GroundTruth { first_utc: i64::MAX, last_utc: i64::MIN, ..Default::default() };
         let ep = dir.join("entity_labels.csv");
         let mut r = csv::Reader::from_path(&ep).map_err(|e| input_err(&ep, e))?;
         for rec in r.records() {
@@ -93,7 +93,7 @@ impl World {
             .find(|p| p.exists())
             .ok_or_else(|| input_err(dir, "no transactions.csv, .jsonl or .parquet"))?;
         struct V<'a> {
-            w: &'a mut World,
+            w: &'a mut GroundTruth,
             ids: &'a HashSet<String>,
             rates: RateTable,
             rejected: u64,
@@ -291,7 +291,7 @@ fn month_of(utc: i64) -> String {
 }
 
 /// Evaluate one pack's alerts (and optional score histories) against the world.
-pub fn evaluate(pack: &str, w: &World, alerts: &[AlertIn], scores: Option<&[ScoreRecord]>) -> Evaluation {
+pub fn evaluate(pack: &str, w: &GroundTruth, alerts: &[AlertIn], scores: Option<&[ScoreRecord]>) -> Evaluation {
     let buyers = w.truth("buyer");
     let facs = w.truth("facilitator");
     let known = |id: &str| w.labels.contains_key(id);
@@ -381,7 +381,11 @@ pub fn evaluate(pack: &str, w: &World, alerts: &[AlertIn], scores: Option<&[Scor
     }
 }
 
-fn time_to_detection(w: &World, buyers: &HashSet<&str>, first_alert: &HashMap<&str, i64>) -> Vec<TimeToDetection> {
+fn time_to_detection(
+    w: &GroundTruth,
+    buyers: &HashSet<&str>,
+    first_alert: &HashMap<&str, i64>,
+) -> Vec<TimeToDetection> {
     let mut out: Vec<TimeToDetection> = Vec::new();
     let mut by_sender: HashMap<&str, Vec<&OsecPayment>> = HashMap::new();
     for p in &w.osec {
@@ -462,7 +466,7 @@ pub struct Proposal {
 /// Propose review and block thresholds for a target. The review threshold is the lowest
 /// step meeting the target; the block threshold the lowest step at or above it whose
 /// precision reaches `block_precision` (none if no step does).
-pub fn tune(w: &World, scores: &[ScoreRecord], target: Target, block_precision: f64) -> Proposal {
+pub fn tune(w: &GroundTruth, scores: &[ScoreRecord], target: Target, block_precision: f64) -> Proposal {
     let buyers = w.truth("buyer");
     let c = curve(scores, &buyers, w.senders.len());
     let ok = |p: &CurvePoint| match target {

@@ -43,12 +43,12 @@ fn alert(id: &str, kind: &str, entity: &str, raised: &str, rules: &[&str], score
     .to_string()
 }
 
-fn world() -> (tempfile::TempDir, World) {
+fn world() -> (tempfile::TempDir, GroundTruth) {
     let d = tempfile::tempdir().unwrap();
     std::fs::write(d.path().join("transactions.csv"), TX).unwrap();
     std::fs::write(d.path().join("txn_labels.csv"), LABELS).unwrap();
     std::fs::write(d.path().join("entity_labels.csv"), ENTITIES).unwrap();
-    let w = World::load(d.path()).unwrap();
+    let w = GroundTruth::load(d.path()).unwrap();
     (d, w)
 }
 

@@ -27,6 +27,7 @@ pub mod behave;
 pub mod cal;
 pub mod names;
 pub mod scenario;
+pub mod shared;
 pub mod world;
 
 pub use scenario::{Scenario, ScenarioError, PRESETS};

@@ -2,11 +2,16 @@
 //! behaviour process per habit. Built once from the scenario; memory grows with the
 //! population, never with the length of the period.
 
-use crate::behave::{Behaviour, Link, Proc, Trip};
+use crate::behave::{
+    Behaviour, Card, Family, Friends, Link, Merchant, Osec, Partner, Process, Rent, Romance, Sextortion, Sponsor,
+    Subscriptions, Tips, Trip, Trips,
+};
 use crate::cal::{cents, fx_path, gamma_rate, lognormal, mix64, poisson, rng_for, Calendar, Rng, TzTable};
 use crate::names::{Culture, MONTHS_DE, NGO_NAMES};
 use crate::scenario::{parse_date, CountryMix, Scenario};
-use osecwatch_model::{Channel, CountryCode, CurrencyCode};
+use crate::shared::{cc, pick_channel, pick_country, pick_member};
+pub use crate::shared::{Pool, PoolId, Pools, Recipient, RecipientKind, RefSets, Shared};
+use osecwatch_model::{Channel, CountryCode};
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand::Rng as _;
 use rustc_hash::FxHashSet;
@@ -73,126 +78,15 @@ impl Archetype {
     }
 }
 
-/// What kind of payee a recipient is (the receiving side's archetype in the labels).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum RecipientKind {
-    Merchant,
-    Landlord,
-    Friend,
-    FamilyMember,
-    Partner,
-    InLaw,
-    CamPerformer,
-    RomanceScammer,
-    Ngo,
-    LocalFriend,
-    Sextortionist,
-    Facilitator,
-    VictimDirect,
-}
-
-impl RecipientKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RecipientKind::Merchant => "merchant",
-            RecipientKind::Landlord => "landlord",
-            RecipientKind::Friend => "friend",
-            RecipientKind::FamilyMember => "family_member",
-            RecipientKind::Partner => "partner",
-            RecipientKind::InLaw => "in_law",
-            RecipientKind::CamPerformer => "cam_performer",
-            RecipientKind::RomanceScammer => "romance_scammer",
-            RecipientKind::Ngo => "ngo",
-            RecipientKind::LocalFriend => "local_friend",
-            RecipientKind::Sextortionist => "sextortionist",
-            RecipientKind::Facilitator => "facilitator",
-            RecipientKind::VictimDirect => "victim_direct",
-        }
-    }
-
-    pub fn is_facilitator(self) -> bool {
-        matches!(self, RecipientKind::Facilitator | RecipientKind::VictimDirect)
-    }
-}
-
 /// A customer of the institution; its id and name live in [`EntityText`].
 pub struct Customer {
     pub archetype: Archetype,
 }
 
-/// A payee; its id and name live in [`EntityText`].
-pub struct Recipient {
-    pub country: CountryCode,
-    pub kind: RecipientKind,
-    /// Merchant category for merchants; 0 otherwise.
-    pub mcc: u16,
-}
-
-/// A merchant pool: recipients of one category with a typical ticket size.
-pub struct Pool {
-    pub members: Vec<u32>,
-    pub median: Vec<f32>,
-}
-
-/// Merchant pools shared by all customers.
-pub struct Pools {
-    pub domestic: Pool,
-    pub cam: Pool,
-    pub vpn: Pool,
-    pub crypto: Pool,
-    pub airlines: Pool,
-    pub phone: Pool,
-    pub streaming: Pool,
-    pub gym: Pool,
-    /// Per destination country: hotels, restaurants/shops and ATMs.
-    pub abroad: BTreeMap<CountryCode, (Pool, Pool, Pool)>,
-}
-
-/// Everything the behaviour processes read but never change.
-pub struct Shared {
-    pub scenario: Scenario,
-    pub currency: CurrencyCode,
-    pub cal: Calendar,
-    /// Time zone tables; index 0 is the institution's.
-    pub tz: Vec<TzTable>,
-    pub tz_of_country: HashMap<CountryCode, u8>,
-    pub fx_php: Vec<f64>,
-    pub refs: Vec<Box<str>>,
-    pub pools: Pools,
-    pub php: CountryCode,
-    /// Interned "Miete <Monat>" reference per simulated month.
-    pub month_refs: Vec<u32>,
-    pub ref_sets: RefSets,
-    /// Every payee (merchants, relatives, facilitators...), indexed by recipient number.
-    pub recipients: Vec<Recipient>,
-    /// [start, end) of the period as UTC instants (from the institution's time zone).
-    pub period_utc: (i64, i64),
-}
-
-impl Shared {
-    pub fn recipient_country(&self, r: u32) -> CountryCode {
-        self.recipients[r as usize].country
-    }
-
-    /// Merchant category of a merchant recipient, 0 for people.
-    pub fn merchant_mcc(&self, r: u32) -> u16 {
-        self.recipients[r as usize].mcc
-    }
-}
-
-/// Interned indices of the shared reference vocabularies (see `names`).
-pub struct RefSets {
-    pub remittance: Vec<u32>,
-    pub family_only: Vec<u32>,
-    pub friend: Vec<u32>,
-    pub romance: Vec<u32>,
-    pub tip: Vec<u32>,
-}
-
 pub struct World {
     pub shared: Shared,
     pub customers: Vec<Customer>,
-    pub procs: Vec<Proc>,
+    pub procs: Vec<Process>,
     /// Ids and names of all entities, packed id-then-name per entity.
     pub text: EntityText,
 }
@@ -269,6 +163,21 @@ struct Builder {
 }
 
 impl Builder {
+    fn new(seed: u64, home: CountryCode) -> Builder {
+        Builder {
+            seed,
+            rng: rng_for(seed, BUILD, 0),
+            recipients: Vec::new(),
+            used_ids: FxHashSet::default(),
+            id_buf: String::new(),
+            text: EntityText { buf: String::new(), customers: Vec::new(), recipients: Vec::new() },
+            refs: vec!["".into()],
+            ref_index: HashMap::from([(Box::from(""), 0u32)]),
+            home,
+            ngos: HashMap::new(),
+        }
+    }
+
     fn intern(&mut self, s: &str) -> u32 {
         if let Some(i) = self.ref_index.get(s) {
             return *i;
@@ -315,8 +224,9 @@ impl Builder {
     }
 
     fn person_name(&mut self, culture: Culture, surname: Option<&'static str>) -> String {
-        let given = *culture.given_names().choose(&mut self.rng).unwrap_or(&"Alex");
-        let sur = surname.unwrap_or_else(|| culture.surnames().choose(&mut self.rng).copied().unwrap_or("Doe"));
+        let given = *culture.given_names().choose(&mut self.rng).expect("every culture has given names");
+        let sur = surname
+            .unwrap_or_else(|| culture.surnames().choose(&mut self.rng).copied().expect("every culture has surnames"));
         format!("{given} {sur}")
     }
 
@@ -370,34 +280,6 @@ fn iban(country: &str, bban: &str) -> String {
     format!("{country}{:02}{bban}", 98 - rem)
 }
 
-pub fn pick_country(rng: &mut Rng, mix: &CountryMix) -> CountryCode {
-    let total: f64 = mix.values().sum();
-    let mut x = rng.random::<f64>() * total;
-    for (c, w) in mix {
-        if x < *w {
-            return *c;
-        }
-        x -= w;
-    }
-    *mix.keys().next_back().unwrap_or(&CountryCode::parse("PH").unwrap_or_else(|_| unreachable!()))
-}
-
-pub fn pick_channel(rng: &mut Rng, mix: &BTreeMap<Channel, f64>) -> Channel {
-    let total: f64 = mix.values().sum();
-    let mut x = rng.random::<f64>() * total;
-    for (c, w) in mix {
-        if x < *w {
-            return *c;
-        }
-        x -= w;
-    }
-    mix.keys().next_back().copied().unwrap_or(Channel::BankTransfer)
-}
-
-fn cc(s: &str) -> CountryCode {
-    CountryCode::parse(s).unwrap_or_else(|_| unreachable!("built-in country code {s}"))
-}
-
 /// The general customer base's naming cultures (a German bank); buyers are drawn from the
 /// same mix, so a name never hints at the archetype.
 fn general_culture(rng: &mut Rng) -> Culture {
@@ -414,409 +296,35 @@ fn general_culture(rng: &mut Rng) -> Culture {
 }
 
 impl World {
+    /// Build the population of a (validated) scenario. The sections run in a fixed order,
+    /// each drawing from the builder's or the customer's RNG stream, so the same scenario
+    /// and seed always give the same world.
     pub fn build(sc: &Scenario) -> World {
         let inst = &sc.institution;
         let seed = inst.seed;
-        let (y, m, d) = parse_date(&inst.start_date).unwrap_or((2025, 1, 1));
-        let cal = Calendar::new(y, m, d, inst.months);
-        let home_tz: chrono_tz::Tz = inst.timezone.parse::<chrono_tz::Tz>().unwrap_or(chrono_tz::Europe::Berlin);
-        let span = (cal.local_secs(-3), cal.local_secs(cal.n_days as i64 + 3));
-        let mut tz = vec![TzTable::new(home_tz, span.0, span.1)];
-        let mut tz_of_country = HashMap::new();
-        tz_of_country.insert(inst.country, 0u8);
-        for (c, name) in DESTINATION_ZONES {
-            let Ok(z) = name.parse::<chrono_tz::Tz>() else { continue };
-            tz_of_country.entry(cc(c)).or_insert_with(|| {
-                tz.push(TzTable::new(z, span.0, span.1));
-                (tz.len() - 1) as u8
-            });
-        }
-        let fx_php = fx_path(seed, sc.fx.php_per_base, sc.fx.daily_volatility, cal.n_days + 2);
-
-        let mut b = Builder {
-            seed,
-            rng: rng_for(seed, BUILD, 0),
-            recipients: Vec::new(),
-            used_ids: FxHashSet::default(),
-            id_buf: String::new(),
-            text: EntityText { buf: String::new(), customers: Vec::new(), recipients: Vec::new() },
-            refs: vec!["".into()],
-            ref_index: HashMap::from([(Box::from(""), 0u32)]),
-            home: inst.country,
-            ngos: HashMap::new(),
-        };
         let home = inst.country;
+        let clock = Clock::new(sc);
+        let mut b = Builder::new(seed, home);
         let pools = build_pools(&mut b, sc, home);
-
-        // Exact archetype counts (not sampled), so small worlds still contain every kind.
-        let n = inst.customers as usize;
-        let p = &sc.population;
-        let mut archetypes: Vec<Archetype> = Vec::with_capacity(n);
-        let count = |share: f64| ((share * n as f64).round() as usize).min(n);
-        let n_buyers = count(p.buyer);
-        let n_diaspora = count(p.diaspora_family);
-        let n_extended = (n_diaspora as f64 * sc.diaspora.extended_family_share).round() as usize;
-        archetypes.extend(std::iter::repeat_n(Archetype::DiasporaExtendedFamily, n_extended));
-        archetypes.extend(std::iter::repeat_n(Archetype::DiasporaFamily, n_diaspora - n_extended));
-        for (share, a) in [
-            (p.partner_abroad, Archetype::PartnerAbroad),
-            (p.adult_webcam, Archetype::AdultWebcam),
-            (p.romance_scam_victim, Archetype::RomanceScamVictim),
-            (p.child_sponsor, Archetype::ChildSponsor),
-            (p.traveller, Archetype::Traveller),
-            (p.sextortion_victim, Archetype::SextortionVictim),
-        ] {
-            archetypes.extend(std::iter::repeat_n(a, count(share)));
-        }
-        let bm = &sc.buyers;
-        let n_stealthy = (n_buyers as f64 * bm.stealthy_share).round() as usize;
-        let cm = &bm.class_mix;
-        let cm_total = cm.light + cm.medium + cm.heavy;
-        let rest = n_buyers - n_stealthy;
-        let n_heavy = (rest as f64 * cm.heavy / cm_total).round() as usize;
-        let n_medium = ((rest as f64 * cm.medium / cm_total).round() as usize).min(rest - n_heavy);
-        archetypes.extend(std::iter::repeat_n(Archetype::StealthyBuyer, n_stealthy));
-        archetypes.extend(std::iter::repeat_n(Archetype::HeavyBuyer, n_heavy));
-        archetypes.extend(std::iter::repeat_n(Archetype::MediumBuyer, n_medium));
-        archetypes.extend(std::iter::repeat_n(Archetype::LightBuyer, rest - n_heavy - n_medium));
-        archetypes.truncate(n);
-        archetypes.resize(n, Archetype::DomesticEveryday);
-        archetypes.shuffle(&mut b.rng);
-
-        // Facilitators first: buyers attach to them, and some diaspora senders are their kin.
-        let n_fac =
-            if n_buyers > 0 { ((n_buyers as f64 * sc.facilitators.per_buyer).ceil() as usize).max(1) } else { 0 };
-        let mut facs: Vec<u32> = Vec::with_capacity(n_fac);
-        let mut fac_weight: Vec<f64> = Vec::with_capacity(n_fac);
-        for _ in 0..n_fac {
-            let c = pick_country(&mut b.rng, &sc.corridors.osec_destinations);
-            let direct = b.rng.random::<f64>() < sc.facilitators.victim_direct_share;
-            let kind = if direct { RecipientKind::VictimDirect } else { RecipientKind::Facilitator };
-            facs.push(b.add_person(c, kind, None));
-            // Accounts of children dealt with directly attract fewer buyers (R3).
-            fac_weight.push(if direct { 0.4 } else { 1.0 });
-        }
-        let mut fac_degree = vec![0u32; n_fac];
-        let n_kin = (n_fac as f64 * sc.facilitators.family_income_share).round() as usize;
-        let mut kin_pending: Vec<u32> = facs.iter().copied().take(n_kin).collect();
-
-        let mut customers = Vec::with_capacity(n);
-        let mut procs: Vec<Proc> = Vec::with_capacity(n * 3);
-        let month_refs: Vec<u32> = (0..cal.months())
+        let (archetypes, n_buyers) = population(sc, &mut b.rng);
+        let mut market = FacilitatorMarket::create(&mut b, sc, n_buyers);
+        let mut procs = Processes { seed, list: Vec::with_capacity(archetypes.len() * 3) };
+        let month_refs: Vec<u32> = (0..clock.cal.months())
             .map(|i| {
-                let mn = cal.month_numbers[i] as usize;
+                let mn = clock.cal.month_numbers[i] as usize;
                 b.intern(&format!("Miete {}", MONTHS_DE[mn - 1]))
             })
             .collect();
-
+        let ctx = Context { sc, cal: &clock.cal, pools: &pools, home };
+        let mut customers = Vec::with_capacity(archetypes.len());
         for (ci, &arch) in archetypes.iter().enumerate() {
-            let cust = ci as u32;
-            let mut crng = rng_for(seed, 0xC057, ci as u64);
-            let mut new_proc = |beh: Behaviour, procs: &mut Vec<Proc>| {
-                let k = procs.len() as u64;
-                procs.push(Proc::new(cust, rng_for(seed, 0x9000, k), beh));
-            };
-            // Name: diaspora senders carry their origin's names, everyone else the
-            // general mix; a kin link to a facilitator fixes the surname.
-            let mut origin = None;
-            let mut kin = None;
-            let culture = match arch {
-                Archetype::DiasporaFamily | Archetype::DiasporaExtendedFamily => {
-                    let o = pick_country(&mut crng, &sc.diaspora.origins);
-                    origin = Some(o);
-                    if let Some(pos) = kin_pending.iter().position(|f| b.recipients[*f as usize].country == o) {
-                        kin = Some(kin_pending.swap_remove(pos));
-                    }
-                    Culture::of_country(o.as_str())
-                }
-                _ => general_culture(&mut crng),
-            };
-            let kin_surname = kin.map(|f| {
-                surname_of(b.recipient_name(f), Culture::of_country(b.recipients[f as usize].country.as_str()))
-            });
-            let given = *culture.given_names().choose(&mut crng).unwrap_or(&"Alex");
-            let surname = kin_surname.unwrap_or_else(|| culture.surnames().choose(&mut crng).copied().unwrap_or("Doe"));
-            b.add_customer(&format!("{given} {surname}"));
+            let mut life = Life { ctx: &ctx, b: &mut b, procs: &mut procs, customer: ci as u32 };
+            life.build(arch, &mut market);
             customers.push(Customer { archetype: arch });
-
-            // Everyday life, common to all customers (buyers included: they live ordinary lives).
-            let dm = &sc.domestic;
-            new_proc(
-                Behaviour::Card { rate_per_day: gamma_rate(&mut crng, dm.card_payments_per_month) / 30.4 },
-                &mut procs,
-            );
-            if crng.random::<f64>() < dm.rent_share {
-                let landlord = b.add_person(home, RecipientKind::Landlord, None);
-                let amount = (lognormal(&mut crng, dm.rent_median, 0.3) / 10.0).round() * 10.0;
-                let day = crng.random_range(1..=3);
-                new_proc(Behaviour::Rent { landlord, amount: cents(amount), day }, &mut procs);
-            }
-            let friend_rate = gamma_rate(&mut crng, dm.friend_transfers_per_month) / 30.4;
-            if friend_rate > 0.0 {
-                let k = crng.random_range(1..=5);
-                let friends = (0..k).map(|_| b.add_person(home, RecipientKind::Friend, None)).collect();
-                new_proc(
-                    Behaviour::Friends { friends, rate_per_day: friend_rate, median: dm.friend_amount_median },
-                    &mut procs,
-                );
-            }
-            let mut subs = vec![pick_member(&mut crng, &pools.phone)];
-            if crng.random::<f64>() < 0.6 {
-                subs.push(pick_member(&mut crng, &pools.streaming));
-            }
-            if crng.random::<f64>() < 0.2 {
-                subs.push(pick_member(&mut crng, &pools.gym));
-            }
-            let vpn_share = if arch.is_buyer() { bm.vpn_share } else { dm.vpn_subscriber_share };
-            if crng.random::<f64>() < vpn_share {
-                subs.push(pick_member(&mut crng, &pools.vpn));
-            }
-            let subs = subs
-                .into_iter()
-                .map(|(r, med)| (r, cents((med as f64).round() - 0.01), crng.random_range(1..=28)))
-                .collect();
-            new_proc(Behaviour::Subscriptions { items: subs }, &mut procs);
-            let cam_share = if arch.is_buyer() { bm.cam_token_share } else { dm.cam_site_share };
-            if arch != Archetype::AdultWebcam && crng.random::<f64>() < cam_share {
-                new_proc(
-                    Behaviour::Merchant {
-                        pool: PoolId::Cam,
-                        rate_per_day: 1.0 / 30.4,
-                        night_share: 0.7,
-                        channel: Channel::Card,
-                    },
-                    &mut procs,
-                );
-            }
-            if crng.random::<f64>() < dm.crypto_buyer_share {
-                new_proc(
-                    Behaviour::Merchant {
-                        pool: PoolId::Crypto,
-                        rate_per_day: 0.5 / 30.4,
-                        night_share: 0.2,
-                        channel: Channel::Crypto,
-                    },
-                    &mut procs,
-                );
-            }
-
-            match arch {
-                Archetype::DomesticEveryday => {}
-                Archetype::DiasporaFamily | Archetype::DiasporaExtendedFamily => {
-                    let dsc = &sc.diaspora;
-                    let o = origin.unwrap_or_else(|| cc("PH"));
-                    let k = if arch == Archetype::DiasporaExtendedFamily {
-                        crng.random_range(dsc.extended_recipients[0]..=dsc.extended_recipients[1])
-                    } else {
-                        crng.random_range(1..=dsc.recipients_max)
-                    };
-                    let mut recips = Vec::new();
-                    if let Some(f) = kin {
-                        recips.push(f);
-                    }
-                    while recips.len() < k as usize {
-                        let same = crng.random::<f64>() < dsc.same_surname_share;
-                        recips.push(b.add_person(o, RecipientKind::FamilyMember, same.then_some(surname)));
-                    }
-                    let monthly = lognormal(&mut crng, dsc.monthly_amount_median, dsc.amount_sigma);
-                    let payday = *dsc.payday_days.choose(&mut crng).unwrap_or(&1);
-                    let channel = pick_channel(&mut crng, &dsc.channels);
-                    new_proc(Behaviour::Family { recipients: recips, monthly, payday, channel }, &mut procs);
-                }
-                Archetype::PartnerAbroad => {
-                    add_partner(&mut b, &mut crng, sc, &mut procs, &mut new_proc);
-                }
-                Archetype::AdultWebcam => {
-                    let w = &sc.webcam;
-                    let rate = gamma_rate(&mut crng, w.token_purchases_per_month) / 30.4;
-                    new_proc(
-                        Behaviour::Merchant {
-                            pool: PoolId::Cam,
-                            rate_per_day: rate,
-                            night_share: w.night_share,
-                            channel: Channel::Card,
-                        },
-                        &mut procs,
-                    );
-                    if crng.random::<f64>() < w.tipper_share {
-                        let k = crng.random_range(1..=w.performers_max);
-                        let n_days = cal.n_days as f64;
-                        let performers = (0..k)
-                            .map(|_| {
-                                let c = pick_country(&mut crng, &w.performer_countries);
-                                let r = b.add_person(c, RecipientKind::CamPerformer, None);
-                                let start = crng.random::<f64>() * n_days * 0.8;
-                                let len = lognormal(&mut crng, 120.0, 0.8);
-                                Link { recipient: r, start, end: start + len, weight: 1.0 }
-                            })
-                            .collect();
-                        new_proc(
-                            Behaviour::Tips {
-                                performers,
-                                rate_per_day: gamma_rate(&mut crng, w.tips_per_month) / 30.4,
-                            },
-                            &mut procs,
-                        );
-                    }
-                }
-                Archetype::RomanceScamVictim => {
-                    let r = &sc.romance;
-                    let c = pick_country(&mut crng, &r.destinations);
-                    let first = b.add_person(c, RecipientKind::RomanceScammer, None);
-                    let second =
-                        b.add_person(pick_country(&mut crng, &r.destinations), RecipientKind::RomanceScammer, None);
-                    let n_pay = crng.random_range(r.payments[0]..=r.payments[1]);
-                    let switch_at = if crng.random::<f64>() < r.new_recipient_share {
-                        crng.random_range(1..=n_pay)
-                    } else {
-                        u32::MAX
-                    };
-                    let start = crng.random::<f64>() * cal.n_days as f64 * 0.7;
-                    new_proc(
-                        Behaviour::Romance {
-                            recipients: [first, second],
-                            n_pay,
-                            switch_at,
-                            t: start,
-                            k: 0,
-                            amount: lognormal(&mut crng, r.first_amount_median, 0.4),
-                        },
-                        &mut procs,
-                    );
-                }
-                Archetype::ChildSponsor => {
-                    let s = &sc.sponsor;
-                    let ngo = ngo_recipient(&mut b, &mut crng, s.ngos, &s.ngo_countries);
-                    let amount = *s.monthly_amounts.choose(&mut crng).unwrap_or(&30.0);
-                    let child = Culture::Filipino.given_names().choose(&mut crng).copied().unwrap_or("Maria");
-                    let no: u32 = crng.random_range(10_000..99_999);
-                    let reference = b.intern(&format!("school fees {child} Pate {no}"));
-                    new_proc(
-                        Behaviour::Sponsor { ngo, amount: cents(amount), day: crng.random_range(1..=3), reference },
-                        &mut procs,
-                    );
-                }
-                Archetype::Traveller => {
-                    let trips = plan_trips(&mut b, &mut crng, sc, &cal, &pools, None, sc.traveller.trips_per_year);
-                    new_proc(Behaviour::Trips { trips }, &mut procs);
-                }
-                Archetype::SextortionVictim => {
-                    let s = &sc.sextortion;
-                    let c = pick_country(&mut crng, &s.destinations);
-                    let r = b.add_person(c, RecipientKind::Sextortionist, None);
-                    let k = crng.random_range(s.payments[0]..=s.payments[1]);
-                    let start = crng.random_range(0..cal.n_days.max(1));
-                    let mut total = 0.0;
-                    let mut plan = Vec::new();
-                    let mut amount = crng.random_range(30.0..s.first_payment_max);
-                    for _ in 0..k {
-                        if total + amount > s.total_max {
-                            break;
-                        }
-                        let day = start + crng.random_range(0..=s.burst_days_max);
-                        plan.push((day, cents((amount / 5.0).round() * 5.0)));
-                        total += amount;
-                        amount *= crng.random_range(1.0..1.8);
-                    }
-                    plan.sort_unstable();
-                    new_proc(Behaviour::Sextortion { recipient: r, plan }, &mut procs);
-                }
-                Archetype::LightBuyer | Archetype::MediumBuyer | Archetype::HeavyBuyer | Archetype::StealthyBuyer => {
-                    let n_days = cal.n_days as f64;
-                    let range = match arch {
-                        Archetype::HeavyBuyer => bm.heavy_per_month,
-                        Archetype::MediumBuyer => bm.medium_per_month,
-                        Archetype::LightBuyer => bm.light_per_month,
-                        // Stealthy buyers keep a steady medium-ish cadence.
-                        _ => [1.0, bm.medium_per_month[0].max(1.0) + 1.0],
-                    };
-                    let rate = crng.random_range(range[0]..=range[1]) / 30.4;
-                    let career = lognormal(&mut crng, bm.career_median_months, 0.8)
-                        .clamp(bm.career_months[0], bm.career_months[1])
-                        * 30.4;
-                    // Careers overlap the period; many started before it (§3.2: years-long careers).
-                    let start = -career + crng.random::<f64>() * (n_days + career - 14.0).max(1.0);
-                    let end = start + career;
-                    let esc = crng.random_range(bm.escalation[0]..=bm.escalation[1]);
-                    let stealthy = arch == Archetype::StealthyBuyer;
-                    let pick = |rng: &mut Rng, degree: &mut [u32], mine: &[Link]| -> u32 {
-                        let alpha = sc.facilitators.attachment_smoothing;
-                        let total: f64 = (0..n_fac).map(|i| (degree[i] as f64 + alpha) * fac_weight[i]).sum();
-                        let mut x = rng.random::<f64>() * total;
-                        let mut chosen = n_fac.saturating_sub(1);
-                        for i in 0..n_fac {
-                            let w = (degree[i] as f64 + alpha) * fac_weight[i];
-                            if x < w {
-                                chosen = i;
-                                break;
-                            }
-                            x -= w;
-                        }
-                        if !mine.iter().any(|l| l.recipient == facs[chosen]) {
-                            degree[chosen] += 1;
-                        }
-                        facs[chosen]
-                    };
-                    let mut links: Vec<Link> = Vec::new();
-                    let churn = bm.facilitator_months_mean * 30.4;
-                    let mut t = start;
-                    loop {
-                        let life = if stealthy { career } else { -churn * (1.0 - crng.random::<f64>()).ln() };
-                        let e = (t + life).min(end);
-                        let r = pick(&mut crng, &mut fac_degree, &links);
-                        links.push(Link { recipient: r, start: t, end: e, weight: 2.0 });
-                        if e >= end {
-                            break;
-                        }
-                        t = e;
-                    }
-                    if !stealthy {
-                        for _ in 0..poisson(&mut crng, bm.extra_facilitators_mean) {
-                            let s = start + crng.random::<f64>() * career;
-                            let life = -churn * (1.0 - crng.random::<f64>()).ln();
-                            let r = pick(&mut crng, &mut fac_degree, &links);
-                            links.push(Link { recipient: r, start: s, end: (s + life).min(end), weight: 1.0 });
-                        }
-                    }
-                    let stealth_amount = [50.0, 80.0, 100.0, 120.0, 150.0].choose(&mut crng).copied().unwrap_or(100.0);
-                    let stealth_day = crng.random_range(1..=28);
-                    new_proc(
-                        Behaviour::Osec {
-                            heavy: arch == Archetype::HeavyBuyer,
-                            stealthy,
-                            rate_per_day: rate,
-                            career_start: start,
-                            career_end: end,
-                            escalation: esc,
-                            links,
-                            t: start.max(0.0),
-                            stealth_amount,
-                            stealth_day,
-                        },
-                        &mut procs,
-                    );
-                    if crng.random::<f64>() < bm.partner_abroad_share {
-                        add_partner(&mut b, &mut crng, sc, &mut procs, &mut new_proc);
-                    }
-                    if crng.random::<f64>() < bm.travel_share {
-                        let ph = cc("PH");
-                        let trips = plan_trips(&mut b, &mut crng, sc, &cal, &pools, Some(ph), 1.5);
-                        new_proc(Behaviour::Trips { trips }, &mut procs);
-                    }
-                }
-            }
         }
-
-        use crate::names::{FAMILY_ONLY_REFS, FRIEND_REFS, REMITTANCE_REFS, ROMANCE_REFS, TIP_REFS};
-        let mut set = |list: &[&str]| list.iter().map(|r| b.intern(r)).collect::<Vec<u32>>();
-        let ref_sets = RefSets {
-            remittance: set(REMITTANCE_REFS),
-            family_only: set(FAMILY_ONLY_REFS),
-            friend: set(FRIEND_REFS),
-            romance: set(ROMANCE_REFS),
-            tip: set(TIP_REFS),
-        };
+        let ref_sets = reference_sets(&mut b);
         let Builder { recipients, refs, text, .. } = b;
+        let Clock { cal, tz, tz_of_country, fx_php } = clock;
         let period_utc =
             (tz[0].local_to_utc(cal.local_secs(0)).0, tz[0].local_to_utc(cal.local_secs(cal.n_days as i64)).0);
         World {
@@ -837,16 +345,484 @@ impl World {
                 period_utc,
             },
             customers,
-            procs,
+            procs: procs.list,
         }
     }
 }
 
-/// Which shared merchant pool an occasional-purchase process draws from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PoolId {
-    Cam,
-    Crypto,
+/// The period's calendar, the time zone tables (the institution's first, then the
+/// destinations') and the daily EUR/PHP path.
+struct Clock {
+    cal: Calendar,
+    tz: Vec<TzTable>,
+    tz_of_country: HashMap<CountryCode, u8>,
+    fx_php: Vec<f64>,
+}
+
+impl Clock {
+    fn new(sc: &Scenario) -> Clock {
+        let inst = &sc.institution;
+        let (y, m, d) = parse_date(&inst.start_date).expect("scenario validation checks institution.start_date");
+        let cal = Calendar::new(y, m, d, inst.months);
+        let home_tz: chrono_tz::Tz =
+            inst.timezone.parse::<chrono_tz::Tz>().expect("scenario validation checks institution.timezone");
+        let span = (cal.local_secs(-3), cal.local_secs(cal.n_days as i64 + 3));
+        let mut tz = vec![TzTable::new(home_tz, span.0, span.1)];
+        let mut tz_of_country = HashMap::new();
+        tz_of_country.insert(inst.country, 0u8);
+        for (c, name) in DESTINATION_ZONES {
+            let Ok(z) = name.parse::<chrono_tz::Tz>() else { continue };
+            tz_of_country.entry(cc(c)).or_insert_with(|| {
+                tz.push(TzTable::new(z, span.0, span.1));
+                (tz.len() - 1) as u8
+            });
+        }
+        let fx_php = fx_path(inst.seed, sc.fx.php_per_base, sc.fx.daily_volatility, cal.n_days + 2);
+        Clock { cal, tz, tz_of_country, fx_php }
+    }
+}
+
+/// Every customer's archetype, with exact counts (not sampled, so small worlds still
+/// contain every kind), shuffled; and the number of buyers.
+fn population(sc: &Scenario, rng: &mut Rng) -> (Vec<Archetype>, usize) {
+    let n = sc.institution.customers as usize;
+    let p = &sc.population;
+    let mut archetypes: Vec<Archetype> = Vec::with_capacity(n);
+    let count = |share: f64| ((share * n as f64).round() as usize).min(n);
+    let n_buyers = count(p.buyer);
+    let n_diaspora = count(p.diaspora_family);
+    let n_extended = (n_diaspora as f64 * sc.diaspora.extended_family_share).round() as usize;
+    archetypes.extend(std::iter::repeat_n(Archetype::DiasporaExtendedFamily, n_extended));
+    archetypes.extend(std::iter::repeat_n(Archetype::DiasporaFamily, n_diaspora - n_extended));
+    for (share, a) in [
+        (p.partner_abroad, Archetype::PartnerAbroad),
+        (p.adult_webcam, Archetype::AdultWebcam),
+        (p.romance_scam_victim, Archetype::RomanceScamVictim),
+        (p.child_sponsor, Archetype::ChildSponsor),
+        (p.traveller, Archetype::Traveller),
+        (p.sextortion_victim, Archetype::SextortionVictim),
+    ] {
+        archetypes.extend(std::iter::repeat_n(a, count(share)));
+    }
+    let bm = &sc.buyers;
+    let n_stealthy = (n_buyers as f64 * bm.stealthy_share).round() as usize;
+    let cm = &bm.class_mix;
+    let cm_total = cm.light + cm.medium + cm.heavy;
+    let rest = n_buyers - n_stealthy;
+    let n_heavy = (rest as f64 * cm.heavy / cm_total).round() as usize;
+    let n_medium = ((rest as f64 * cm.medium / cm_total).round() as usize).min(rest - n_heavy);
+    archetypes.extend(std::iter::repeat_n(Archetype::StealthyBuyer, n_stealthy));
+    archetypes.extend(std::iter::repeat_n(Archetype::HeavyBuyer, n_heavy));
+    archetypes.extend(std::iter::repeat_n(Archetype::MediumBuyer, n_medium));
+    archetypes.extend(std::iter::repeat_n(Archetype::LightBuyer, rest - n_heavy - n_medium));
+    archetypes.truncate(n);
+    archetypes.resize(n, Archetype::DomesticEveryday);
+    archetypes.shuffle(rng);
+    (archetypes, n_buyers)
+}
+
+/// The facilitators, created before the customers: buyers attach to them by preferential
+/// attachment, and some diaspora senders are their kin.
+struct FacilitatorMarket {
+    ids: Vec<u32>,
+    /// Attractiveness per facilitator (accounts of children dealt with directly attract
+    /// fewer buyers, R3).
+    weight: Vec<f64>,
+    /// Buyers attached so far per facilitator.
+    degree: Vec<u32>,
+    smoothing: f64,
+    /// Facilitators still waiting for a diaspora customer of their country as kin.
+    kin_pending: Vec<u32>,
+}
+
+impl FacilitatorMarket {
+    fn create(b: &mut Builder, sc: &Scenario, n_buyers: usize) -> FacilitatorMarket {
+        let n_fac =
+            if n_buyers > 0 { ((n_buyers as f64 * sc.facilitators.per_buyer).ceil() as usize).max(1) } else { 0 };
+        let mut ids: Vec<u32> = Vec::with_capacity(n_fac);
+        let mut weight: Vec<f64> = Vec::with_capacity(n_fac);
+        for _ in 0..n_fac {
+            let c = pick_country(&mut b.rng, &sc.corridors.osec_destinations);
+            let direct = b.rng.random::<f64>() < sc.facilitators.victim_direct_share;
+            let kind = if direct { RecipientKind::VictimDirect } else { RecipientKind::Facilitator };
+            ids.push(b.add_person(c, kind, None));
+            weight.push(if direct { 0.4 } else { 1.0 });
+        }
+        let n_kin = (n_fac as f64 * sc.facilitators.family_income_share).round() as usize;
+        let kin_pending = ids.iter().copied().take(n_kin).collect();
+        FacilitatorMarket {
+            ids,
+            weight,
+            degree: vec![0; n_fac],
+            smoothing: sc.facilitators.attachment_smoothing,
+            kin_pending,
+        }
+    }
+
+    /// A facilitator for a buyer who already has `mine`, drawn in proportion to its degree
+    /// (plus the smoothing) and weight; a new link raises its degree.
+    fn attach(&mut self, rng: &mut Rng, mine: &[Link]) -> u32 {
+        let n_fac = self.ids.len();
+        let alpha = self.smoothing;
+        let total: f64 = (0..n_fac).map(|i| (self.degree[i] as f64 + alpha) * self.weight[i]).sum();
+        let mut x = rng.random::<f64>() * total;
+        let mut chosen = n_fac.checked_sub(1).expect("a world with buyers has at least one facilitator");
+        for i in 0..n_fac {
+            let w = (self.degree[i] as f64 + alpha) * self.weight[i];
+            if x < w {
+                chosen = i;
+                break;
+            }
+            x -= w;
+        }
+        if !mine.iter().any(|l| l.recipient == self.ids[chosen]) {
+            self.degree[chosen] += 1;
+        }
+        self.ids[chosen]
+    }
+}
+
+/// Processes as they are created: each gets its own RNG stream, keyed by its number.
+struct Processes {
+    seed: u64,
+    list: Vec<Process>,
+}
+
+impl Processes {
+    fn add(&mut self, customer: u32, behaviour: Behaviour) {
+        let k = self.list.len() as u64;
+        self.list.push(Process::new(customer, rng_for(self.seed, 0x9000, k), behaviour));
+    }
+}
+
+/// What every customer's build reads.
+struct Context<'a> {
+    sc: &'a Scenario,
+    cal: &'a Calendar,
+    pools: &'a Pools,
+    home: CountryCode,
+}
+
+/// One customer being built: a name, everyday life, and the habits of its archetype.
+struct Life<'a, 'b> {
+    ctx: &'a Context<'a>,
+    b: &'b mut Builder,
+    procs: &'b mut Processes,
+    customer: u32,
+}
+
+impl Life<'_, '_> {
+    fn add(&mut self, behaviour: Behaviour) {
+        self.procs.add(self.customer, behaviour);
+    }
+
+    fn build(&mut self, arch: Archetype, market: &mut FacilitatorMarket) {
+        let mut crng = rng_for(self.b.seed, 0xC057, self.customer as u64);
+        let (origin, kin, surname) = self.name(arch, market, &mut crng);
+        self.everyday(arch, &mut crng);
+        match arch {
+            Archetype::DomesticEveryday => {}
+            Archetype::DiasporaFamily | Archetype::DiasporaExtendedFamily => {
+                let origin = origin.expect("a diaspora customer's origin is drawn in Life::name");
+                self.diaspora(arch, origin, kin, surname, &mut crng);
+            }
+            Archetype::PartnerAbroad => self.partner(&mut crng),
+            Archetype::AdultWebcam => self.adult_webcam(&mut crng),
+            Archetype::RomanceScamVictim => self.romance_victim(&mut crng),
+            Archetype::ChildSponsor => self.child_sponsor(&mut crng),
+            Archetype::Traveller => {
+                let trips = plan_trips(self.b, &mut crng, self.ctx, None, self.ctx.sc.traveller.trips_per_year);
+                self.add(Behaviour::Trips(Trips { trips }));
+            }
+            Archetype::SextortionVictim => self.sextortion_victim(&mut crng),
+            Archetype::LightBuyer | Archetype::MediumBuyer | Archetype::HeavyBuyer | Archetype::StealthyBuyer => {
+                self.buyer(arch, market, &mut crng)
+            }
+        }
+    }
+
+    /// The customer's name: diaspora senders carry their origin's names, everyone else the
+    /// general mix; a kin link to a facilitator fixes the surname. Returns the origin, the
+    /// kin facilitator and the surname.
+    fn name(
+        &mut self,
+        arch: Archetype,
+        market: &mut FacilitatorMarket,
+        crng: &mut Rng,
+    ) -> (Option<CountryCode>, Option<u32>, &'static str) {
+        let b = &mut *self.b;
+        let mut origin = None;
+        let mut kin = None;
+        let culture = match arch {
+            Archetype::DiasporaFamily | Archetype::DiasporaExtendedFamily => {
+                let o = pick_country(crng, &self.ctx.sc.diaspora.origins);
+                origin = Some(o);
+                if let Some(pos) = market.kin_pending.iter().position(|f| b.recipients[*f as usize].country == o) {
+                    kin = Some(market.kin_pending.swap_remove(pos));
+                }
+                Culture::of_country(o.as_str())
+            }
+            _ => general_culture(crng),
+        };
+        let kin_surname = kin
+            .map(|f| surname_of(b.recipient_name(f), Culture::of_country(b.recipients[f as usize].country.as_str())));
+        let given = *culture.given_names().choose(crng).expect("every culture has given names");
+        let surname = kin_surname
+            .unwrap_or_else(|| culture.surnames().choose(crng).copied().expect("every culture has surnames"));
+        b.add_customer(&format!("{given} {surname}"));
+        (origin, kin, surname)
+    }
+
+    /// Everyday life, common to all customers (buyers included: they live ordinary lives).
+    fn everyday(&mut self, arch: Archetype, crng: &mut Rng) {
+        let (sc, pools, home) = (self.ctx.sc, self.ctx.pools, self.ctx.home);
+        let dm = &sc.domestic;
+        let bm = &sc.buyers;
+        self.add(Behaviour::Card(Card { rate_per_day: gamma_rate(crng, dm.card_payments_per_month) / 30.4 }));
+        if crng.random::<f64>() < dm.rent_share {
+            let landlord = self.b.add_person(home, RecipientKind::Landlord, None);
+            let amount = (lognormal(crng, dm.rent_median, 0.3) / 10.0).round() * 10.0;
+            let day = crng.random_range(1..=3);
+            self.add(Behaviour::Rent(Rent { landlord, amount: cents(amount), day }));
+        }
+        let friend_rate = gamma_rate(crng, dm.friend_transfers_per_month) / 30.4;
+        if friend_rate > 0.0 {
+            let k = crng.random_range(1..=5);
+            let friends = (0..k).map(|_| self.b.add_person(home, RecipientKind::Friend, None)).collect();
+            self.add(Behaviour::Friends(Friends {
+                friends,
+                rate_per_day: friend_rate,
+                median: dm.friend_amount_median,
+            }));
+        }
+        let mut subs = vec![pick_member(crng, &pools.phone)];
+        if crng.random::<f64>() < 0.6 {
+            subs.push(pick_member(crng, &pools.streaming));
+        }
+        if crng.random::<f64>() < 0.2 {
+            subs.push(pick_member(crng, &pools.gym));
+        }
+        let vpn_share = if arch.is_buyer() { bm.vpn_share } else { dm.vpn_subscriber_share };
+        if crng.random::<f64>() < vpn_share {
+            subs.push(pick_member(crng, &pools.vpn));
+        }
+        let items = subs
+            .into_iter()
+            .map(|(r, med)| (r, cents((med as f64).round() - 0.01), crng.random_range(1..=28)))
+            .collect();
+        self.add(Behaviour::Subscriptions(Subscriptions { items }));
+        let cam_share = if arch.is_buyer() { bm.cam_token_share } else { dm.cam_site_share };
+        if arch != Archetype::AdultWebcam && crng.random::<f64>() < cam_share {
+            self.add(Behaviour::Merchant(Merchant {
+                pool: PoolId::Cam,
+                rate_per_day: 1.0 / 30.4,
+                night_share: 0.7,
+                channel: Channel::Card,
+            }));
+        }
+        if crng.random::<f64>() < dm.crypto_buyer_share {
+            self.add(Behaviour::Merchant(Merchant {
+                pool: PoolId::Crypto,
+                rate_per_day: 0.5 / 30.4,
+                night_share: 0.2,
+                channel: Channel::Crypto,
+            }));
+        }
+    }
+
+    /// Remittances to the family at home (several relatives for an extended family).
+    fn diaspora(&mut self, arch: Archetype, o: CountryCode, kin: Option<u32>, surname: &'static str, crng: &mut Rng) {
+        let dsc = &self.ctx.sc.diaspora;
+        let k = if arch == Archetype::DiasporaExtendedFamily {
+            crng.random_range(dsc.extended_recipients[0]..=dsc.extended_recipients[1])
+        } else {
+            crng.random_range(1..=dsc.recipients_max)
+        };
+        let mut recips = Vec::new();
+        if let Some(f) = kin {
+            recips.push(f);
+        }
+        while recips.len() < k as usize {
+            let same = crng.random::<f64>() < dsc.same_surname_share;
+            recips.push(self.b.add_person(o, RecipientKind::FamilyMember, same.then_some(surname)));
+        }
+        let monthly = lognormal(crng, dsc.monthly_amount_median, dsc.amount_sigma);
+        let payday = *dsc.payday_days.choose(crng).expect("scenario validation: diaspora.payday_days is non-empty");
+        let channel = pick_channel(crng, &dsc.channels);
+        self.add(Behaviour::Family(Family { recipients: recips, monthly, payday, channel }));
+    }
+
+    /// A partner abroad and the in-laws, paid monthly and now and then.
+    fn partner(&mut self, rng: &mut Rng) {
+        let pa = &self.ctx.sc.partner;
+        let c = pick_country(rng, &pa.destinations);
+        let partner = self.b.add_person(c, RecipientKind::Partner, None);
+        let psur = surname_of(self.b.recipient_name(partner), Culture::of_country(c.as_str()));
+        let k = rng.random_range(0..=pa.in_laws_max);
+        let in_laws = (0..k).map(|_| self.b.add_person(c, RecipientKind::InLaw, Some(psur))).collect();
+        let monthly = lognormal(rng, pa.monthly_amount_median, 0.4);
+        self.add(Behaviour::Partner(Partner { partner, in_laws, monthly, day: rng.random_range(1..=28) }));
+    }
+
+    /// Cam-site tokens at night, and for some tips to performers abroad.
+    fn adult_webcam(&mut self, crng: &mut Rng) {
+        let w = &self.ctx.sc.webcam;
+        let rate = gamma_rate(crng, w.token_purchases_per_month) / 30.4;
+        self.add(Behaviour::Merchant(Merchant {
+            pool: PoolId::Cam,
+            rate_per_day: rate,
+            night_share: w.night_share,
+            channel: Channel::Card,
+        }));
+        if crng.random::<f64>() < w.tipper_share {
+            let k = crng.random_range(1..=w.performers_max);
+            let n_days = self.ctx.cal.n_days as f64;
+            let performers = (0..k)
+                .map(|_| {
+                    let c = pick_country(crng, &w.performer_countries);
+                    let r = self.b.add_person(c, RecipientKind::CamPerformer, None);
+                    let start = crng.random::<f64>() * n_days * 0.8;
+                    let len = lognormal(crng, 120.0, 0.8);
+                    Link { recipient: r, start, end: start + len, weight: 1.0 }
+                })
+                .collect();
+            self.add(Behaviour::Tips(Tips { performers, rate_per_day: gamma_rate(crng, w.tips_per_month) / 30.4 }));
+        }
+    }
+
+    /// Growing payments to a romance scammer, sometimes moving to a second one.
+    fn romance_victim(&mut self, crng: &mut Rng) {
+        let r = &self.ctx.sc.romance;
+        let c = pick_country(crng, &r.destinations);
+        let first = self.b.add_person(c, RecipientKind::RomanceScammer, None);
+        let second = self.b.add_person(pick_country(crng, &r.destinations), RecipientKind::RomanceScammer, None);
+        let n_pay = crng.random_range(r.payments[0]..=r.payments[1]);
+        let switch_at =
+            if crng.random::<f64>() < r.new_recipient_share { crng.random_range(1..=n_pay) } else { u32::MAX };
+        let start = crng.random::<f64>() * self.ctx.cal.n_days as f64 * 0.7;
+        self.add(Behaviour::Romance(Romance {
+            recipients: [first, second],
+            n_pay,
+            switch_at,
+            t: start,
+            k: 0,
+            amount: lognormal(crng, r.first_amount_median, 0.4),
+        }));
+    }
+
+    /// A monthly child sponsorship to an NGO, with the child's name in the reference.
+    fn child_sponsor(&mut self, crng: &mut Rng) {
+        let s = &self.ctx.sc.sponsor;
+        let ngo = ngo_recipient(self.b, crng, s.ngos, &s.ngo_countries);
+        let amount =
+            *s.monthly_amounts.choose(crng).expect("scenario validation: sponsor.monthly_amounts is non-empty");
+        let child = Culture::Filipino.given_names().choose(crng).copied().expect("every culture has given names");
+        let no: u32 = crng.random_range(10_000..99_999);
+        let reference = self.b.intern(&format!("school fees {child} Pate {no}"));
+        self.add(Behaviour::Sponsor(Sponsor { ngo, amount: cents(amount), day: crng.random_range(1..=3), reference }));
+    }
+
+    /// A burst of escalating payments to one sextortionist, up to a total.
+    fn sextortion_victim(&mut self, crng: &mut Rng) {
+        let s = &self.ctx.sc.sextortion;
+        let c = pick_country(crng, &s.destinations);
+        let r = self.b.add_person(c, RecipientKind::Sextortionist, None);
+        let k = crng.random_range(s.payments[0]..=s.payments[1]);
+        let start = crng.random_range(0..self.ctx.cal.n_days.max(1));
+        let mut total = 0.0;
+        let mut plan = Vec::new();
+        let mut amount = crng.random_range(30.0..s.first_payment_max);
+        for _ in 0..k {
+            if total + amount > s.total_max {
+                break;
+            }
+            let day = start + crng.random_range(0..=s.burst_days_max);
+            plan.push((day, cents((amount / 5.0).round() * 5.0)));
+            total += amount;
+            amount *= crng.random_range(1.0..1.8);
+        }
+        plan.sort_unstable();
+        self.add(Behaviour::Sextortion(Sextortion { recipient: r, plan }));
+    }
+
+    /// A buyer's career: its rate, length and escalation, the facilitators it pays over
+    /// time, and the partner abroad or trips some buyers also have.
+    fn buyer(&mut self, arch: Archetype, market: &mut FacilitatorMarket, crng: &mut Rng) {
+        let (sc, cal) = (self.ctx.sc, self.ctx.cal);
+        let bm = &sc.buyers;
+        let n_days = cal.n_days as f64;
+        let range = match arch {
+            Archetype::HeavyBuyer => bm.heavy_per_month,
+            Archetype::MediumBuyer => bm.medium_per_month,
+            Archetype::LightBuyer => bm.light_per_month,
+            // Stealthy buyers keep a steady medium-ish cadence.
+            _ => [1.0, bm.medium_per_month[0].max(1.0) + 1.0],
+        };
+        let rate = crng.random_range(range[0]..=range[1]) / 30.4;
+        let career =
+            lognormal(crng, bm.career_median_months, 0.8).clamp(bm.career_months[0], bm.career_months[1]) * 30.4;
+        // Careers overlap the period; many started before it (§3.2: years-long careers).
+        let start = -career + crng.random::<f64>() * (n_days + career - 14.0).max(1.0);
+        let end = start + career;
+        let esc = crng.random_range(bm.escalation[0]..=bm.escalation[1]);
+        let stealthy = arch == Archetype::StealthyBuyer;
+        let mut links: Vec<Link> = Vec::new();
+        let churn = bm.facilitator_months_mean * 30.4;
+        let mut t = start;
+        loop {
+            let life = if stealthy { career } else { -churn * (1.0 - crng.random::<f64>()).ln() };
+            let e = (t + life).min(end);
+            let r = market.attach(crng, &links);
+            links.push(Link { recipient: r, start: t, end: e, weight: 2.0 });
+            if e >= end {
+                break;
+            }
+            t = e;
+        }
+        if !stealthy {
+            for _ in 0..poisson(crng, bm.extra_facilitators_mean) {
+                let s = start + crng.random::<f64>() * career;
+                let life = -churn * (1.0 - crng.random::<f64>()).ln();
+                let r = market.attach(crng, &links);
+                links.push(Link { recipient: r, start: s, end: (s + life).min(end), weight: 1.0 });
+            }
+        }
+        let stealth_amount =
+            [50.0, 80.0, 100.0, 120.0, 150.0].choose(crng).copied().expect("a non-empty constant list");
+        let stealth_day = crng.random_range(1..=28);
+        self.add(Behaviour::Osec(Osec {
+            heavy: arch == Archetype::HeavyBuyer,
+            stealthy,
+            rate_per_day: rate,
+            career_start: start,
+            career_end: end,
+            escalation: esc,
+            links,
+            t: start.max(0.0),
+            stealth_amount,
+            stealth_day,
+        }));
+        if crng.random::<f64>() < bm.partner_abroad_share {
+            self.partner(crng);
+        }
+        if crng.random::<f64>() < bm.travel_share {
+            let trips = plan_trips(self.b, crng, self.ctx, Some(cc("PH")), 1.5);
+            self.add(Behaviour::Trips(Trips { trips }));
+        }
+    }
+}
+
+/// The shared reference vocabularies, interned.
+fn reference_sets(b: &mut Builder) -> RefSets {
+    use crate::names::{FAMILY_ONLY_REFS, FRIEND_REFS, REMITTANCE_REFS, ROMANCE_REFS, TIP_REFS};
+    let mut set = |list: &[&str]| list.iter().map(|r| b.intern(r)).collect::<Vec<u32>>();
+    RefSets {
+        remittance: set(REMITTANCE_REFS),
+        family_only: set(FAMILY_ONLY_REFS),
+        friend: set(FRIEND_REFS),
+        romance: set(ROMANCE_REFS),
+        tip: set(TIP_REFS),
+    }
 }
 
 /// Time zones of the destination countries, for card spending abroad.
@@ -867,12 +843,7 @@ fn surname_of(full: &str, culture: Culture) -> &'static str {
         .filter(|s| full.ends_with(&format!(" {s}")))
         .max_by_key(|s| s.len())
         .copied()
-        .unwrap_or("Santos")
-}
-
-fn pick_member(rng: &mut Rng, pool: &Pool) -> (u32, f32) {
-    let i = rng.random_range(0..pool.members.len().max(1)).min(pool.members.len().saturating_sub(1));
-    (pool.members.get(i).copied().unwrap_or(0), pool.median.get(i).copied().unwrap_or(10.0))
+        .expect("a kin or partner name was made from this culture's surnames")
 }
 
 fn ngo_recipient(b: &mut Builder, rng: &mut Rng, n: u32, countries: &CountryMix) -> u32 {
@@ -890,33 +861,16 @@ fn ngo_recipient(b: &mut Builder, rng: &mut Rng, n: u32, countries: &CountryMix)
     r
 }
 
-fn add_partner(
-    b: &mut Builder,
-    rng: &mut Rng,
-    sc: &Scenario,
-    procs: &mut Vec<Proc>,
-    new_proc: &mut impl FnMut(Behaviour, &mut Vec<Proc>),
-) {
-    let pa = &sc.partner;
-    let c = pick_country(rng, &pa.destinations);
-    let partner = b.add_person(c, RecipientKind::Partner, None);
-    let psur = surname_of(b.recipient_name(partner), Culture::of_country(c.as_str()));
-    let k = rng.random_range(0..=pa.in_laws_max);
-    let in_laws = (0..k).map(|_| b.add_person(c, RecipientKind::InLaw, Some(psur))).collect();
-    let monthly = lognormal(rng, pa.monthly_amount_median, 0.4);
-    new_proc(Behaviour::Partner { partner, in_laws, monthly, day: rng.random_range(1..=28) }, procs);
-}
-
+/// Trips abroad (to `dest`, or to the scenario's destinations), with friends made there.
 fn plan_trips(
     b: &mut Builder,
     rng: &mut Rng,
-    sc: &Scenario,
-    cal: &Calendar,
-    pools: &Pools,
+    ctx: &Context<'_>,
     dest: Option<CountryCode>,
     per_year: f64,
 ) -> Vec<Trip> {
-    let t = &sc.traveller;
+    let (cal, pools) = (ctx.cal, ctx.pools);
+    let t = &ctx.sc.traveller;
     let years = cal.n_days as f64 / 365.0;
     let k = poisson(rng, per_year * years).max(1);
     let mut trips: Vec<Trip> = (0..k)
