@@ -235,8 +235,18 @@ fn every_endpoint_and_every_auth_failure() {
         "{m}"
     );
     assert!(m.contains("osecwatch_log_entries 12"), "{m}");
-    // An undocumented route does not exist.
-    assert_eq!(s.get("/v1/secret", Some(ADMIN)).0, 404);
+    // An undocumented route does not exist, and says so in the same JSON shape as every
+    // other error.
+    let (c, body) = s.get("/v1/secret", Some(ADMIN));
+    assert_eq!(c, 404);
+    assert!(json(&body)["error"].as_str().is_some_and(|e| e.contains("no such route")), "{body}");
+    // A method the route table does not list for a known path is refused by the gate with
+    // JSON, and never reaches a handler without a token check (no token is sent here).
+    for (method, path) in [("DELETE", "/v1/alerts"), ("POST", "/v1/alerts"), ("GET", "/v1/admin/snapshot")] {
+        let (c, body) = s.req(method, path, None, "application/json", b"");
+        assert_eq!(c, 405, "{method} {path}: {body}");
+        assert!(json(&body)["error"].as_str().is_some_and(|e| e.contains("not allowed")), "{method} {path}: {body}");
+    }
 }
 
 /// Payments the client saw acknowledged, and the log's txn ids after restart.

@@ -4,7 +4,58 @@
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// Why tokens could not be loaded or made.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// A stored digest is not hexadecimal.
+    #[error("token `{name}`: sha256 is not hex")]
+    NotHex {
+        /// The token's name.
+        name: String,
+    },
+    /// A stored digest is not 32 bytes.
+    #[error("token `{name}`: sha256 must be 32 bytes")]
+    WrongLength {
+        /// The token's name.
+        name: String,
+    },
+    /// The token file cannot be read.
+    #[error("{0}")]
+    Read(std::io::Error),
+    /// The token file is not the expected TOML.
+    #[error("{0}")]
+    Parse(toml::de::Error),
+    /// A problem in a token file.
+    #[error("{}: {source}", path.display())]
+    InFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong in it.
+        source: Box<TokenError>,
+    },
+    /// An `OSECWATCH_TOKENS` entry without three parts.
+    #[error("OSECWATCH_TOKENS: expected name:scope+scope:secret")]
+    EnvShape,
+    /// An `OSECWATCH_TOKENS` entry names a scope that does not exist.
+    #[error("OSECWATCH_TOKENS: token `{name}`: unknown scope `{scope}` (screen, ingest, read, admin)")]
+    UnknownScope {
+        /// The token's name.
+        name: String,
+        /// The scope it names.
+        scope: String,
+    },
+    /// An `OSECWATCH_TOKENS` secret too short to be safe.
+    #[error("OSECWATCH_TOKENS: token `{name}`: secret shorter than 16 characters")]
+    ShortSecret {
+        /// The token's name.
+        name: String,
+    },
+    /// The operating system gave no randomness for a new secret.
+    #[error("no randomness from the operating system: {0}")]
+    NoRandomness(String),
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -16,6 +67,16 @@ pub enum Scope {
 }
 
 impl Scope {
+    /// The scope's name, as tokens and the OpenAPI document write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Screen => "screen",
+            Scope::Ingest => "ingest",
+            Scope::Read => "read",
+            Scope::Admin => "admin",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Scope> {
         match s {
             "screen" => Some(Scope::Screen),
@@ -82,40 +143,38 @@ impl Tokens {
         self.0.push(Token { name: name.to_string(), digest: digest(secret), scopes });
     }
 
-    pub fn add_entry(&mut self, e: &TokenEntry) -> Result<(), String> {
-        let bytes = hex::decode(&e.sha256).map_err(|_| format!("token `{}`: sha256 is not hex", e.name))?;
-        let digest: [u8; 32] = bytes.try_into().map_err(|_| format!("token `{}`: sha256 must be 32 bytes", e.name))?;
+    /// A token from its stored form (name, SHA-256 digest in hex, scopes).
+    pub fn add_entry(&mut self, e: &TokenEntry) -> Result<(), TokenError> {
+        let bytes = hex::decode(&e.sha256).map_err(|_| TokenError::NotHex { name: e.name.clone() })?;
+        let digest: [u8; 32] = bytes.try_into().map_err(|_| TokenError::WrongLength { name: e.name.clone() })?;
         self.0.push(Token { name: e.name.clone(), digest, scopes: e.scopes.clone() });
         Ok(())
     }
 
     /// Tokens from a TOML file (`[[tokens]] name, sha256, scopes`).
-    pub fn load_file(&mut self, path: &Path) -> Result<(), String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let f: TokenFile = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    pub fn load_file(&mut self, path: &Path) -> Result<(), TokenError> {
+        let in_file = |source: TokenError| TokenError::InFile { path: path.to_path_buf(), source: Box::new(source) };
+        let text = std::fs::read_to_string(path).map_err(|e| in_file(TokenError::Read(e)))?;
+        let f: TokenFile = toml::from_str(&text).map_err(|e| in_file(TokenError::Parse(e)))?;
         for e in &f.tokens {
-            self.add_entry(e).map_err(|m| format!("{}: {m}", path.display()))?;
+            self.add_entry(e).map_err(in_file)?;
         }
         Ok(())
     }
 
     /// Tokens from `OSECWATCH_TOKENS`: `name:scope+scope:secret` entries separated by `;`.
-    pub fn load_env(&mut self, value: &str) -> Result<(), String> {
+    pub fn load_env(&mut self, value: &str) -> Result<(), TokenError> {
         for part in value.split(';').map(str::trim).filter(|p| !p.is_empty()) {
             let mut it = part.splitn(3, ':');
             let (Some(name), Some(scopes), Some(secret)) = (it.next(), it.next(), it.next()) else {
-                return Err("OSECWATCH_TOKENS: expected name:scope+scope:secret".into());
+                return Err(TokenError::EnvShape);
             };
             let scopes = scopes
                 .split('+')
-                .map(|s| {
-                    Scope::parse(s).ok_or_else(|| {
-                        format!("OSECWATCH_TOKENS: token `{name}`: unknown scope `{s}` (screen, ingest, read, admin)")
-                    })
-                })
+                .map(|s| Scope::parse(s).ok_or_else(|| TokenError::UnknownScope { name: name.into(), scope: s.into() }))
                 .collect::<Result<Vec<_>, _>>()?;
             if secret.len() < 16 {
-                return Err(format!("OSECWATCH_TOKENS: token `{name}`: secret shorter than 16 characters"));
+                return Err(TokenError::ShortSecret { name: name.into() });
             }
             self.add_secret(name, secret, scopes);
         }
@@ -142,9 +201,9 @@ impl Tokens {
 }
 
 /// A new random secret (32 bytes from the operating system, hex).
-pub fn generate_secret() -> Result<String, String> {
+pub fn generate_secret() -> Result<String, TokenError> {
     let mut b = [0u8; 32];
-    getrandom::fill(&mut b).map_err(|e| format!("no randomness from the operating system: {e}"))?;
+    getrandom::fill(&mut b).map_err(|e| TokenError::NoRandomness(e.to_string()))?;
     Ok(hex::encode(b))
 }
 
@@ -163,8 +222,8 @@ mod tests {
         assert_eq!(t.check(Some("0123456789abcdef-root"), Scope::Ingest), Ok("root"));
         assert_eq!(t.check(Some("wrong"), Scope::Read), Err(Denied::Unauthenticated));
         assert_eq!(t.check(None, Scope::Read), Err(Denied::Unauthenticated));
-        assert!(t.load_env("x:fly:0123456789abcdef").unwrap_err().contains("unknown scope"));
-        assert!(t.load_env("x:read:short").unwrap_err().contains("shorter"));
+        assert!(t.load_env("x:fly:0123456789abcdef").unwrap_err().to_string().contains("unknown scope"));
+        assert!(t.load_env("x:read:short").unwrap_err().to_string().contains("shorter"));
         let s = generate_secret().unwrap();
         assert_eq!(s.len(), 64);
         assert_ne!(s, generate_secret().unwrap());

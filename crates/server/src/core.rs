@@ -28,14 +28,73 @@ pub struct Screened {
     pub duplicate: bool,
 }
 
+/// Why one payment of a request was not screened.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    /// The same id twice in one batch: the second is refused, the first screened.
+    #[error("duplicate txn_id `{0}` in the same batch")]
+    DuplicateInBatch(String),
+    /// The amount cannot be converted to the pack's base currency.
+    #[error(transparent)]
+    Rate(#[from] osecwatch_ingest::RateError),
+    /// The engine refused the payment.
+    #[error(transparent)]
+    Engine(#[from] osecwatch_engine::EngineError),
+    /// The log could not be written: nothing was decided, the client may retry.
+    #[error("the payment could not be made durable; retry")]
+    NotDurable,
+}
+
+/// Why the core could not start, or could not write a snapshot.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    /// A logged payment that no longer reads as a payment.
+    #[error("write-ahead log entry {seq}: {source}")]
+    Entry {
+        /// Its sequence number.
+        seq: u64,
+        /// What does not parse.
+        source: crate::wal::EntryError,
+    },
+    /// A logged payment the engine refuses on replay.
+    #[error("write-ahead log entry {seq}: {source}")]
+    Replay {
+        /// Its sequence number.
+        seq: u64,
+        /// Why the engine refuses it.
+        source: osecwatch_engine::EngineError,
+    },
+    /// The audit log could not be written.
+    #[error(transparent)]
+    Store(#[from] crate::StoreError),
+    /// The snapshot file could not be written.
+    #[error("{}: {source}", path.display())]
+    SnapshotIo {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The engine state could not be encoded.
+    #[error("snapshot: {0}")]
+    SnapshotEncode(serde_json::Error),
+}
+
+/// A read of the engine's state, run on the core thread between batches.
 pub type Query = Box<dyn FnOnce(&mut Engine) + Send>;
 
+/// What handlers ask of the core.
 pub enum Request {
-    Payments(Vec<Transaction>, oneshot::Sender<Vec<Result<Screened, String>>>),
+    /// Screen these payments; answers one result per payment, in order.
+    Payments(Vec<Transaction>, oneshot::Sender<Vec<Result<Screened, Refusal>>>),
+    /// Read the engine's state.
     Query(Query),
     /// Write a snapshot now (admin action by the named token); answers the log position.
-    Snapshot(String, oneshot::Sender<Result<u64, String>>),
+    Snapshot(String, oneshot::Sender<Result<u64, CoreError>>),
 }
+
+/// One request's payments and where its answer goes.
+type PaymentRequest = (Vec<Transaction>, oneshot::Sender<Vec<Result<Screened, Refusal>>>);
 
 /// What a snapshot file holds.
 #[derive(Serialize, serde::Deserialize)]
@@ -158,7 +217,7 @@ impl Core {
         mut audit: AuditLog,
         stats: Arc<CoreStats>,
         snap: SnapshotPolicy,
-    ) -> Result<Core, String> {
+    ) -> Result<Core, CoreError> {
         let mut seen = Seen::new(DEDUPE_WINDOW);
         engine.set_track_scores(false);
         let mut from = 0;
@@ -166,7 +225,7 @@ impl Core {
         if let Some(f) = load_snapshot(&snap) {
             // `restore` checks everything before it changes the engine, so a refusal leaves
             // the engine empty and the full replay below starts from a clean state.
-            let restored = if f.last_seq > last_logged {
+            let restored: Result<(), String> = if f.last_seq > last_logged {
                 Err("it is ahead of the log".to_string())
             } else {
                 engine.restore(f.engine).map_err(|e| e.to_string())
@@ -183,14 +242,14 @@ impl Core {
         }
         let audited = audit.last_seq();
         for e in entries.iter().filter(|e| e.seq > from) {
-            let t = e.to_txn().map_err(|m| format!("write-ahead log entry {}: {m}", e.seq))?;
-            let o = engine.process(&t.as_row()).map_err(|m| format!("write-ahead log entry {}: {m}", e.seq))?;
+            let t = e.to_txn().map_err(|source| CoreError::Entry { seq: e.seq, source })?;
+            let o = engine.process(&t.as_row()).map_err(|source| CoreError::Replay { seq: e.seq, source })?;
             if e.seq > audited {
                 audit.push(&e.timestamp, "decision", Some(e.seq), decision_record(&t, &o));
             }
             seen.insert(&t.txn_id, (e.seq, o.decision, o.score));
         }
-        audit.commit().map_err(|e| e.to_string())?;
+        audit.commit()?;
         stats.logged.store(entries.len() as u64, Ordering::Relaxed);
         let core =
             Core { engine, wal, audit, seen, stats, snap, last_seq: last_logged, since_snapshot: last_logged - from };
@@ -199,7 +258,7 @@ impl Core {
     }
 
     /// Write the snapshot atomically (temporary file, sync, rename).
-    pub fn write_snapshot(&mut self) -> Result<u64, String> {
+    pub fn write_snapshot(&mut self) -> Result<u64, CoreError> {
         let f = SnapshotFile {
             last_seq: self.last_seq,
             pack_fingerprint: self.snap.pack_fingerprint,
@@ -207,11 +266,11 @@ impl Core {
             seen: self.seen.order.iter().filter_map(|k| self.seen.map.get(k).map(|v| (*k, v.0, v.1, v.2))).collect(),
         };
         let tmp = self.snap.path.with_extension("tmp");
-        let err = |e: std::io::Error| format!("{}: {e}", tmp.display());
+        let err = |source: std::io::Error| CoreError::SnapshotIo { path: tmp.clone(), source };
         {
             let file = std::fs::File::create(&tmp).map_err(err)?;
             let mut w = std::io::BufWriter::new(&file);
-            serde_json::to_writer(&mut w, &f).map_err(|e| e.to_string())?;
+            serde_json::to_writer(&mut w, &f).map_err(CoreError::SnapshotEncode)?;
             use std::io::Write as _;
             w.flush().map_err(err)?;
             drop(w);
@@ -227,9 +286,10 @@ impl Core {
         Ok(self.last_seq)
     }
 
-    pub fn admin_record(&mut self, at: &str, action: &str, actor: &str) -> Result<(), String> {
+    /// Record an administrative action in the audit log, durably.
+    pub fn admin_record(&mut self, at: &str, action: &str, actor: &str) -> Result<(), CoreError> {
         self.audit.push(at, "admin", None, serde_json::json!({ "action": action, "actor": actor }));
-        self.audit.commit().map_err(|e| e.to_string())
+        Ok(self.audit.commit()?)
     }
 
     fn publish(&self) {
@@ -265,9 +325,12 @@ impl Core {
         let _ = self.audit.commit();
     }
 
+    /// One batch of requests: payments are triaged (retries, refusals), the new ones logged
+    /// with one sync and processed in log order, then queries and snapshots run, and every
+    /// request is answered.
     fn handle(&mut self, batch: Vec<Request>) {
         self.stats.batches.fetch_add(1, Ordering::Relaxed);
-        let mut payments = Vec::new();
+        let mut payments: Vec<PaymentRequest> = Vec::new();
         let mut queries = Vec::new();
         let mut snapshots = Vec::new();
         for r in batch {
@@ -277,8 +340,28 @@ impl Core {
                 Request::Snapshot(actor, tx) => snapshots.push((actor, tx)),
             }
         }
-        // Decide what to log: new payments the engine can price, in arrival order.
-        let mut results: Vec<Vec<Result<Screened, String>>> = Vec::with_capacity(payments.len());
+        let (mut results, to_log) = self.triage(&payments);
+        if !to_log.is_empty() {
+            self.log_and_process(&payments, &to_log, &mut results);
+        }
+        for q in queries {
+            q(&mut self.engine);
+        }
+        for (actor, tx) in snapshots {
+            let _ = tx.send(self.snapshot_for(&actor));
+        }
+        self.publish();
+        for ((_, tx), res) in payments.into_iter().zip(results) {
+            let _ = tx.send(res);
+        }
+    }
+
+    /// Decide what to log: new payments the engine can price, in arrival order. Retries get
+    /// their first answer; the others a refusal. Returns a result per payment (those to log
+    /// hold `NotDurable` until they are logged) and the (request, payment) positions to log.
+    #[allow(clippy::type_complexity)]
+    fn triage(&self, payments: &[PaymentRequest]) -> (Vec<Vec<Result<Screened, Refusal>>>, Vec<(usize, usize)>) {
+        let mut results = Vec::with_capacity(payments.len());
         let mut to_log: Vec<(usize, usize)> = Vec::new();
         let mut in_batch: HashMap<&str, (usize, usize)> = HashMap::new();
         for (pi, (txns, _)) in payments.iter().enumerate() {
@@ -295,81 +378,70 @@ impl Core {
                     }));
                 } else if in_batch.contains_key(t.txn_id.as_str()) {
                     self.stats.duplicates.fetch_add(1, Ordering::Relaxed);
-                    res.push(Err(format!("duplicate txn_id `{}` in the same batch", t.txn_id)));
+                    res.push(Err(Refusal::DuplicateInBatch(t.txn_id.clone())));
                 } else if let Err(e) = self.engine.check_currency(t.amount.currency) {
-                    res.push(Err(e.to_string()));
+                    res.push(Err(e.into()));
                 } else {
                     in_batch.insert(t.txn_id.as_str(), (pi, ti));
                     to_log.push((pi, ti));
-                    res.push(Err(String::new()));
+                    res.push(Err(Refusal::NotDurable));
                 }
             }
             results.push(res);
         }
-        if !to_log.is_empty() {
-            let refs: Vec<&Transaction> = to_log.iter().map(|(p, t)| &payments[*p].0[*t]).collect();
-            match self.wal.append(&refs) {
-                Ok(seqs) => {
-                    for ((p, t), seq) in to_log.iter().zip(seqs) {
-                        let txn = &payments[*p].0[*t];
-                        let r = match self.engine.process(&txn.as_row()) {
-                            Ok(o) => {
-                                let counter = match o.decision {
-                                    Decision::Allow => &self.stats.allow,
-                                    Decision::Review => &self.stats.review,
-                                    Decision::Block => &self.stats.block,
-                                };
-                                counter.fetch_add(1, Ordering::Relaxed);
-                                self.audit.push(
-                                    &txn.timestamp.to_rfc3339(),
-                                    "decision",
-                                    Some(seq),
-                                    decision_record(txn, &o),
-                                );
-                                self.seen.insert(&txn.txn_id, (seq, o.decision, o.score));
-                                Ok(summary(seq, txn, o))
-                            }
-                            Err(e) => Err(e.to_string()),
-                        };
-                        results[*p][*t] = r;
-                    }
-                    self.stats.logged.fetch_add(to_log.len() as u64, Ordering::Relaxed);
-                    self.last_seq = self.wal.next_seq() - 1;
-                    self.since_snapshot += to_log.len() as u64;
+        (results, to_log)
+    }
+
+    /// Append the payments at `to_log` with one sync, then process them in log order and
+    /// audit each decision; if the append fails, they stay refused as not durable.
+    fn log_and_process(
+        &mut self,
+        payments: &[PaymentRequest],
+        to_log: &[(usize, usize)],
+        results: &mut [Vec<Result<Screened, Refusal>>],
+    ) {
+        let refs: Vec<&Transaction> = to_log.iter().map(|(p, t)| &payments[*p].0[*t]).collect();
+        match self.wal.append(&refs) {
+            Ok(seqs) => {
+                for ((p, t), seq) in to_log.iter().zip(seqs) {
+                    results[*p][*t] = self.process_logged(&payments[*p].0[*t], seq);
                 }
-                Err(e) => {
-                    tracing::error!(error = %e, "write-ahead log append failed; refusing the batch");
-                    for (p, t) in &to_log {
-                        results[*p][*t] = Err("the payment could not be made durable; retry".into());
-                    }
-                }
+                self.stats.logged.fetch_add(to_log.len() as u64, Ordering::Relaxed);
+                self.last_seq = self.wal.next_seq() - 1;
+                self.since_snapshot += to_log.len() as u64;
             }
-            if let Err(e) = self.audit.commit() {
-                tracing::error!(error = %e, "audit log commit failed");
-            }
+            Err(e) => tracing::error!(error = %e, "write-ahead log append failed; refusing the batch"),
         }
-        for q in queries {
-            q(&mut self.engine);
+        if let Err(e) = self.audit.commit() {
+            tracing::error!(error = %e, "audit log commit failed");
         }
-        for (actor, tx) in snapshots {
-            let r = self.write_snapshot();
-            if let Ok(seq) = &r {
-                let now = osecwatch_model::Timestamp::new(
-                    std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map(|d| d.as_secs() as i64)
-                        .unwrap_or(0),
-                    0,
-                )
-                .to_rfc3339();
-                let _ = self.admin_record(&now, &format!("snapshot at log position {seq}"), &actor);
-            }
-            let _ = tx.send(r);
-        }
-        self.publish();
-        for ((_, tx), res) in payments.into_iter().zip(results) {
-            let _ = tx.send(res);
-        }
+    }
+
+    /// A payment now in the log at `seq`: through the engine, counted, audited, remembered
+    /// for retries.
+    fn process_logged(&mut self, txn: &Transaction, seq: u64) -> Result<Screened, Refusal> {
+        let o = self.engine.process(&txn.as_row())?;
+        let counter = match o.decision {
+            Decision::Allow => &self.stats.allow,
+            Decision::Review => &self.stats.review,
+            Decision::Block => &self.stats.block,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        self.audit.push(&txn.timestamp.to_rfc3339(), "decision", Some(seq), decision_record(txn, &o));
+        self.seen.insert(&txn.txn_id, (seq, o.decision, o.score));
+        Ok(summary(seq, txn, o))
+    }
+
+    /// A snapshot an admin asked for, recorded in the audit log with who asked.
+    fn snapshot_for(&mut self, actor: &str) -> Result<u64, CoreError> {
+        let seq = self.write_snapshot()?;
+        let now = osecwatch_model::Timestamp::new(
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0),
+            0,
+        )
+        .to_rfc3339();
+        let _ = self.admin_record(&now, &format!("snapshot at log position {seq}"), actor);
+        Ok(seq)
     }
 }
 

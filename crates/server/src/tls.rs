@@ -14,23 +14,47 @@ use tokio::sync::mpsc;
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
+/// Why HTTPS could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    /// A PEM file that cannot be read or parsed.
+    #[error("{}: {message}", path.display())]
+    Pem {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The certificate file holds no certificate.
+    #[error("{}: no certificate found", .0.display())]
+    NoCertificate(std::path::PathBuf),
+    /// rustls refused the protocol configuration.
+    #[error("{0}")]
+    Setup(String),
+    /// The key does not belong to the certificate.
+    #[error("certificate and key do not fit: {0}")]
+    Mismatch(String),
+}
+
 /// Build an acceptor from PEM files (certificate chain, private key).
-pub fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, String> {
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-        .map_err(|e| format!("{}: {e}", cert.display()))?
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("{}: {e}", cert.display()))?;
+pub fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, TlsError> {
+    let pem = |path: &Path| {
+        let path = path.to_path_buf();
+        move |e: rustls_pki_types::pem::Error| TlsError::Pem { path, message: e.to_string() }
+    };
+    let certs: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_file_iter(cert).map_err(pem(cert))?.collect::<Result<_, _>>().map_err(pem(cert))?;
     if certs.is_empty() {
-        return Err(format!("{}: no certificate found", cert.display()));
+        return Err(TlsError::NoCertificate(cert.to_path_buf()));
     }
-    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| format!("{}: {e}", key.display()))?;
+    let key = PrivateKeyDer::from_pem_file(key).map_err(pem(key))?;
     let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
     let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
+        .map_err(|e| TlsError::Setup(e.to_string()))?
         .with_no_client_auth()
         .with_single_cert(certs, key)
-        .map_err(|e| format!("certificate and key do not fit: {e}"))?;
+        .map_err(|e| TlsError::Mismatch(e.to_string()))?;
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 

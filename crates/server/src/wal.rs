@@ -57,27 +57,42 @@ impl LogEntry {
     }
 
     /// Back to the canonical record (log lines were validated before they were written).
-    pub fn to_txn(&self) -> Result<Transaction, String> {
-        let currency = CurrencyCode::parse(&self.currency).map_err(|e| e.to_string())?;
+    pub fn to_txn(&self) -> Result<Transaction, EntryError> {
+        let currency = CurrencyCode::parse(&self.currency).map_err(bad("currency"))?;
         let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
         Ok(Transaction {
             txn_id: self.txn_id.clone(),
-            timestamp: Timestamp::parse_rfc3339(&self.timestamp).map_err(|e| e.to_string())?,
+            timestamp: Timestamp::parse_rfc3339(&self.timestamp).map_err(bad("timestamp"))?,
             sender_id: self.sender_id.clone(),
             sender_name: opt(&self.sender_name),
-            sender_country: CountryCode::parse(&self.sender_country).map_err(|e| e.to_string())?,
+            sender_country: CountryCode::parse(&self.sender_country).map_err(bad("sender_country"))?,
             recipient_id: self.recipient_id.clone(),
             recipient_name: opt(&self.recipient_name),
-            recipient_country: CountryCode::parse(&self.recipient_country).map_err(|e| e.to_string())?,
+            recipient_country: CountryCode::parse(&self.recipient_country).map_err(bad("recipient_country"))?,
             amount: Money::new(
-                osecwatch_model::parse_decimal_minor(&self.amount, currency.exponent()).map_err(|e| e.to_string())?,
+                osecwatch_model::parse_decimal_minor(&self.amount, currency.exponent()).map_err(bad("amount"))?,
                 currency,
             ),
-            channel: Channel::parse(&self.channel).map_err(|e| e.to_string())?,
+            channel: Channel::parse(&self.channel).map_err(bad("channel"))?,
             reference: opt(&self.reference),
             merchant_category: self.merchant_category,
         })
     }
+}
+
+/// A logged payment that no longer reads as a canonical record.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct EntryError {
+    /// The field that does not parse.
+    pub field: &'static str,
+    /// Why.
+    pub message: String,
+}
+
+/// The error for a field of a logged payment that does not parse.
+fn bad<E: std::fmt::Display>(field: &'static str) -> impl Fn(E) -> EntryError {
+    move |e| EntryError { field, message: e.to_string() }
 }
 
 pub struct Wal {

@@ -1,0 +1,112 @@
+//! Payments in: one (`/v1/screen`), a batch (`/v1/transactions`), an ISO 20022 message
+//! (`/v1/iso20022/pacs.008`). Every input goes through the same readers as `scan`.
+
+use crate::app::{error, submit, Answer, AppState, Shared};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+use osecwatch_ingest::{Location, Rejection, Visitor};
+use osecwatch_model::{Transaction, TxnRow};
+
+/// Collects parsed rows with their positions.
+#[derive(Default)]
+struct Collect {
+    rows: Vec<(String, Transaction)>,
+    rejected: Vec<(String, String)>,
+}
+
+impl Visitor for Collect {
+    fn accept(&mut self, row: &TxnRow<'_>, loc: &dyn Fn() -> Location) {
+        self.rows.push((loc().position, row.to_owned_txn()));
+    }
+    fn reject(&mut self, r: Rejection) {
+        self.rejected.push((r.location.position, r.reason));
+    }
+}
+
+/// `POST /v1/screen`: exactly one payment, answered with its decision.
+pub(crate) async fn screen(State(s): State<Shared>, body: Bytes) -> Answer {
+    if body.iter().filter(|b| **b == b'\n').count() > 1 || body.trim_ascii().is_empty() {
+        return Err(error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "send exactly one payment as a JSON object (use /v1/transactions for batches)",
+        ));
+    }
+    let mut c = Collect::default();
+    let _ = osecwatch_ingest::read_jsonl_from(std::path::Path::new("request body"), body.as_ref(), &mut c);
+    if let Some((_, reason)) = c.rejected.into_iter().next() {
+        return Err(error(StatusCode::UNPROCESSABLE_ENTITY, reason));
+    }
+    let Some((_, t)) = c.rows.pop() else { return Err(error(StatusCode::UNPROCESSABLE_ENTITY, "empty body")) };
+    let mut res = submit(&s, vec![t]).await?;
+    match res.pop() {
+        Some(Ok(v)) => Ok(Json(v).into_response()),
+        Some(Err(e)) => Err(error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())),
+        None => Err(error(StatusCode::INTERNAL_SERVER_ERROR, "no result")),
+    }
+}
+
+/// `POST /v1/transactions`: JSON Lines, or CSV with `Content-Type: text/csv`.
+pub(crate) async fn transactions(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> Answer {
+    let csv = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/csv"));
+    let mut c = Collect::default();
+    let path = std::path::Path::new("request body");
+    let read = if csv {
+        osecwatch_ingest::read_csv_from(path, body.as_ref(), &mut c)
+    } else {
+        osecwatch_ingest::read_jsonl_from(path, body.as_ref(), &mut c)
+    };
+    if let Err(e) = read {
+        return Err(error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()));
+    }
+    batch_response(&s, c).await
+}
+
+/// `POST /v1/iso20022/pacs.008`: every credit transfer of the message.
+pub(crate) async fn pacs008(State(s): State<Shared>, body: Bytes) -> Answer {
+    let mut c = Collect::default();
+    if let Err(e) =
+        osecwatch_ingest::read_iso20022_from(std::path::Path::new("request body"), body.as_ref(), &s.xml, &mut c)
+    {
+        return Err(error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()));
+    }
+    batch_response(&s, c).await
+}
+
+/// Screen a batch's valid rows; answer per-row results, the rejections, and the counts.
+async fn batch_response(s: &AppState, c: Collect) -> Answer {
+    let positions: Vec<String> = c.rows.iter().map(|(p, _)| p.clone()).collect();
+    let txns: Vec<Transaction> = c.rows.into_iter().map(|(_, t)| t).collect();
+    let n = txns.len();
+    let res = if n == 0 { Vec::new() } else { submit(s, txns).await? };
+    let mut accepted = 0;
+    let mut rejected = c.rejected.len();
+    let mut results = Vec::with_capacity(n);
+    for (pos, r) in positions.into_iter().zip(res) {
+        match r {
+            Ok(v) => {
+                accepted += 1;
+                results.push(serde_json::json!({ "at": pos, "txn_id": v.txn_id, "decision": v.outcome.decision, "score": v.outcome.score, "rules": v.outcome.rules, "duplicate": v.duplicate, "seq": v.seq }));
+            }
+            Err(e) => {
+                rejected += 1;
+                results.push(serde_json::json!({ "at": pos, "error": e.to_string() }));
+            }
+        }
+    }
+    let rejections: Vec<serde_json::Value> =
+        c.rejected.into_iter().map(|(at, reason)| serde_json::json!({ "at": at, "reason": reason })).collect();
+    Ok(Json(serde_json::json!({
+        "read": accepted + rejected,
+        "accepted": accepted,
+        "rejected": rejected,
+        "results": results,
+        "rejections": rejections,
+    }))
+    .into_response())
+}

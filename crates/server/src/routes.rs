@@ -1,0 +1,184 @@
+//! Every route, written once: its method, path, scope, handler and OpenAPI summary. The
+//! router, the token gate, the metrics and the OpenAPI document are all built from
+//! [`ROUTES`], so what is documented is what is routed and what is enforced.
+
+use crate::app::{authorize, error, Actor, Shared};
+use crate::auth::Scope;
+use crate::handlers::{admin, alerts, entities, health, payments};
+use crate::{metrics, openapi};
+use axum::extract::{DefaultBodyLimit, MatchedPath, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::routing::{get, post, MethodRouter};
+use axum::Router;
+use std::time::Instant;
+
+/// What a route's request body is, for the OpenAPI document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Body {
+    /// No body (GET).
+    None,
+    /// One payment as a JSON object.
+    Payment,
+    /// Payments as JSON Lines, or CSV with `Content-Type: text/csv`.
+    Batch,
+    /// An ISO 20022 XML message.
+    Xml,
+}
+
+/// Body size limits per kind of route.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Batch endpoints, bytes.
+    pub body: usize,
+    /// Single-payment screening, bytes.
+    pub screen: usize,
+}
+
+/// One route of the API.
+pub struct Route {
+    /// `GET` or `POST`.
+    pub method: &'static str,
+    /// The path, with `{id}` for a path parameter.
+    pub path: &'static str,
+    /// The scope a token needs (`None`: public).
+    pub scope: Option<Scope>,
+    /// One line for the OpenAPI document.
+    pub summary: &'static str,
+    /// The request body.
+    pub body: Body,
+    handler: fn(Limits) -> MethodRouter<Shared>,
+}
+
+/// Every route of the service.
+pub const ROUTES: &[Route] = &[
+    Route {
+        method: "POST",
+        path: "/v1/screen",
+        scope: Some(Scope::Screen),
+        summary: "Screen one payment: decision, score, rules and reasons; the payment becomes part of the state",
+        body: Body::Payment,
+        handler: |l| post(payments::screen).layer(DefaultBodyLimit::max(l.screen)),
+    },
+    Route {
+        method: "POST",
+        path: "/v1/transactions",
+        scope: Some(Scope::Ingest),
+        summary: "Ingest a batch (JSON Lines, or CSV with Content-Type text/csv): per-row results and rejections",
+        body: Body::Batch,
+        handler: |_| post(payments::transactions),
+    },
+    Route {
+        method: "POST",
+        path: "/v1/iso20022/pacs.008",
+        scope: Some(Scope::Ingest),
+        summary: "Screen every credit transfer of an ISO 20022 pacs.008 message",
+        body: Body::Xml,
+        handler: |_| post(payments::pacs008),
+    },
+    Route {
+        method: "GET",
+        path: "/v1/alerts",
+        scope: Some(Scope::Read),
+        summary: "List alerts (filters: since, until, decision, typology; paging: offset, limit)",
+        body: Body::None,
+        handler: |_| get(alerts::list),
+    },
+    Route {
+        method: "GET",
+        path: "/v1/alerts/{id}",
+        scope: Some(Scope::Read),
+        summary: "One alert",
+        body: Body::None,
+        handler: |_| get(alerts::by_id),
+    },
+    Route {
+        method: "GET",
+        path: "/v1/entities/{id}",
+        scope: Some(Scope::Read),
+        summary: "Risk profile of a sender or recipient: current features, explained, and its alerts",
+        body: Body::None,
+        handler: |_| get(entities::profile),
+    },
+    Route {
+        method: "GET",
+        path: "/healthz",
+        scope: None,
+        summary: "Liveness",
+        body: Body::None,
+        handler: |_| get(health::healthz),
+    },
+    Route {
+        method: "GET",
+        path: "/readyz",
+        scope: None,
+        summary: "Readiness (state rebuilt from the log)",
+        body: Body::None,
+        handler: |_| get(health::readyz),
+    },
+    Route {
+        method: "GET",
+        path: "/metrics",
+        scope: Some(Scope::Read),
+        summary: "Prometheus metrics",
+        body: Body::None,
+        handler: |_| get(metrics::metrics),
+    },
+    Route {
+        method: "GET",
+        path: "/openapi.json",
+        scope: None,
+        summary: "This document",
+        body: Body::None,
+        handler: |_| get(openapi::document),
+    },
+    Route {
+        method: "POST",
+        path: "/v1/admin/snapshot",
+        scope: Some(Scope::Admin),
+        summary: "Write a snapshot of the engine state now (admin; recorded in the audit log)",
+        body: Body::None,
+        handler: |_| post(admin::snapshot),
+    },
+];
+
+/// The router: every route of [`ROUTES`] behind the gate, JSON answers for unknown paths.
+pub(crate) fn router(state: Shared, limits: Limits) -> Router {
+    let mut r = Router::new();
+    for route in ROUTES {
+        r = r.route(route.path, (route.handler)(limits));
+    }
+    r.route_layer(axum::middleware::from_fn_with_state(state.clone(), gate))
+        .fallback(|| async { error(StatusCode::NOT_FOUND, "no such route (see /openapi.json)") })
+        .layer(DefaultBodyLimit::max(limits.body))
+        .with_state(state)
+}
+
+/// Every routed request passes here: its route in [`ROUTES`] gives the scope it needs, so
+/// what is documented is what is enforced; a request that matches no entry of the table
+/// (another method on a known path) is refused, never let through unchecked. Then its
+/// status and latency are recorded.
+async fn gate(State(s): State<Shared>, matched: MatchedPath, mut req: axum::extract::Request, next: Next) -> Response {
+    let started = Instant::now();
+    let Some(route) = ROUTES.iter().find(|r| r.path == matched.as_str() && r.method == req.method().as_str()) else {
+        return error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("{} is not allowed on {}", req.method(), matched.as_str()),
+        );
+    };
+    let resp = match route.scope {
+        Some(scope) => match authorize(&s, req.headers(), scope) {
+            Ok(name) => {
+                if scope == Scope::Admin {
+                    req.extensions_mut().insert(Actor(name.to_string()));
+                }
+                next.run(req).await
+            }
+            Err(r) => r,
+        },
+        None => next.run(req).await,
+    };
+    s.metrics.record(route.path, resp.status().as_u16(), started);
+    resp
+}

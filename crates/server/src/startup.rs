@@ -1,0 +1,128 @@
+//! Start-up and shutdown: the rule pack, the tokens, recovery from the data directory, the
+//! core thread, the listener; then, when asked to stop, drain and let the core commit.
+
+use crate::app::AppState;
+use crate::auth::{self, Scope};
+use crate::config::{Ready, ServeConfig};
+use crate::core::{self, Core, CoreStats, Request};
+use crate::metrics::Metrics;
+use crate::routes::{self, Limits, ROUTES};
+use crate::{audit, tls, wal, ServerError, DEFAULT_PACK};
+use osecwatch_engine::{Engine, RulePack};
+use osecwatch_model::Timestamp;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// Recover from the data directory, listen, and serve until `shutdown` resolves; then stop
+/// accepting, drain in-flight requests and let the core commit.
+pub async fn serve(
+    mut cfg: ServeConfig,
+    on_ready: impl FnOnce(Ready),
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    std::fs::create_dir_all(&cfg.data_dir)?;
+    let (engine, pack_text) = engine(&cfg)?;
+    let generated = tokens(&mut cfg)?;
+    let (wal, entries) = wal::Wal::open(&cfg.data_dir.join("payments.wal"))?;
+    let recovered = entries.len() as u64;
+    let mut audit = audit::AuditLog::open(&cfg.data_dir.join("audit.jsonl"))?;
+    let now = now_rfc3339();
+    if generated.is_some() {
+        audit.push(&now, "admin", None, serde_json::json!({ "action": "generated admin token", "actor": "serve" }));
+    }
+    let stats = Arc::new(CoreStats::default());
+    let policy = core::SnapshotPolicy {
+        path: cfg.data_dir.join("snapshot.json"),
+        every: cfg.snapshot_every.max(1),
+        pack_fingerprint: osecwatch_engine::fnv1a(pack_text.as_bytes()),
+    };
+    let mut core = Core::recover(engine, wal, entries, audit, stats.clone(), policy)?;
+    core.admin_record(&now, &format!("started; {recovered} payments recovered from the log"), "serve")?;
+    let (tx, rx) = mpsc::channel::<Request>(65_536);
+    let core_thread = std::thread::Builder::new().name("osecwatch-core".into()).spawn(move || core.run(rx))?;
+
+    let state = Arc::new(AppState {
+        tx,
+        tokens: cfg.tokens.clone(),
+        core: stats,
+        metrics: Metrics::new(ROUTES.iter().map(|r| r.path)),
+        ready: AtomicBool::new(true),
+        xml: cfg.xml,
+    });
+    let app = routes::router(state.clone(), Limits { body: cfg.body_limit, screen: cfg.screen_limit });
+    let acceptor = match &cfg.tls {
+        Some((cert, key)) => Some(tls::acceptor(cert, key)?),
+        None => None,
+    };
+    let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, recovered, tls = acceptor.is_some(), "osecwatch serving");
+    on_ready(Ready { addr, generated_admin_token: generated, recovered_payments: recovered, tls: acceptor.is_some() });
+    let st = state.clone();
+    let stop = async move {
+        shutdown.await;
+        st.ready.store(false, Ordering::Relaxed);
+    };
+    match acceptor {
+        Some(acc) => axum::serve(tls::TlsListener::new(listener, acc)?, app).with_graceful_shutdown(stop).await?,
+        None => axum::serve(listener, app).with_graceful_shutdown(stop).await?,
+    }
+    // Dropping the last sender lets the core finish its batch and stop.
+    drop(state);
+    let _ = tokio::task::spawn_blocking(move || core_thread.join()).await;
+    Ok(())
+}
+
+/// The engine with the configured (or built-in) pack and the data directory's watch list;
+/// and the pack's text, whose fingerprint ties snapshots to it.
+fn engine(cfg: &ServeConfig) -> Result<(Engine, String), ServerError> {
+    let (pack, pack_text) = match &cfg.rules {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|source| ServerError::Read { path: p.clone(), source })?;
+            (RulePack::from_toml(&text, &p.display().to_string())?, text)
+        }
+        None => (RulePack::from_toml(DEFAULT_PACK, "rules/osec.toml (built in)")?, DEFAULT_PACK.to_string()),
+    };
+    let mut engine = Engine::new(pack)?;
+    if let Ok(w) = std::fs::read_to_string(cfg.data_dir.join("watchlist.txt")) {
+        engine
+            .set_watchlist(w.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(String::from));
+    }
+    Ok((engine, pack_text))
+}
+
+/// Tokens: the configured ones, else the data directory's, else a new admin token (its
+/// digest stored, the secret returned to be shown once).
+fn tokens(cfg: &mut ServeConfig) -> Result<Option<String>, ServerError> {
+    if !cfg.tokens.is_empty() {
+        return Ok(None);
+    }
+    let token_file = cfg.data_dir.join("tokens.toml");
+    if token_file.exists() {
+        cfg.tokens.load_file(&token_file)?;
+        return Ok(None);
+    }
+    let secret = auth::generate_secret()?;
+    let entry = auth::TokenEntry {
+        name: "admin".into(),
+        sha256: hex::encode(auth::digest(&secret)),
+        scopes: vec![Scope::Admin],
+    };
+    write_token_file(&token_file, &entry)?;
+    cfg.tokens.add_entry(&entry)?;
+    Ok(Some(secret))
+}
+
+fn write_token_file(path: &Path, entry: &auth::TokenEntry) -> Result<(), ServerError> {
+    let text = toml::to_string(&auth::TokenFile { tokens: vec![entry.clone()] }).map_err(ServerError::TokenFile)?;
+    std::fs::write(path, format!("# API tokens (SHA-256 digests only; the secrets are not stored)\n{text}"))?;
+    Ok(())
+}
+
+fn now_rfc3339() -> String {
+    let secs =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    Timestamp::new(secs, 0).to_rfc3339()
+}
