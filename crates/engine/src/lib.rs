@@ -39,7 +39,7 @@ mod prefilter;
 pub mod rules;
 mod score;
 mod snapshot;
-pub mod state;
+mod state;
 mod tracks;
 
 pub use facts::fnv1a;

@@ -18,11 +18,31 @@ use std::collections::BTreeMap;
 #[derive(Debug, thiserror::Error)]
 pub enum RuleError {
     #[error("rule pack `{file}`: {message}")]
-    Parse { file: String, message: String },
+    /// The file cannot be read, or is not TOML of the pack's shape.
+    Parse {
+        /// The pack file.
+        file: String,
+        /// What is wrong.
+        message: String,
+    },
     #[error("rule pack `{file}`, rule `{rule}`: {problem}")]
-    Rule { file: String, rule: String, problem: String },
+    /// One rule is wrong.
+    Rule {
+        /// The pack file.
+        file: String,
+        /// The rule's id.
+        rule: String,
+        /// What is wrong with it.
+        problem: String,
+    },
     #[error("rule pack `{file}`: {problem}")]
-    Pack { file: String, problem: String },
+    /// The settings or typologies are wrong.
+    Pack {
+        /// The pack file.
+        file: String,
+        /// What is wrong.
+        problem: String,
+    },
 }
 
 #[derive(Debug, Deserialize)]
@@ -34,12 +54,17 @@ struct PackFile {
     rules: Vec<RuleFile>,
 }
 
+/// Identity of a rule pack (`[pack]`), recorded with every scan.
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PackMeta {
+    /// Stable id (`osec`, `baseline`).
     pub id: String,
+    /// Human-readable name.
     pub name: String,
+    /// Version of the pack's rules, bumped on every change.
     pub version: String,
+    /// What the pack is for.
     pub description: String,
 }
 
@@ -104,13 +129,19 @@ struct BandFile {
 /// Compiled settings.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// Currency every amount is converted to before scoring.
     pub base_currency: osecwatch_model::CurrencyCode,
     /// Small amount threshold in base-currency minor units.
     pub small_minor: i64,
+    /// First hour of the night (sender-local, 0-23).
     pub night_start: u8,
+    /// Hour the night ends (exclusive; may be before `night_start`, wrapping midnight).
     pub night_end: u8,
+    /// Lower-cased reference keywords that read like cover stories.
     pub cover_keywords: Vec<String>,
+    /// Lower-cased name markers of organisations (e.V., Inc, Foundation...).
     pub organisation_markers: Vec<String>,
+    /// Exchange rates given by the pack: (currency, units per unit of the base currency).
     pub rates: Vec<(String, f64)>,
     /// The high-risk countries as a table over every two-letter code, and the VPN, cam and
     /// travel MCC lists as one table of side-spending kinds: every payment asks both.
@@ -119,6 +150,7 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// Whether a country is one of the pack's high-risk corridors.
     pub fn is_high_risk(&self, c: CountryCode) -> bool {
         self.risky[c.index()]
     }
@@ -138,9 +170,12 @@ impl Settings {
     }
 }
 
+/// Which entity a typology scores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EntitySide {
+    /// The customer who sends (a possible buyer).
     Sender,
+    /// The payee abroad (a possible facilitator).
     Recipient,
 }
 
@@ -172,13 +207,20 @@ impl EntitySide {
     }
 }
 
+/// A typology: what is scored, and the thresholds for review and block.
 #[derive(Debug, Clone)]
 pub struct Typology {
+    /// Its id (`OSEC-BUYER`, ...).
     pub id: String,
+    /// The entity it scores.
     pub entity: EntitySide,
+    /// What it describes.
     pub description: String,
+    /// Score (0-100) at or above which a payment goes to review and an alert is raised.
     pub review: f64,
+    /// Score at or above which a payment is blocked.
     pub block: f64,
+    /// How many rules with positive points must agree before an alert is raised.
     pub min_rules: u32,
 }
 
@@ -216,8 +258,11 @@ impl Condition {
 /// Text facts that are not numbers but read well in an explanation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fact {
+    /// The high-risk countries a sender paid in 90 days, most paid first.
     CorridorCountries90,
+    /// The pack's small-amount threshold, with its currency.
     SmallAmount,
+    /// The pack's night hours.
     NightHours,
 }
 
@@ -228,17 +273,23 @@ enum TemplatePart {
     Fact(Fact),
 }
 
+/// A compiled rule: conditions, points and an explanation template.
 #[derive(Debug, Clone)]
 pub struct Rule {
+    /// Its id (`R-OSEC-01`, ...).
     pub id: String,
+    /// Index of its typology in [`RulePack::typologies`].
     pub typology: usize,
+    /// What it detects.
     pub description: String,
+    /// Where its logic comes from (source ids of the indicators).
     pub sources: Vec<String>,
     when: Vec<Condition>,
     score_by: Option<Feature>,
     bands: Vec<(f64, f64)>,
     points: f64,
     explain: Vec<TemplatePart>,
+    /// Whether it raises an alert on its own, without `min_rules` agreeing.
     pub sufficient: bool,
 }
 
@@ -294,6 +345,7 @@ impl Rule {
     }
 }
 
+/// A feature value as an explanation shows it, by its kind.
 pub fn format_value(v: f64, kind: ValueKind, currency: &str) -> String {
     match kind {
         ValueKind::Count => format!("{}", v.round() as i64),
@@ -307,9 +359,13 @@ pub fn format_value(v: f64, kind: ValueKind, currency: &str) -> String {
 /// A compiled rule pack.
 #[derive(Debug, Clone)]
 pub struct RulePack {
+    /// Identity and version.
     pub meta: PackMeta,
+    /// Compiled settings.
     pub settings: Settings,
+    /// Typologies, in file order.
     pub typologies: Vec<Typology>,
+    /// Rules, in file order.
     pub rules: Vec<Rule>,
     /// Rules per typology, in file order.
     pub by_typology: Vec<Vec<usize>>,
@@ -321,6 +377,7 @@ pub struct RulePack {
 /// Outcome of scoring one typology for one entity.
 #[derive(Debug, Clone, Default)]
 pub struct Evaluation {
+    /// The sum of the fired rules' points, clamped to 0-100.
     pub score: f64,
     /// (rule index, points), positive and negative, in file order.
     pub fired: Vec<(usize, f64)>,
@@ -329,12 +386,14 @@ pub struct Evaluation {
 }
 
 impl RulePack {
+    /// Read and compile a pack file.
     pub fn from_file(path: &std::path::Path) -> Result<RulePack, RuleError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| RuleError::Parse { file: path.display().to_string(), message: e.to_string() })?;
         RulePack::from_toml(&text, &path.display().to_string())
     }
 
+    /// Compile a pack from its TOML text; `file` names it in errors.
     pub fn from_toml(text: &str, file: &str) -> Result<RulePack, RuleError> {
         let pf: PackFile =
             toml::from_str(text).map_err(|e| RuleError::Parse { file: file.into(), message: e.to_string() })?;

@@ -19,10 +19,17 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
+/// Why an evaluation could not read its inputs.
 #[derive(Debug, thiserror::Error)]
 pub enum EvalError {
     #[error("{path}: {message}")]
-    Input { path: PathBuf, message: String },
+    /// A file is missing or not what it must hold.
+    Input {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 fn input_err(path: &Path, m: impl ToString) -> EvalError {
@@ -32,28 +39,39 @@ fn input_err(path: &Path, m: impl ToString) -> EvalError {
 /// Ground truth for one entity.
 #[derive(Debug, Clone)]
 pub struct Label {
+    /// `buyer`, `facilitator` or `benign`.
     pub role: String,
+    /// The simulator's archetype (`heavy_buyer`, `diaspora_family`, ...).
     pub archetype: String,
+    /// Time (UTC seconds) of the entity's first OSEC payment in the period, if any.
     pub first_osec: Option<i64>,
 }
 
 /// One OSEC payment (from the ground truth), amount in base-currency minor units.
 #[derive(Debug, Clone)]
 pub struct OsecPayment {
+    /// The paying sender.
     pub sender: String,
+    /// The recipient.
     pub recipient: String,
+    /// Event time (UTC seconds).
     pub utc: i64,
+    /// Amount in base-currency minor units.
     pub amount: i64,
 }
 
 /// The labelled world an evaluation runs against.
 #[derive(Debug, Clone, Default)]
 pub struct GroundTruth {
+    /// Ground truth per entity id.
     pub labels: HashMap<String, Label>,
     /// Every sender that appears in the transactions, with its country.
     pub senders: HashMap<String, String>,
+    /// Every OSEC payment, in time order.
     pub osec: Vec<OsecPayment>,
+    /// Time of the first payment of the world (UTC seconds).
     pub first_utc: i64,
+    /// Time of the last payment of the world (UTC seconds).
     pub last_utc: i64,
 }
 
@@ -147,16 +165,25 @@ impl GroundTruth {
 /// alerts from another system can be judged too.
 #[derive(Debug, Clone, Deserialize)]
 pub struct AlertIn {
+    /// The alert's id.
     pub alert_id: String,
+    /// `sender` or `recipient`.
     pub entity_type: String,
+    /// The entity alerted on.
     pub entity_id: String,
+    /// The typology's id.
     #[serde(default)]
     pub typology: String,
+    /// The alert's score (0-100).
     pub score: f64,
+    /// `review` or `block`.
     pub decision: String,
+    /// Rule ids that fired.
     #[serde(default)]
     pub typologies: Vec<String>,
+    /// When the alert was raised (RFC 3339).
     pub raised_at: String,
+    /// `raised_at` as UTC seconds.
     #[serde(skip)]
     pub raised_utc: i64,
 }
@@ -170,6 +197,7 @@ fn read_jsonl<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>, EvalE
         .collect()
 }
 
+/// Read `alerts.jsonl`; a line that is not an alert is an error naming the line.
 pub fn load_alerts(path: &Path) -> Result<Vec<AlertIn>, EvalError> {
     let mut a: Vec<AlertIn> = read_jsonl(path)?;
     for x in &mut a {
@@ -188,14 +216,21 @@ pub fn load_scores(path: &Path) -> Result<Vec<ScoreRecord>, EvalError> {
 /// Precision, recall and F1 for one kind of entity.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Detection {
+    /// Entities of this kind in the ground truth.
     pub truth: usize,
+    /// Entities of this kind alerted on.
     pub flagged: usize,
+    /// Alerted entities that are in the ground truth.
     pub true_positives: usize,
+    /// Alerted entities that are not.
     pub false_positives: usize,
     /// Alerts on entities the ground truth does not know (counted as false positives).
     pub unknown_entities: usize,
+    /// True positives / flagged (0 with no alerts).
     pub precision: f64,
+    /// True positives / truth (0 with no truth).
     pub recall: f64,
+    /// Harmonic mean of precision and recall.
     pub f1: f64,
 }
 
@@ -219,51 +254,79 @@ fn detection(truth: &HashSet<&str>, flagged: &HashSet<&str>, known: &dyn Fn(&str
 /// How early one buyer was detected.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct TimeToDetection {
+    /// The buyer's id.
     pub buyer: String,
+    /// The buyer's archetype.
     pub archetype: String,
     /// Days from the first OSEC payment to the first alert (negative: alerted before it).
     pub days: f64,
+    /// OSEC payments the buyer made before its first alert.
     pub osec_payments_before: usize,
+    /// OSEC money paid before the first alert (base currency).
     pub amount_before: f64,
+    /// OSEC money paid from the first alert on (what a block could have stopped).
     pub amount_after: f64,
 }
 
+/// A share of a group that was flagged.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Rate {
+    /// The group (an archetype, a country).
     pub group: String,
+    /// Members of the group.
     pub total: usize,
+    /// Members flagged.
     pub flagged: usize,
+    /// flagged / total.
     pub rate: f64,
 }
 
 /// A point of a threshold curve.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct CurvePoint {
+    /// Review threshold of this point.
     pub threshold: f64,
+    /// Senders alerted at it.
     pub flagged: usize,
+    /// Buyer precision at it.
     pub precision: f64,
+    /// Buyer recall at it.
     pub recall: f64,
+    /// Sender alerts per 10,000 senders at it.
     pub alerts_per_10k: f64,
 }
 
 /// Everything `osecwatch eval` reports for one pack.
 #[derive(Debug, Clone, Serialize)]
 pub struct Evaluation {
+    /// The pack's id.
     pub pack: String,
+    /// Buyers (senders) found.
     pub buyers: Detection,
+    /// Facilitators (recipients) found.
     pub facilitators: Detection,
+    /// Senders in the world.
     pub senders: usize,
+    /// Sender alerts per 10,000 senders: the analysts' workload.
     pub sender_alerts_per_10k: f64,
+    /// Sender alerts per month of the period.
     pub alerts_per_month: f64,
+    /// Sender alerts per calendar month (`YYYY-MM`).
     pub alerts_by_month: BTreeMap<String, usize>,
+    /// Per detected buyer: how early.
     pub time_to_detection: Vec<TimeToDetection>,
+    /// Median days from a buyer's first OSEC payment to its first alert.
     pub median_days_to_detection: Option<f64>,
+    /// Median OSEC payments a detected buyer made before its first alert.
     pub median_payments_before_detection: Option<f64>,
+    /// All OSEC money in the world (base currency).
     pub osec_amount_total: f64,
+    /// OSEC money paid before each buyer's first alert (undetected buyers: all of it).
     pub osec_amount_before_detection: f64,
     /// Share of all OSEC money that flowed after the buyer's first alert: what blocking
     /// could have stopped.
     pub share_after_detection: f64,
+    /// Buyer recall by buyer archetype.
     pub recall_by_archetype: Vec<Rate>,
     /// Benign senders alerted, by archetype (rate = alerted / all senders of it).
     pub false_positives_by_archetype: Vec<Rate>,
@@ -271,6 +334,7 @@ pub struct Evaluation {
     pub false_positive_rules: Vec<(String, String, usize)>,
     /// Alert rate of benign senders by sender country.
     pub benign_rate_by_country: Vec<Rate>,
+    /// Precision, recall and workload over review thresholds (from `scores.jsonl`).
     pub curve: Vec<CurvePoint>,
     /// Max score of every scored sender, by archetype (for the distribution plot).
     pub scores_by_archetype: BTreeMap<String, Vec<f64>>,
@@ -446,15 +510,22 @@ pub enum Target {
 /// An entity just below the proposed review line.
 #[derive(Debug, Clone, Serialize)]
 pub struct BelowLine {
+    /// The sender.
     pub entity_id: String,
+    /// Its highest corroborated score.
     pub max_score: f64,
+    /// Its role in the ground truth.
     pub role: String,
+    /// Its archetype.
     pub archetype: String,
 }
 
+/// Thresholds proposed by [`tune`] for a target.
 #[derive(Debug, Clone, Serialize)]
 pub struct Proposal {
+    /// The review threshold that meets the target, with its figures (`None`: no threshold does).
     pub review: Option<CurvePoint>,
+    /// The block threshold at the block precision asked for.
     pub block: Option<CurvePoint>,
     /// A sample of senders scoring within 10 points below the review threshold, spread
     /// over that band: what lowering the threshold would add.

@@ -25,12 +25,16 @@ use std::path::{Path, PathBuf};
 /// A canonical file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Format {
+    /// Canonical CSV with a header row.
     Csv,
+    /// JSON Lines, one object per payment.
     Jsonl,
+    /// Parquet with every column as UTF-8 text.
     Parquet,
 }
 
 impl Format {
+    /// Every format, in the order the CLI lists them.
     pub const ALL: [Format; 3] = [Format::Csv, Format::Jsonl, Format::Parquet];
 
     /// Choose a format from a file name (`.csv`, `.jsonl`/`.ndjson`, `.parquet`).
@@ -44,6 +48,7 @@ impl Format {
         }
     }
 
+    /// A format by its name (`csv`, `jsonl`, `parquet`).
     pub fn parse(s: &str) -> Option<Format> {
         match s {
             "csv" => Some(Format::Csv),
@@ -66,27 +71,39 @@ impl Format {
 /// Errors from reading or writing canonical files.
 #[derive(Debug, thiserror::Error)]
 pub enum FormatError {
+    /// The file cannot be written.
     #[error("{path}: {source}")]
     Io {
+        /// The file.
         path: PathBuf,
+        /// Why.
         #[source]
         source: std::io::Error,
     },
+    /// The CSV writer failed.
     #[error("{path}: CSV: {source}")]
     Csv {
+        /// The file.
         path: PathBuf,
+        /// Why.
         #[source]
         source: csv::Error,
     },
+    /// The Parquet writer failed.
     #[error("{path}: Parquet: {source}")]
     Parquet {
+        /// The file.
         path: PathBuf,
+        /// Why.
         #[source]
         source: parquet::errors::ParquetError,
     },
+    /// An Arrow batch could not be built.
     #[error("{path}: Arrow: {source}")]
     Arrow {
+        /// The file.
         path: PathBuf,
+        /// Why.
         #[source]
         source: arrow_schema::ArrowError,
     },

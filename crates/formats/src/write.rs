@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 /// Something that takes canonical rows and writes them somewhere.
 pub trait TxnWriter {
+    /// Write one payment.
     fn write(&mut self, row: &TxnRow<'_>) -> Result<(), FormatError>;
     /// Flush everything and close the file. Rows written before an error in `finish` may
     /// be incomplete on disk, which is why callers must check its result.
@@ -64,6 +65,7 @@ pub struct CsvTxnWriter<W: Write> {
 }
 
 impl<W: Write> CsvTxnWriter<W> {
+    /// A writer to `w` (`path` names it in errors); writes the header row.
     pub fn new(w: W, path: &Path) -> Result<Self, FormatError> {
         let mut out = BufWriter::with_capacity(1 << 20, w);
         let mut header = CANONICAL_COLUMNS.join(",");
@@ -160,6 +162,7 @@ pub struct JsonlTxnWriter<W: Write> {
 }
 
 impl<W: Write> JsonlTxnWriter<W> {
+    /// A writer to `w` (`path` names it in errors).
     pub fn new(w: W, path: &Path) -> Self {
         JsonlTxnWriter {
             out: BufWriter::with_capacity(1 << 20, w),
@@ -271,6 +274,7 @@ pub fn canonical_schema() -> SchemaRef {
 }
 
 impl ParquetTxnWriter {
+    /// A writer to `file` (`path` names it in errors).
     pub fn new(file: File, path: &Path) -> Result<Self, FormatError> {
         let schema = canonical_schema();
         let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();

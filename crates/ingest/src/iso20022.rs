@@ -22,7 +22,9 @@ use std::path::Path;
 /// Which message family a document carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MessageKind {
+    /// pacs.008: FI-to-FI customer credit transfer.
     Pacs008,
+    /// pain.001: customer credit transfer initiation.
     Pain001,
 }
 

@@ -37,14 +37,18 @@ use std::path::{Path, PathBuf};
 /// Where a row came from: file and line (CSV, JSON Lines), row (Parquet) or element (XML).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {
+    /// The file (or `request body`).
     pub source: String,
+    /// `line N`, `row N`, or an element and its byte offset.
     pub position: String,
 }
 
 /// A row or message that could not be accepted, with why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
+    /// Where.
     pub location: Location,
+    /// Why, in words, naming the field.
     pub reason: String,
     /// The offending input, truncated to a few hundred bytes, for the quarantine file.
     pub raw: String,
@@ -52,7 +56,9 @@ pub struct Rejection {
 
 /// Receives the rows a reader produces.
 pub trait Visitor {
+    /// A valid row; `location` says where it came from, on request.
     fn accept(&mut self, row: &TxnRow<'_>, location: &dyn Fn() -> Location);
+    /// A row that was refused.
     fn reject(&mut self, rejection: Rejection);
     /// A valid row that the reader's [`Prefilter`] said this visitor does not need to look
     /// into (only readers given a prefilter call this): its time, and the row on request. By
@@ -89,7 +95,9 @@ pub trait Prefilter: Sync {
 /// A visitor that only counts what it is given (for tests, fuzzing and dry runs).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Counter {
+    /// Rows accepted.
     pub accepted: u64,
+    /// Rows rejected.
     pub rejected: u64,
 }
 
@@ -117,12 +125,16 @@ impl Counter {
 /// Counts that always reconcile: `read == accepted + rejected`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct IngestStats {
+    /// Rows (or messages) read: always `accepted + rejected`.
     pub read: u64,
+    /// Rows accepted.
     pub accepted: u64,
+    /// Rows rejected.
     pub rejected: u64,
 }
 
 impl IngestStats {
+    /// Add another file's counts.
     pub fn add(&mut self, o: IngestStats) {
         self.read += o.read;
         self.accepted += o.accepted;
@@ -133,18 +145,37 @@ impl IngestStats {
 /// Whole-file problems (a row-level problem is a [`Rejection`], not an error).
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
+    /// The file cannot be read.
     #[error("{path}: {source}")]
     Io {
+        /// The file.
         path: PathBuf,
+        /// Why.
         #[source]
         source: std::io::Error,
     },
+    /// The header lacks required columns.
     #[error("{path}: missing required column(s): {columns}")]
-    MissingColumns { path: PathBuf, columns: String },
+    MissingColumns {
+        /// The file.
+        path: PathBuf,
+        /// The missing columns, comma-separated.
+        columns: String,
+    },
+    /// The file is not of its format (a broken header, not Parquet, a wrong column type).
     #[error("{path}: {message}")]
-    Format { path: PathBuf, message: String },
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The extension names no supported format.
     #[error("{path}: unsupported input format (expected .csv, .jsonl, .ndjson, .parquet or .xml)")]
-    UnknownFormat { path: PathBuf },
+    UnknownFormat {
+        /// The file.
+        path: PathBuf,
+    },
 }
 
 /// Read one file of any supported format, choosing the reader by extension.
@@ -198,21 +229,25 @@ pub(crate) fn clip(s: &str) -> String {
 /// Writes rejections as CSV: `source,location,reason,raw`.
 pub struct QuarantineWriter<W: std::io::Write> {
     w: ::csv::Writer<W>,
+    /// Rejections written.
     pub count: u64,
 }
 
 impl<W: std::io::Write> QuarantineWriter<W> {
+    /// A quarantine file on `inner`; writes the header row.
     pub fn new(inner: W) -> Result<Self, ::csv::Error> {
         let mut w = ::csv::Writer::from_writer(inner);
         w.write_record(["source", "location", "reason", "raw"])?;
         Ok(QuarantineWriter { w, count: 0 })
     }
 
+    /// Write one rejection.
     pub fn write(&mut self, r: &Rejection) -> Result<(), ::csv::Error> {
         self.count += 1;
         self.w.write_record([&r.location.source, &r.location.position, &r.reason, &r.raw])
     }
 
+    /// Flush the underlying writer.
     pub fn flush(&mut self) -> std::io::Result<()> {
         self.w.flush()
     }

@@ -13,6 +13,7 @@ pub struct OrderGuard {
 }
 
 impl OrderGuard {
+    /// Accept `utc` if it is not earlier than every time before it; else the reason.
     #[inline]
     pub fn check(&mut self, utc: i64) -> Result<(), String> {
         match self.last_utc {
@@ -78,6 +79,7 @@ impl Ord for Held {
 }
 
 impl ReorderBuffer {
+    /// A buffer that holds payments up to `window_secs` to put them back in time order.
     pub fn new(window_secs: i64) -> Self {
         ReorderBuffer {
             window: window_secs.max(0),

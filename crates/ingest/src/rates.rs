@@ -3,10 +3,13 @@
 use osecwatch_model::{CurrencyCode, Money};
 use std::collections::HashMap;
 
+/// Why an amount cannot be converted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RateError {
+    /// The currency has no rate to the base currency.
     #[error("no exchange rate configured for {0} (add it to [rates] in the configuration)")]
     Unknown(String),
+    /// A configured rate is not a positive number: (currency, value).
     #[error("rate for {0} must be a positive number, got {1}")]
     Invalid(String, String),
 }
@@ -80,6 +83,7 @@ impl RateTable {
         Ok(t)
     }
 
+    /// The base currency.
     pub fn base(&self) -> CurrencyCode {
         self.base
     }

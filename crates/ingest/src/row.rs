@@ -33,11 +33,17 @@ pub struct RowParser {
 /// The values of a row other than its free text, as [`RowParser::quick`] reads them.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Coded {
+    /// Event time with the sender's local offset.
     pub timestamp: Timestamp,
+    /// Sender's country.
     pub sender_country: CountryCode,
+    /// Recipient's country.
     pub recipient_country: CountryCode,
+    /// Amount and currency.
     pub amount: Money,
+    /// Payment channel.
     pub channel: Channel,
+    /// Merchant category (ISO 18245), for card payments.
     pub merchant_category: Option<u16>,
 }
 

@@ -13,10 +13,13 @@ use std::process::Command;
 /// Result of validating one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Validation {
+    /// The file checked.
     pub file: PathBuf,
     /// Message identifier from the namespace, e.g. `pacs.008.001.03`.
     pub message: String,
+    /// The XSD it was checked against.
     pub schema: PathBuf,
+    /// Whether it is valid.
     pub valid: bool,
     /// One line per schema violation: `line N: ...`.
     pub errors: Vec<String>,

@@ -5,10 +5,13 @@ use std::fmt;
 /// Why a code was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CodeError {
+    /// Not an ISO 3166-1 alpha-2 country code.
     #[error("`{0}` is not an ISO 3166-1 alpha-2 country code")]
     Country(String),
+    /// Not an ISO 4217 currency code.
     #[error("`{0}` is not an ISO 4217 currency code osecwatch knows")]
     Currency(String),
+    /// Not one of the channels.
     #[error("`{0}` is not a channel (expected one of bank_transfer, mto, wallet, card, crypto, cash, other)")]
     Channel(String),
 }
@@ -73,11 +76,13 @@ impl CountryCode {
         slot(self.0[0], self.0[1])
     }
 
+    /// The two letters.
     pub fn as_str(&self) -> &str {
         // Only ever built from validated ASCII upper-case letters.
         std::str::from_utf8(&self.0).unwrap_or("??")
     }
 
+    /// The two letters as bytes.
     pub fn as_bytes(&self) -> [u8; 2] {
         self.0
     }
@@ -271,8 +276,10 @@ pub struct CurrencyCode {
 }
 
 impl CurrencyCode {
+    /// The euro.
     pub const EUR: CurrencyCode = CurrencyCode { code: *b"EUR", exponent: 2 };
 
+    /// An ISO 4217 code with its exponent, or why not.
     pub fn parse(s: &str) -> Result<Self, CodeError> {
         CURRENCIES
             .iter()
@@ -289,6 +296,7 @@ impl CurrencyCode {
         self.exponent
     }
 
+    /// The three letters.
     pub fn as_str(&self) -> &str {
         std::str::from_utf8(&self.code).unwrap_or("???")
     }
@@ -323,16 +331,24 @@ impl<'de> serde::Deserialize<'de> for CurrencyCode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
+    /// A bank transfer (SEPA, SWIFT).
     BankTransfer,
+    /// A money transfer operator (Western Union, Remitly...).
     Mto,
+    /// A mobile or e-wallet (GCash, PayPal...).
     Wallet,
+    /// A card payment.
     Card,
+    /// A crypto-asset transfer.
     Crypto,
+    /// Cash.
     Cash,
+    /// Anything else.
     Other,
 }
 
 impl Channel {
+    /// Every channel, in the order of the format description.
     pub const ALL: [Channel; 7] = [
         Channel::BankTransfer,
         Channel::Mto,
@@ -343,6 +359,7 @@ impl Channel {
         Channel::Other,
     ];
 
+    /// The name the canonical record uses (`bank_transfer`, `mto`, ...).
     pub fn as_str(&self) -> &'static str {
         match self {
             Channel::BankTransfer => "bank_transfer",
@@ -355,6 +372,7 @@ impl Channel {
         }
     }
 
+    /// A channel by its canonical name, or why not.
     #[inline]
     pub fn parse(s: &str) -> Result<Self, CodeError> {
         Self::from_ascii(s.as_bytes()).ok_or_else(|| CodeError::Channel(s.to_string()))

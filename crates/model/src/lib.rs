@@ -43,17 +43,29 @@ pub const CANONICAL_COLUMNS: [&str; 13] = [
 /// clone strings per event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transaction {
+    /// The payment's unique id.
     pub txn_id: String,
+    /// Event time, with the sender's local offset.
     pub timestamp: Timestamp,
+    /// The sender's account or customer id.
     pub sender_id: String,
+    /// The sender's name, if known.
     pub sender_name: Option<String>,
+    /// The sender's country.
     pub sender_country: CountryCode,
+    /// The recipient's account or wallet id.
     pub recipient_id: String,
+    /// The recipient's name, if known.
     pub recipient_name: Option<String>,
+    /// The recipient's country.
     pub recipient_country: CountryCode,
+    /// Amount in minor units, with its currency.
     pub amount: Money,
+    /// Payment channel.
     pub channel: Channel,
+    /// Free-text reference, if any.
     pub reference: Option<String>,
+    /// Merchant category (ISO 18245), for card payments.
     pub merchant_category: Option<u16>,
 }
 
@@ -81,17 +93,29 @@ impl Transaction {
 /// the simulator can emit rows without allocating. Empty strings mean "absent".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TxnRow<'a> {
+    /// The payment's unique id.
     pub txn_id: &'a str,
+    /// Event time, with the sender's local offset.
     pub timestamp: Timestamp,
+    /// The sender's account or customer id.
     pub sender_id: &'a str,
+    /// The sender's name (empty if unknown).
     pub sender_name: &'a str,
+    /// The sender's country.
     pub sender_country: CountryCode,
+    /// The recipient's account or wallet id.
     pub recipient_id: &'a str,
+    /// The recipient's name (empty if unknown).
     pub recipient_name: &'a str,
+    /// The recipient's country.
     pub recipient_country: CountryCode,
+    /// Amount in minor units, with its currency.
     pub amount: Money,
+    /// Payment channel.
     pub channel: Channel,
+    /// Free-text reference (empty if none).
     pub reference: &'a str,
+    /// Merchant category (ISO 18245), for card payments.
     pub merchant_category: Option<u16>,
 }
 

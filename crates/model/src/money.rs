@@ -5,11 +5,14 @@ use crate::CurrencyCode;
 /// An amount in integer minor units (cents for EUR) of a currency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Money {
+    /// Amount in minor units of the currency (cents for EUR).
     pub minor: i64,
+    /// The currency.
     pub currency: CurrencyCode,
 }
 
 impl Money {
+    /// An amount of `minor` units of `currency`.
     pub fn new(minor: i64, currency: CurrencyCode) -> Self {
         Money { minor, currency }
     }
@@ -19,6 +22,7 @@ impl Money {
         format_minor(self.minor, self.currency.exponent(), out)
     }
 
+    /// The amount as a plain decimal (`45.00`), exactly.
     pub fn to_decimal_string(&self) -> String {
         let mut v = Vec::with_capacity(24);
         self.write_decimal(&mut v);
@@ -29,10 +33,13 @@ impl Money {
 /// Why a decimal amount was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MoneyError {
+    /// Not a plain decimal number.
     #[error("amount `{0}` is not a decimal number with `.` as separator")]
     Syntax(String),
+    /// More decimals than the currency has: (the text, the currency's exponent).
     #[error("amount `{0}` has more decimals than the currency allows ({1})")]
     TooPrecise(String, u8),
+    /// Too large for 64-bit minor units.
     #[error("amount `{0}` is too large")]
     Overflow(String),
 }

@@ -9,6 +9,7 @@ use std::fmt;
 /// A UTC instant (seconds since the Unix epoch) with the local offset of the sender.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Timestamp {
+    /// The instant, seconds since 1970 UTC.
     pub utc: i64,
     /// Local offset from UTC in minutes (+60 for CET, +480 for Manila).
     pub offset_min: i16,
@@ -17,13 +18,16 @@ pub struct Timestamp {
 /// Why a timestamp was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TimestampError {
+    /// Not an RFC 3339 date-time with offset.
     #[error("timestamp `{0}` is not RFC 3339 with a UTC offset (e.g. 2025-03-01T22:14:05+01:00)")]
     Syntax(String),
+    /// A field out of range (a 30 February, hour 24).
     #[error("timestamp `{0}` has an out-of-range field")]
     Range(String),
 }
 
 impl Timestamp {
+    /// An instant with the sender's local offset in minutes.
     pub fn new(utc: i64, offset_min: i16) -> Self {
         Timestamp { utc, offset_min }
     }
@@ -64,6 +68,7 @@ impl Timestamp {
         put2(&mut out[23..25], a % 60);
     }
 
+    /// RFC 3339 with the local offset (`2025-01-01T22:30:00+01:00`).
     pub fn to_rfc3339(&self) -> String {
         let mut b = [0u8; 25];
         self.write_rfc3339(&mut b);

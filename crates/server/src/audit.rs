@@ -13,16 +13,23 @@ use std::path::Path;
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+/// One line of the audit log, chained to the one before by its hash.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct AuditRecord {
+    /// Its number (1-based).
     pub n: u64,
+    /// When (RFC 3339).
     pub at: String,
+    /// `decision` or `admin`.
     pub kind: String,
     /// Log sequence number of the payment, for decisions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seq: Option<u64>,
+    /// What happened (ids, decision, rule ids; never names or references).
     pub data: serde_json::Value,
+    /// The hash of the line before (hex; zeros for the first).
     pub prev: String,
+    /// SHA-256 of this line's content and `prev` (hex).
     pub hash: String,
 }
 
@@ -37,6 +44,7 @@ fn digest(prev: &str, n: u64, at: &str, kind: &str, seq: Option<u64>, data: &ser
     hex::encode(h.finalize())
 }
 
+/// The hash-chained audit log, appended in batches.
 pub struct AuditLog {
     out: Appender,
     n: u64,
@@ -119,6 +127,7 @@ impl AuditLog {
         }
     }
 
+    /// Write and sync what was pushed since the last commit.
     pub fn commit(&mut self) -> Result<(), StoreError> {
         if self.buf.is_empty() {
             return Ok(());

@@ -57,12 +57,17 @@ pub enum TokenError {
     NoRandomness(String),
 }
 
+/// What a token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
+    /// Screen single payments.
     Screen,
+    /// Ingest batches and ISO 20022 messages.
     Ingest,
+    /// Read alerts, entity profiles and metrics.
     Read,
+    /// Everything, and administration.
     Admin,
 }
 
@@ -77,6 +82,7 @@ impl Scope {
         }
     }
 
+    /// A scope by its name.
     pub fn parse(s: &str) -> Option<Scope> {
         match s {
             "screen" => Some(Scope::Screen),
@@ -88,16 +94,21 @@ impl Scope {
     }
 }
 
+/// A token as stored: its name, the SHA-256 digest of its secret, its scopes.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TokenEntry {
+    /// Who or what uses it.
     pub name: String,
     /// Hex SHA-256 of the secret.
     pub sha256: String,
+    /// What it may do.
     pub scopes: Vec<Scope>,
 }
 
+/// The token file (`tokens.toml`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct TokenFile {
+    /// Every token.
     #[serde(default)]
     pub tokens: Vec<TokenEntry>,
 }
@@ -118,9 +129,11 @@ pub enum Denied {
     Forbidden,
 }
 
+/// The tokens the service accepts (digests only; secrets are never stored).
 #[derive(Debug, Clone, Default)]
 pub struct Tokens(Vec<Token>);
 
+/// SHA-256 of a secret.
 pub fn digest(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
 }
@@ -135,10 +148,12 @@ fn ct_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
 }
 
 impl Tokens {
+    /// Whether no token is configured.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
+    /// A token from its secret.
     pub fn add_secret(&mut self, name: &str, secret: &str, scopes: Vec<Scope>) {
         self.0.push(Token { name: name.to_string(), digest: digest(secret), scopes });
     }

@@ -20,11 +20,14 @@ use tokio::sync::{mpsc, oneshot};
 /// The answer for one payment: the engine's outcome with the log position.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Screened {
+    /// The payment's id.
     pub txn_id: String,
+    /// Decision, score, rules and reasons.
     #[serde(flatten)]
     pub outcome: Outcome,
     /// Log sequence number; the same payment sent again gets its first answer back.
     pub seq: u64,
+    /// Whether this was a retry answered from memory.
     pub duplicate: bool,
 }
 
@@ -103,29 +106,43 @@ pub struct SnapshotFile {
     pub last_seq: u64,
     /// FNV-1a of the rule pack text: a snapshot is only valid for the pack that made it.
     pub pack_fingerprint: u64,
+    /// The engine's learnt state.
     pub engine: osecwatch_engine::EngineSnapshot,
+    /// Remembered payment ids for retries: (id hash, seq, decision, score).
     pub seen: Vec<(u64, u64, Decision, f64)>,
 }
 
 /// Where and how often the core writes snapshots.
 #[derive(Debug, Clone)]
 pub struct SnapshotPolicy {
+    /// The snapshot file.
     pub path: std::path::PathBuf,
+    /// Write one after this many new payments.
     pub every: u64,
+    /// FNV-1a of the rule pack's text.
     pub pack_fingerprint: u64,
 }
 
 /// Counters shared with the metrics endpoint.
 #[derive(Default)]
 pub struct CoreStats {
+    /// Payments in the log.
     pub logged: AtomicU64,
+    /// Payments allowed.
     pub allow: AtomicU64,
+    /// Payments sent to review.
     pub review: AtomicU64,
+    /// Payments blocked.
     pub block: AtomicU64,
+    /// Retries answered from memory.
     pub duplicates: AtomicU64,
+    /// Group commits.
     pub batches: AtomicU64,
+    /// Senders with state.
     pub senders_tracked: AtomicU64,
+    /// Recipients with state.
     pub recipients_tracked: AtomicU64,
+    /// Alerts raised.
     pub alerts: AtomicU64,
 }
 
@@ -166,6 +183,7 @@ impl Seen {
 /// How many recent payment ids are remembered for retries.
 pub const DEDUPE_WINDOW: usize = 500_000;
 
+/// The core: owns the engine, the log and the audit log; runs on its own thread.
 pub struct Core {
     engine: Engine,
     wal: Wal,
@@ -470,12 +488,19 @@ pub fn filter_alerts<'a>(all: impl Iterator<Item = &'a Alert>, f: &AlertFilter) 
     (total, keep.into_iter().skip(f.offset).take(f.limit).cloned().collect())
 }
 
+/// Which alerts `GET /v1/alerts` returns.
 #[derive(Debug, Clone, Default)]
 pub struct AlertFilter {
+    /// Raised at or after (UTC seconds).
     pub since: Option<i64>,
+    /// Raised before (UTC seconds).
     pub until: Option<i64>,
+    /// `review` or `block`.
     pub decision: Option<String>,
+    /// A typology id or a rule id.
     pub typology: Option<String>,
+    /// Alerts to skip.
     pub offset: usize,
+    /// Alerts to return at most.
     pub limit: usize,
 }

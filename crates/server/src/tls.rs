@@ -65,6 +65,7 @@ pub struct TlsListener {
 }
 
 impl TlsListener {
+    /// Accept TLS connections on `tcp` with `acceptor`; handshakes run off the accept loop.
     pub fn new(tcp: TcpListener, acceptor: TlsAcceptor) -> std::io::Result<TlsListener> {
         let addr = tcp.local_addr()?;
         let (tx, rx) = mpsc::channel(1024);

@@ -16,27 +16,42 @@ use std::path::Path;
 /// One log line.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct LogEntry {
+    /// Position in the log (1-based, no gaps).
     pub seq: u64,
+    /// The payment's fields as the canonical record has them, as text.
     pub txn_id: String,
+    /// Event time (RFC 3339).
     pub timestamp: String,
+    /// Sender id.
     pub sender_id: String,
+    /// Sender name (empty if unknown).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub sender_name: String,
+    /// Sender country.
     pub sender_country: String,
+    /// Recipient id.
     pub recipient_id: String,
+    /// Recipient name (empty if unknown).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub recipient_name: String,
+    /// Recipient country.
     pub recipient_country: String,
+    /// Amount as a plain decimal.
     pub amount: String,
+    /// Currency code.
     pub currency: String,
+    /// Channel name.
     pub channel: String,
+    /// Reference (empty if none).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub reference: String,
+    /// Merchant category.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_category: Option<u16>,
 }
 
 impl LogEntry {
+    /// The log entry for a payment at `seq`.
     pub fn from_txn(seq: u64, t: &Transaction) -> LogEntry {
         LogEntry {
             seq,
@@ -95,6 +110,7 @@ fn bad<E: std::fmt::Display>(field: &'static str) -> impl Fn(E) -> EntryError {
     move |e| EntryError { field, message: e.to_string() }
 }
 
+/// The write-ahead log of accepted payments (JSON lines, group commit).
 pub struct Wal {
     out: Appender,
     next_seq: u64,
@@ -143,6 +159,7 @@ impl Wal {
         Ok((Wal { out: Appender::new(file, path)?, next_seq, buf: Vec::with_capacity(1 << 16) }, entries))
     }
 
+    /// The sequence number the next payment will get.
     pub fn next_seq(&self) -> u64 {
         self.next_seq
     }

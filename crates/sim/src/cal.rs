@@ -158,11 +158,6 @@ impl Calendar {
         civil_from_days(self.first_day + day).2
     }
 
-    /// Number of days in simulated month `m`.
-    pub fn month_len(&self, m: usize) -> u32 {
-        self.month_starts[m + 1] - self.month_starts[m]
-    }
-
     /// Local wall-clock seconds at the start of day index `day`.
     pub fn local_secs(&self, day: i64) -> i64 {
         (self.first_day + day) * 86_400
@@ -204,7 +199,7 @@ mod tests {
     fn calendar_months() {
         let c = Calendar::new(2025, 1, 1, 12);
         assert_eq!(c.n_days, 365);
-        assert_eq!(c.month_len(1), 28);
+        assert_eq!((c.month_starts[1 + 1] - c.month_starts[1]), 28);
         assert_eq!(c.weekday(0), 2); // 2025-01-01 was a Wednesday
         assert_eq!(c.day_of_month(31), 1);
     }

@@ -23,15 +23,17 @@
 //! `txn_labels.csv`, `entity_labels.csv`, plus `scenario.toml` (the resolved scenario) and
 //! `summary.json`. The transaction file carries only what a bank sees.
 
-pub mod behave;
-pub mod cal;
-pub mod names;
+mod behave;
+mod cal;
+mod names;
 pub mod scenario;
-pub mod shared;
-pub mod world;
+mod shared;
+mod world;
 
 pub use scenario::{Scenario, ScenarioError, PRESETS};
-pub use world::{Archetype, RecipientKind, World};
+pub use shared::RecipientKind;
+pub use world::Archetype;
+use world::World;
 
 use osecwatch_formats::{open_writer, Format, FormatError};
 use osecwatch_model::{Money, Timestamp, TxnRow};
@@ -43,19 +45,25 @@ use std::path::{Path, PathBuf};
 /// Where and how to write a world.
 #[derive(Debug, Clone)]
 pub struct SimOptions {
+    /// Directory the files go to (created if missing).
     pub out_dir: PathBuf,
+    /// Format of the transaction file.
     pub format: Format,
 }
 
 /// Errors while writing a world.
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
+    /// A file could not be written.
     #[error("{path}: {source}")]
     Io {
+        /// The file.
         path: PathBuf,
+        /// Why.
         #[source]
         source: std::io::Error,
     },
+    /// The transaction writer failed.
     #[error(transparent)]
     Format(#[from] FormatError),
 }
@@ -63,47 +71,72 @@ pub enum SimError {
 /// Progress report, sent after each simulated month.
 #[derive(Debug, Clone, Copy)]
 pub struct Progress {
+    /// Months generated so far.
     pub months_done: usize,
+    /// Months in the period.
     pub months_total: usize,
+    /// Payments written so far.
     pub transactions: u64,
 }
 
 /// Per-archetype figures of a generated world.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ArchetypeSummary {
+    /// The archetype's name.
     pub archetype: &'static str,
+    /// Customers of it.
     pub customers: u64,
+    /// Payments they made.
     pub transactions: u64,
     /// Sum of amounts in minor units of the base currency.
     pub amount_minor: i64,
+    /// Of those, OSEC payments.
     pub osec_transactions: u64,
 }
 
 /// What was generated.
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
+    /// Where the scenario came from (preset name or file).
     pub scenario: String,
+    /// The seed.
     pub seed: u64,
+    /// The base currency.
     pub currency: String,
+    /// First day of the period.
     pub period_start: String,
+    /// Months in the period.
     pub months: u32,
+    /// Customers.
     pub customers: u64,
+    /// Recipients that received at least one payment.
     pub recipients_paid: u64,
+    /// Payments written.
     pub transactions: u64,
+    /// Of those, OSEC payments.
     pub osec_transactions: u64,
+    /// All money paid, in base-currency minor units.
     pub amount_minor: i64,
+    /// OSEC money paid, in base-currency minor units.
     pub osec_amount_minor: i64,
+    /// Buyers in the population.
     pub buyers: u64,
+    /// Buyers with at least one OSEC payment in the period.
     pub buyers_with_osec: u64,
+    /// Facilitators paid at least once.
     pub facilitators_paid: u64,
+    /// Counts per archetype.
     pub by_archetype: Vec<ArchetypeSummary>,
+    /// The files written.
     pub files: Vec<PathBuf>,
 }
 
 impl Summary {
+    /// OSEC payments / all payments.
     pub fn osec_share_of_transactions(&self) -> f64 {
         self.osec_transactions as f64 / self.transactions.max(1) as f64
     }
+    /// OSEC money / all money.
     pub fn osec_share_of_amount(&self) -> f64 {
         self.osec_amount_minor as f64 / self.amount_minor.max(1) as f64
     }

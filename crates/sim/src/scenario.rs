@@ -22,12 +22,30 @@ pub const PRESETS: &[(&str, &str)] = &[
 /// Why a scenario could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
+    /// Neither a preset nor a readable file: (the name, why).
     #[error("scenario `{0}` is neither a preset ({presets}) nor a readable file: {1}", presets = preset_names())]
     NotFound(String, String),
+    /// Not TOML of the scenario's shape (an unknown key, a wrong type).
     #[error("scenario `{source_name}`: {message}")]
-    Parse { source_name: String, message: String },
+    Parse {
+        /// The scenario's name or file.
+        source_name: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A value out of its range.
     #[error("scenario `{source_name}`: field `{field}` = {value}: allowed: {allowed}")]
-    Invalid { source_name: String, field: String, value: String, allowed: String },
+    Invalid {
+        /// The scenario's name or file.
+        source_name: String,
+        /// The field's path (`buyers.night_share`).
+        field: String,
+        /// The value given.
+        value: String,
+        /// What is allowed, in words.
+        allowed: String,
+    },
+    /// `extends` chains more than 8 files, or loops: the scenario where it stopped.
     #[error("scenario `{0}`: `extends` chain is longer than 8 files or loops")]
     ExtendsLoop(String),
 }
@@ -39,6 +57,7 @@ fn preset_names() -> String {
 /// A weighted choice over countries (weights need not sum to one; they are normalised).
 pub type CountryMix = BTreeMap<CountryCode, f64>;
 
+/// A payment world to simulate: the institution and the behaviour of its customers. Every number of the shipped presets cites its source or says it is an assumption.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
@@ -48,206 +67,343 @@ pub struct Scenario {
     /// Preset name or file the scenario was loaded from (not part of the file format).
     #[serde(skip)]
     pub source: String,
+    /// The institution and the period.
     pub institution: Institution,
+    /// Shares of customers per archetype.
     pub population: Population,
+    /// Everyday domestic life.
     pub domestic: Domestic,
+    /// Corridors and facilitator locations.
     pub corridors: Corridors,
+    /// The EUR/PHP rate.
     pub fx: Fx,
+    /// Diaspora remittances.
     pub diaspora: Diaspora,
+    /// Partners abroad.
     pub partner: Partner,
+    /// Adult webcam consumers.
     pub webcam: Webcam,
+    /// Romance-scam victims.
     pub romance: Romance,
+    /// Child sponsors.
     pub sponsor: Sponsor,
+    /// Travellers.
     pub traveller: Traveller,
+    /// Sextortion victims.
     pub sextortion: Sextortion,
+    /// Buyers.
     pub buyers: Buyers,
+    /// Facilitators.
     pub facilitators: Facilitators,
 }
 
+/// The reporting institution and the simulated period.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Institution {
+    /// Display name of the fictitious institution.
     pub name: String,
+    /// Its home country: customers live here, and a transfer elsewhere is cross-border.
     pub country: CountryCode,
+    /// Its base currency (amounts in the scenario are in it).
     pub currency: CurrencyCode,
+    /// Its IANA time zone: customers' local clock.
     pub timezone: String,
     /// First day of the period, `YYYY-MM-DD`, local time.
     pub start_date: String,
+    /// Length of the period in calendar months.
     pub months: u32,
+    /// Number of customers.
     pub customers: u64,
+    /// Seed of every random stream: the same scenario and seed give the same world.
     pub seed: u64,
 }
 
+/// Shares of customers per archetype; the rest are domestic everyday customers.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Population {
+    /// Share of customers who remit to family abroad.
     pub diaspora_family: f64,
+    /// Share with a partner abroad in the corridors.
     pub partner_abroad: f64,
+    /// Share who consume adult cam sites.
     pub adult_webcam: f64,
+    /// Share who are romance-scam victims.
     pub romance_scam_victim: f64,
+    /// Share who sponsor a child through an NGO.
     pub child_sponsor: f64,
+    /// Share who travel to the corridors on holiday.
     pub traveller: f64,
+    /// Share who pay a sextortionist.
     pub sextortion_victim: f64,
+    /// Share who buy livestreamed abuse.
     pub buyer: f64,
 }
 
+/// Everyday domestic life, common to every customer.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Domestic {
+    /// Mean card payments a customer makes a month (gamma-distributed per customer).
     pub card_payments_per_month: f64,
+    /// Share of customers who pay rent by transfer.
     pub rent_share: f64,
+    /// Median monthly rent.
     pub rent_median: f64,
+    /// Mean transfers to friends at home a month.
     pub friend_transfers_per_month: f64,
+    /// Median transfer to a friend.
     pub friend_amount_median: f64,
+    /// Share of ordinary customers with a VPN subscription.
     pub vpn_subscriber_share: f64,
+    /// Share of ordinary customers with occasional cam-site card spending.
     pub cam_site_share: f64,
+    /// Share who buy crypto now and then.
     pub crypto_buyer_share: f64,
+    /// Size of the domestic merchant pool.
     pub merchants: u32,
 }
 
+/// High-risk corridors and where facilitators are.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Corridors {
+    /// Countries the rule pack treats as high-risk corridors (for reference; the pack has its own list).
     pub high_risk: Vec<CountryCode>,
+    /// Where facilitators are, with weights.
     pub osec_destinations: CountryMix,
 }
 
+/// The EUR/PHP rate path.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Fx {
     /// PHP per one unit of the base currency on the first day.
     pub php_per_base: f64,
+    /// Standard deviation of the daily log change of the EUR/PHP rate.
     pub daily_volatility: f64,
 }
 
+/// Diaspora family remittances, the main look-alike.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Diaspora {
+    /// Countries diaspora customers come from, with weights.
     pub origins: CountryMix,
+    /// Median monthly remittance.
     pub monthly_amount_median: f64,
+    /// Log-normal sigma of the monthly amount between customers.
     pub amount_sigma: f64,
+    /// Most relatives a (non-extended) family sends to.
     pub recipients_max: u32,
+    /// Share of diaspora customers who support an extended family.
     pub extended_family_share: f64,
+    /// Range of relatives an extended family sends to.
     pub extended_recipients: [u32; 2],
+    /// Share of relatives who carry the sender's surname.
     pub same_surname_share: f64,
+    /// Days of the month remittances are sent on (paydays).
     pub payday_days: Vec<u32>,
+    /// How many days a remittance may move around its payday.
     pub payday_jitter_days: u32,
+    /// Mean extra transfers a month (gifts, emergencies).
     pub extras_per_month: f64,
+    /// Median extra transfer.
     pub extra_amount_median: f64,
+    /// How much more is sent in December.
     pub december_multiplier: f64,
+    /// Share sent at night (sender-local).
     pub night_share: f64,
+    /// Channels used, with weights.
     pub channels: BTreeMap<Channel, f64>,
 }
 
+/// Customers with a partner abroad.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Partner {
+    /// Where partners live, with weights.
     pub destinations: CountryMix,
+    /// Median monthly support.
     pub monthly_amount_median: f64,
+    /// Most in-laws also paid.
     pub in_laws_max: u32,
+    /// Mean extra transfers a month.
     pub extras_per_month: f64,
+    /// Share sent at night (sender-local).
     pub night_share: f64,
 }
 
+/// Adult cam-site consumers.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Webcam {
+    /// Mean cam-site token purchases a month.
     pub token_purchases_per_month: f64,
+    /// Median token purchase.
     pub token_amount_median: f64,
+    /// Share who also tip performers abroad directly.
     pub tipper_share: f64,
+    /// Mean tips a month.
     pub tips_per_month: f64,
+    /// Median tip.
     pub tip_amount_median: f64,
+    /// Most performers a customer tips.
     pub performers_max: u32,
+    /// Where performers live, with weights.
     pub performer_countries: CountryMix,
+    /// Share of purchases and tips at night.
     pub night_share: f64,
 }
 
+/// Romance-scam victims.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Romance {
+    /// Where scammers receive money, with weights.
     pub destinations: CountryMix,
+    /// Median first payment.
     pub first_amount_median: f64,
+    /// Factor by which each payment grows.
     pub growth_per_payment: f64,
+    /// Range of the number of payments.
     pub payments: [u32; 2],
+    /// Median days between payments.
     pub days_between_median: f64,
+    /// Share of victims moved on to a second recipient.
     pub new_recipient_share: f64,
+    /// Largest single payment.
     pub max_amount: f64,
 }
 
+/// Child sponsors paying NGOs.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Sponsor {
+    /// Number of NGOs sponsors pay.
     pub ngos: u32,
+    /// Where the NGOs are, with weights.
     pub ngo_countries: CountryMix,
+    /// Monthly sponsorship amounts to choose from.
     pub monthly_amounts: Vec<f64>,
 }
 
+/// Holiday travellers to the corridors.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Traveller {
+    /// Mean trips a year.
     pub trips_per_year: f64,
+    /// Range of a trip's length in days.
     pub trip_days: [u32; 2],
+    /// Destinations, with weights.
     pub destinations: CountryMix,
+    /// Most friends made on a trip.
     pub local_friends_max: u32,
+    /// Median transfer to such a friend.
     pub transfer_amount_median: f64,
+    /// Mean transfers a month to those friends after the trip.
     pub transfers_per_month_after: f64,
 }
 
+/// Sextortion victims.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Sextortion {
+    /// Where the sextortionists receive money, with weights.
     pub destinations: CountryMix,
+    /// Range of the number of payments.
     pub payments: [u32; 2],
+    /// Days over which the payments are spread at most.
     pub burst_days_max: u32,
+    /// Largest first payment.
     pub first_payment_max: f64,
+    /// Most a victim pays in all.
     pub total_max: f64,
+    /// Share paid at night.
     pub night_share: f64,
 }
 
+/// Buyers of livestreamed abuse.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Buyers {
+    /// Weights of light, medium and heavy buyers among the non-stealthy ones.
     pub class_mix: ClassMix,
+    /// Range of a light buyer's sessions a month.
     pub light_per_month: [f64; 2],
+    /// Range of a medium buyer's sessions a month.
     pub medium_per_month: [f64; 2],
+    /// Range of a heavy buyer's sessions a month.
     pub heavy_per_month: [f64; 2],
+    /// Median length of a buying career, months.
     pub career_median_months: f64,
+    /// Range a career's length is clamped to, months.
     pub career_months: [f64; 2],
+    /// Range of the factor amounts grow by over a career.
     pub escalation: [f64; 2],
+    /// Median payment per session.
     pub amount_median: f64,
+    /// 95th percentile of a payment per session.
     pub amount_p95: f64,
+    /// Share of payments to the Philippines that are round PHP prices.
     pub round_php_share: f64,
+    /// The round PHP prices.
     pub round_php_prices: Vec<u32>,
+    /// Share of payments that are even amounts in the base currency.
     pub round_base_share: f64,
+    /// Share of a heavy buyer's payments that pay several sessions at once.
     pub bundle_share_heavy: f64,
+    /// Range of such a bundle payment.
     pub bundle_amount: [f64; 2],
+    /// Share of payments at night (sender-local).
     pub night_share: f64,
+    /// How much more often buyers pay at weekends.
     pub weekend_uplift: f64,
+    /// Share of payments with a cover-story reference.
     pub cover_reference_share: f64,
+    /// Channels used, with weights.
     pub channels: BTreeMap<Channel, f64>,
+    /// Mean facilitators paid besides the main line.
     pub extra_facilitators_mean: f64,
+    /// Mean months a buyer stays with one facilitator.
     pub facilitator_months_mean: f64,
+    /// Share of buyers with a VPN subscription.
     pub vpn_share: f64,
+    /// Share of buyers who also buy cam-site tokens.
     pub cam_token_share: f64,
+    /// Share of buyers who travel to the Philippines.
     pub travel_share: f64,
+    /// Share of buyers who also have a partner abroad.
     pub partner_abroad_share: f64,
+    /// Share of buyers who mimic family remittances.
     pub stealthy_share: f64,
 }
 
+/// Weights of the buyer classes.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ClassMix {
+    /// Weight of light buyers.
     pub light: f64,
+    /// Weight of medium buyers.
     pub medium: f64,
+    /// Weight of heavy buyers.
     pub heavy: f64,
 }
 
+/// Facilitators and how buyers attach to them.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Facilitators {
+    /// Facilitators per buyer (at least one if there are buyers).
     pub per_buyer: f64,
+    /// Added to a facilitator's degree when buyers pick one (higher: less concentration on popular ones).
     pub attachment_smoothing: f64,
+    /// Share of facilitator accounts that belong to the child dealt with directly.
     pub victim_direct_share: f64,
+    /// Share of facilitators who are kin of a diaspora customer of the bank.
     pub family_income_share: f64,
 }
 

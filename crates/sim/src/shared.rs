@@ -14,22 +14,36 @@ use std::collections::{BTreeMap, HashMap};
 /// What kind of payee a recipient is (the receiving side's archetype in the labels).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RecipientKind {
+    /// A shop, site or service (has a merchant category).
     Merchant,
+    /// A landlord at home.
     Landlord,
+    /// A friend at home.
     Friend,
+    /// A relative abroad.
     FamilyMember,
+    /// A partner abroad.
     Partner,
+    /// A partner's relative.
     InLaw,
+    /// A cam performer tipped directly.
     CamPerformer,
+    /// A romance scammer.
     RomanceScammer,
+    /// A charity paid by sponsors.
     Ngo,
+    /// A friend made on a trip.
     LocalFriend,
+    /// A sextortionist.
     Sextortionist,
+    /// A facilitator of livestreamed abuse.
     Facilitator,
+    /// A child's own account, paid directly.
     VictimDirect,
 }
 
 impl RecipientKind {
+    /// The name the labels use (`family_member`, `facilitator`, ...).
     pub fn as_str(self) -> &'static str {
         match self {
             RecipientKind::Merchant => "merchant",
@@ -48,6 +62,7 @@ impl RecipientKind {
         }
     }
 
+    /// Whether the payee is paid for abuse (facilitator or victim direct).
     pub fn is_facilitator(self) -> bool {
         matches!(self, RecipientKind::Facilitator | RecipientKind::VictimDirect)
     }

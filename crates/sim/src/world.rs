@@ -20,22 +20,36 @@ use std::collections::{BTreeMap, HashMap};
 /// Behaviour profile of a customer (the sending side).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Archetype {
+    /// Ordinary domestic life only.
     DomesticEveryday,
+    /// Remits to family abroad.
     DiasporaFamily,
+    /// Remits to an extended family abroad.
     DiasporaExtendedFamily,
+    /// Supports a partner abroad.
     PartnerAbroad,
+    /// Buys cam-site tokens and tips performers.
     AdultWebcam,
+    /// Pays a romance scammer.
     RomanceScamVictim,
+    /// Sponsors a child through an NGO.
     ChildSponsor,
+    /// Travels to the corridors.
     Traveller,
+    /// Pays a sextortionist.
     SextortionVictim,
+    /// Buys a few sessions a month.
     LightBuyer,
+    /// Buys several sessions a month.
     MediumBuyer,
+    /// Buys many sessions, sometimes in bundles.
     HeavyBuyer,
+    /// Buys while mimicking a family remittance.
     StealthyBuyer,
 }
 
 impl Archetype {
+    /// Every archetype.
     pub const ALL: [Archetype; 13] = [
         Archetype::DomesticEveryday,
         Archetype::DiasporaFamily,
@@ -52,6 +66,7 @@ impl Archetype {
         Archetype::StealthyBuyer,
     ];
 
+    /// The name the labels use (`heavy_buyer`, `diaspora_family`, ...).
     pub fn as_str(self) -> &'static str {
         match self {
             Archetype::DomesticEveryday => "domestic_everyday",
@@ -70,6 +85,7 @@ impl Archetype {
         }
     }
 
+    /// Whether the archetype buys abuse.
     pub fn is_buyer(self) -> bool {
         matches!(
             self,

@@ -24,7 +24,7 @@ pub use card::Card;
 pub use family::Family;
 pub use friends::Friends;
 pub use merchant::Merchant;
-pub use osec::{osec_amount, Osec};
+pub use osec::Osec;
 pub use partner::Partner;
 pub use rent::Rent;
 pub use romance::Romance;
@@ -318,7 +318,7 @@ pub(crate) fn family_ref(rng: &mut Rng, sh: &Shared) -> u32 {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::osec::osec_amount;
     use crate::cal::rng_for;
     use crate::scenario::Scenario;
 
