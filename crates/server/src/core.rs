@@ -243,19 +243,18 @@ impl Core {
         if let Some(f) = load_snapshot(&snap) {
             // `restore` checks everything before it changes the engine, so a refusal leaves
             // the engine empty and the full replay below starts from a clean state.
-            let restored: Result<(), String> = if f.last_seq > last_logged {
-                Err("it is ahead of the log".to_string())
+            if f.last_seq > last_logged {
+                tracing::warn!("snapshot not used (it is ahead of the log); rebuilding from the whole log");
             } else {
-                engine.restore(f.engine).map_err(|e| e.to_string())
-            };
-            match restored {
-                Ok(()) => {
-                    for (k, seq, d, score) in f.seen {
-                        seen.insert_hash(k, (seq, d, score));
+                match engine.restore(f.engine) {
+                    Ok(()) => {
+                        for (k, seq, d, score) in f.seen {
+                            seen.insert_hash(k, (seq, d, score));
+                        }
+                        from = f.last_seq;
                     }
-                    from = f.last_seq;
+                    Err(why) => tracing::warn!("snapshot not used ({why}); rebuilding from the whole log"),
                 }
-                Err(why) => tracing::warn!("snapshot not used ({why}); rebuilding from the whole log"),
             }
         }
         let audited = audit.last_seq();

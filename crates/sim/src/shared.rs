@@ -144,32 +144,28 @@ pub enum PoolId {
     Crypto,
 }
 
-/// A country drawn from a weighted mix.
-pub fn pick_country(rng: &mut Rng, mix: &CountryMix) -> CountryCode {
+/// A key drawn from a weighted mix (weights need not sum to 1).
+fn pick_weighted<K: Copy>(rng: &mut Rng, mix: &BTreeMap<K, f64>) -> K {
     let total: f64 = mix.values().sum();
     let mut x = rng.random::<f64>() * total;
-    for (c, w) in mix {
+    for (k, w) in mix {
         if x < *w {
-            return *c;
+            return *k;
         }
         x -= w;
     }
     // Rounding can leave `x` just above the last weight.
-    *mix.keys().next_back().expect("scenario validation: every country mix is non-empty")
+    *mix.keys().next_back().expect("scenario validation: every weighted mix is non-empty")
+}
+
+/// A country drawn from a weighted mix.
+pub fn pick_country(rng: &mut Rng, mix: &CountryMix) -> CountryCode {
+    pick_weighted(rng, mix)
 }
 
 /// A channel drawn from a weighted mix.
 pub fn pick_channel(rng: &mut Rng, mix: &BTreeMap<Channel, f64>) -> Channel {
-    let total: f64 = mix.values().sum();
-    let mut x = rng.random::<f64>() * total;
-    for (c, w) in mix {
-        if x < *w {
-            return *c;
-        }
-        x -= w;
-    }
-    // Rounding can leave `x` just above the last weight.
-    mix.keys().next_back().copied().expect("scenario validation: every channel mix is non-empty")
+    pick_weighted(rng, mix)
 }
 
 /// A built-in country code.
