@@ -583,3 +583,19 @@ pub const NGO_NAMES: &[&str] = &[
     "Brücke der Hoffnung e.V.",
     "Open Doors Child Sponsorship",
 ];
+
+/// Parishes, chapels and schools that diaspora customers support (fictitious). Some carry an
+/// organisation marker a rule pack knows ("Church", "School"), others do not ("Parish",
+/// "Academy"), as real names vary.
+pub const COMMUNITY_NAMES: &[&str] = &[
+    "St. Joseph Parish",
+    "Holy Family Church",
+    "Sto. Nino Chapel",
+    "San Roque Elementary School",
+    "Our Lady of Fatima Academy",
+    "Bethel Baptist Church",
+    "Little Flowers Learning Center",
+    "San Isidro Labrador Parish",
+    "Mount Carmel High School",
+    "Good Shepherd Mission",
+];

@@ -17,6 +17,7 @@ pub const PRESETS: &[(&str, &str)] = &[
     ("small", include_str!("../../../scenarios/small.toml")),
     ("mimic", include_str!("../../../scenarios/mimic.toml")),
     ("diaspora-heavy", include_str!("../../../scenarios/diaspora-heavy.toml")),
+    ("shared-hubs", include_str!("../../../scenarios/shared-hubs.toml")),
 ];
 
 /// Why a scenario could not be used.
@@ -95,6 +96,8 @@ pub struct Scenario {
     pub buyers: Buyers,
     /// Facilitators.
     pub facilitators: Facilitators,
+    /// Honest payees paid by several customers: the look-alikes of a common beneficiary.
+    pub hubs: Hubs,
 }
 
 /// The reporting institution and the simulated period.
@@ -379,6 +382,8 @@ pub struct Buyers {
     pub partner_abroad_share: f64,
     /// Share of buyers who mimic family remittances.
     pub stealthy_share: f64,
+    /// Share of the other buyers who make only one to three payments in all (one-off payers).
+    pub one_off_share: f64,
 }
 
 /// Weights of the buyer classes.
@@ -405,6 +410,28 @@ pub struct Facilitators {
     pub victim_direct_share: f64,
     /// Share of facilitators who are kin of a diaspora customer of the bank.
     pub family_income_share: f64,
+}
+
+/// Honest payees paid by several customers of the bank, so that "paid by several people"
+/// alone is no sign of a facilitator (`shared/reference/network.md` §3).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Hubs {
+    /// Share of diaspora customers whose main recipient is a household member also paid by
+    /// other customers (the relative who collects for the family).
+    pub family_hub_share: f64,
+    /// Range of customers paying one household hub.
+    pub family_hub_payers: [u32; 2],
+    /// Churches, schools, shops and cash-pickup agents in the diaspora's countries.
+    pub community_payees: u32,
+    /// Share of diaspora and partner-abroad customers who also pay one or two of them.
+    pub community_payer_share: f64,
+    /// Mean payments a year to them per paying customer.
+    pub community_payments_per_year: f64,
+    /// Median payment to them.
+    pub community_amount_median: f64,
+    /// Share of a tipper's performers who are already tipped by another customer.
+    pub shared_performer_share: f64,
 }
 
 impl Scenario {
@@ -600,11 +627,20 @@ impl Scenario {
         v.share("buyers.travel_share", b.travel_share);
         v.share("buyers.partner_abroad_share", b.partner_abroad_share);
         v.share("buyers.stealthy_share", b.stealthy_share);
+        v.share("buyers.one_off_share", b.one_off_share);
         let f = &self.facilitators;
         v.rate("facilitators.per_buyer", f.per_buyer, 0.01, 100.0);
         v.rate("facilitators.attachment_smoothing", f.attachment_smoothing, 0.01, 1000.0);
         v.share("facilitators.victim_direct_share", f.victim_direct_share);
         v.share("facilitators.family_income_share", f.family_income_share);
+        let h = &self.hubs;
+        v.share("hubs.family_hub_share", h.family_hub_share);
+        v.pair_u("hubs.family_hub_payers", h.family_hub_payers, 2, 20);
+        v.range_u("hubs.community_payees", h.community_payees as u64, 1, 100_000);
+        v.share("hubs.community_payer_share", h.community_payer_share);
+        v.rate("hubs.community_payments_per_year", h.community_payments_per_year, 0.0, 365.0);
+        v.amount("hubs.community_amount_median", h.community_amount_median);
+        v.share("hubs.shared_performer_share", h.shared_performer_share);
         match v.error {
             Some(e) => Err(e),
             None => Ok(()),

@@ -40,6 +40,8 @@ pub enum RecipientKind {
     Facilitator,
     /// A child's own account, paid directly.
     VictimDirect,
+    /// A parish, school, shop or cash-pickup agent paid by many unrelated customers.
+    Community,
 }
 
 impl RecipientKind {
@@ -59,6 +61,7 @@ impl RecipientKind {
             RecipientKind::Sextortionist => "sextortionist",
             RecipientKind::Facilitator => "facilitator",
             RecipientKind::VictimDirect => "victim_direct",
+            RecipientKind::Community => "community",
         }
     }
 

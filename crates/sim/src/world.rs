@@ -3,11 +3,11 @@
 //! population, never with the length of the period.
 
 use crate::behave::{
-    Behaviour, Card, Family, Friends, Link, Merchant, Osec, Partner, Process, Rent, Romance, Sextortion, Sponsor,
-    Subscriptions, Tips, Trip, Trips,
+    Behaviour, Card, Community, Family, Friends, Link, Merchant, Osec, Partner, Process, Rent, Romance, Sextortion,
+    Sponsor, Subscriptions, Tips, Trip, Trips,
 };
 use crate::cal::{cents, fx_path, gamma_rate, lognormal, mix64, poisson, rng_for, Calendar, Rng, TzTable};
-use crate::names::{Culture, MONTHS_DE, NGO_NAMES};
+use crate::names::{Culture, COMMUNITY_NAMES, MONTHS_DE, NGO_NAMES};
 use crate::scenario::{parse_date, CountryMix, Scenario};
 use crate::shared::{cc, pick_channel, pick_country, pick_member};
 pub use crate::shared::{Pool, PoolId, Pools, Recipient, RecipientKind, RefSets, Shared};
@@ -324,6 +324,7 @@ impl World {
         let pools = build_pools(&mut b, sc, home);
         let (archetypes, n_buyers) = population(sc, &mut b.rng);
         let mut market = FacilitatorMarket::create(&mut b, sc, n_buyers);
+        let mut payees = SharedPayees::create(&mut b, sc);
         let mut procs = Processes { seed, list: Vec::with_capacity(archetypes.len() * 3) };
         let month_refs: Vec<u32> = (0..clock.cal.months())
             .map(|i| {
@@ -335,7 +336,7 @@ impl World {
         let mut customers = Vec::with_capacity(archetypes.len());
         for (ci, &arch) in archetypes.iter().enumerate() {
             let mut life = Life { ctx: &ctx, b: &mut b, procs: &mut procs, customer: ci as u32 };
-            life.build(arch, &mut market);
+            life.build(arch, &mut market, &mut payees);
             customers.push(Customer { archetype: arch });
         }
         let ref_sets = reference_sets(&mut b);
@@ -498,6 +499,76 @@ impl FacilitatorMarket {
     }
 }
 
+/// Honest payees paid by several customers (`[hubs]`): households that collect for a
+/// family, community payees (parishes, schools, shops, pickup agents), performers with
+/// several tippers. They make "paid by several unrelated customers" a weak sign on its own.
+struct SharedPayees {
+    /// Households still open for another paying relative: (country, recipient, places left).
+    households: Vec<(CountryCode, u32, u32)>,
+    /// Community payees.
+    community: Vec<u32>,
+    /// Cam performers already tipped, with their country.
+    performers: Vec<(CountryCode, u32)>,
+}
+
+impl SharedPayees {
+    fn create(b: &mut Builder, sc: &Scenario) -> SharedPayees {
+        let mut community = Vec::with_capacity(sc.hubs.community_payees as usize);
+        for i in 0..sc.hubs.community_payees as usize {
+            let c = pick_country(&mut b.rng, &sc.diaspora.origins);
+            // Half are institutions by name, half shopkeepers and agents paid on a personal account.
+            let r = if b.rng.random::<f64>() < 0.5 {
+                let name = COMMUNITY_NAMES[i % COMMUNITY_NAMES.len()];
+                let name = if i >= COMMUNITY_NAMES.len() {
+                    format!("{name} {}", i / COMMUNITY_NAMES.len() + 1)
+                } else {
+                    name.into()
+                };
+                b.add_recipient(&name, c, RecipientKind::Community, 0)
+            } else {
+                b.add_person(c, RecipientKind::Community, None)
+            };
+            community.push(r);
+        }
+        SharedPayees { households: Vec::new(), community, performers: Vec::new() }
+    }
+
+    /// The household a diaspora customer from `o` pays: an open one of that country, or a new
+    /// one (its surname the customer's with the scenario's same-surname share).
+    fn household(
+        &mut self,
+        b: &mut Builder,
+        rng: &mut Rng,
+        sc: &Scenario,
+        o: CountryCode,
+        surname: &'static str,
+    ) -> u32 {
+        if let Some(h) = self.households.iter_mut().find(|h| h.0 == o && h.2 > 0) {
+            h.2 -= 1;
+            return h.1;
+        }
+        let same = rng.random::<f64>() < sc.diaspora.same_surname_share;
+        let r = b.add_person(o, RecipientKind::FamilyMember, same.then_some(surname));
+        let [lo, hi] = sc.hubs.family_hub_payers;
+        self.households.push((o, r, rng.random_range(lo..=hi) - 1));
+        r
+    }
+
+    /// A performer in `c` for a tipper: one already tipped by another customer (with the
+    /// scenario's share, if there is one), else a new one.
+    fn performer(&mut self, b: &mut Builder, rng: &mut Rng, sc: &Scenario, c: CountryCode) -> u32 {
+        if rng.random::<f64>() < sc.hubs.shared_performer_share {
+            let known: Vec<u32> = self.performers.iter().filter(|p| p.0 == c).map(|p| p.1).collect();
+            if let Some(r) = known.choose(rng) {
+                return *r;
+            }
+        }
+        let r = b.add_person(c, RecipientKind::CamPerformer, None);
+        self.performers.push((c, r));
+        r
+    }
+}
+
 /// Processes as they are created: each gets its own RNG stream, keyed by its number.
 struct Processes {
     seed: u64,
@@ -532,7 +603,7 @@ impl Life<'_, '_> {
         self.procs.add(self.customer, behaviour);
     }
 
-    fn build(&mut self, arch: Archetype, market: &mut FacilitatorMarket) {
+    fn build(&mut self, arch: Archetype, market: &mut FacilitatorMarket, payees: &mut SharedPayees) {
         let mut crng = rng_for(self.b.seed, 0xC057, self.customer as u64);
         let (origin, kin, surname) = self.name(arch, market, &mut crng);
         self.everyday(arch, &mut crng);
@@ -540,10 +611,14 @@ impl Life<'_, '_> {
             Archetype::DomesticEveryday => {}
             Archetype::DiasporaFamily | Archetype::DiasporaExtendedFamily => {
                 let origin = origin.expect("a diaspora customer's origin is drawn in Life::name");
-                self.diaspora(arch, origin, kin, surname, &mut crng);
+                self.diaspora(arch, origin, kin, surname, payees, &mut crng);
+                self.community(payees, &mut crng);
             }
-            Archetype::PartnerAbroad => self.partner(&mut crng),
-            Archetype::AdultWebcam => self.adult_webcam(&mut crng),
+            Archetype::PartnerAbroad => {
+                self.partner(&mut crng);
+                self.community(payees, &mut crng);
+            }
+            Archetype::AdultWebcam => self.adult_webcam(payees, &mut crng),
             Archetype::RomanceScamVictim => self.romance_victim(&mut crng),
             Archetype::ChildSponsor => self.child_sponsor(&mut crng),
             Archetype::Traveller => {
@@ -647,7 +722,15 @@ impl Life<'_, '_> {
     }
 
     /// Remittances to the family at home (several relatives for an extended family).
-    fn diaspora(&mut self, arch: Archetype, o: CountryCode, kin: Option<u32>, surname: &'static str, crng: &mut Rng) {
+    fn diaspora(
+        &mut self,
+        arch: Archetype,
+        o: CountryCode,
+        kin: Option<u32>,
+        surname: &'static str,
+        payees: &mut SharedPayees,
+        crng: &mut Rng,
+    ) {
         let dsc = &self.ctx.sc.diaspora;
         let k = if arch == Archetype::DiasporaExtendedFamily {
             crng.random_range(dsc.extended_recipients[0]..=dsc.extended_recipients[1])
@@ -657,6 +740,8 @@ impl Life<'_, '_> {
         let mut recips = Vec::new();
         if let Some(f) = kin {
             recips.push(f);
+        } else if crng.random::<f64>() < self.ctx.sc.hubs.family_hub_share {
+            recips.push(payees.household(self.b, crng, self.ctx.sc, o, surname));
         }
         while recips.len() < k as usize {
             let same = crng.random::<f64>() < dsc.same_surname_share;
@@ -680,8 +765,21 @@ impl Life<'_, '_> {
         self.add(Behaviour::Partner(Partner { partner, in_laws, monthly, day: rng.random_range(1..=28) }));
     }
 
+    /// Donations, tuition or store credit to one or two community payees, for some customers.
+    fn community(&mut self, payees: &SharedPayees, crng: &mut Rng) {
+        let h = &self.ctx.sc.hubs;
+        if crng.random::<f64>() >= h.community_payer_share {
+            return;
+        }
+        let n = crng.random_range(1..=2);
+        let chosen = (0..n).map(|_| *payees.community.choose(crng).expect("validation: hubs.community_payees >= 1"));
+        let chosen = chosen.collect();
+        let rate_per_day = gamma_rate(crng, h.community_payments_per_year / 12.0) / 30.4;
+        self.add(Behaviour::Community(Community { payees: chosen, rate_per_day, median: h.community_amount_median }));
+    }
+
     /// Cam-site tokens at night, and for some tips to performers abroad.
-    fn adult_webcam(&mut self, crng: &mut Rng) {
+    fn adult_webcam(&mut self, payees: &mut SharedPayees, crng: &mut Rng) {
         let w = &self.ctx.sc.webcam;
         let rate = gamma_rate(crng, w.token_purchases_per_month) / 30.4;
         self.add(Behaviour::Merchant(Merchant {
@@ -696,7 +794,7 @@ impl Life<'_, '_> {
             let performers = (0..k)
                 .map(|_| {
                     let c = pick_country(crng, &w.performer_countries);
-                    let r = self.b.add_person(c, RecipientKind::CamPerformer, None);
+                    let r = payees.performer(self.b, crng, self.ctx.sc, c);
                     let start = crng.random::<f64>() * n_days * 0.8;
                     let len = lognormal(crng, 120.0, 0.8);
                     Link { recipient: r, start, end: start + len, weight: 1.0 }
@@ -777,11 +875,18 @@ impl Life<'_, '_> {
         let rate = crng.random_range(range[0]..=range[1]) / 30.4;
         let career =
             lognormal(crng, bm.career_median_months, 0.8).clamp(bm.career_months[0], bm.career_months[1]) * 30.4;
+        let stealthy = arch == Archetype::StealthyBuyer;
+        // One-off payers (R1) make one to three payments, all inside the period.
+        let one_off = !stealthy && crng.random::<f64>() < bm.one_off_share;
         // Careers overlap the period; many started before it (§3.2: years-long careers).
-        let start = -career + crng.random::<f64>() * (n_days + career - 14.0).max(1.0);
+        let start = if one_off {
+            crng.random::<f64>() * (n_days - 30.0).max(1.0)
+        } else {
+            -career + crng.random::<f64>() * (n_days + career - 14.0).max(1.0)
+        };
         let end = start + career;
         let esc = crng.random_range(bm.escalation[0]..=bm.escalation[1]);
-        let stealthy = arch == Archetype::StealthyBuyer;
+        let remaining = if one_off { crng.random_range(1..=3) } else { u32::MAX };
         let mut links: Vec<Link> = Vec::new();
         let churn = bm.facilitator_months_mean * 30.4;
         let mut t = start;
@@ -795,7 +900,7 @@ impl Life<'_, '_> {
             }
             t = e;
         }
-        if !stealthy {
+        if !stealthy && !one_off {
             for _ in 0..poisson(crng, bm.extra_facilitators_mean) {
                 let s = start + crng.random::<f64>() * career;
                 let life = -churn * (1.0 - crng.random::<f64>()).ln();
@@ -817,6 +922,7 @@ impl Life<'_, '_> {
             t: start.max(0.0),
             stealth_amount,
             stealth_day,
+            remaining,
         }));
         if crng.random::<f64>() < bm.partner_abroad_share {
             self.partner(crng);

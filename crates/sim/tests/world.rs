@@ -350,3 +350,63 @@ fn summary_counts_archetypes_exactly() {
     assert_eq!(buyers, (sc.population.buyer * n).round());
     assert_eq!(g.summary.customers as f64, n);
 }
+
+/// Customers paying each recipient (distinct senders), from a labelled world.
+fn payers_by_recipient(l: &Labelled) -> HashMap<String, HashSet<String>> {
+    let mut m: HashMap<String, HashSet<String>> = HashMap::new();
+    for t in &l.txns {
+        m.entry(t.get("recipient_id").to_string()).or_default().insert(t.get("sender_id").to_string());
+    }
+    m
+}
+
+#[test]
+fn honest_hubs_are_paid_by_several_customers_in_every_world() {
+    let l = Labelled::load(small());
+    let payers = payers_by_recipient(&l);
+    let shared = |archetype: &str, at_least: usize| {
+        l.entities
+            .values()
+            .filter(|e| e.get("archetype") == archetype)
+            .filter(|e| payers.get(e.get("entity_id")).is_some_and(|p| p.len() >= at_least))
+            .count()
+    };
+    // Community payees (parishes, schools, shops, pickup agents) are paid by many customers,
+    // households by several relatives, performers by several tippers; all of them benign.
+    let community = shared("community", 3);
+    assert!(community >= 5, "{community} community payees paid by 3+ customers");
+    assert!(shared("family_member", 2) >= 5, "{} households paid by 2+ customers", shared("family_member", 2));
+    assert!(shared("cam_performer", 2) >= 3, "{} performers with 2+ tippers", shared("cam_performer", 2));
+    for e in
+        l.entities.values().filter(|e| ["community", "family_member", "cam_performer"].contains(&e.get("archetype")))
+    {
+        assert_eq!(e.get("role"), "benign", "{}", e.get("entity_id"));
+    }
+    // No community payee is ever paid for abuse.
+    assert!(l
+        .txns
+        .iter()
+        .filter(|t| l.osec(t))
+        .all(|t| l.entities[t.get("recipient_id")].get("archetype") != "community"));
+}
+
+#[test]
+fn the_shared_hubs_preset_has_one_off_buyers_on_shared_facilitators() {
+    let mut sc = Scenario::load("shared-hubs").unwrap();
+    sc.institution.customers = 20_000;
+    sc.institution.months = 6;
+    let g = generate(&sc, Format::Csv);
+    let l = Labelled::load(&g);
+    let mut per_buyer: HashMap<&str, usize> = HashMap::new();
+    let mut buyers_of: HashMap<&str, HashSet<&str>> = HashMap::new();
+    for t in l.txns.iter().filter(|t| l.osec(t) && l.recipient_role(t) == "facilitator") {
+        *per_buyer.entry(t.get("sender_id")).or_default() += 1;
+        buyers_of.entry(t.get("recipient_id")).or_default().insert(t.get("sender_id"));
+    }
+    let few = per_buyer.values().filter(|n| **n <= 3).count();
+    assert!(per_buyer.len() >= 20, "{} buyers paid a facilitator", per_buyer.len());
+    // one_off_share = 0.5 of the non-stealthy buyers, plus careers that end early in the period.
+    assert!(few * 3 >= per_buyer.len(), "{few} of {} buyers made at most 3 facilitator payments", per_buyer.len());
+    let shared = buyers_of.values().filter(|b| b.len() >= 3).count();
+    assert!(shared * 3 >= buyers_of.len(), "{shared} of {} facilitators have 3+ buyers", buyers_of.len());
+}

@@ -7,6 +7,7 @@
 //! and delegates.
 
 mod card;
+mod community;
 mod family;
 mod friends;
 mod merchant;
@@ -21,6 +22,7 @@ mod tips;
 mod trips;
 
 pub use card::Card;
+pub use community::Community;
 pub use family::Family;
 pub use friends::Friends;
 pub use merchant::Merchant;
@@ -107,6 +109,8 @@ pub enum Behaviour {
     Sextortion(Sextortion),
     /// See [`Osec`].
     Osec(Osec),
+    /// See [`Community`].
+    Community(Community),
 }
 
 impl Behaviour {
@@ -125,6 +129,7 @@ impl Behaviour {
             Behaviour::Trips(b) => b.gen_month(rng, m, out),
             Behaviour::Sextortion(b) => b.gen_month(rng, m, out),
             Behaviour::Osec(b) => b.gen_month(rng, m, out),
+            Behaviour::Community(b) => b.gen_month(rng, m, out),
         }
     }
 }

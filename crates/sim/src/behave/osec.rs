@@ -16,6 +16,9 @@ pub struct Osec {
     pub t: f64,
     pub stealth_amount: f64,
     pub stealth_day: u32,
+    /// Payments left to make (`u32::MAX` for a buyer who keeps buying; a one-off payer
+    /// stops after one to three).
+    pub remaining: u32,
 }
 
 impl Osec {
@@ -32,6 +35,7 @@ impl Osec {
             t,
             stealth_amount,
             stealth_day,
+            remaining,
         } = self;
         let sc = &sh.scenario;
         let (ms, me) = (m.start, m.end);
@@ -83,7 +87,7 @@ impl Osec {
         // Weekend uplift by thinning: propose at the weekend rate, accept weekdays less.
         let w_max = b.weekend_uplift.max(1.0);
         let avg_w = (5.0 + 2.0 * b.weekend_uplift) / 7.0;
-        while *t < me as f64 && *t < *career_end {
+        while *t < me as f64 && *t < *career_end && *remaining > 0 {
             let now = *t;
             *t += exp_gap(rng, *rate_per_day * factor(now) * w_max / avg_w);
             let day = now.floor() as i64;
@@ -125,6 +129,7 @@ impl Osec {
                 osec: true,
                 ..Payment::default()
             });
+            *remaining -= 1;
         }
     }
 }
