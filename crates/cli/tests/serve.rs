@@ -164,15 +164,16 @@ fn every_endpoint_and_every_auth_failure() {
     let cur = body.replace("EUR", "BIF").replace("P1", "P3");
     let (c, r) = s.req("POST", "/v1/screen", Some(SCREEN), "application/json", cur.as_bytes());
     assert!(c == 422 && r.contains("BIF"), "{r}");
-    // A batch builds a common beneficiary: three unrelated senders paying FAC at night.
+    // A batch builds a common beneficiary: three unrelated senders, each with buyer evidence
+    // of its own (small night payments to three unrelated recipients), all paying FAC last.
     let mut lines = Vec::new();
     for (i, sender) in ["S2", "S3", "S4"].iter().enumerate() {
-        for k in 0..3 {
+        for (k, recipient) in [format!("R{i}a"), format!("R{i}b"), "FAC".to_string()].iter().enumerate() {
             lines.push(pay(
                 &format!("B{i}{k}"),
                 &format!("2025-03-{:02}T22:{:02}:00+01:00", 2 + i * 3 + k, k),
                 sender,
-                "FAC",
+                recipient,
                 "40.00",
             ));
         }

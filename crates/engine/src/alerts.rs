@@ -109,6 +109,7 @@ impl Engine {
                     raised_at: ts.clone(),
                     updated_at: ts,
                     txn_ids,
+                    retroactive: self.retroactive,
                 };
                 let name = self.entities.name(side, entity);
                 self.alerts.insert(side, name, t, AlertState { side, typology: t, alert, evidence: set });
@@ -161,6 +162,10 @@ impl Engine {
                 Fact::CorridorCountries90 => match side {
                     EntitySide::Recipient => String::new(),
                     EntitySide::Sender => self.corridor_countries(entity),
+                },
+                Fact::RecipientId => match self.network_recipient {
+                    Some(r) => self.entities.name(EntitySide::Recipient, r).to_string(),
+                    None => String::new(),
                 },
             }
         };

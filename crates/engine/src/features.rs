@@ -39,6 +39,14 @@ macro_rules! features {
             pub fn doc(self) -> &'static str {
                 match self { $( Feature::$id => $doc, )* }
             }
+            /// Whether the feature is computed from other entities' risk (the network
+            /// layer): rules that read one do not count towards an entity's own risk.
+            pub fn is_network(self) -> bool {
+                self.name().contains("network_risk")
+                    || self.name().contains("risky_payers")
+                    || self.name() == "payment.recipient_other_payers"
+                    || self.name() == "recipient.alerted_senders_90d"
+            }
             /// The feature a rule file names, if any.
             pub fn by_name(name: &str) -> Option<Feature> {
                 match name { $( $name => Some(Feature::$id), )* _ => None }
@@ -113,6 +121,13 @@ features! {
     RMedian90 = "recipient.median_inbound_90d", Money, "median small inbound payment, 90 days";
     RAlerted90 = "recipient.alerted_senders_90d", Count, "senders with an open buyer alert who paid this recipient, 90 days";
     RIsOrg = "recipient.is_organisation", Flag, "recipient's name is an organisation's (e.V., Inc, Foundation...)";
+    PayRecipientRisk = "payment.recipient_network_risk", Share, "how far the risky payers of this payment's recipient exceed chance: 1 - P(at least k of its n other unrelated payers of 365 days risky, at a 10 % background rate), each payer judged on its own evidence alone; at most 50 % unless two are risky; halved for organisations";
+    PayRecipientRisky = "payment.recipient_risky_payers", Count, "other unrelated payers of this payment's recipient in 365 days whose own evidence scores at least 60 (clearly past the buyer review threshold)";
+    PayRecipientPayers = "payment.recipient_other_payers", Count, "other unrelated payers of this payment's recipient in 365 days";
+    MaxRecipientRisk365 = "sender.max_recipient_risk_365d", Share, "the highest network risk among the recipients the sender paid in 365 days, from their other payers";
+    RNetworkRisk = "recipient.network_risk", Share, "how far this recipient's risky payers exceed chance (as payment.recipient_network_risk, from all its payers)";
+    RRiskyPayers365 = "recipient.risky_payers_365d", Count, "unrelated payers in 365 days whose own evidence scores at least 60 (clearly past the buyer review threshold)";
+    RUnrelatedPayers365 = "recipient.unrelated_payers_365d", Count, "distinct payers in 365 days who share no surname with the recipient";
 }
 
 /// The value of every feature for one payment, indexed by [`Feature`].
@@ -166,6 +181,7 @@ struct FeatureDemand {
     day_of_month: bool,
     trend: bool,
     shared: bool,
+    network: bool,
 }
 
 impl FeatureDemand {
@@ -185,6 +201,7 @@ impl FeatureDemand {
             day_of_month: u(Feature::PaydayShare),
             trend: u(Feature::AmountTrend180),
             shared: u(Feature::SharedRecipients90),
+            network: u(Feature::MaxRecipientRisk365),
         }
     }
 }
@@ -321,6 +338,7 @@ impl Engine {
         let ss = &self.entities.sender_state[s as usize];
         let w = WindowCounts::gather(ss, now, &d, &mut sc);
         let shared = if d.shared { self.shared_recipients(&sc, s, now) } else { 0 };
+        let network = if d.network { self.max_recipient_risk(s, now) } else { 0.0 };
         let unit = 10f64.powi(self.pack.settings.base_currency.exponent() as i32);
         let x = &mut self.values;
         x.fill(0.0);
@@ -361,6 +379,7 @@ impl Engine {
         x[Feature::Travel365 as usize] = ss.side.iter().filter(|(_, k)| *k == S_TRAVEL).count() as f64;
         x[Feature::SharedRecipients90 as usize] = shared as f64;
         x[Feature::Watchlist as usize] = ss.on_watchlist as u8 as f64;
+        x[Feature::MaxRecipientRisk365 as usize] = network;
         self.scratch = sc;
     }
 
@@ -410,7 +429,11 @@ impl Engine {
             sc.amounts.push(i.amount);
         }
         let unit = 10f64.powi(self.pack.settings.base_currency.exponent() as i32);
+        let net = self.payer_risk(r, None, now);
         let x = &mut self.values;
+        x[Feature::RNetworkRisk as usize] = net.risk;
+        x[Feature::RRiskyPayers365 as usize] = net.risky as f64;
+        x[Feature::RUnrelatedPayers365 as usize] = net.unrelated as f64;
         x[Feature::RSenders90 as usize] = sc.recipients_90d.len() as f64;
         x[Feature::RUnrelated90 as usize] = sc.unrelated.len() as f64;
         x[Feature::RSmallCount90 as usize] = n as f64;

@@ -35,6 +35,7 @@
 mod alerts;
 mod facts;
 pub mod features;
+pub mod network;
 mod prefilter;
 pub mod rules;
 mod score;
@@ -127,6 +128,10 @@ pub struct Alert {
     pub updated_at: String,
     /// The payments behind it (at most 200).
     pub txn_ids: Vec<String>,
+    /// Raised when a recipient it paid was found to be a facilitator, not at a payment of
+    /// its own: `raised_at` is the moment of discovery, the evidence its earlier payments.
+    #[serde(default)]
+    pub retroactive: bool,
 }
 
 /// Problems with a single payment (the caller quarantines the row).
@@ -186,6 +191,11 @@ pub struct Engine {
     next_sweep: i64,
     /// Event time of the latest payment seen.
     last_utc: i64,
+    /// The recipient a network rule's explanation names (the current payment's, or the
+    /// known facilitator during retroactive re-scoring).
+    network_recipient: Option<u32>,
+    /// Alerts raised now are retroactive (re-scoring an earlier payer).
+    retroactive: bool,
 }
 
 impl Engine {
@@ -215,6 +225,8 @@ impl Engine {
             stats: EngineStats::default(),
             next_sweep: i64::MIN,
             last_utc: 0,
+            network_recipient: None,
+            retroactive: false,
         })
     }
 
@@ -263,17 +275,30 @@ impl Engine {
             facts.novel_country = !ss.corridor.iter().take(before).any(|p| p.country == rc);
         }
 
-        // 4. Features and scores: the sender, then the recipient of a small corridor payment.
+        // 4. Features and scores: the sender (with its recipient's network risk), then the
+        //    recipient of a small corridor payment; then the recipient's network risk from
+        //    all its payers, which may make it a known facilitator and re-score its payers.
         self.sender_features(s, now, false);
         self.payment_features(row, facts);
+        if let Some(r) = recipient {
+            self.payment_network_features(r, s, now);
+        }
+        self.network_recipient = recipient;
         let mut outcome = Outcome::allow();
-        let best_sender = self.score_side(EntitySide::Sender, s, row, &mut outcome);
-        self.entities.sender_state[s as usize].alert_active = self.reaches_review(EntitySide::Sender, best_sender);
+        let (best_sender, own) = self.score_side(EntitySide::Sender, s, row, &mut outcome);
+        let alerted = self.reaches_review(EntitySide::Sender, best_sender);
+        let ss = &mut self.entities.sender_state[s as usize];
+        ss.own_risk = (own / 100.0) as f32;
+        ss.alert_active = alerted;
         let small = base <= self.pack.settings.small_minor;
         if let (Some(r), true) = (recipient, small) {
             self.recipient_features(r, now);
             self.score_side(EntitySide::Recipient, r, row, &mut outcome);
         }
+        if let Some(r) = recipient {
+            self.update_recipient_network(r, s, row);
+        }
+        self.network_recipient = None;
         match outcome.decision {
             Decision::Allow => self.stats.allow += 1,
             Decision::Review => self.stats.review += 1,
@@ -304,6 +329,7 @@ impl Engine {
         flags |= if rs.is_org { F_ORG } else { 0 };
         let local_day = row.timestamp.local_secs().div_euclid(DAY) as i32;
         let (y, m, dom) = osecwatch_model::civil_from_days(local_day as i64);
+        let base = facts.base;
         e.sender_state[s as usize].corridor.push_back(Pay {
             utc: now,
             local_day,
@@ -323,6 +349,7 @@ impl Engine {
             seen.clear();
             rs.unrelated_senders = rs.inbound.iter().filter(|i| !i.family && seen.insert(i.sender)).count() as u32;
         }
+        self.record_edge(r, s, now, base, night, family);
         r
     }
 

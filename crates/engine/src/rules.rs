@@ -264,6 +264,8 @@ pub enum Fact {
     SmallAmount,
     /// The pack's night hours.
     NightHours,
+    /// The id of the recipient a network rule is about.
+    RecipientId,
 }
 
 #[derive(Debug, Clone)]
@@ -310,6 +312,11 @@ impl Rule {
                 (c.f, op, c.v)
             })
             .collect()
+    }
+
+    /// Whether the rule reads a network feature (one computed from other entities' risk).
+    pub fn is_network(&self) -> bool {
+        self.when.iter().map(|c| c.f).chain(self.score_by).any(Feature::is_network)
     }
 
     /// The banded feature and its (min, points) bands, or None for fixed points.
@@ -372,6 +379,8 @@ pub struct RulePack {
     /// Features some rule reads (condition, score, explanation): the engine works out only
     /// these while scoring, so a small pack costs little.
     uses: [bool; N_FEATURES],
+    /// Per rule: whether it reads a network feature ([`Rule::is_network`]).
+    network: Vec<bool>,
 }
 
 /// Outcome of scoring one typology for one entity.
@@ -383,6 +392,10 @@ pub struct Evaluation {
     pub fired: Vec<(usize, f64)>,
     /// Whether enough rules agree to raise an alert at all.
     pub corroborated: bool,
+    /// The score from rules that read no network feature: the entity's own evidence.
+    pub own_score: f64,
+    /// Whether those rules alone agree enough.
+    pub own_corroborated: bool,
 }
 
 impl RulePack {
@@ -539,7 +552,8 @@ impl RulePack {
                 uses[f as usize] = true;
             }
         }
-        Ok(RulePack { meta: pf.pack, settings, typologies, rules, by_typology, uses })
+        let network = rules.iter().map(Rule::is_network).collect();
+        Ok(RulePack { meta: pf.pack, settings, typologies, rules, by_typology, uses, network })
     }
 
     /// Whether any rule reads feature `f`.
@@ -550,22 +564,31 @@ impl RulePack {
     /// Score typology `t` on the given feature values.
     pub fn evaluate(&self, t: usize, x: &Values) -> Evaluation {
         let mut ev = Evaluation::default();
-        let mut positive = 0;
-        let mut sufficient = false;
+        let (mut positive, mut own_positive) = (0, 0);
+        let (mut sufficient, mut own_sufficient) = (false, false);
         for &ri in &self.by_typology[t] {
             let r = &self.rules[ri];
             let p = r.points(x);
             if p != 0.0 {
                 ev.fired.push((ri, p));
                 ev.score += p;
+                let own = !self.network[ri];
+                if own {
+                    ev.own_score += p;
+                }
                 if p > 0.0 {
                     positive += 1;
                     sufficient |= r.sufficient;
+                    own_positive += own as u32;
+                    own_sufficient |= own && r.sufficient;
                 }
             }
         }
         ev.score = ev.score.clamp(0.0, 100.0);
-        ev.corroborated = positive >= self.typologies[t].min_rules || sufficient;
+        ev.own_score = ev.own_score.clamp(0.0, 100.0);
+        let min = self.typologies[t].min_rules;
+        ev.corroborated = positive >= min || sufficient;
+        ev.own_corroborated = own_positive >= min || own_sufficient;
         ev
     }
 }
@@ -610,6 +633,7 @@ fn parse_template(
             "sender.corridor_countries_90d" => TemplatePart::Fact(Fact::CorridorCountries90),
             "settings.small_amount" => TemplatePart::Fact(Fact::SmallAmount),
             "settings.night_hours" => TemplatePart::Fact(Fact::NightHours),
+            "payment.recipient_id" => TemplatePart::Fact(Fact::RecipientId),
             _ => {
                 let f = feature(name, &format!("explain placeholder `{{{inner}}}`")).map_err(TemplateError::Rule)?;
                 let kind = match fmt {

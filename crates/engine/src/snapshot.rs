@@ -11,7 +11,9 @@ use crate::state::{Entities, Interner, RecipientState, SenderState};
 use crate::{Alert, Engine, EngineStats};
 
 /// The snapshot format this build writes and reads.
-const SNAPSHOT_VERSION: u32 = 2;
+// 3: recipients keep payer edges and network risk, senders their own risk. A version-2
+// snapshot is passed over and the log replayed, which rebuilds them.
+const SNAPSHOT_VERSION: u32 = 3;
 
 /// Everything the engine has learnt, for snapshots. Score histories (for evaluation) are
 /// not included.

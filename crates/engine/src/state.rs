@@ -26,6 +26,10 @@ pub const MAX_CORRIDOR: usize = 2048;
 pub const MAX_INBOUND: usize = 4096;
 /// Side-spend payments a sender keeps at most.
 pub const MAX_SIDE: usize = 512;
+/// Payers a recipient keeps edges for. A recipient paid by more is a hub (a merchant, an
+/// agent's pooled account): it keeps the first ones, takes no new edges, and its network
+/// risk is damped (see `network.rs`), so one hub never costs more than this per payment.
+pub const MAX_PAYERS: usize = 256;
 
 /// Entities without activity for this long are forgotten (the longest feature window).
 pub(crate) const EXPIRY: i64 = 366 * DAY;
@@ -90,6 +94,30 @@ pub struct SenderState {
     /// Whether the sender's buyer score was at or above review at its last payment (for
     /// the network rule on its recipients).
     pub alert_active: bool,
+    /// The sender's buyer risk from its own evidence at its last scoring (0-1: the best
+    /// corroborated score of rules that read no network feature, / 100). What it passes to
+    /// its recipients, so network points never echo back through the graph.
+    pub own_risk: f32,
+}
+
+/// One sender's payments to one recipient over the 365-day horizon: an edge of the
+/// bipartite payment graph, kept on the recipient.
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+pub struct PayerEdge {
+    /// Interned sender.
+    pub sender: u32,
+    /// Event time of the first and the latest corridor payment on this edge.
+    pub first: i64,
+    /// Event time of the latest payment.
+    pub last: i64,
+    /// Corridor payments on the edge.
+    pub count: u32,
+    /// Of those, at night (sender-local).
+    pub night: u32,
+    /// Their sum in base-currency minor units.
+    pub amount: i64,
+    /// Sender and recipient share a surname (a family hint: family payers pass no risk).
+    pub family: bool,
 }
 
 /// One small cross-border payment remembered by its recipient.
@@ -121,6 +149,14 @@ pub struct RecipientState {
     /// Distinct unrelated senders in the window at the last update (used by senders'
     /// common-beneficiary feature without rescanning every recipient).
     pub unrelated_senders: u32,
+    /// Its payers over 365 days (at most [`MAX_PAYERS`]).
+    pub payers: Vec<PayerEdge>,
+    /// More payers came than [`MAX_PAYERS`]: a hub.
+    pub hub: bool,
+    /// Network risk from all its payers at its latest payment (see `network.rs`).
+    pub network_risk: f32,
+    /// It has crossed the known-facilitator line (its earlier payers were re-scored then).
+    pub known: bool,
 }
 
 impl SenderState {

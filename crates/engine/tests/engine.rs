@@ -102,14 +102,19 @@ fn recipient_features_and_the_common_beneficiary() {
          8,2025-02-11T21:00:00+01:00,A2,Uwe Braun,DE,FAC,Rosa Santos,PH,40.00,EUR,mto,,",
     );
     // Lea Santos shares the recipient's surname, so 3 of 4 senders are unrelated.
-    let alerts = e.alerts();
-    let fac = alerts.iter().find(|a| a.entity_id == "FAC").expect("facilitator alert");
-    assert_eq!(fac.entity_type, "recipient");
-    assert!(fac.reasons.iter().any(|r| r.contains("3 unrelated customers")), "{:?}", fac.reasons);
-    assert_eq!(fac.txn_ids.len(), 8);
+    let x = e.recipient_values("FAC", at("2025-02-11T21:00:00+01:00")).unwrap();
+    assert_eq!(v(&x, Feature::RUnrelated90), 3.0);
+    assert_eq!(v(&x, Feature::RUnrelatedPayers365), 3.0);
+    assert_eq!(v(&x, Feature::RSmallCount90), 8.0);
+    // None of the payers shows buyer evidence of its own, so being paid by several people
+    // is no network risk, and no facilitator alert: households and parishes look like this.
+    assert_eq!(v(&x, Feature::RRiskyPayers365), 0.0);
+    assert_eq!(v(&x, Feature::RNetworkRisk), 0.0);
+    assert!(e.alerts().iter().all(|a| a.entity_id != "FAC"), "{:?}", e.alerts());
     // The last sender's view: FAC is also paid by >= 2 other unrelated senders.
     let x = e.sender_values("A2", at("2025-02-11T21:00:00+01:00")).unwrap();
     assert_eq!(v(&x, Feature::SharedRecipients90), 1.0);
+    assert_eq!(v(&x, Feature::MaxRecipientRisk365), 0.0);
 }
 
 fn satisfying(rule: &rules::Rule, band: Option<f64>) -> [f64; N_FEATURES] {
@@ -201,7 +206,7 @@ fn bad_rule_files_name_the_rule_and_the_problem() {
     let e = pack_err(&|t| t.replace("{ min = 6, points = 18 }", "{ min = 2, points = 18 }"));
     assert!(e.contains("R-OSEC-01") && e.contains("increasing"), "{e}");
     let e = pack_err(&|t| {
-        t.replace("when = [\"recipient.alerted_senders_90d >= 1\"]", "when = [\"sender.corridor_count_90d >= 1\"]")
+        t.replace("when = [\"recipient.alerted_senders_90d >= 2\"]", "when = [\"sender.corridor_count_90d >= 1\"]")
     });
     assert!(e.contains("R-OSEC-NET") && e.contains("describes the sender"), "{e}");
     let e = pack_err(&|t| {
@@ -349,6 +354,23 @@ fn payday_cadence_escalation_and_side_spending_features() {
     assert_eq!(v(&x, Feature::CorridorCount1), 0.0);
 }
 
+/// Eight small night-time transfers by `sender` to the Philippines, two to each recipient
+/// (unrelated names), every other day of January 2024 from `day`: enough buyer evidence of
+/// its own (small count, unrelated recipients, night) for an alert without any network rule.
+fn buyer_rows(sender: &str, id: &str, day: usize, recipients: &[&str]) -> String {
+    let names = ["Rosa Lim", "Joy Reyes", "Mae Cruz", "Ana Dela Pena"];
+    (0..8)
+        .map(|k| {
+            let r = recipients[k % recipients.len()];
+            let name = names[k % names.len()];
+            format!(
+                "{id}{k},2024-01-{:02}T23:00:00+01:00,{sender},{sender} Muster,DE,{r},{name},PH,35.00,EUR,mto,,\n",
+                day + 2 * k
+            )
+        })
+        .collect()
+}
+
 /// A small EUR transfer by money-transfer operator to the Philippines.
 fn mto_ph(e: &mut Engine, id: &str, ts: &str, sender: &str, recipient: &str, rname: &str) {
     feed(e, &format!("{id},{ts},{sender},{sender} Muster,DE,{recipient},{rname},PH,40.00,EUR,mto,,"));
@@ -357,16 +379,12 @@ fn mto_ph(e: &mut Engine, id: &str, ts: &str, sender: &str, recipient: &str, rna
 #[test]
 fn idle_entities_expire_and_their_alerts_remain() {
     let mut e = Engine::new(pack("osec.toml")).unwrap();
-    let mut n = 0;
-    for s in ["A", "B", "C"] {
-        for d in 0..4 {
-            n += 1;
-            let ts = format!("2024-01-{:02}T22:00:00+01:00", 1 + d * 2 + (s.as_bytes()[0] - b'A') as usize);
-            mto_ph(&mut e, &n.to_string(), &ts, s, "FAC", "Rosa Lim");
-        }
-    }
+    // A: small night payments to four unrelated recipients, twice each: a buyer alert.
+    feed(&mut e, &buyer_rows("A", "a", 1, &["FAC", "R2", "R3", "R4"]));
+    mto_ph(&mut e, "b1", "2024-01-20T22:00:00+01:00", "B", "FAC", "Rosa Lim");
+    mto_ph(&mut e, "c1", "2024-01-21T22:00:00+01:00", "C", "FAC", "Rosa Lim");
     let before = e.alerts();
-    assert!(!before.is_empty());
+    assert!(before.iter().any(|a| a.entity_id == "A"), "{before:?}");
     assert_eq!(e.stats().senders_tracked, 3);
     // Two years later one new payment: the old state is swept, the alerts are not.
     mto_ph(&mut e, "late", "2026-01-15T12:00:00+01:00", "D", "R9", "Joy Reyes");
@@ -487,4 +505,62 @@ fn the_prefilter_agrees_with_process_payment_by_payment() {
         (a.processed, a.relevant, a.allow, a.review, a.block),
         (b.processed, b.relevant, b.allow, b.review, b.block)
     );
+}
+
+/// The network layer end to end: two customers with buyer evidence of their own pay F; an
+/// honest-looking customer who paid F before is re-scored when F becomes a known
+/// facilitator (a retroactive alert dated at the discovery), and a new customer's first
+/// payment to F is alerted at once. A parish paid by many honest customers and one buyer
+/// stays clean.
+#[test]
+fn a_known_facilitator_alerts_new_payers_at_once_and_earlier_payers_retroactively() {
+    let mut e = Engine::new(pack("osec.toml")).unwrap();
+    // E pays F twice, small, in the evening, and nothing else: not enough on its own.
+    feed(
+        &mut e,
+        "e1,2024-01-01T20:00:00+01:00,E,Eva Berg,DE,F,Rosa Lim,PH,40.00,EUR,mto,,
+         e2,2024-01-03T20:00:00+01:00,E,Eva Berg,DE,F,Rosa Lim,PH,40.00,EUR,mto,,",
+    );
+    // Five honest customers pay a parish; one buyer pays it too.
+    for k in 0..5 {
+        feed(
+            &mut e,
+            &format!(
+                "p{k},2024-01-02T11:00:00+01:00,P{k},Hans Weber{k},DE,PARISH,Maria Clara Reyes,PH,25.00,EUR,mto,,"
+            ),
+        );
+    }
+    assert!(e.alerts().is_empty(), "{:?}", e.alerts());
+    // Two buyers: strong evidence of their own, both paying F (and the first the parish).
+    feed(&mut e, &buyer_rows("B1", "x", 5, &["F", "R2", "R3", "PARISH"]));
+    feed(&mut e, &buyer_rows("B2", "y", 6, &["R5", "R6", "R7", "F"]));
+    let alerts = e.alerts();
+    let b: Vec<&str> = alerts.iter().filter(|a| a.entity_type == "sender").map(|a| a.entity_id.as_str()).collect();
+    assert!(b.contains(&"B1") && b.contains(&"B2"), "{alerts:?}");
+    // E's alert: retroactive, raised at the discovery (B2's payment that made F known, after
+    // E's last payment), its evidence E's own earlier payments, its reason naming F.
+    let ea = alerts.iter().find(|a| a.entity_id == "E").expect("retroactive alert on E");
+    assert!(ea.retroactive);
+    assert!(ea.raised_at.as_str() > "2024-01-03T20:00:00+01:00", "{}", ea.raised_at);
+    assert_eq!(ea.txn_ids, vec!["e1".to_string(), "e2".to_string()]);
+    assert!(ea.reasons.iter().any(|r| r.contains("R-OSEC-NET-KNOWN") && r.contains("paid F")), "{:?}", ea.reasons);
+    assert!(alerts.iter().filter(|a| a.entity_id != "E").all(|a| !a.retroactive));
+    // A new customer's first payment to F: alerted on that payment, not later.
+    let t = payments("n1,2024-02-01T12:00:00+01:00,N,Nils Haas,DE,F,Rosa Lim,PH,30.00,EUR,bank_transfer,,").remove(0);
+    let o = e.process(&t.as_row()).unwrap();
+    assert!(o.decision >= Decision::Review, "{o:?}");
+    assert!(o.rules.contains(&"R-OSEC-NET-KNOWN".to_string()), "{o:?}");
+    assert!(o.reasons.iter().any(|r| r.contains("paid F") && r.contains("2 of them")), "{:?}", o.reasons);
+    let na = e.alerts().into_iter().find(|a| a.entity_id == "N").expect("alert on N");
+    assert!(!na.retroactive && na.raised_at.starts_with("2024-02-01"));
+    // The parish: five honest payers and one buyer is what chance gives, no network risk.
+    let x = e.recipient_values("PARISH", at("2024-02-01T12:00:00+01:00")).unwrap();
+    assert_eq!(v(&x, Feature::RRiskyPayers365), 1.0);
+    assert!(v(&x, Feature::RNetworkRisk) <= 0.5);
+    let t =
+        payments("q1,2024-02-02T12:00:00+01:00,Q,Otto Kern,DE,PARISH,Maria Clara Reyes,PH,25.00,EUR,mto,,").remove(0);
+    assert_eq!(e.process(&t.as_row()).unwrap().decision, Decision::Allow);
+    // F itself: a facilitator alert that names its risky payers.
+    let fa = e.alerts().into_iter().find(|a| a.entity_id == "F").expect("facilitator alert on F");
+    assert!(fa.reasons.iter().any(|r| r.contains("R-OSEC-NET-R")), "{:?}", fa.reasons);
 }
