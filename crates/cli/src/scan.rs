@@ -23,7 +23,7 @@ pub struct ScanArgs {
     /// Rule pack (TOML).
     #[arg(long, default_value = "rules/osec.toml")]
     pub rules: PathBuf,
-    /// Output directory for alerts.jsonl, quarantine.csv and scan_summary.json.
+    /// Output directory for alerts.jsonl, networks.jsonl, scores.jsonl, quarantine.csv and scan_summary.json.
     #[arg(long)]
     pub out: PathBuf,
     /// Accept payments up to this many seconds out of time order (buffered and re-sorted);
@@ -283,6 +283,14 @@ pub fn scan(inputs: &[PathBuf], rules: &Path, out: &Path, o: &ScanOptions<'_>) -
         w.write_all(b"\n")?;
         *by_typ.entry(a.typology.clone()).or_insert(0) += 1;
         *by_dec.entry(a.decision.as_str()).or_insert(0) += 1;
+    }
+    w.flush()?;
+    // Networks: connected groups of alerted buyers and facilitators.
+    let npath = out.join("networks.jsonl");
+    let mut w = BufWriter::new(File::create(&npath).with_context(|| format!("creating {}", npath.display()))?);
+    for n in engine.networks() {
+        serde_json::to_writer(&mut w, &n)?;
+        w.write_all(b"\n")?;
     }
     w.flush()?;
     // Score histories, so eval and tune can replay any threshold.

@@ -209,6 +209,20 @@ fn every_endpoint_and_every_auth_failure() {
     let fac = json(&s.get("/v1/alerts?typology=OSEC-FACILITATOR", Some(READ)).1);
     assert!(fac["alerts"].as_array().unwrap().iter().all(|a| a["entity_type"] == "recipient"));
     assert!(fac["total"].as_u64().unwrap() >= 1, "the common beneficiary should be flagged: {fac}");
+    // The network of FAC and its three payers, by list and by id.
+    let (c, nets) = s.get("/v1/networks", Some(READ));
+    assert_eq!(c, 200, "{nets}");
+    let nets = json(&nets);
+    let net = nets["networks"].as_array().unwrap().iter().find(|n| {
+        n["members"].as_array().unwrap().iter().any(|m| m["entity_id"] == "FAC" && m["role"] == "facilitator")
+    });
+    let net = net.unwrap_or_else(|| panic!("no network with FAC: {nets}"));
+    assert!(net["edges"].as_array().unwrap().iter().filter(|e| e["recipient"] == "FAC").count() >= 3, "{net}");
+    let id = net["network_id"].as_str().unwrap();
+    let (c, one) = s.get(&format!("/v1/networks/{id}"), Some(READ));
+    assert_eq!((c, json(&one)["network_id"].as_str()), (200, Some(id)));
+    assert_eq!(s.get("/v1/networks/NW-nothing", Some(READ)).0, 404);
+    assert_eq!(s.get("/v1/networks", Some(SCREEN)).0, 403);
     // Entity profile.
     let (c, p) = s.get("/v1/entities/FAC", Some(READ));
     assert_eq!(c, 200, "{p}");

@@ -27,6 +27,8 @@
 //! | `score.rs` | every typology of one side evaluated on the features |
 //! | `alerts.rs` | alerts raised, updated and explained |
 //! | `tracks.rs` | score histories for evaluation (`scores.jsonl`) |
+//! | `network.rs` | the network layer: payer edges, own and network risk, retroactive re-scoring |
+//! | `networks.rs` | network records: connected groups of alerted buyers and facilitators |
 //! | `snapshot.rs` | the learnt state saved and restored for the service |
 //!
 //! Invariants: library code never prints; no personal data in logs; the same input in the
@@ -36,6 +38,7 @@ mod alerts;
 mod facts;
 pub mod features;
 pub mod network;
+mod networks;
 mod prefilter;
 pub mod rules;
 mod score;
@@ -45,6 +48,7 @@ mod tracks;
 
 pub use facts::fnv1a;
 pub use features::{Feature, ValueKind, Values, N_FEATURES};
+pub use networks::{Network, NetworkEdge, NetworkMember};
 pub use prefilter::RelevanceFilter;
 pub use rules::{EntitySide, Evaluation, RuleError, RulePack};
 pub use snapshot::{EngineSnapshot, SnapshotError};

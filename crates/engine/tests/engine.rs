@@ -563,4 +563,19 @@ fn a_known_facilitator_alerts_new_payers_at_once_and_earlier_payers_retroactivel
     // F itself: a facilitator alert that names its risky payers.
     let fa = e.alerts().into_iter().find(|a| a.entity_id == "F").expect("facilitator alert on F");
     assert!(fa.reasons.iter().any(|r| r.contains("R-OSEC-NET-R")), "{:?}", fa.reasons);
+    // One network: the four buyers who paid F, and F; the parish (no alert) is not in it.
+    let nets = e.networks();
+    assert_eq!(nets.len(), 1, "{nets:?}");
+    let n = &nets[0];
+    let members: Vec<(&str, &str)> = n.members.iter().map(|m| (m.entity_id.as_str(), m.role)).collect();
+    assert_eq!(members, vec![("B1", "buyer"), ("B2", "buyer"), ("E", "buyer"), ("N", "buyer"), ("F", "facilitator")]);
+    assert_eq!(n.edges.len(), 4);
+    let e_edge = n.edges.iter().find(|x| x.sender == "E").unwrap();
+    assert_eq!((e_edge.payments, e_edge.amount.as_str()), (2, "80.00"));
+    // B1 and B2 paid F twice each (35.00), E twice (40.00), N once (30.00).
+    assert_eq!((n.payments, n.amount.as_str()), (7, "250.00"));
+    // E's first payment opens it; N's payment on 1 February is the latest.
+    assert_eq!(n.first_payment, Timestamp::new(at("2024-01-01T20:00:00+01:00").utc, 0).to_rfc3339());
+    assert_eq!(n.last_payment, Timestamp::new(at("2024-02-01T12:00:00+01:00").utc, 0).to_rfc3339());
+    assert!(n.members.iter().all(|m| !m.alert_ids.is_empty()));
 }

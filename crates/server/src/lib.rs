@@ -11,7 +11,7 @@
 //! | `startup.rs` | [`serve`]: pack, tokens, recovery, the core thread, the listener, shutdown |
 //! | `config.rs` | [`ServeConfig`] and [`Ready`] |
 //! | `routes.rs` | [`routes::ROUTES`], the router and the gate (scopes, metrics) |
-//! | `handlers/` | one file per resource: payments, alerts, entities, admin, health |
+//! | `handlers/` | one file per resource: payments, alerts, networks, entities, admin, health |
 //! | `app.rs` | what handlers share: state, the error shape, token checks, the way to the core |
 //! | `core.rs` | the single thread that owns the engine and does group commit |
 //! | `wal.rs`, `audit.rs`, `append.rs` | the log of accepted payments, the hash-chained audit log, their batch writer |

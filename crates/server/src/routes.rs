@@ -4,7 +4,7 @@
 
 use crate::app::{authorize, error, Actor, Shared};
 use crate::auth::Scope;
-use crate::handlers::{admin, alerts, entities, health, payments};
+use crate::handlers::{admin, alerts, entities, health, networks, payments};
 use crate::{metrics, openapi};
 use axum::extract::{DefaultBodyLimit, MatchedPath, State};
 use axum::http::StatusCode;
@@ -92,6 +92,22 @@ pub const ROUTES: &[Route] = &[
         summary: "One alert",
         body: Body::None,
         handler: |_| get(alerts::by_id),
+    },
+    Route {
+        method: "GET",
+        path: "/v1/networks",
+        scope: Some(Scope::Read),
+        summary: "List networks: connected groups of alerted buyers and facilitators with the payments between them (paging: offset, limit)",
+        body: Body::None,
+        handler: |_| get(networks::list),
+    },
+    Route {
+        method: "GET",
+        path: "/v1/networks/{id}",
+        scope: Some(Scope::Read),
+        summary: "One network",
+        body: Body::None,
+        handler: |_| get(networks::by_id),
     },
     Route {
         method: "GET",

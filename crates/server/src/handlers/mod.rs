@@ -4,4 +4,5 @@ pub(crate) mod admin;
 pub(crate) mod alerts;
 pub(crate) mod entities;
 pub(crate) mod health;
+pub(crate) mod networks;
 pub(crate) mod payments;
