@@ -123,7 +123,7 @@ impl Engine {
         let mut out: Vec<(i64, Network)> = groups
             .into_values()
             .map(|mut es| {
-                es.sort_by(|a, b| (name(a.0), name(a.1)).cmp(&(name(b.0), name(b.1))));
+                es.sort_by_key(|a| (name(a.0), name(a.1)));
                 let mut members: Vec<usize> = es.iter().flat_map(|(s, r, _)| [*s, *r]).collect();
                 members.sort_by_key(|n| (nodes[*n].0.index(), name(*n)));
                 members.dedup();
