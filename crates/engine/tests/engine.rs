@@ -579,3 +579,29 @@ fn a_known_facilitator_alerts_new_payers_at_once_and_earlier_payers_retroactivel
     assert_eq!(n.last_payment, Timestamp::new(at("2024-02-01T12:00:00+01:00").utc, 0).to_rfc3339());
     assert!(n.members.iter().all(|m| !m.alert_ids.is_empty()));
 }
+
+/// A giant hub (a remittance agent's pooled account paid by thousands) stays within the
+/// caps: at most 256 payer edges kept (so the work per payment to it is bounded), flagged as
+/// a hub in its state, and no network risk or alert from its honest payers.
+#[test]
+fn a_giant_hub_is_capped_and_flagged() {
+    let mut e = Engine::new(pack("osec.toml")).unwrap();
+    let mut rows = String::new();
+    for k in 0..10_000u32 {
+        let (day, hour) = (1 + k / 400, 8 + (k / 40) % 10);
+        rows.push_str(&format!(
+            "h{k},2024-01-{day:02}T{hour:02}:{:02}:00+01:00,S{k},Kunde Nummer{k},DE,AGENT,Cebu Padala Center,PH,20.00,EUR,mto,,\n",
+            k % 60
+        ));
+    }
+    feed(&mut e, &rows);
+    let x = e.recipient_values("AGENT", at("2024-01-26T12:00:00+01:00")).unwrap();
+    // Edges stop at the cap; the payers counted are those kept.
+    assert_eq!(v(&x, Feature::RUnrelatedPayers365), 256.0);
+    assert_eq!(v(&x, Feature::RNetworkRisk), 0.0);
+    assert!(e.alerts().iter().all(|a| a.entity_id != "AGENT"), "an honest hub is no facilitator");
+    let snap = serde_json::to_value(e.snapshot()).unwrap();
+    let agent =
+        snap["recipient_state"].as_array().unwrap().iter().find(|r| r["hub"] == true).expect("flagged as a hub");
+    assert_eq!(agent["payers"].as_array().unwrap().len(), 256);
+}
