@@ -3,6 +3,7 @@
 
 mod convert;
 mod eval;
+mod network;
 mod scan;
 mod serve;
 mod simulate;
@@ -31,6 +32,9 @@ enum Command {
     Demo(simulate::DemoArgs),
     /// Run a rule pack over payment files and write explained alerts.
     Scan(scan::ScanArgs),
+    /// Batch network analysis: the scan, plus the payment graph (GraphML), the top hubs and
+    /// propagation from seeds confirmed elsewhere.
+    Network(network::NetworkArgs),
     /// Judge alerts against a world's ground truth (and write the HTML report).
     Eval(eval::EvalArgs),
     /// Propose review and block thresholds for an alert budget or a precision target.
@@ -91,6 +95,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Simulate(a) => simulate::run_simulate(a),
         Command::Demo(a) => simulate::run_demo(a),
         Command::Scan(a) => scan::run_scan(a),
+        Command::Network(a) => network::run_network(a),
         Command::Convert(a) => convert::run_convert(a),
         Command::Eval(a) => eval::run_eval(a),
         Command::Serve(a) => serve::run_serve(a),

@@ -162,14 +162,27 @@ pub struct ScanSummary {
     payments_per_second: f64,
 }
 
-pub fn run_scan(a: ScanArgs) -> Result<()> {
-    let xml = a.xml.options()?;
-    let mut csv = CsvOptions::default();
-    if let Some(n) = a.threads {
-        csv.workers = if n <= 1 { 0 } else { n };
+impl ScanArgs {
+    /// The scan's options from its flags (no seeds).
+    pub fn options(&self) -> Result<ScanOptions<'_>> {
+        let mut csv = CsvOptions::default();
+        if let Some(n) = self.threads {
+            csv.workers = if n <= 1 { 0 } else { n };
+        }
+        Ok(ScanOptions {
+            window: self.reorder_window,
+            watchlist: self.watchlist.as_deref(),
+            quiet: self.quiet,
+            xml: self.xml.options()?,
+            csv,
+            ..ScanOptions::default()
+        })
     }
-    let opts = ScanOptions { window: a.reorder_window, watchlist: a.watchlist.as_deref(), quiet: a.quiet, xml, csv };
-    let summary = scan(&a.input, &a.rules, &a.out, &opts)?;
+}
+
+pub fn run_scan(a: ScanArgs) -> Result<()> {
+    let opts = a.options()?;
+    let (summary, _) = scan(&a.input, &a.rules, &a.out, &opts)?;
     print_scan(&summary, &a.out);
     Ok(())
 }
@@ -212,9 +225,15 @@ pub struct ScanOptions<'a> {
     pub quiet: bool,
     pub xml: osecwatch_ingest::XmlOptions,
     pub csv: CsvOptions,
+    /// Buyer seeds: sender ids confirmed elsewhere, added to the watch list.
+    pub seed_buyers: Vec<String>,
+    /// Facilitator seeds: recipient ids confirmed elsewhere.
+    pub seed_facilitators: Vec<String>,
 }
 
-pub fn scan(inputs: &[PathBuf], rules: &Path, out: &Path, o: &ScanOptions<'_>) -> Result<ScanSummary> {
+/// Run the pack over the inputs and write the scan's files; returns the summary and the
+/// engine (for `osecwatch network`, which writes the graph from it).
+pub fn scan(inputs: &[PathBuf], rules: &Path, out: &Path, o: &ScanOptions<'_>) -> Result<(ScanSummary, Engine)> {
     let (window, watchlist, quiet, xml, csv) = (o.window, o.watchlist, o.quiet, &o.xml, o.csv);
     if window < 0 {
         bail!("--reorder-window must be 0 or more seconds");
@@ -223,11 +242,16 @@ pub fn scan(inputs: &[PathBuf], rules: &Path, out: &Path, o: &ScanOptions<'_>) -
     let pack_id = pack.meta.id.clone();
     let pack_version = pack.meta.version.clone();
     let mut engine = Engine::new(pack).context("rule pack rates")?;
+    let mut watch: Vec<String> = o.seed_buyers.clone();
     if let Some(w) = watchlist {
         let text = std::fs::read_to_string(w).with_context(|| format!("reading watch list {}", w.display()))?;
-        engine.set_watchlist(
-            text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(String::from),
-        );
+        watch.extend(text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(String::from));
+    }
+    if !watch.is_empty() {
+        engine.set_watchlist(watch);
+    }
+    if !o.seed_facilitators.is_empty() {
+        engine.set_confirmed_facilitators(o.seed_facilitators.iter().cloned());
     }
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let qpath = out.join("quarantine.csv");
@@ -319,5 +343,5 @@ pub fn scan(inputs: &[PathBuf], rules: &Path, out: &Path, o: &ScanOptions<'_>) -
         payments_per_second: stats.read as f64 / secs.max(1e-9),
     };
     std::fs::write(out.join("scan_summary.json"), serde_json::to_string_pretty(&summary)?)?;
-    Ok(summary)
+    Ok((summary, engine))
 }

@@ -89,7 +89,7 @@ pub fn run_demo(a: DemoArgs) -> Result<()> {
         let rules = a.rules_dir.join(format!("{pack}.toml"));
         let out = a.out.join(format!("scan-{pack}"));
         crate::out(&format!("\nscanning with {} ...\n", rules.display()));
-        let s = crate::scan::scan(std::slice::from_ref(&tx), &rules, &out, &crate::scan::ScanOptions::default())?;
+        let (s, _) = crate::scan::scan(std::slice::from_ref(&tx), &rules, &out, &crate::scan::ScanOptions::default())?;
         crate::scan::print_scan(&s, &out);
     }
     crate::out("\nevaluating against the ground truth ...\n");

@@ -303,3 +303,122 @@ fn eval_and_tune_judge_a_scan_against_the_ground_truth() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "tune without a target must fail");
 }
+
+/// `osecwatch network`: the scan's outputs plus the graph, the hubs and the seeds report. A
+/// facilitator confirmed elsewhere makes each of its payers an alert at its payment;
+/// unknown and malformed seed lines are reported by line, the rest used.
+#[test]
+fn network_exports_the_graph_and_propagates_from_seeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = dir.path().join("w");
+    let out = osecwatch().args(["simulate", "--scenario", "small", "--quiet", "--out"]).arg(&world).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // The world's facilitator with the most unrelated payers (ground truth and payments);
+    // relatives (by surname) who send it family money are not suspects.
+    let labels = std::fs::read_to_string(world.join("entity_labels.csv")).unwrap();
+    let facilitators: Vec<&str> = labels
+        .lines()
+        .filter(|l| l.contains(",facilitator,facilitator,"))
+        .filter_map(|l| l.split(',').next())
+        .collect();
+    let txns = std::fs::read_to_string(world.join("transactions.csv")).unwrap();
+    let surname = |name: &str| name.split_whitespace().last().unwrap_or("").to_lowercase();
+    let payers_of = |fac: &str| {
+        let (mut payers, mut relatives) = (std::collections::BTreeSet::new(), std::collections::BTreeSet::new());
+        for f in txns.lines().map(|l| l.split(',').collect::<Vec<_>>()).filter(|f| f[5] == fac) {
+            let set = if surname(f[3]) == surname(f[6]) { &mut relatives } else { &mut payers };
+            set.insert(f[2].to_string());
+        }
+        (payers, relatives)
+    };
+    let fac = facilitators.iter().max_by_key(|f| (payers_of(f).0.len(), **f)).unwrap().to_string();
+    let (payers, relatives) = payers_of(&fac);
+    assert!(payers.len() >= 2, "{fac}: {payers:?}");
+    let seeds = dir.path().join("seeds.csv");
+    std::fs::write(&seeds, format!("entity_id,role\n{fac},facilitator\nNOBODY-1,buyer\n,buyer\nX,sponsor\na,b,c\n"))
+        .unwrap();
+    let rules = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules/osec.toml");
+    let outdir = dir.path().join("net");
+    let out = osecwatch()
+        .args(["network", "--quiet", "--input"])
+        .arg(world.join("transactions.csv"))
+        .arg("--rules")
+        .arg(&rules)
+        .arg("--seeds")
+        .arg(&seeds)
+        .arg("--out")
+        .arg(&outdir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("1 used, 1 unknown") && stdout.contains("3 malformed"), "{stdout}");
+    // Every unrelated payer of the confirmed facilitator has an alert; the seed rule is the
+    // reason wherever it is the strongest evidence. No relative is alerted for it.
+    let alerts = std::fs::read_to_string(outdir.join("alerts.jsonl")).unwrap();
+    let alerted: Vec<serde_json::Value> = alerts.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let seed_reason = |a: &serde_json::Value| {
+        a["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r.as_str().unwrap().contains("confirmed as a facilitator elsewhere"))
+    };
+    for p in &payers {
+        assert!(alerted.iter().any(|a| a["entity_id"] == p.as_str()), "unrelated payer {p} of seed {fac} has no alert");
+    }
+    assert!(alerted.iter().any(|a| a["entity_type"] == "sender" && seed_reason(a)));
+    for r in &relatives {
+        assert!(
+            !alerted.iter().any(|a| a["entity_id"] == r.as_str() && seed_reason(a)),
+            "relative {r} alerted for the seed"
+        );
+    }
+    assert!(alerted.iter().any(|a| a["entity_id"] == fac.as_str() && a["entity_type"] == "recipient"));
+    // The seeds report names each line.
+    let mut r = csv::Reader::from_path(outdir.join("seeds.csv")).unwrap();
+    let report: Vec<Vec<String>> = r.records().map(|x| x.unwrap().iter().map(String::from).collect()).collect();
+    let row = |line: &str| report.iter().find(|x| x[0] == line).unwrap_or_else(|| panic!("line {line}: {report:?}"));
+    assert_eq!(row("2")[1..], [fac.clone(), "facilitator".into(), "used, alerted".into()]);
+    assert_eq!(row("3")[1..3], ["NOBODY-1".to_string(), "buyer".into()]);
+    assert!(row("3")[3].starts_with("unknown"));
+    assert_eq!(row("4")[3], "malformed: empty entity_id");
+    assert!(row("5")[3].starts_with("malformed: role `sponsor`"), "{:?}", row("5"));
+    assert!(row("6")[3].starts_with("malformed: 3 fields"), "{:?}", row("6"));
+    assert_eq!(report.len(), 5, "the header line is skipped, every other line reported");
+    // The graph is well-formed GraphML whose every edge joins two declared nodes.
+    let graph = std::fs::read_to_string(outdir.join("graph.graphml")).unwrap();
+    let mut reader = quick_xml::Reader::from_str(&graph);
+    let (mut nodes, mut edges) = (std::collections::HashSet::new(), Vec::new());
+    loop {
+        match reader.read_event().expect("well-formed GraphML") {
+            quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e) => {
+                let attr = |k: &[u8]| {
+                    e.attributes()
+                        .flatten()
+                        .find(|a| a.key.as_ref() == k)
+                        .map(|a| String::from_utf8_lossy(&a.value).into_owned())
+                };
+                match e.name().as_ref() {
+                    b"node" => {
+                        nodes.insert(attr(b"id").unwrap());
+                    }
+                    b"edge" => edges.push((attr(b"source").unwrap(), attr(b"target").unwrap())),
+                    _ => {}
+                }
+            }
+            quick_xml::events::Event::Eof => break,
+            _ => {}
+        }
+    }
+    assert!(!edges.is_empty() && nodes.len() > 10);
+    assert!(edges.iter().all(|(s, t)| nodes.contains(s) && nodes.contains(t)));
+    assert!(edges.iter().any(|(_, t)| *t == format!("r:{fac}")));
+    // Hubs: most payers first.
+    let hubs = std::fs::read_to_string(outdir.join("hubs.csv")).unwrap();
+    let counts: Vec<u32> = hubs.lines().skip(1).map(|l| l.split(',').nth(1).unwrap().parse().unwrap()).collect();
+    assert!(!counts.is_empty() && counts.windows(2).all(|w| w[0] >= w[1]), "{hubs}");
+    for f in ["networks.jsonl", "scores.jsonl", "quarantine.csv", "scan_summary.json"] {
+        assert!(outdir.join(f).exists(), "{f}");
+    }
+}

@@ -128,6 +128,8 @@ features! {
     RNetworkRisk = "recipient.network_risk", Share, "how far this recipient's risky payers exceed chance (as payment.recipient_network_risk, from all its payers)";
     RRiskyPayers365 = "recipient.risky_payers_365d", Count, "unrelated payers in 365 days whose own evidence scores at least 60 (clearly past the buyer review threshold)";
     RUnrelatedPayers365 = "recipient.unrelated_payers_365d", Count, "distinct payers in 365 days who share no surname with the recipient";
+    PayRecipientConfirmed = "payment.recipient_confirmed", Flag, "this payment's recipient was confirmed as a facilitator elsewhere (a seed: another bank's report, a police request)";
+    RConfirmed = "recipient.confirmed", Flag, "the recipient was confirmed as a facilitator elsewhere (a seed)";
 }
 
 /// The value of every feature for one payment, indexed by [`Feature`].
@@ -430,7 +432,9 @@ impl Engine {
         }
         let unit = 10f64.powi(self.pack.settings.base_currency.exponent() as i32);
         let net = self.payer_risk(r, None, now);
+        let confirmed = self.is_confirmed(r);
         let x = &mut self.values;
+        x[Feature::RConfirmed as usize] = confirmed as u8 as f64;
         x[Feature::RNetworkRisk as usize] = net.risk;
         x[Feature::RRiskyPayers365 as usize] = net.risky as f64;
         x[Feature::RUnrelatedPayers365 as usize] = net.unrelated as f64;

@@ -48,7 +48,7 @@ mod tracks;
 
 pub use facts::fnv1a;
 pub use features::{Feature, ValueKind, Values, N_FEATURES};
-pub use networks::{Network, NetworkEdge, NetworkMember};
+pub use networks::{GraphEdge, Network, NetworkEdge, NetworkMember, RecipientSummary};
 pub use prefilter::RelevanceFilter;
 pub use rules::{EntitySide, Evaluation, RuleError, RulePack};
 pub use snapshot::{EngineSnapshot, SnapshotError};
@@ -177,6 +177,8 @@ pub struct Engine {
     entities: Entities,
     /// Sender ids on the watch list (R-OSEC-09).
     watchlist: FxHashSet<Box<str>>,
+    /// Recipient ids confirmed as facilitators elsewhere (seeds).
+    confirmed: FxHashSet<Box<str>>,
     /// Alerts per (entity, typology), in the order raised.
     alerts: ByEntity<AlertState>,
     /// Score histories per (entity, typology), for evaluation.
@@ -220,6 +222,7 @@ impl Engine {
             php_per_base,
             entities: Entities::default(),
             watchlist: FxHashSet::default(),
+            confirmed: FxHashSet::default(),
             alerts: ByEntity::default(),
             tracks: ByEntity::default(),
             track_scores: true,
@@ -370,6 +373,13 @@ impl Engine {
     /// Sender ids on a watch list (offender registers, SHPO restrictions): R-OSEC-09.
     pub fn set_watchlist(&mut self, ids: impl IntoIterator<Item = String>) {
         self.watchlist = ids.into_iter().map(Into::into).collect();
+    }
+
+    /// Recipient ids confirmed as facilitators elsewhere (another bank's report, a police
+    /// request): a payment to one is scored by the pack's confirmed-facilitator rules. Buyer
+    /// seeds go on the watch list ([`Engine::set_watchlist`]).
+    pub fn set_confirmed_facilitators(&mut self, ids: impl IntoIterator<Item = String>) {
+        self.confirmed = ids.into_iter().map(Into::into).collect();
     }
 
     /// The rule pack the engine scores with.

@@ -136,10 +136,17 @@ impl Engine {
     /// The current payment's network features: its recipient's risk from the other payers.
     pub(crate) fn payment_network_features(&mut self, r: u32, s: u32, now: i64) {
         let p = self.payer_risk(r, Some(s), now);
+        let confirmed = self.is_confirmed(r);
         let x = &mut self.values;
+        x[Feature::PayRecipientConfirmed as usize] = confirmed as u8 as f64;
         x[Feature::PayRecipientRisk as usize] = p.risk;
         x[Feature::PayRecipientRisky as usize] = p.risky as f64;
         x[Feature::PayRecipientPayers as usize] = p.unrelated as f64;
+    }
+
+    /// Whether recipient `r` is a seed confirmed as a facilitator elsewhere.
+    pub(crate) fn is_confirmed(&self, r: u32) -> bool {
+        !self.confirmed.is_empty() && self.confirmed.contains(self.entities.name(EntitySide::Recipient, r))
     }
 
     /// The highest network risk, without `s`, among the recipients `s` paid in 365 days.

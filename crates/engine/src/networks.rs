@@ -166,3 +166,95 @@ impl Engine {
         out.into_iter().map(|(_, n)| n).collect()
     }
 }
+
+/// One edge of the payment graph: a sender's corridor payments to one recipient over the
+/// engine's horizon.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GraphEdge<'a> {
+    /// The sender's id.
+    pub sender: &'a str,
+    /// The recipient's id.
+    pub recipient: &'a str,
+    /// Corridor payments.
+    pub payments: u32,
+    /// Of those, at night.
+    pub night_payments: u32,
+    /// Their sum in base-currency minor units.
+    pub amount_minor: i64,
+    /// First payment (UTC seconds).
+    pub first: i64,
+    /// Latest payment (UTC seconds).
+    pub last: i64,
+    /// Sender and recipient share a surname.
+    pub family: bool,
+}
+
+/// What the network layer knows of one recipient now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecipientSummary<'a> {
+    /// The recipient's id.
+    pub id: &'a str,
+    /// Unrelated payers in 365 days (at most the edge cap).
+    pub payers: u32,
+    /// Of those, risky on their own evidence.
+    pub risky_payers: u32,
+    /// Its network risk (0-1).
+    pub network_risk: f64,
+    /// Paid by more payers than the edge cap.
+    pub hub: bool,
+    /// It crossed the known-facilitator line.
+    pub known: bool,
+}
+
+impl Engine {
+    /// Every edge of the payment graph in the horizon, by recipient then sender slot.
+    pub fn graph_edges(&self) -> Vec<GraphEdge<'_>> {
+        let now = self.last_utc;
+        let e = &self.entities;
+        let mut out = Vec::new();
+        for (r, rs) in e.recipient_state.iter().enumerate() {
+            if e.recipients.names[r].is_empty() {
+                continue;
+            }
+            for p in rs.payers.iter().filter(|p| now - p.last <= 365 * crate::state::DAY) {
+                out.push(GraphEdge {
+                    sender: &e.senders.names[p.sender as usize],
+                    recipient: &e.recipients.names[r],
+                    payments: p.count,
+                    night_payments: p.night,
+                    amount_minor: p.amount,
+                    first: p.first,
+                    last: p.last,
+                    family: p.family,
+                });
+            }
+        }
+        out
+    }
+
+    /// Every recipient with payer edges, with its network figures as of the latest payment.
+    pub fn recipient_summaries(&self) -> Vec<RecipientSummary<'_>> {
+        let e = &self.entities;
+        (0..e.recipient_state.len())
+            .filter(|r| !e.recipients.names[*r].is_empty() && !e.recipient_state[*r].payers.is_empty())
+            .map(|r| {
+                let p = self.payer_risk(r as u32, None, self.last_utc);
+                let rs = &e.recipient_state[r];
+                RecipientSummary {
+                    id: &e.recipients.names[r],
+                    payers: p.unrelated,
+                    risky_payers: p.risky,
+                    network_risk: p.risk,
+                    hub: rs.hub,
+                    known: rs.known,
+                }
+            })
+            .collect()
+    }
+
+    /// A sender's own risk (0-1) at its latest scoring, if it has state.
+    pub fn sender_own_risk(&self, id: &str) -> Option<f64> {
+        let s = *self.entities.senders.map.get(id)?;
+        Some(self.entities.sender_state[s as usize].own_risk as f64)
+    }
+}
