@@ -216,6 +216,17 @@ pub fn print_scan(summary: &ScanSummary, out: &Path) {
     crate::out(&o);
 }
 
+/// One JSON object per line.
+fn write_jsonl<T: Serialize>(path: &Path, items: impl IntoIterator<Item = T>) -> Result<()> {
+    let mut w = BufWriter::new(File::create(path).with_context(|| format!("creating {}", path.display()))?);
+    for item in items {
+        serde_json::to_writer(&mut w, &item)?;
+        w.write_all(b"\n")?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
 /// How a scan reads its input, beyond the files and the pack.
 #[derive(Default)]
 pub struct ScanOptions<'a> {
@@ -310,21 +321,9 @@ pub fn scan(inputs: &[PathBuf], rules: &Path, out: &Path, o: &ScanOptions<'_>) -
     }
     w.flush()?;
     // Networks: connected groups of alerted buyers and facilitators.
-    let npath = out.join("networks.jsonl");
-    let mut w = BufWriter::new(File::create(&npath).with_context(|| format!("creating {}", npath.display()))?);
-    for n in engine.networks() {
-        serde_json::to_writer(&mut w, &n)?;
-        w.write_all(b"\n")?;
-    }
-    w.flush()?;
+    write_jsonl(&out.join("networks.jsonl"), engine.networks())?;
     // Score histories, so eval and tune can replay any threshold.
-    let spath = out.join("scores.jsonl");
-    let mut w = BufWriter::new(File::create(&spath).with_context(|| format!("creating {}", spath.display()))?);
-    for r in engine.score_tracks() {
-        serde_json::to_writer(&mut w, &r)?;
-        w.write_all(b"\n")?;
-    }
-    w.flush()?;
+    write_jsonl(&out.join("scores.jsonl"), engine.score_tracks())?;
     let es = engine.stats();
     let summary = ScanSummary {
         rules: pack_id,
