@@ -172,44 +172,66 @@ td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}th{{background:#f
 <h1>{t}</h1><p class=\"note\">Detection measured on a simulated world with known answers. Financial metadata only.</p>",
         t = esc(title)
     );
-    // Side-by-side summary.
+    let page = Page { main, proposal, evals: &evals };
+    summary(&mut h, &page);
+    plots(&mut h, &page);
+    score_distributions(&mut h, &page);
+    curve_table(&mut h, &page);
+    groups(&mut h, &page);
+    h.push_str("</body></html>\n");
+    h
+}
+
+/// What every section of the report reads.
+struct Page<'a> {
+    main: &'a Evaluation,
+    proposal: Option<&'a Proposal>,
+    /// The main pack's evaluation, then the baseline's.
+    evals: &'a [&'a Evaluation],
+}
+
+/// Side-by-side summary.
+fn summary(h: &mut String, p: &Page<'_>) {
     h.push_str("<h2>Summary</h2><table><tr><th>measure</th>");
-    for e in &evals {
+    for e in p.evals {
         let _ = write!(h, "<th>{}</th>", esc(&e.pack));
     }
     h.push_str("</tr>");
     let row = |h: &mut String, name: &str, f: &dyn Fn(&Evaluation) -> String| {
         let _ = write!(h, "<tr><td>{}</td>", esc(name));
-        for e in &evals {
+        for e in p.evals {
             let _ = write!(h, "<td>{}</td>", esc(&f(e)));
         }
         h.push_str("</tr>");
     };
-    row(&mut h, "buyers (ground truth)", &|e| e.buyers.truth.to_string());
-    row(&mut h, "senders alerted", &|e| e.buyers.flagged.to_string());
-    row(&mut h, "buyer recall", &|e| pct(e.buyers.recall));
-    row(&mut h, "buyer precision", &|e| pct(e.buyers.precision));
-    row(&mut h, "buyer F1", &|e| format!("{:.3}", e.buyers.f1));
-    row(&mut h, "facilitator recall", &|e| pct(e.facilitators.recall));
-    row(&mut h, "facilitator precision", &|e| pct(e.facilitators.precision));
-    row(&mut h, "alerts on unknown entities", &|e| {
+    row(h, "buyers (ground truth)", &|e| e.buyers.truth.to_string());
+    row(h, "senders alerted", &|e| e.buyers.flagged.to_string());
+    row(h, "buyer recall", &|e| pct(e.buyers.recall));
+    row(h, "buyer precision", &|e| pct(e.buyers.precision));
+    row(h, "buyer F1", &|e| format!("{:.3}", e.buyers.f1));
+    row(h, "facilitator recall", &|e| pct(e.facilitators.recall));
+    row(h, "facilitator precision", &|e| pct(e.facilitators.precision));
+    row(h, "alerts on unknown entities", &|e| {
         (e.buyers.unknown_entities + e.facilitators.unknown_entities).to_string()
     });
-    row(&mut h, "sender alerts per 10,000 senders", &|e| format!("{:.1}", e.sender_alerts_per_10k));
-    row(&mut h, "alerts per month", &|e| format!("{:.1}", e.alerts_per_month));
-    row(&mut h, "median days to detection", &|e| opt(e.median_days_to_detection));
-    row(&mut h, "median OSEC payments before detection", &|e| opt(e.median_payments_before_detection));
-    row(&mut h, "OSEC money paid before detection", &|e| format!("{:.0}", e.osec_amount_before_detection));
-    row(&mut h, "share of OSEC money after detection (stoppable)", &|e| pct(e.share_after_detection));
+    row(h, "sender alerts per 10,000 senders", &|e| format!("{:.1}", e.sender_alerts_per_10k));
+    row(h, "alerts per month", &|e| format!("{:.1}", e.alerts_per_month));
+    row(h, "median days to detection", &|e| opt(e.median_days_to_detection));
+    row(h, "median OSEC payments before detection", &|e| opt(e.median_payments_before_detection));
+    row(h, "OSEC money paid before detection", &|e| format!("{:.0}", e.osec_amount_before_detection));
+    row(h, "share of OSEC money after detection (stoppable)", &|e| pct(e.share_after_detection));
     h.push_str("</table>");
+}
 
-    // Plots.
+/// Plots.
+fn plots(h: &mut String, p: &Page<'_>) {
     h.push_str("<h2>Plots</h2><div class=\"plots\">");
-    h.push_str(&pr_curve(&evals));
+    h.push_str(&pr_curve(p.evals));
     let bins = [0.0, 7.0, 14.0, 30.0, 60.0, 90.0, 180.0, 365.0];
     let labels: Vec<String> =
         bins.windows(2).map(|w| format!("{}-{}", w[0], w[1])).chain([">365".to_string()]).collect();
-    let ttd_series: Vec<(String, Vec<f64>)> = evals
+    let ttd_series: Vec<(String, Vec<f64>)> = p
+        .evals
         .iter()
         .map(|e| {
             let mut counts = vec![0.0; labels.len()];
@@ -222,18 +244,22 @@ td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}th{{background:#f
         .collect();
     h.push_str(&bars("Days from first OSEC payment to first alert", "days", &labels, &ttd_series));
     let months: Vec<String> = {
-        let mut m: Vec<String> = evals.iter().flat_map(|e| e.alerts_by_month.keys().cloned()).collect();
+        let mut m: Vec<String> = p.evals.iter().flat_map(|e| e.alerts_by_month.keys().cloned()).collect();
         m.sort();
         m.dedup();
         m
     };
-    let month_series: Vec<(String, Vec<f64>)> = evals
+    let month_series: Vec<(String, Vec<f64>)> = p
+        .evals
         .iter()
         .map(|e| (e.pack.clone(), months.iter().map(|m| *e.alerts_by_month.get(m).unwrap_or(&0) as f64).collect()))
         .collect();
     h.push_str(&bars("Alerts raised per month", "month", &months, &month_series));
-    // Score distributions: share of each archetype's scored senders per 10-point bin.
-    let mut arch: Vec<(&String, &Vec<f64>)> = main.scores_by_archetype.iter().collect();
+}
+
+/// Score distributions: share of each archetype's scored senders per 10-point bin.
+fn score_distributions(h: &mut String, p: &Page<'_>) {
+    let mut arch: Vec<(&String, &Vec<f64>)> = p.main.scores_by_archetype.iter().collect();
     arch.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(b.0)));
     let xs: Vec<f64> = (0..=10).map(|i| i as f64 * 10.0).collect();
     let dist: Vec<(String, Vec<f64>)> = arch
@@ -249,33 +275,35 @@ td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}th{{background:#f
         })
         .collect();
     h.push_str(&lines(
-        &format!("Max score per sender by archetype ({})", main.pack),
+        &format!("Max score per sender by archetype ({})", p.main.pack),
         "score",
         "share of senders",
         &xs,
         &dist,
     ));
-    if !main.curve.is_empty() {
-        let th: Vec<f64> = main.curve.iter().map(|p| p.threshold).collect();
+    if !p.main.curve.is_empty() {
+        let th: Vec<f64> = p.main.curve.iter().map(|p| p.threshold).collect();
         let pr = vec![
-            ("precision".to_string(), main.curve.iter().map(|p| p.precision).collect()),
-            ("recall".to_string(), main.curve.iter().map(|p| p.recall).collect()),
+            ("precision".to_string(), p.main.curve.iter().map(|p| p.precision).collect()),
+            ("recall".to_string(), p.main.curve.iter().map(|p| p.recall).collect()),
         ];
-        let title = format!("Precision and recall against the threshold ({})", main.pack);
+        let title = format!("Precision and recall against the threshold ({})", p.main.pack);
         h.push_str(&lines(&title, "score threshold", "share", &th, &pr));
         let load = vec![(
             "sender alerts per 10,000 senders".to_string(),
-            main.curve.iter().map(|p| p.alerts_per_10k).collect(),
+            p.main.curve.iter().map(|p| p.alerts_per_10k).collect(),
         )];
-        let title = format!("Alert load against the threshold ({})", main.pack);
+        let title = format!("Alert load against the threshold ({})", p.main.pack);
         h.push_str(&lines(&title, "score threshold", "alerts per 10,000 senders", &th, &load));
     }
     h.push_str("</div>");
+}
 
-    // Threshold curve table.
-    if !main.curve.is_empty() {
-        let _ = write!(h, "<h2>Score threshold ({})</h2><table><tr><th>threshold</th><th>senders flagged</th><th>per 10,000</th><th>precision</th><th>recall</th></tr>", esc(&main.pack));
-        for p in main.curve.iter().filter(|p| p.flagged > 0) {
+/// Threshold curve table.
+fn curve_table(h: &mut String, p: &Page<'_>) {
+    if !p.main.curve.is_empty() {
+        let _ = write!(h, "<h2>Score threshold ({})</h2><table><tr><th>threshold</th><th>senders flagged</th><th>per 10,000</th><th>precision</th><th>recall</th></tr>", esc(&p.main.pack));
+        for p in p.main.curve.iter().filter(|p| p.flagged > 0) {
             let _ = write!(
                 h,
                 "<tr><td>{:.0}</td><td>{}</td><td>{:.1}</td><td>{}</td><td>{}</td></tr>",
@@ -288,7 +316,7 @@ td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}th{{background:#f
         }
         h.push_str("</table>");
     }
-    if let Some(p) = proposal {
+    if let Some(p) = p.proposal {
         h.push_str("<h2>Proposed thresholds</h2>");
         match (&p.review, &p.block) {
             (Some(r), b) => {
@@ -335,23 +363,26 @@ td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}th{{background:#f
             (None, _) => h.push_str("<p>No threshold meets the target.</p>"),
         }
     }
-    // Recall per buyer archetype, false positives and fairness per benign group.
-    for e in &evals {
+}
+
+/// Recall per buyer archetype, false positives and fairness per benign group.
+fn groups(h: &mut String, p: &Page<'_>) {
+    for e in p.evals {
         let pack = esc(&e.pack);
         rate_table(
-            &mut h,
+            h,
             &format!("<h2>{pack}: recall by buyer archetype</h2>"),
             ["archetype", "buyers", "detected", "recall"],
             &e.recall_by_archetype,
         );
         rate_table(
-            &mut h,
+            h,
             &format!("<h2>{pack}: fairness and false positives by benign archetype</h2>"),
             ["archetype", "senders", "alerted", "alert rate"],
             &e.false_positives_by_archetype,
         );
         rate_table(
-            &mut h,
+            h,
             &format!("<h3>{pack}: benign alert rate by sender country</h3>"),
             ["country", "benign senders", "alerted", "rate"],
             &e.benign_rate_by_country,
@@ -362,6 +393,4 @@ td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}th{{background:#f
         }
         h.push_str("</table>");
     }
-    h.push_str("</body></html>\n");
-    h
 }

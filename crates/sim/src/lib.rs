@@ -169,18 +169,7 @@ pub fn simulate(
     let mut labels = BufWriter::with_capacity(1 << 20, lf);
     labels.write_all(b"txn_id,is_osec\n").map_err(io_err(&labels_path))?;
 
-    let n_cust = world.customers.len();
-    let n_rec = world.shared.recipients.len();
-    let mut cust_txns = vec![0u32; n_cust];
-    let mut rec_txns = vec![0u32; n_rec];
-    let mut cust_first: Vec<Option<Timestamp>> = vec![None; n_cust];
-    let mut rec_first: Vec<Option<Timestamp>> = vec![None; n_rec];
-    let mut by_arch: Vec<ArchetypeSummary> =
-        Archetype::ALL.iter().map(|a| ArchetypeSummary { archetype: a.as_str(), ..Default::default() }).collect();
-    for c in &world.customers {
-        by_arch[c.archetype as usize].customers += 1;
-    }
-    let (mut total, mut osec_n, mut amount, mut osec_amount) = (0u64, 0u64, 0i64, 0i64);
+    let mut t = Tally::new(&world);
 
     let sh = &world.shared;
     let months = sh.cal.months();
@@ -206,16 +195,15 @@ pub fn simulate(
                     warm ^= world.text.touch(f.customer, f.recipient);
                 }
             }
-            total += 1;
+            t.total += 1;
             id_buf.clear();
             id_buf.push_str("TX");
             let mut ib = itoa::Buffer::new();
-            let digits = ib.format(total);
+            let digits = ib.format(t.total);
             for _ in digits.len()..12 {
                 id_buf.push('0');
             }
             id_buf.push_str(digits);
-            let cust = &world.customers[e.customer as usize];
             let rec = &sh.recipients[e.recipient as usize];
             let (sender_id, sender_name) = world.text.customer(e.customer);
             let (recipient_id, recipient_name) = world.text.recipient(e.recipient);
@@ -240,62 +228,17 @@ pub fn simulate(
             label_line.extend_from_slice(if e.osec { b",true\n" } else { b",false\n" });
             labels.write_all(&label_line).map_err(io_err(&labels_path))?;
 
-            cust_txns[e.customer as usize] += 1;
-            rec_txns[e.recipient as usize] += 1;
-            let a = &mut by_arch[cust.archetype as usize];
-            a.transactions += 1;
-            a.amount_minor += e.amount;
-            amount += e.amount;
-            if e.osec {
-                osec_n += 1;
-                osec_amount += e.amount;
-                a.osec_transactions += 1;
-                cust_first[e.customer as usize].get_or_insert(ts);
-                if rec.kind.is_facilitator() {
-                    rec_first[e.recipient as usize].get_or_insert(ts);
-                }
-            }
+            t.count(e, world.customers[e.customer as usize].archetype, rec.kind.is_facilitator(), ts);
         }
         std::hint::black_box(warm);
         buf.drain(..k);
-        progress(Progress { months_done: m + 1, months_total: months, transactions: total });
+        progress(Progress { months_done: m + 1, months_total: months, transactions: t.total });
     }
     writer.finish()?;
     labels.flush().map_err(io_err(&labels_path))?;
 
-    // Entity labels: every sender and recipient that appears in the transactions.
     let ent_path = opts.out_dir.join("entity_labels.csv");
-    let ef = File::create(&ent_path).map_err(io_err(&ent_path))?;
-    let mut ent = csv::Writer::from_writer(BufWriter::new(ef));
-    let csv_err = |e: csv::Error| SimError::Io { path: ent_path.clone(), source: std::io::Error::other(e.to_string()) };
-    ent.write_record(["entity_id", "role", "archetype", "first_osec_at"]).map_err(csv_err)?;
-    let fmt_first = |t: &Option<Timestamp>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
-    let (mut buyers, mut buyers_with_osec) = (0u64, 0u64);
-    for (i, c) in world.customers.iter().enumerate() {
-        if cust_txns[i] == 0 {
-            continue;
-        }
-        let role = if c.archetype.is_buyer() { "buyer" } else { "benign" };
-        if c.archetype.is_buyer() {
-            buyers += 1;
-            buyers_with_osec += cust_first[i].is_some() as u64;
-        }
-        ent.write_record([world.text.customer(i as u32).0, role, c.archetype.as_str(), &fmt_first(&cust_first[i])])
-            .map_err(csv_err)?;
-    }
-    let (mut recipients_paid, mut facilitators_paid) = (0u64, 0u64);
-    for (i, r) in world.shared.recipients.iter().enumerate() {
-        if rec_txns[i] == 0 {
-            continue;
-        }
-        recipients_paid += 1;
-        let role = if r.kind.is_facilitator() { "facilitator" } else { "benign" };
-        facilitators_paid += r.kind.is_facilitator() as u64;
-        ent.write_record([world.text.recipient(i as u32).0, role, r.kind.as_str(), &fmt_first(&rec_first[i])])
-            .map_err(csv_err)?;
-    }
-    ent.flush().map_err(io_err(&ent_path))?;
-
+    let paid = write_entity_labels(&world, &t, &ent_path)?;
     let sc_path = opts.out_dir.join("scenario.toml");
     std::fs::write(&sc_path, scenario.to_toml()).map_err(io_err(&sc_path))?;
     let summary = Summary {
@@ -304,16 +247,16 @@ pub fn simulate(
         currency: sh.currency.to_string(),
         period_start: scenario.institution.start_date.clone(),
         months: scenario.institution.months,
-        customers: n_cust as u64,
-        recipients_paid,
-        transactions: total,
-        osec_transactions: osec_n,
-        amount_minor: amount,
-        osec_amount_minor: osec_amount,
-        buyers,
-        buyers_with_osec,
-        facilitators_paid,
-        by_archetype: by_arch,
+        customers: world.customers.len() as u64,
+        recipients_paid: paid.recipients,
+        transactions: t.total,
+        osec_transactions: t.osec,
+        amount_minor: t.amount,
+        osec_amount_minor: t.osec_amount,
+        buyers: paid.buyers,
+        buyers_with_osec: paid.buyers_with_osec,
+        facilitators_paid: paid.facilitators,
+        by_archetype: t.by_archetype,
         files: vec![tx_path, labels_path, ent_path.clone(), sc_path.clone(), opts.out_dir.join("summary.json")],
     };
     let sum_path = opts.out_dir.join("summary.json");
@@ -321,4 +264,109 @@ pub fn simulate(
         .map_err(|e| SimError::Io { path: sum_path.clone(), source: e.into() })?;
     std::fs::write(&sum_path, json).map_err(io_err(&sum_path))?;
     Ok(summary)
+}
+
+/// What one run wrote, counted as it is written: per entity (for the labels) and per
+/// archetype (for the summary).
+struct Tally {
+    customer_txns: Vec<u32>,
+    recipient_txns: Vec<u32>,
+    customer_first: Vec<Option<Timestamp>>,
+    recipient_first: Vec<Option<Timestamp>>,
+    by_archetype: Vec<ArchetypeSummary>,
+    total: u64,
+    osec: u64,
+    amount: i64,
+    osec_amount: i64,
+}
+
+impl Tally {
+    fn new(world: &World) -> Tally {
+        let (n_cust, n_rec) = (world.customers.len(), world.shared.recipients.len());
+        let mut by_archetype: Vec<ArchetypeSummary> =
+            Archetype::ALL.iter().map(|a| ArchetypeSummary { archetype: a.as_str(), ..Default::default() }).collect();
+        for c in &world.customers {
+            by_archetype[c.archetype as usize].customers += 1;
+        }
+        Tally {
+            customer_txns: vec![0; n_cust],
+            recipient_txns: vec![0; n_rec],
+            customer_first: vec![None; n_cust],
+            recipient_first: vec![None; n_rec],
+            by_archetype,
+            total: 0,
+            osec: 0,
+            amount: 0,
+            osec_amount: 0,
+        }
+    }
+
+    /// One payment written (`total` is counted by the caller, which numbers the ids).
+    #[inline]
+    fn count(&mut self, e: &behave::Event, archetype: Archetype, to_facilitator: bool, ts: Timestamp) {
+        self.customer_txns[e.customer as usize] += 1;
+        self.recipient_txns[e.recipient as usize] += 1;
+        let a = &mut self.by_archetype[archetype as usize];
+        a.transactions += 1;
+        a.amount_minor += e.amount;
+        self.amount += e.amount;
+        if e.osec {
+            self.osec += 1;
+            self.osec_amount += e.amount;
+            a.osec_transactions += 1;
+            self.customer_first[e.customer as usize].get_or_insert(ts);
+            if to_facilitator {
+                self.recipient_first[e.recipient as usize].get_or_insert(ts);
+            }
+        }
+    }
+}
+
+/// Entities the labels found paid.
+struct Paid {
+    recipients: u64,
+    facilitators: u64,
+    buyers: u64,
+    buyers_with_osec: u64,
+}
+
+/// Entity labels: every sender and recipient that appears in the transactions.
+fn write_entity_labels(world: &World, t: &Tally, ent_path: &Path) -> Result<Paid, SimError> {
+    let ef = File::create(ent_path).map_err(io_err(ent_path))?;
+    let mut ent = csv::Writer::from_writer(BufWriter::new(ef));
+    let csv_err =
+        |e: csv::Error| SimError::Io { path: ent_path.to_path_buf(), source: std::io::Error::other(e.to_string()) };
+    ent.write_record(["entity_id", "role", "archetype", "first_osec_at"]).map_err(csv_err)?;
+    let fmt_first = |t: &Option<Timestamp>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
+    let (mut buyers, mut buyers_with_osec) = (0u64, 0u64);
+    for (i, c) in world.customers.iter().enumerate() {
+        if t.customer_txns[i] == 0 {
+            continue;
+        }
+        let role = if c.archetype.is_buyer() { "buyer" } else { "benign" };
+        if c.archetype.is_buyer() {
+            buyers += 1;
+            buyers_with_osec += t.customer_first[i].is_some() as u64;
+        }
+        ent.write_record([
+            world.text.customer(i as u32).0,
+            role,
+            c.archetype.as_str(),
+            &fmt_first(&t.customer_first[i]),
+        ])
+        .map_err(csv_err)?;
+    }
+    let (mut recipients_paid, mut facilitators_paid) = (0u64, 0u64);
+    for (i, r) in world.shared.recipients.iter().enumerate() {
+        if t.recipient_txns[i] == 0 {
+            continue;
+        }
+        recipients_paid += 1;
+        let role = if r.kind.is_facilitator() { "facilitator" } else { "benign" };
+        facilitators_paid += r.kind.is_facilitator() as u64;
+        ent.write_record([world.text.recipient(i as u32).0, role, r.kind.as_str(), &fmt_first(&t.recipient_first[i])])
+            .map_err(csv_err)?;
+    }
+    ent.flush().map_err(io_err(ent_path))?;
+    Ok(Paid { recipients: recipients_paid, facilitators: facilitators_paid, buyers, buyers_with_osec })
 }

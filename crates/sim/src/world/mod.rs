@@ -1,0 +1,322 @@
+//! The population: customers with their archetypes, the recipients they pay, and one
+//! behaviour process per habit. Built once from the scenario; memory grows with the
+//! population, never with the length of the period.
+
+use crate::behave::{
+    Behaviour, Card, Community, Family, Friends, Link, Merchant, Osec, Partner, Process, Rent, Romance, Sextortion,
+    Sponsor, Subscriptions, Tips, Trip, Trips,
+};
+use crate::cal::{cents, fx_path, gamma_rate, lognormal, mix64, poisson, rng_for, Calendar, Rng, TzTable};
+use crate::names::{Culture, COMMUNITY_NAMES, MONTHS_DE, NGO_NAMES};
+use crate::scenario::{parse_date, CountryMix, Scenario};
+use crate::shared::{cc, pick_channel, pick_country, pick_member};
+pub use crate::shared::{Pool, PoolId, Pools, Recipient, RecipientKind, RefSets, Shared};
+use osecwatch_model::{Channel, CountryCode};
+use rand::seq::{IndexedRandom, SliceRandom};
+use rand::Rng as _;
+use rustc_hash::FxHashSet;
+use std::collections::{BTreeMap, HashMap};
+
+mod builder;
+mod life;
+mod payees;
+mod pools;
+
+use builder::{general_culture, Builder};
+use life::{Context, Life};
+use payees::{FacilitatorMarket, Processes, SharedPayees};
+use pools::build_pools;
+
+/// Behaviour profile of a customer (the sending side).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Archetype {
+    /// Ordinary domestic life only.
+    DomesticEveryday,
+    /// Remits to family abroad.
+    DiasporaFamily,
+    /// Remits to an extended family abroad.
+    DiasporaExtendedFamily,
+    /// Supports a partner abroad.
+    PartnerAbroad,
+    /// Buys cam-site tokens and tips performers.
+    AdultWebcam,
+    /// Pays a romance scammer.
+    RomanceScamVictim,
+    /// Sponsors a child through an NGO.
+    ChildSponsor,
+    /// Travels to the corridors.
+    Traveller,
+    /// Pays a sextortionist.
+    SextortionVictim,
+    /// Buys a few sessions a month.
+    LightBuyer,
+    /// Buys several sessions a month.
+    MediumBuyer,
+    /// Buys many sessions, sometimes in bundles.
+    HeavyBuyer,
+    /// Buys while mimicking a family remittance.
+    StealthyBuyer,
+}
+
+impl Archetype {
+    /// Every archetype.
+    pub const ALL: [Archetype; 13] = [
+        Archetype::DomesticEveryday,
+        Archetype::DiasporaFamily,
+        Archetype::DiasporaExtendedFamily,
+        Archetype::PartnerAbroad,
+        Archetype::AdultWebcam,
+        Archetype::RomanceScamVictim,
+        Archetype::ChildSponsor,
+        Archetype::Traveller,
+        Archetype::SextortionVictim,
+        Archetype::LightBuyer,
+        Archetype::MediumBuyer,
+        Archetype::HeavyBuyer,
+        Archetype::StealthyBuyer,
+    ];
+
+    /// The name the labels use (`heavy_buyer`, `diaspora_family`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Archetype::DomesticEveryday => "domestic_everyday",
+            Archetype::DiasporaFamily => "diaspora_family",
+            Archetype::DiasporaExtendedFamily => "diaspora_extended_family",
+            Archetype::PartnerAbroad => "partner_abroad",
+            Archetype::AdultWebcam => "adult_webcam",
+            Archetype::RomanceScamVictim => "romance_scam_victim",
+            Archetype::ChildSponsor => "child_sponsor",
+            Archetype::Traveller => "traveller",
+            Archetype::SextortionVictim => "sextortion_victim",
+            Archetype::LightBuyer => "light_buyer",
+            Archetype::MediumBuyer => "medium_buyer",
+            Archetype::HeavyBuyer => "heavy_buyer",
+            Archetype::StealthyBuyer => "stealthy_buyer",
+        }
+    }
+
+    /// Whether the archetype buys abuse.
+    pub fn is_buyer(self) -> bool {
+        matches!(
+            self,
+            Archetype::LightBuyer | Archetype::MediumBuyer | Archetype::HeavyBuyer | Archetype::StealthyBuyer
+        )
+    }
+}
+
+/// A customer of the institution; its id and name live in [`EntityText`].
+pub struct Customer {
+    pub archetype: Archetype,
+}
+
+pub struct World {
+    pub shared: Shared,
+    pub customers: Vec<Customer>,
+    pub procs: Vec<Process>,
+    /// Ids and names of all entities, packed id-then-name per entity.
+    pub text: EntityText,
+}
+
+/// All entity ids and names in one buffer, id and name of an entity side by side.
+///
+/// The writer touches a random sender and recipient per payment; with one heap string
+/// per id and per name those were four cache misses a row and the simulator's largest
+/// cost. Packed, an entity's two strings usually share one cache line.
+pub struct EntityText {
+    buf: String,
+    customers: Vec<(u32, u16, u16)>,
+    recipients: Vec<(u32, u16, u16)>,
+}
+
+impl EntityText {
+    fn pack(&mut self, id: &str, name: &str) -> (u32, u16, u16) {
+        let start = self.buf.len() as u32;
+        self.buf.push_str(id);
+        self.buf.push_str(name);
+        (start, id.len() as u16, name.len() as u16)
+    }
+
+    fn push_customer(&mut self, id: &str, name: &str) {
+        let span = self.pack(id, name);
+        self.customers.push(span);
+    }
+
+    fn push_recipient(&mut self, id: &str, name: &str) {
+        let span = self.pack(id, name);
+        self.recipients.push(span);
+    }
+
+    fn get(&self, span: (u32, u16, u16)) -> (&str, &str) {
+        let (s, a, b) = (span.0 as usize, span.1 as usize, span.2 as usize);
+        (&self.buf[s..s + a], &self.buf[s + a..s + a + b])
+    }
+
+    /// (id, name) of customer `i`.
+    pub fn customer(&self, i: u32) -> (&str, &str) {
+        self.get(self.customers[i as usize])
+    }
+
+    /// (id, name) of recipient `i`.
+    pub fn recipient(&self, i: u32) -> (&str, &str) {
+        self.get(self.recipients[i as usize])
+    }
+
+    /// Load the first byte of both entities' text without using it, so a batch of rows
+    /// can have its cache misses in flight together before the rows are formatted.
+    pub fn touch(&self, customer: u32, recipient: u32) -> u8 {
+        let c = self.customers[customer as usize].0 as usize;
+        let r = self.recipients[recipient as usize].0 as usize;
+        self.buf.as_bytes()[c] ^ self.buf.as_bytes()[r]
+    }
+}
+
+impl World {
+    /// Build the population of a (validated) scenario. The sections run in a fixed order,
+    /// each drawing from the builder's or the customer's RNG stream, so the same scenario
+    /// and seed always give the same world.
+    pub fn build(sc: &Scenario) -> World {
+        let inst = &sc.institution;
+        let seed = inst.seed;
+        let home = inst.country;
+        let clock = Clock::new(sc);
+        let mut b = Builder::new(seed, home);
+        let pools = build_pools(&mut b, sc, home);
+        let (archetypes, n_buyers) = population(sc, &mut b.rng);
+        let mut market = FacilitatorMarket::create(&mut b, sc, n_buyers);
+        let mut payees = SharedPayees::create(&mut b, sc);
+        let mut procs = Processes { seed, list: Vec::with_capacity(archetypes.len() * 3) };
+        let month_refs: Vec<u32> = (0..clock.cal.months())
+            .map(|i| {
+                let mn = clock.cal.month_numbers[i] as usize;
+                b.intern(&format!("Miete {}", MONTHS_DE[mn - 1]))
+            })
+            .collect();
+        let ctx = Context { sc, cal: &clock.cal, pools: &pools, home };
+        let mut customers = Vec::with_capacity(archetypes.len());
+        for (ci, &arch) in archetypes.iter().enumerate() {
+            let mut life = Life { ctx: &ctx, b: &mut b, procs: &mut procs, customer: ci as u32 };
+            life.build(arch, &mut market, &mut payees);
+            customers.push(Customer { archetype: arch });
+        }
+        let ref_sets = reference_sets(&mut b);
+        let Builder { recipients, refs, text, .. } = b;
+        let Clock { cal, tz, tz_of_country, fx_php } = clock;
+        let period_utc =
+            (tz[0].local_to_utc(cal.local_secs(0)).0, tz[0].local_to_utc(cal.local_secs(cal.n_days as i64)).0);
+        World {
+            text,
+            shared: Shared {
+                scenario: sc.clone(),
+                currency: inst.currency,
+                cal,
+                tz,
+                tz_of_country,
+                fx_php,
+                refs,
+                pools,
+                php: cc("PH"),
+                month_refs,
+                ref_sets,
+                recipients,
+                period_utc,
+            },
+            customers,
+            procs: procs.list,
+        }
+    }
+}
+
+/// The period's calendar, the time zone tables (the institution's first, then the
+/// destinations') and the daily EUR/PHP path.
+struct Clock {
+    cal: Calendar,
+    tz: Vec<TzTable>,
+    tz_of_country: HashMap<CountryCode, u8>,
+    fx_php: Vec<f64>,
+}
+
+impl Clock {
+    fn new(sc: &Scenario) -> Clock {
+        let inst = &sc.institution;
+        let (y, m, d) = parse_date(&inst.start_date).expect("scenario validation checks institution.start_date");
+        let cal = Calendar::new(y, m, d, inst.months);
+        let home_tz: chrono_tz::Tz =
+            inst.timezone.parse::<chrono_tz::Tz>().expect("scenario validation checks institution.timezone");
+        let span = (cal.local_secs(-3), cal.local_secs(cal.n_days as i64 + 3));
+        let mut tz = vec![TzTable::new(home_tz, span.0, span.1)];
+        let mut tz_of_country = HashMap::new();
+        tz_of_country.insert(inst.country, 0u8);
+        for (c, name) in DESTINATION_ZONES {
+            let Ok(z) = name.parse::<chrono_tz::Tz>() else { continue };
+            tz_of_country.entry(cc(c)).or_insert_with(|| {
+                tz.push(TzTable::new(z, span.0, span.1));
+                (tz.len() - 1) as u8
+            });
+        }
+        let fx_php = fx_path(inst.seed, sc.fx.php_per_base, sc.fx.daily_volatility, cal.n_days + 2);
+        Clock { cal, tz, tz_of_country, fx_php }
+    }
+}
+
+/// Every customer's archetype, with exact counts (not sampled, so small worlds still
+/// contain every kind), shuffled; and the number of buyers.
+fn population(sc: &Scenario, rng: &mut Rng) -> (Vec<Archetype>, usize) {
+    let n = sc.institution.customers as usize;
+    let p = &sc.population;
+    let mut archetypes: Vec<Archetype> = Vec::with_capacity(n);
+    let count = |share: f64| ((share * n as f64).round() as usize).min(n);
+    let n_buyers = count(p.buyer);
+    let n_diaspora = count(p.diaspora_family);
+    let n_extended = (n_diaspora as f64 * sc.diaspora.extended_family_share).round() as usize;
+    archetypes.extend(std::iter::repeat_n(Archetype::DiasporaExtendedFamily, n_extended));
+    archetypes.extend(std::iter::repeat_n(Archetype::DiasporaFamily, n_diaspora - n_extended));
+    for (share, a) in [
+        (p.partner_abroad, Archetype::PartnerAbroad),
+        (p.adult_webcam, Archetype::AdultWebcam),
+        (p.romance_scam_victim, Archetype::RomanceScamVictim),
+        (p.child_sponsor, Archetype::ChildSponsor),
+        (p.traveller, Archetype::Traveller),
+        (p.sextortion_victim, Archetype::SextortionVictim),
+    ] {
+        archetypes.extend(std::iter::repeat_n(a, count(share)));
+    }
+    let bm = &sc.buyers;
+    let n_stealthy = (n_buyers as f64 * bm.stealthy_share).round() as usize;
+    let cm = &bm.class_mix;
+    let cm_total = cm.light + cm.medium + cm.heavy;
+    let rest = n_buyers - n_stealthy;
+    let n_heavy = (rest as f64 * cm.heavy / cm_total).round() as usize;
+    let n_medium = ((rest as f64 * cm.medium / cm_total).round() as usize).min(rest - n_heavy);
+    archetypes.extend(std::iter::repeat_n(Archetype::StealthyBuyer, n_stealthy));
+    archetypes.extend(std::iter::repeat_n(Archetype::HeavyBuyer, n_heavy));
+    archetypes.extend(std::iter::repeat_n(Archetype::MediumBuyer, n_medium));
+    archetypes.extend(std::iter::repeat_n(Archetype::LightBuyer, rest - n_heavy - n_medium));
+    archetypes.truncate(n);
+    archetypes.resize(n, Archetype::DomesticEveryday);
+    archetypes.shuffle(rng);
+    (archetypes, n_buyers)
+}
+
+/// The shared reference vocabularies, interned.
+fn reference_sets(b: &mut Builder) -> RefSets {
+    use crate::names::{FAMILY_ONLY_REFS, FRIEND_REFS, REMITTANCE_REFS, ROMANCE_REFS, TIP_REFS};
+    let mut set = |list: &[&str]| list.iter().map(|r| b.intern(r)).collect::<Vec<u32>>();
+    RefSets {
+        remittance: set(REMITTANCE_REFS),
+        family_only: set(FAMILY_ONLY_REFS),
+        friend: set(FRIEND_REFS),
+        romance: set(ROMANCE_REFS),
+        tip: set(TIP_REFS),
+    }
+}
+
+/// Time zones of the destination countries, for card spending abroad.
+pub(super) const DESTINATION_ZONES: &[(&str, &str)] = &[
+    ("PH", "Asia/Manila"),
+    ("TH", "Asia/Bangkok"),
+    ("VN", "Asia/Ho_Chi_Minh"),
+    ("ID", "Asia/Jakarta"),
+    ("KH", "Asia/Phnom_Penh"),
+    ("CO", "America/Bogota"),
+    ("DO", "America/Santo_Domingo"),
+];
