@@ -112,13 +112,19 @@ fn write_graphml(engine: &Engine, path: &Path) -> Result<(usize, usize)> {
     let recipients: std::collections::HashMap<&str, _> =
         engine.recipient_summaries().into_iter().map(|r| (r.id, r)).collect();
     let currency = engine.pack().settings.base_currency;
-    let mut o = String::with_capacity(256 + edges.len() * 256);
-    o.push_str(concat!(
-        r#"<?xml version="1.0" encoding="UTF-8"?>"#,
-        "\n",
-        r#"<graphml xmlns="http://graphml.graphdrawing.org/xmlns">"#,
-        "\n"
-    ));
+    use std::io::Write as _;
+    // Streamed: the graph of a large bank does not fit in one string.
+    let file = std::fs::File::create(path).with_context(|| format!("writing {}", path.display()))?;
+    let mut o = std::io::BufWriter::new(file);
+    o.write_all(
+        concat!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>"#,
+            "\n",
+            r#"<graphml xmlns="http://graphml.graphdrawing.org/xmlns">"#,
+            "\n"
+        )
+        .as_bytes(),
+    )?;
     for (id, on, ty) in [
         ("entity_id", "node", "string"),
         ("kind", "node", "string"),
@@ -133,9 +139,9 @@ fn write_graphml(engine: &Engine, path: &Path) -> Result<(usize, usize)> {
         ("last", "edge", "string"),
         ("family", "edge", "boolean"),
     ] {
-        let _ = writeln!(o, r#"  <key id="{id}" for="{on}" attr.name="{id}" attr.type="{ty}"/>"#);
+        writeln!(o, r#"  <key id="{id}" for="{on}" attr.name="{id}" attr.type="{ty}"/>"#)?;
     }
-    o.push_str("  <graph id=\"payments\" edgedefault=\"directed\">\n");
+    o.write_all(b"  <graph id=\"payments\" edgedefault=\"directed\">\n")?;
     let mut seen: BTreeSet<(char, &str)> = BTreeSet::new();
     for e in &edges {
         for (side, id) in [('s', e.sender), ('r', e.recipient)] {
@@ -150,16 +156,16 @@ fn write_graphml(engine: &Engine, path: &Path) -> Result<(usize, usize)> {
                 let (risk, payers, hub) = r.map_or((0.0, 0, false), |r| (r.network_risk, r.payers, r.hub));
                 ("recipient", facilitators.contains(id), risk, payers, hub)
             };
-            let _ = writeln!(
+            writeln!(
                 o,
                 r#"    <node id="{side}:{eid}"><data key="entity_id">{eid}</data><data key="kind">{kind}</data><data key="alerted">{alert}</data><data key="risk">{risk:.4}</data><data key="payers">{payers}</data><data key="hub">{hub}</data></node>"#,
                 eid = escape(id)
-            );
+            )?;
         }
     }
     let ts = |utc: i64| Timestamp::new(utc, 0).to_rfc3339();
     for e in &edges {
-        let _ = writeln!(
+        writeln!(
             o,
             r#"    <edge source="s:{}" target="r:{}"><data key="payments">{}</data><data key="night_payments">{}</data><data key="amount">{}</data><data key="first">{}</data><data key="last">{}</data><data key="family">{}</data></edge>"#,
             escape(e.sender),
@@ -170,10 +176,10 @@ fn write_graphml(engine: &Engine, path: &Path) -> Result<(usize, usize)> {
             ts(e.first),
             ts(e.last),
             e.family
-        );
+        )?;
     }
-    o.push_str("  </graph>\n</graphml>\n");
-    std::fs::write(path, o).with_context(|| format!("writing {}", path.display()))?;
+    o.write_all(b"  </graph>\n</graphml>\n")?;
+    o.flush().with_context(|| format!("writing {}", path.display()))?;
     Ok((seen.len(), edges.len()))
 }
 

@@ -150,6 +150,7 @@ pub(crate) struct Scratch {
     pub(crate) trend: Vec<i64>,
     pub(crate) months: FxHashMap<i32, u32>,
     pub(crate) last_by_recipient: FxHashMap<u32, i32>,
+    pub(crate) seen_recipients: Vec<u32>,
 }
 
 impl Scratch {
@@ -165,6 +166,7 @@ impl Scratch {
         self.trend.clear();
         self.months.clear();
         self.last_by_recipient.clear();
+        self.seen_recipients.clear();
     }
 }
 
@@ -340,7 +342,7 @@ impl Engine {
         let ss = &self.entities.sender_state[s as usize];
         let w = WindowCounts::gather(ss, now, &d, &mut sc);
         let shared = if d.shared { self.shared_recipients(&sc, s, now) } else { 0 };
-        let network = if d.network { self.max_recipient_risk(s, now) } else { 0.0 };
+        let network = if d.network { self.max_recipient_risk(s, now, &mut sc.seen_recipients) } else { 0.0 };
         let unit = 10f64.powi(self.pack.settings.base_currency.exponent() as i32);
         let x = &mut self.values;
         x.fill(0.0);
@@ -413,7 +415,8 @@ impl Engine {
     }
 
     /// The recipient's feature values into `self.values` (sender features stay as they are).
-    pub(crate) fn recipient_features(&mut self, r: u32, now: i64) {
+    /// `net`: the recipient's network risk from all its payers ([`Engine::payer_risk`]).
+    pub(crate) fn recipient_features(&mut self, r: u32, now: i64, net: crate::network::PayerRisk) {
         let mut sc = std::mem::take(&mut self.scratch);
         sc.clear();
         let rs = &self.entities.recipient_state[r as usize];
@@ -431,7 +434,6 @@ impl Engine {
             sc.amounts.push(i.amount);
         }
         let unit = 10f64.powi(self.pack.settings.base_currency.exponent() as i32);
-        let net = self.payer_risk(r, None, now);
         let confirmed = self.is_confirmed(r);
         let x = &mut self.values;
         x[Feature::RConfirmed as usize] = confirmed as u8 as f64;
@@ -468,7 +470,8 @@ impl Engine {
         let r = *self.entities.recipients.map.get(recipient_id)?;
         self.entities.recipient_state[r as usize].prune(at.utc);
         self.values.fill(0.0);
-        self.recipient_features(r, at.utc);
+        let net = self.payer_risk(r, None, at.utc);
+        self.recipient_features(r, at.utc, net);
         Some(self.values)
     }
 

@@ -298,12 +298,14 @@ impl Engine {
         ss.own_risk = (own / 100.0) as f32;
         ss.alert_active = alerted;
         let small = base <= self.pack.settings.small_minor;
-        if let (Some(r), true) = (recipient, small) {
-            self.recipient_features(r, now);
-            self.score_side(EntitySide::Recipient, r, row, &mut outcome);
-        }
         if let Some(r) = recipient {
-            self.update_recipient_network(r, s, row);
+            // Once: scoring the recipient changes no payer's own risk.
+            let net = self.payer_risk(r, None, now);
+            if small {
+                self.recipient_features(r, now, net);
+                self.score_side(EntitySide::Recipient, r, row, &mut outcome);
+            }
+            self.update_recipient_network(r, s, row, net);
         }
         self.network_recipient = None;
         match outcome.decision {

@@ -149,10 +149,11 @@ impl Engine {
         !self.confirmed.is_empty() && self.confirmed.contains(self.entities.name(EntitySide::Recipient, r))
     }
 
-    /// The highest network risk, without `s`, among the recipients `s` paid in 365 days.
-    pub(crate) fn max_recipient_risk(&self, s: u32, now: i64) -> f64 {
+    /// The highest network risk, without `s`, among the recipients `s` paid in 365 days
+    /// (`seen`: a reused buffer, so scoring allocates nothing).
+    pub(crate) fn max_recipient_risk(&self, s: u32, now: i64, seen: &mut Vec<u32>) -> f64 {
         let ss = &self.entities.sender_state[s as usize];
-        let mut seen: Vec<u32> = Vec::new();
+        seen.clear();
         let mut best = 0.0f64;
         for p in ss.corridor.iter().filter(|p| now - p.utc <= 365 * DAY) {
             if !seen.contains(&p.recipient) {
@@ -165,9 +166,9 @@ impl Engine {
 
     /// After a corridor payment was scored: the recipient's network risk from all its payers,
     /// and, the first time it crosses the known-facilitator line, its other payers re-scored.
-    pub(crate) fn update_recipient_network(&mut self, r: u32, s: u32, row: &TxnRow<'_>) {
+    /// `p`: its network risk from all its payers, now.
+    pub(crate) fn update_recipient_network(&mut self, r: u32, s: u32, row: &TxnRow<'_>, p: PayerRisk) {
         let now = row.timestamp.utc;
-        let p = self.payer_risk(r, None, now);
         let rs = &mut self.entities.recipient_state[r as usize];
         rs.network_risk = p.risk as f32;
         if rs.known || p.risk < KNOWN_RISK || p.risky < 2 {
