@@ -129,6 +129,7 @@ fn every_endpoint_and_every_auth_failure() {
         "/v1/alerts",
         "/v1/alerts/{id}",
         "/v1/entities/{id}",
+        "/v1/network/seeds",
         "/metrics",
     ] {
         assert!(doc["paths"][p].is_object(), "{p} missing");
@@ -514,4 +515,83 @@ fn tls_when_a_certificate_is_configured() {
     let (code, _) = std::panic::catch_unwind(|| http(&addr, "GET", "/healthz", None, "text/plain", b""))
         .unwrap_or((0, String::new()));
     assert_ne!(code, 200);
+}
+
+fn all_alerts(s: &Server) -> Vec<serde_json::Value> {
+    json(&s.get("/v1/alerts?limit=1000", Some(READ)).1)["alerts"].as_array().unwrap().clone()
+}
+
+/// Seeds from outside the payment stream are logged like payments: a facilitator seed
+/// re-scores its earlier payer at once (a retroactive alert), a later payer is alerted at
+/// its first payment, and a restart from the whole log and one from a snapshot plus the
+/// log's tail give exactly the alerts of a service that never stopped.
+#[test]
+fn seed_events_are_logged_and_replay_to_the_same_alerts() {
+    let before = [
+        pay("E1", "2025-03-01T20:00:00+01:00", "E", "FAC", "40.00"),
+        pay("E2", "2025-03-03T20:00:00+01:00", "E", "FAC", "40.00"),
+        pay("O1", "2025-03-04T12:00:00+01:00", "O", "OTHER", "80.00"),
+    ]
+    .join("\n");
+    let after = pay("N1", "2025-03-10T12:00:00+01:00", "N", "FAC", "30.00");
+    let seed = br#"{"role":"facilitator","action":"add","ids":["FAC","UNSEEN"],"source":"police request 2025-17"}"#;
+    let run = |data: &Path, restarts: bool| {
+        let mut s = Server::start(data);
+        let (c, r) = s.req("POST", "/v1/transactions", Some(INGEST), "application/x-ndjson", before.as_bytes());
+        assert_eq!(c, 200, "{r}");
+        assert!(all_alerts(&s).is_empty());
+        // Only an admin token may seed; a malformed event is refused before it is logged.
+        assert_eq!(s.req("POST", "/v1/network/seeds", Some(READ), "application/json", seed).0, 403);
+        for bad in [
+            &br#"{"role":"facilitator","action":"add","ids":[]}"#[..],
+            br#"{"role":"pimp","action":"add","ids":["FAC"]}"#,
+            br#"{"role":"facilitator","role":"buyer","action":"add","ids":["FAC"]}"#,
+        ] {
+            let (c, r) = s.req("POST", "/v1/network/seeds", Some(ADMIN), "application/json", bad);
+            assert_eq!(c, 422, "{r}");
+            assert!(json(&r)["error"].as_str().unwrap().len() > 5, "{r}");
+        }
+        let (c, r) = s.req("POST", "/v1/network/seeds", Some(ADMIN), "application/json", seed);
+        assert_eq!(c, 200, "{r}");
+        let r = json(&r);
+        assert_eq!(
+            (r["changed"].as_u64(), r["rescored"].as_u64(), r["alerts_raised"].as_u64()),
+            (Some(2), Some(1), Some(1))
+        );
+        assert_eq!(r["unknown"], serde_json::json!(["UNSEEN"]));
+        assert_eq!(r["seq"].as_u64(), Some(4), "the seed takes the next log position");
+        if restarts {
+            s.kill9();
+            s = Server::start(data);
+            let (c, r) = s.req("POST", "/v1/admin/snapshot", Some(ADMIN), "application/json", b"");
+            assert_eq!(c, 200, "{r}");
+        }
+        let (c, r) = s.req("POST", "/v1/screen", Some(SCREEN), "application/json", after.as_bytes());
+        assert_eq!(c, 200, "{r}");
+        assert_ne!(json(&r)["decision"], "allow", "a first payment to a seeded facilitator: {r}");
+        if restarts {
+            s.kill9();
+            s = Server::start(data);
+        }
+        let seeds = json(&s.get("/v1/network/seeds", Some(READ)).1);
+        assert_eq!(seeds["facilitators"], serde_json::json!(["FAC", "UNSEEN"]));
+        let alerts = all_alerts(&s);
+        drop(s);
+        alerts
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let straight = run(&dir.path().join("straight"), false);
+    let restarted = run(&dir.path().join("restarted"), true);
+    assert_eq!(restarted, straight, "restarts changed the alerts");
+    let e = straight.iter().find(|a| a["entity_id"] == "E").expect("E re-scored by the seed");
+    assert_eq!(e["retroactive"], true);
+    assert_eq!(e["txn_ids"], serde_json::json!(["E1", "E2"]));
+    let n = straight.iter().find(|a| a["entity_id"] == "N").expect("N alerted at its payment");
+    assert_eq!(n["retroactive"], false);
+    // The seed is in the log between the payments and in the audit with who sent it.
+    let wal = std::fs::read_to_string(dir.path().join("straight/payments.wal")).unwrap();
+    let line = json(wal.lines().nth(3).unwrap());
+    assert_eq!((line["seq"].as_u64(), line["actor"].as_str()), (Some(4), Some("ops")));
+    let audit = std::fs::read_to_string(dir.path().join("straight/audit.jsonl")).unwrap();
+    assert!(audit.lines().any(|l| l.contains("\"seed\"") && l.contains("\"ops\"") && l.contains("FAC")), "{audit}");
 }

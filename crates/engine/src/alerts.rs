@@ -9,8 +9,7 @@
 use crate::facts::fnv1a;
 use crate::rules::{EntitySide, Evaluation, Fact};
 use crate::state::DAY;
-use crate::{Alert, Decision, Engine, Outcome};
-use osecwatch_model::TxnRow;
+use crate::{Alert, Decision, Engine, Moment, Outcome};
 use rustc_hash::FxHashSet;
 
 /// Most payment ids an alert lists as evidence.
@@ -41,7 +40,7 @@ impl Engine {
         side: EntitySide,
         entity: u32,
         ev: &Evaluation,
-        row: &TxnRow<'_>,
+        at: Moment<'_>,
         outcome: &mut Outcome,
     ) {
         for (ri, p) in &ev.fired {
@@ -53,7 +52,7 @@ impl Engine {
             return;
         }
         if self.track_scores && ev.score > 0.0 {
-            self.track(t, side, entity, ev.score, row);
+            self.track(t, side, entity, ev.score, at);
         }
         let typ = &self.pack.typologies[t];
         if ev.score < typ.review {
@@ -65,7 +64,7 @@ impl Engine {
         let (rules, sentences) = self.reasons(ev, entity, side);
         outcome.reasons.extend(sentences.iter().cloned());
         let evidence = self.evidence(side, entity);
-        let ts = row.timestamp.to_rfc3339();
+        let ts = at.time.to_rfc3339();
         let name = self.entities.name(side, entity);
         match self.alerts.find(side, name, t) {
             Some(i) => {
@@ -89,7 +88,7 @@ impl Engine {
             None => {
                 let entity_type = side.as_str();
                 let typology = self.pack.typologies[t].id.clone();
-                let id_src = format!("{entity_type}|{name}|{typology}|{}", row.txn_id);
+                let id_src = format!("{entity_type}|{name}|{typology}|{}", at.id);
                 let mut set = FxHashSet::default();
                 let mut txn_ids = Vec::new();
                 for id in evidence.into_iter().take(MAX_EVIDENCE) {

@@ -42,6 +42,7 @@ mod networks;
 mod prefilter;
 pub mod rules;
 mod score;
+mod seeds;
 mod snapshot;
 mod state;
 mod tracks;
@@ -51,6 +52,7 @@ pub use features::{Feature, ValueKind, Values, N_FEATURES};
 pub use networks::{GraphEdge, Network, NetworkEdge, NetworkMember, RecipientSummary};
 pub use prefilter::RelevanceFilter;
 pub use rules::{EntitySide, Evaluation, RuleError, RulePack};
+pub use seeds::{SeedAction, SeedEvent, SeedOutcome, SeedRole};
 pub use snapshot::{EngineSnapshot, SnapshotError};
 pub use tracks::{FirstAt, ScoreRecord, THRESHOLD_STEP};
 
@@ -132,10 +134,26 @@ pub struct Alert {
     pub updated_at: String,
     /// The payments behind it (at most 200).
     pub txn_ids: Vec<String>,
-    /// Raised when a recipient it paid was found to be a facilitator, not at a payment of
-    /// its own: `raised_at` is the moment of discovery, the evidence its earlier payments.
+    /// Raised at a discovery, not at a payment of its own (a recipient it paid was found to
+    /// be a facilitator, or a seed named it or its recipient): `raised_at` is the moment of
+    /// discovery, the evidence its earlier payments.
     #[serde(default)]
     pub retroactive: bool,
+}
+
+/// When something is scored and what triggered it: a payment (its event time and id), or
+/// a seed event (the event time it was applied at and its log id). Alerts take their time
+/// and their id's source from it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Moment<'a> {
+    pub(crate) time: osecwatch_model::Timestamp,
+    pub(crate) id: &'a str,
+}
+
+impl<'a> Moment<'a> {
+    fn of(row: &TxnRow<'a>) -> Moment<'a> {
+        Moment { time: row.timestamp, id: row.txn_id }
+    }
 }
 
 /// Problems with a single payment (the caller quarantines the row).
@@ -179,6 +197,9 @@ pub struct Engine {
     watchlist: FxHashSet<Box<str>>,
     /// Recipient ids confirmed as facilitators elsewhere (seeds).
     confirmed: FxHashSet<Box<str>>,
+    /// Buyers and facilitators seeded by events ([`Engine::apply_seed`]): state, unlike
+    /// the two configured sets above.
+    seeds: seeds::Seeds,
     /// Alerts per (entity, typology), in the order raised.
     alerts: ByEntity<AlertState>,
     /// Score histories per (entity, typology), for evaluation.
@@ -223,6 +244,7 @@ impl Engine {
             entities: Entities::default(),
             watchlist: FxHashSet::default(),
             confirmed: FxHashSet::default(),
+            seeds: seeds::Seeds::default(),
             alerts: ByEntity::default(),
             tracks: ByEntity::default(),
             track_scores: true,
@@ -243,7 +265,8 @@ impl Engine {
         // 1. The first look: most payments cannot matter and are allowed untouched.
         self.count(row.timestamp);
         let base = self.rates.to_base_minor(row.amount)?;
-        let watch = FirstLook::watched(&self.watchlist, row.sender_id);
+        let watch = FirstLook::watched(&self.watchlist, row.sender_id)
+            || (!self.seeds.buyers.is_empty() && self.seeds.buyers.contains(row.sender_id));
         let look = FirstLook::of(&self.pack.settings, &Coded::of(row), watch);
         if !look.relevant() {
             self.stats.allow += 1;
@@ -292,7 +315,7 @@ impl Engine {
         }
         self.network_recipient = recipient;
         let mut outcome = Outcome::allow();
-        let (best_sender, own) = self.score_side(EntitySide::Sender, s, row, &mut outcome);
+        let (best_sender, own) = self.score_side(EntitySide::Sender, s, Moment::of(row), &mut outcome);
         let alerted = self.reaches_review(EntitySide::Sender, best_sender);
         let ss = &mut self.entities.sender_state[s as usize];
         ss.own_risk = (own / 100.0) as f32;
@@ -303,9 +326,9 @@ impl Engine {
             let net = self.payer_risk(r, None, now);
             if small {
                 self.recipient_features(r, now, net);
-                self.score_side(EntitySide::Recipient, r, row, &mut outcome);
+                self.score_side(EntitySide::Recipient, r, Moment::of(row), &mut outcome);
             }
-            self.update_recipient_network(r, s, row, net);
+            self.update_recipient_network(r, Some(s), Moment::of(row), net);
         }
         self.network_recipient = None;
         match outcome.decision {

@@ -37,8 +37,7 @@
 
 use crate::rules::EntitySide;
 use crate::state::{PayerEdge, DAY, MAX_PAYERS};
-use crate::{Engine, Feature, Outcome};
-use osecwatch_model::TxnRow;
+use crate::{Engine, Feature, Moment, Outcome};
 
 /// The share of an honest corridor recipient's payers expected to look risky on their own
 /// evidence anyway (an assumption: about the pack's false-positive rate among frequent
@@ -146,7 +145,9 @@ impl Engine {
 
     /// Whether recipient `r` is a seed confirmed as a facilitator elsewhere.
     pub(crate) fn is_confirmed(&self, r: u32) -> bool {
-        !self.confirmed.is_empty() && self.confirmed.contains(self.entities.name(EntitySide::Recipient, r))
+        let name = self.entities.name(EntitySide::Recipient, r);
+        (!self.confirmed.is_empty() && self.confirmed.contains(name))
+            || (!self.seeds.facilitators.is_empty() && self.seeds.facilitators.contains(name))
     }
 
     /// The highest network risk, without `s`, among the recipients `s` paid in 365 days
@@ -164,39 +165,55 @@ impl Engine {
         best
     }
 
-    /// After a corridor payment was scored: the recipient's network risk from all its payers,
-    /// and, the first time it crosses the known-facilitator line, its other payers re-scored.
-    /// `p`: its network risk from all its payers, now.
-    pub(crate) fn update_recipient_network(&mut self, r: u32, s: u32, row: &TxnRow<'_>, p: PayerRisk) {
-        let now = row.timestamp.utc;
+    /// After a corridor payment was scored (or a seed changed a payer's risk): the
+    /// recipient's network risk from all its payers, and, the first time it crosses the
+    /// known-facilitator line, its other payers re-scored. `p`: its network risk from all
+    /// its payers, now; `payer`: the sender whose payment this is, not re-scored. Returns
+    /// how many payers were re-scored.
+    pub(crate) fn update_recipient_network(
+        &mut self,
+        r: u32,
+        payer: Option<u32>,
+        at: Moment<'_>,
+        p: PayerRisk,
+    ) -> usize {
         let rs = &mut self.entities.recipient_state[r as usize];
         rs.network_risk = p.risk as f32;
         if rs.known || p.risk < KNOWN_RISK || p.risky < 2 {
-            return;
+            return 0;
         }
         rs.known = true;
-        let others: Vec<u32> = rs
+        self.rescore_payers(r, payer, at)
+    }
+
+    /// Re-score every unrelated payer of recipient `r` of the last 365 days but `except`,
+    /// as of `at`; returns how many.
+    pub(crate) fn rescore_payers(&mut self, r: u32, except: Option<u32>, at: Moment<'_>) -> usize {
+        let now = at.time.utc;
+        let others: Vec<u32> = self.entities.recipient_state[r as usize]
             .payers
             .iter()
-            .filter(|e| !e.family && e.sender != s && now - e.last <= 365 * DAY)
+            .filter(|e| !e.family && Some(e.sender) != except && now - e.last <= 365 * DAY)
             .map(|e| e.sender)
             .collect();
-        for payer in others {
-            self.rescore_payer(payer, r, row);
+        for &payer in &others {
+            self.rescore_payer(payer, r, at);
         }
+        others.len()
     }
 
     /// Score an earlier payer of a newly known facilitator as of now; an alert this raises
     /// is retroactive. The outcome belongs to no payment and is dropped.
-    fn rescore_payer(&mut self, payer: u32, r: u32, row: &TxnRow<'_>) {
-        let now = row.timestamp.utc;
+    fn rescore_payer(&mut self, payer: u32, r: u32, at: Moment<'_>) {
+        let now = at.time.utc;
         self.sender_features(payer, now, false);
         self.payment_network_features(r, payer, now);
         self.network_recipient = Some(r);
         self.retroactive = true;
         let mut dropped = Outcome::allow();
-        let (best, _) = self.score_side(EntitySide::Sender, payer, row, &mut dropped);
+        let (best, _) = self.score_side(EntitySide::Sender, payer, at, &mut dropped);
         self.retroactive = false;
+        self.network_recipient = None;
         if self.reaches_review(EntitySide::Sender, best) {
             self.entities.sender_state[payer as usize].alert_active = true;
         }

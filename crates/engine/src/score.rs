@@ -2,8 +2,7 @@
 //! result applied to the payment's outcome and the entity's alert.
 
 use crate::rules::EntitySide;
-use crate::{Engine, Outcome};
-use osecwatch_model::TxnRow;
+use crate::{Engine, Moment, Outcome};
 
 impl Engine {
     /// Evaluate every typology that scores `side` for `entity` on `self.values`, apply each
@@ -14,7 +13,7 @@ impl Engine {
         &mut self,
         side: EntitySide,
         entity: u32,
-        row: &TxnRow<'_>,
+        at: Moment<'_>,
         outcome: &mut Outcome,
     ) -> (f64, f64) {
         let (mut best, mut own) = (0.0f64, 0.0f64);
@@ -23,7 +22,7 @@ impl Engine {
             let ev = self.pack.evaluate(t, &self.values);
             best = best.max(if ev.corroborated { ev.score } else { 0.0 });
             own = own.max(if ev.own_corroborated { ev.own_score } else { 0.0 });
-            self.apply(t, side, entity, &ev, row, outcome);
+            self.apply(t, side, entity, &ev, at, outcome);
         }
         (best, own)
     }

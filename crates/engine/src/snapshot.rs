@@ -7,6 +7,7 @@
 
 use crate::alerts::AlertState;
 use crate::rules::EntitySide;
+use crate::seeds::Seeds;
 use crate::state::{Entities, Interner, RecipientState, SenderState};
 use crate::{Alert, Engine, EngineStats};
 
@@ -32,6 +33,9 @@ pub struct EngineSnapshot {
     stats: EngineStats,
     next_sweep: i64,
     last_utc: i64,
+    /// Seeds set by events (older snapshots have none: they predate seed events).
+    #[serde(default)]
+    seeds: Seeds,
 }
 
 /// Why a snapshot was not restored.
@@ -70,6 +74,7 @@ impl Engine {
             stats: self.stats.clone(),
             next_sweep: self.next_sweep,
             last_utc: self.last_utc,
+            seeds: self.seeds.clone(),
         }
     }
 
@@ -102,6 +107,7 @@ impl Engine {
         self.stats = s.stats;
         self.next_sweep = s.next_sweep;
         self.last_utc = s.last_utc;
+        self.seeds = s.seeds;
         Ok(())
     }
 }

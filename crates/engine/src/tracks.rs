@@ -5,7 +5,7 @@
 
 use crate::rules::EntitySide;
 use crate::Engine;
-use osecwatch_model::TxnRow;
+use crate::Moment;
 use serde::Serialize;
 
 /// Score milestones are kept in steps of this many points (0, 5, ..., 100).
@@ -55,7 +55,7 @@ impl Engine {
     }
 
     /// Remember when an entity's corroborated score first reached each threshold step.
-    pub(crate) fn track(&mut self, t: usize, side: EntitySide, entity: u32, score: f64, row: &TxnRow<'_>) {
+    pub(crate) fn track(&mut self, t: usize, side: EntitySide, entity: u32, score: f64, at: Moment<'_>) {
         let name = self.entities.name(side, entity);
         let i = match self.tracks.find(side, name, t) {
             Some(i) => i,
@@ -75,7 +75,7 @@ impl Engine {
         let step = (score / THRESHOLD_STEP as f64).floor() as usize;
         for s in 0..=step.min(N_STEPS - 1) {
             if tr.first_at[s].is_none() {
-                tr.first_at[s] = Some((row.timestamp.to_rfc3339(), row.txn_id.to_string()));
+                tr.first_at[s] = Some((at.time.to_rfc3339(), at.id.to_string()));
             }
         }
     }

@@ -605,3 +605,70 @@ fn a_giant_hub_is_capped_and_flagged() {
         snap["recipient_state"].as_array().unwrap().iter().find(|r| r["hub"] == true).expect("flagged as a hub");
     assert_eq!(agent["payers"].as_array().unwrap().len(), 256);
 }
+
+fn seed(role: SeedRole, action: SeedAction, ids: &[&str]) -> SeedEvent {
+    SeedEvent { role, action, ids: ids.iter().map(|s| s.to_string()).collect(), source: "test".into() }
+}
+
+/// Seeds from outside the stream: a facilitator confirmed elsewhere re-scores its earlier
+/// payers at the seed's moment (retroactive alerts), and a confirmed buyer reaches two hops
+/// (its recipient becomes known and that recipient's other payer is re-scored). Snapshot
+/// and restore between events give the same alerts as one run, and the seed sets travel in
+/// the snapshot.
+#[test]
+fn seed_events_reach_earlier_payers_and_survive_a_snapshot() {
+    let before = "e1,2024-01-01T20:00:00+01:00,E,Eva Berg,DE,F,Rosa Lim,PH,40.00,EUR,mto,,
+                  e2,2024-01-03T20:00:00+01:00,E,Eva Berg,DE,F,Rosa Lim,PH,40.00,EUR,mto,,
+                  g1,2024-01-04T20:00:00+01:00,G,Gerd Popp,DE,H,Joy Reyes,PH,45.00,EUR,mto,,
+                  g2,2024-01-06T20:00:00+01:00,G,Gerd Popp,DE,H,Joy Reyes,PH,45.00,EUR,mto,,
+                  k1,2024-01-07T20:00:00+01:00,K,Karl Roth,DE,H,Joy Reyes,PH,50.00,EUR,mto,,
+                  k2,2024-01-09T20:00:00+01:00,K,Karl Roth,DE,H,Joy Reyes,PH,50.00,EUR,mto,,";
+    let after = "n1,2024-02-01T12:00:00+01:00,N,Nils Haas,DE,F,Rosa Lim,PH,30.00,EUR,bank_transfer,,";
+    let run = |snapshot_between: bool| {
+        let mut e = Engine::new(pack("osec.toml")).unwrap();
+        feed(&mut e, before);
+        // B1 has buyer evidence of its own and pays H; G and K pay H and show nothing.
+        feed(&mut e, &buyer_rows("B1", "x", 5, &["R1", "R2", "R3", "H"]));
+        let quiet = |a: &Alert| !["E", "G", "K"].contains(&a.entity_id.as_str());
+        assert!(e.alerts().iter().all(quiet), "{:?}", e.alerts());
+        let t = at("2024-01-25T09:00:00Z");
+        let f = e.apply_seed(t, "seed-1", &seed(SeedRole::Facilitator, SeedAction::Add, &["F", "NOBODY"]));
+        assert_eq!((f.changed, f.unknown.clone(), f.rescored), (2, vec!["NOBODY".to_string()], 1), "{f:?}");
+        assert_eq!(f.alerts_raised, 1);
+        // The same seed again changes nothing.
+        assert_eq!(e.apply_seed(t, "seed-2", &seed(SeedRole::Facilitator, SeedAction::Add, &["F"])).changed, 0);
+        let mut e = if snapshot_between {
+            let json = serde_json::to_string(&e.snapshot()).unwrap();
+            let mut restored = Engine::new(pack("osec.toml")).unwrap();
+            restored.restore(serde_json::from_str(&json).unwrap()).unwrap();
+            restored
+        } else {
+            e
+        };
+        // K confirmed as a buyer (a police request): watch-listed, K and B1 are two risky
+        // payers of H's three, H becomes a known facilitator, and G is re-scored.
+        let b = e.apply_seed(at("2024-01-30T09:00:00Z"), "seed-3", &seed(SeedRole::Buyer, SeedAction::Add, &["K"]));
+        assert_eq!(b.changed, 1);
+        assert_eq!(b.rescored, 3, "K, then H's other payers B1 and G: {b:?}");
+        feed(&mut e, after);
+        assert_eq!(e.seeds(), (vec!["K"], vec!["F", "NOBODY"]));
+        e.alerts()
+    };
+    let alerts = run(false);
+    assert_eq!(run(true), alerts, "snapshot between events changed the outcome");
+    let ea = alerts.iter().find(|a| a.entity_id == "E").expect("E re-scored by the facilitator seed");
+    assert!(ea.retroactive && ea.raised_at.starts_with("2024-01-25"), "{ea:?}");
+    assert_eq!(ea.txn_ids, vec!["e1".to_string(), "e2".to_string()]);
+    assert!(ea.reasons.iter().any(|r| r.contains("F")), "{:?}", ea.reasons);
+    let ga = alerts.iter().find(|a| a.entity_id == "G").expect("G reached in two hops from the buyer seed");
+    assert!(ga.retroactive && ga.raised_at.starts_with("2024-01-30"), "{ga:?}");
+    // N's first payment to the seeded facilitator is alerted on that payment.
+    let na = alerts.iter().find(|a| a.entity_id == "N").expect("alert on N");
+    assert!(!na.retroactive && na.raised_at.starts_with("2024-02-01"));
+    // Withdrawing the seed stops its effect on later payments.
+    let mut e = Engine::new(pack("osec.toml")).unwrap();
+    e.apply_seed(at("2024-01-01T00:00:00Z"), "s1", &seed(SeedRole::Facilitator, SeedAction::Add, &["F"]));
+    e.apply_seed(at("2024-01-01T00:00:01Z"), "s2", &seed(SeedRole::Facilitator, SeedAction::Remove, &["F"]));
+    feed(&mut e, after);
+    assert!(e.alerts().is_empty(), "{:?}", e.alerts());
+}

@@ -88,6 +88,17 @@ pub(crate) async fn snapshot(s: &AppState, actor: String) -> Result<Result<u64, 
     rx.await.map_err(shutting_down)
 }
 
+/// Ask the core to log and apply a seed event on behalf of `actor`.
+pub(crate) async fn seed(
+    s: &AppState,
+    ev: osecwatch_engine::SeedEvent,
+    actor: String,
+) -> Result<Result<core::SeedAnswer, Refusal>, Response> {
+    let (tx, rx) = oneshot::channel();
+    s.tx.send(Request::Seed(ev, actor, tx)).await.map_err(shutting_down)?;
+    rx.await.map_err(shutting_down)
+}
+
 /// The name of the token that made an admin request (for the audit log).
 #[derive(Clone)]
 pub(crate) struct Actor(pub(crate) String);

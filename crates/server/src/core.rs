@@ -8,8 +8,8 @@
 //! pay one fsync per payment.
 
 use crate::audit::AuditLog;
-use crate::wal::Wal;
-use osecwatch_engine::{Alert, Decision, Engine, Outcome};
+use crate::wal::{Logged, SeedEntry, Wal};
+use osecwatch_engine::{Alert, Decision, Engine, Outcome, SeedEvent, SeedOutcome};
 use osecwatch_model::Transaction;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -94,6 +94,20 @@ pub enum Request {
     Query(Query),
     /// Write a snapshot now (admin action by the named token); answers the log position.
     Snapshot(String, oneshot::Sender<Result<u64, CoreError>>),
+    /// Log and apply a seed event sent by the named token.
+    Seed(SeedEvent, String, oneshot::Sender<Result<SeedAnswer, Refusal>>),
+}
+
+/// What a seed event did, with its place in the log.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SeedAnswer {
+    /// Its log sequence number.
+    pub seq: u64,
+    /// The event time it was applied at.
+    pub applied_at: String,
+    /// What changed.
+    #[serde(flatten)]
+    pub outcome: SeedOutcome,
 }
 
 /// One request's payments and where its answer goes.
@@ -231,7 +245,7 @@ impl Core {
     pub fn recover(
         mut engine: Engine,
         wal: Wal,
-        entries: Vec<crate::wal::LogEntry>,
+        entries: Vec<Logged>,
         mut audit: AuditLog,
         stats: Arc<CoreStats>,
         snap: SnapshotPolicy,
@@ -239,7 +253,7 @@ impl Core {
         let mut seen = Seen::new(DEDUPE_WINDOW);
         engine.set_track_scores(false);
         let mut from = 0;
-        let last_logged = entries.last().map(|e| e.seq).unwrap_or(0);
+        let last_logged = entries.last().map(Logged::seq).unwrap_or(0);
         if let Some(f) = load_snapshot(&snap) {
             // `restore` checks everything before it changes the engine, so a refusal leaves
             // the engine empty and the full replay below starts from a clean state.
@@ -258,7 +272,21 @@ impl Core {
             }
         }
         let audited = audit.last_seq();
-        for e in entries.iter().filter(|e| e.seq > from) {
+        for logged in entries.iter().filter(|e| e.seq() > from) {
+            let e = match logged {
+                Logged::Payment(e) => e,
+                Logged::Seed(s) => {
+                    let at = osecwatch_model::Timestamp::parse_rfc3339(&s.at).map_err(|e| CoreError::Entry {
+                        seq: s.seq,
+                        source: crate::wal::EntryError { field: "at", message: e.to_string() },
+                    })?;
+                    let o = engine.apply_seed(at, &seed_event_id(s.seq), &s.seed);
+                    if s.seq > audited {
+                        audit.push(&s.received, "seed", Some(s.seq), seed_record(s, &o));
+                    }
+                    continue;
+                }
+            };
             let t = e.to_txn().map_err(|source| CoreError::Entry { seq: e.seq, source })?;
             let o = engine.process(&t.as_row()).map_err(|source| CoreError::Replay { seq: e.seq, source })?;
             if e.seq > audited {
@@ -266,8 +294,9 @@ impl Core {
             }
             seen.insert(&t.txn_id, (e.seq, o.decision, o.score));
         }
+        let payments = entries.iter().filter(|e| matches!(e, Logged::Payment(_))).count() as u64;
         audit.commit()?;
-        stats.logged.store(entries.len() as u64, Ordering::Relaxed);
+        stats.logged.store(payments, Ordering::Relaxed);
         let core =
             Core { engine, wal, audit, seen, stats, snap, last_seq: last_logged, since_snapshot: last_logged - from };
         core.publish();
@@ -350,16 +379,22 @@ impl Core {
         let mut payments: Vec<PaymentRequest> = Vec::new();
         let mut queries = Vec::new();
         let mut snapshots = Vec::new();
+        let mut seeds = Vec::new();
         for r in batch {
             match r {
                 Request::Payments(t, tx) => payments.push((t, tx)),
                 Request::Query(q) => queries.push(q),
                 Request::Snapshot(actor, tx) => snapshots.push((actor, tx)),
+                Request::Seed(ev, actor, tx) => seeds.push((ev, actor, tx)),
             }
         }
         let (mut results, to_log) = self.triage(&payments);
         if !to_log.is_empty() {
             self.log_and_process(&payments, &to_log, &mut results);
+        }
+        // After the batch's payments: the log order is the order applied.
+        for (ev, actor, tx) in seeds {
+            let _ = tx.send(self.log_and_apply_seed(ev, actor));
         }
         for q in queries {
             q(&mut self.engine);
@@ -449,17 +484,64 @@ impl Core {
         Ok(summary(seq, txn, o))
     }
 
+    /// Log a seed event (one sync), then apply it at the engine's event time and audit it.
+    fn log_and_apply_seed(&mut self, seed: SeedEvent, actor: String) -> Result<SeedAnswer, Refusal> {
+        let wall = wall_clock();
+        // The engine's event time, so a seed sits between the payments it came between;
+        // before any payment, the wall clock.
+        let at = match self.engine.last_event_utc() {
+            0 => wall,
+            utc => osecwatch_model::Timestamp::new(utc, 0),
+        };
+        let entry = SeedEntry { seq: 0, at: at.to_rfc3339(), received: wall.to_rfc3339(), actor, seed };
+        let entry = self.wal.append_seed(entry).map_err(|e| {
+            tracing::error!(error = %e, "write-ahead log append failed; refusing the seed event");
+            Refusal::NotDurable
+        })?;
+        let outcome = self.engine.apply_seed(at, &seed_event_id(entry.seq), &entry.seed);
+        self.audit.push(&entry.received, "seed", Some(entry.seq), seed_record(&entry, &outcome));
+        if let Err(e) = self.audit.commit() {
+            tracing::error!(error = %e, "audit log commit failed");
+        }
+        self.last_seq = entry.seq;
+        self.since_snapshot += 1;
+        Ok(SeedAnswer { seq: entry.seq, applied_at: entry.at, outcome })
+    }
+
     /// A snapshot an admin asked for, recorded in the audit log with who asked.
     fn snapshot_for(&mut self, actor: &str) -> Result<u64, CoreError> {
         let seq = self.write_snapshot()?;
-        let now = osecwatch_model::Timestamp::new(
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0),
-            0,
-        )
-        .to_rfc3339();
+        let now = wall_clock().to_rfc3339();
         let _ = self.admin_record(&now, &format!("snapshot at log position {seq}"), actor);
         Ok(seq)
     }
+}
+
+/// The wall clock, to the second, in UTC.
+fn wall_clock() -> osecwatch_model::Timestamp {
+    let secs =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    osecwatch_model::Timestamp::new(secs, 0)
+}
+
+/// The id a seed event's alerts are derived from: its log position.
+fn seed_event_id(seq: u64) -> String {
+    format!("seed-{seq}")
+}
+
+/// What the audit log keeps for a seed event: who, what, which ids, and what it did.
+fn seed_record(e: &SeedEntry, o: &SeedOutcome) -> serde_json::Value {
+    serde_json::json!({
+        "actor": e.actor,
+        "role": e.seed.role,
+        "action": e.seed.action,
+        "ids": e.seed.ids,
+        "source": e.seed.source,
+        "applied_at": e.at,
+        "changed": o.changed,
+        "rescored": o.rescored,
+        "alerts_raised": o.alerts_raised,
+    })
 }
 
 /// What the audit log keeps for a decision: ids, decision, score and rule ids; no names,

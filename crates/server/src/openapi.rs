@@ -50,6 +50,16 @@ pub fn openapi() -> serde_json::Value {
                         "channel": {"type": "string", "enum": ["bank_transfer", "mto", "wallet", "card", "crypto", "cash", "other"]},
                         "reference": {"type": "string"}, "merchant_category": {"type": "string"}
                     }
+                },
+                "SeedEvent": {
+                    "type": "object",
+                    "required": ["role", "action", "ids"],
+                    "properties": {
+                        "role": {"type": "string", "enum": ["buyer", "facilitator"]},
+                        "action": {"type": "string", "enum": ["add", "remove"]},
+                        "ids": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 10000},
+                        "source": {"type": "string", "description": "where the confirmation comes from (a case id, a police request)"}
+                    }
                 }
             }
         },
@@ -67,6 +77,9 @@ fn content_of(body: Body) -> Option<serde_json::Value> {
             serde_json::json!({ "application/x-ndjson": { "schema": { "type": "string" } }, "text/csv": { "schema": { "type": "string" } } })
         }
         Body::Xml => serde_json::json!({ "application/xml": { "schema": { "type": "string" } } }),
+        Body::Seed => {
+            serde_json::json!({ "application/json": { "schema": { "$ref": "#/components/schemas/SeedEvent" } } })
+        }
         Body::None => return None,
     })
 }

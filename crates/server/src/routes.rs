@@ -25,6 +25,8 @@ pub enum Body {
     Batch,
     /// An ISO 20022 XML message.
     Xml,
+    /// A seed event as a JSON object.
+    Seed,
 }
 
 /// Body size limits per kind of route.
@@ -108,6 +110,22 @@ pub const ROUTES: &[Route] = &[
         summary: "One network",
         body: Body::None,
         handler: |_| get(networks::by_id),
+    },
+    Route {
+        method: "GET",
+        path: "/v1/network/seeds",
+        scope: Some(Scope::Read),
+        summary: "The buyers and facilitators seeded by events",
+        body: Body::None,
+        handler: |_| get(networks::seeds),
+    },
+    Route {
+        method: "POST",
+        path: "/v1/network/seeds",
+        scope: Some(Scope::Admin),
+        summary: "Seed (or withdraw) buyers or facilitators confirmed elsewhere: logged like a payment, applied at the engine's event time; earlier payers are re-scored and may raise retroactive alerts (admin; recorded in the audit log)",
+        body: Body::Seed,
+        handler: |_| post(networks::add_seed),
     },
     Route {
         method: "GET",

@@ -1,6 +1,10 @@
 //! The write-ahead log of accepted payments: one canonical JSON object per line, with a
 //! sequence number, appended and fsynced before the payment is processed or answered.
 //!
+//! Besides payments, the log holds the other events that change the engine's state from
+//! outside the payment stream (seeds: [`SeedEntry`]), in the order they were applied, so
+//! that replaying the log reproduces the state exactly.
+//!
 //! Group commit: the core appends a whole batch of payments and syncs once, so throughput
 //! survives the fsync. A crash can leave a torn last line; opening the log drops it (that
 //! payment was never acknowledged) and truncates the file to the last complete line.
@@ -95,6 +99,52 @@ impl LogEntry {
     }
 }
 
+/// A logged seed event: applied at `at` (the engine's event time when it arrived, so it
+/// sits between the payments it came between), on behalf of `actor` (a token name).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SeedEntry {
+    /// Position in the log (shared with payments).
+    pub seq: u64,
+    /// Event time it was applied at (RFC 3339).
+    pub at: String,
+    /// Wall-clock time it was received (RFC 3339), for the audit.
+    pub received: String,
+    /// The token that sent it.
+    pub actor: String,
+    /// The change.
+    pub seed: osecwatch_engine::SeedEvent,
+}
+
+/// One line of the log.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Logged {
+    /// A payment.
+    Payment(LogEntry),
+    /// A seed event.
+    Seed(SeedEntry),
+}
+
+impl Logged {
+    /// Its position in the log.
+    pub fn seq(&self) -> u64 {
+        match self {
+            Logged::Payment(e) => e.seq,
+            Logged::Seed(e) => e.seq,
+        }
+    }
+
+    /// A line as the log holds it: a payment (the common case, tried first) or a seed event.
+    fn parse(line: &[u8]) -> Result<Logged, serde_json::Error> {
+        match serde_json::from_slice::<LogEntry>(line) {
+            Ok(e) => Ok(Logged::Payment(e)),
+            Err(payment_error) => match serde_json::from_slice::<SeedEntry>(line) {
+                Ok(e) => Ok(Logged::Seed(e)),
+                Err(_) => Err(payment_error),
+            },
+        }
+    }
+}
+
 /// A logged payment that no longer reads as a canonical record.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{field}: {message}")]
@@ -119,7 +169,7 @@ pub struct Wal {
 
 impl Wal {
     /// Open (or create) the log and return every complete entry in it.
-    pub fn open(path: &Path) -> Result<(Wal, Vec<LogEntry>), StoreError> {
+    pub fn open(path: &Path) -> Result<(Wal, Vec<Logged>), StoreError> {
         let io = StoreError::io(path);
         let mut file = OpenOptions::new().read(true).append(true).create(true).open(path).map_err(io)?;
         let mut entries = Vec::new();
@@ -140,7 +190,7 @@ impl Wal {
                     tracing::warn!(line = n, "dropping an incomplete last log line");
                     break;
                 }
-                let e: LogEntry = serde_json::from_slice(&line).map_err(|e| StoreError::Invalid {
+                let e = Logged::parse(&line).map_err(|e| StoreError::Invalid {
                     path: path.to_path_buf(),
                     line: n,
                     message: e.to_string(),
@@ -155,7 +205,7 @@ impl Wal {
             file.sync_all().map_err(io)?;
         }
         file.seek(SeekFrom::End(0)).map_err(io)?;
-        let next_seq = entries.last().map(|e| e.seq + 1).unwrap_or(1);
+        let next_seq = entries.last().map(|e| e.seq() + 1).unwrap_or(1);
         Ok((Wal { out: Appender::new(file, path)?, next_seq, buf: Vec::with_capacity(1 << 16) }, entries))
     }
 
@@ -177,5 +227,16 @@ impl Wal {
         self.out.write_synced(&self.buf)?;
         self.next_seq = first + txns.len() as u64;
         Ok((first..self.next_seq).collect())
+    }
+
+    /// Append a seed event and make it durable; returns it with its sequence number.
+    pub fn append_seed(&mut self, mut entry: SeedEntry) -> Result<SeedEntry, StoreError> {
+        entry.seq = self.next_seq;
+        self.buf.clear();
+        serde_json::to_writer(&mut self.buf, &entry).map_err(|e| StoreError::io(self.out.path())(e.into()))?;
+        self.buf.push(b'\n');
+        self.out.write_synced(&self.buf)?;
+        self.next_seq += 1;
+        Ok(entry)
     }
 }

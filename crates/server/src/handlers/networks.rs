@@ -1,12 +1,19 @@
 //! Networks: `GET /v1/networks` (paged) and `GET /v1/networks/{id}`: connected groups of
-//! alerted buyers and facilitators with the payments between them.
+//! alerted buyers and facilitators with the payments between them; `/v1/network/seeds`:
+//! buyers and facilitators confirmed elsewhere, sent as logged events.
 
-use crate::app::{error, query, Answer, Shared};
+use crate::app::{error, query, Actor, Answer, Shared};
 use axum::extract::{Path as UrlPath, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::Json;
+use axum::{Extension, Json};
+use osecwatch_engine::SeedEvent;
 use serde::Deserialize;
+
+/// At most this many ids in one seed event (a larger list is sent in parts).
+const MAX_SEED_IDS: usize = 10_000;
+/// The longest entity id a seed may name, in bytes.
+const MAX_ID_BYTES: usize = 256;
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct Paging {
@@ -40,4 +47,51 @@ pub(crate) async fn by_id(State(s): State<Shared>, UrlPath(id): UrlPath<String>)
         Some(n) => Ok(Json(n).into_response()),
         None => Err(error(StatusCode::NOT_FOUND, "no network with this id")),
     }
+}
+
+/// `GET /v1/network/seeds`.
+pub(crate) async fn seeds(State(s): State<Shared>) -> Answer {
+    let (buyers, facilitators) = query(&s, |e| {
+        let (b, f) = e.seeds();
+        let own = |v: Vec<&str>| v.into_iter().map(String::from).collect::<Vec<_>>();
+        (own(b), own(f))
+    })
+    .await?;
+    Ok(Json(serde_json::json!({ "buyers": buyers, "facilitators": facilitators })).into_response())
+}
+
+/// `POST /v1/network/seeds`: one seed event, checked, then logged and applied by the core.
+pub(crate) async fn add_seed(
+    State(s): State<Shared>,
+    Extension(Actor(actor)): Extension<Actor>,
+    body: Result<Json<SeedEvent>, axum::extract::rejection::JsonRejection>,
+) -> Answer {
+    let Json(ev) = body.map_err(|e| error(StatusCode::UNPROCESSABLE_ENTITY, e.body_text()))?;
+    check_seed(&ev).map_err(|why| error(StatusCode::UNPROCESSABLE_ENTITY, why))?;
+    match crate::app::seed(&s, ev, actor).await? {
+        Ok(answer) => Ok(Json(answer).into_response()),
+        Err(e) => Err(error(StatusCode::SERVICE_UNAVAILABLE, e.to_string())),
+    }
+}
+
+/// Why a seed event is refused before it is logged, if it is.
+fn check_seed(ev: &SeedEvent) -> Result<(), String> {
+    if ev.ids.is_empty() {
+        return Err("ids: at least one entity id".into());
+    }
+    if ev.ids.len() > MAX_SEED_IDS {
+        return Err(format!("ids: at most {MAX_SEED_IDS} in one event (send the rest in another)"));
+    }
+    for (i, id) in ev.ids.iter().enumerate() {
+        if id.trim().is_empty() || id.trim() != id {
+            return Err(format!("ids[{i}]: empty or with surrounding spaces"));
+        }
+        if id.len() > MAX_ID_BYTES {
+            return Err(format!("ids[{i}]: longer than {MAX_ID_BYTES} bytes"));
+        }
+    }
+    if ev.source.len() > 1000 {
+        return Err("source: at most 1000 bytes".into());
+    }
+    Ok(())
 }
