@@ -23,7 +23,8 @@ pub struct ScanArgs {
     /// Rule pack (TOML).
     #[arg(long, default_value = "rules/osec.toml")]
     pub rules: PathBuf,
-    /// Output directory for alerts.jsonl, networks.jsonl, scores.jsonl, quarantine.csv and scan_summary.json.
+    /// Output directory for alerts.jsonl, networks.jsonl (with a picture per network in
+    /// networks/), scores.jsonl, quarantine.csv and scan_summary.json.
     #[arg(long)]
     pub out: PathBuf,
     /// Accept payments up to this many seconds out of time order (buffered and re-sorted);
@@ -227,6 +228,25 @@ fn write_jsonl<T: Serialize>(path: &Path, items: impl IntoIterator<Item = T>) ->
     Ok(())
 }
 
+/// One SVG per network, `networks/NW-....svg`; pictures of an earlier scan into the same
+/// folder are removed first, so the folder holds exactly this scan's networks.
+fn write_network_pictures(dir: &Path, networks: &[osecwatch_engine::Network]) -> Result<()> {
+    if dir.exists() {
+        for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+            let p = entry?.path();
+            if p.extension().is_some_and(|x| x == "svg") {
+                std::fs::remove_file(&p).with_context(|| format!("removing {}", p.display()))?;
+            }
+        }
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    for n in networks {
+        let p = dir.join(format!("{}.svg", n.network_id));
+        std::fs::write(&p, osecwatch_svg::network_svg(n)).with_context(|| format!("writing {}", p.display()))?;
+    }
+    Ok(())
+}
+
 /// How a scan reads its input, beyond the files and the pack.
 #[derive(Default)]
 pub struct ScanOptions<'a> {
@@ -320,8 +340,10 @@ pub fn scan(inputs: &[PathBuf], rules: &Path, out: &Path, o: &ScanOptions<'_>) -
         *by_dec.entry(a.decision.as_str()).or_insert(0) += 1;
     }
     w.flush()?;
-    // Networks: connected groups of alerted buyers and facilitators.
-    write_jsonl(&out.join("networks.jsonl"), engine.networks())?;
+    // Networks: connected groups of alerted buyers and facilitators, each with its picture.
+    let networks = engine.networks();
+    write_network_pictures(&out.join("networks"), &networks)?;
+    write_jsonl(&out.join("networks.jsonl"), networks)?;
     // Score histories, so eval and tune can replay any threshold.
     write_jsonl(&out.join("scores.jsonl"), engine.score_tracks())?;
     let es = engine.stats();

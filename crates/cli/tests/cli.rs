@@ -421,4 +421,16 @@ fn network_exports_the_graph_and_propagates_from_seeds() {
     for f in ["networks.jsonl", "scores.jsonl", "quarantine.csv", "scan_summary.json"] {
         assert!(outdir.join(f).exists(), "{f}");
     }
+    // One picture per network record, named by its id, and nothing else in the folder.
+    let ids: std::collections::BTreeSet<String> = std::fs::read_to_string(outdir.join("networks.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["network_id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!ids.is_empty());
+    let pictures: std::collections::BTreeSet<String> = std::fs::read_dir(outdir.join("networks"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().trim_end_matches(".svg").to_string())
+        .collect();
+    assert_eq!(pictures, ids);
 }

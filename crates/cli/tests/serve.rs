@@ -223,6 +223,11 @@ fn every_endpoint_and_every_auth_failure() {
     let (c, one) = s.get(&format!("/v1/networks/{id}"), Some(READ));
     assert_eq!((c, json(&one)["network_id"].as_str()), (200, Some(id)));
     assert_eq!(s.get("/v1/networks/NW-nothing", Some(READ)).0, 404);
+    // Its picture: an SVG that names FAC and folds no one (FAC has no payers outside it).
+    let (c, svg) = s.get(&format!("/v1/networks/{id}/svg"), Some(READ));
+    assert_eq!(c, 200);
+    assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\"") && svg.contains(">FAC<"), "{svg}");
+    assert_eq!(s.get("/v1/networks/NW-nothing/svg", Some(READ)).0, 404);
     assert_eq!(s.get("/v1/networks", Some(SCREEN)).0, 403);
     // Entity profile.
     let (c, p) = s.get("/v1/entities/FAC", Some(READ));

@@ -456,7 +456,7 @@ impl Engine {
 impl Engine {
     /// Current feature values of a sender (all of them).
     pub fn sender_values(&mut self, sender_id: &str, at: Timestamp) -> Option<Values> {
-        let s = *self.entities.senders.map.get(sender_id)?;
+        let s = self.entities.senders.get(sender_id)?;
         self.entities.sender_state[s as usize].prune(at.utc);
         self.sender_features(s, at.utc, true);
         // A probe, not a payment: amount of one minor unit, no corridor, no reference.
@@ -467,7 +467,7 @@ impl Engine {
 
     /// Current feature values of a recipient.
     pub fn recipient_values(&mut self, recipient_id: &str, at: Timestamp) -> Option<Values> {
-        let r = *self.entities.recipients.map.get(recipient_id)?;
+        let r = self.entities.recipients.get(recipient_id)?;
         self.entities.recipient_state[r as usize].prune(at.utc);
         self.values.fill(0.0);
         let net = self.payer_risk(r, None, at.utc);

@@ -49,7 +49,7 @@ mod tracks;
 
 pub use facts::fnv1a;
 pub use features::{Feature, ValueKind, Values, N_FEATURES};
-pub use networks::{GraphEdge, Network, NetworkEdge, NetworkMember, RecipientSummary};
+pub use networks::{GraphEdge, Network, NetworkEdge, NetworkMember, PayerCounts, RecipientSummary};
 pub use prefilter::RelevanceFilter;
 pub use rules::{EntitySide, Evaluation, RuleError, RulePack};
 pub use seeds::{SeedAction, SeedEvent, SeedOutcome, SeedRole};
@@ -432,11 +432,11 @@ impl Engine {
 
     /// Whether the engine holds state for this sender id.
     pub fn knows_sender(&self, id: &str) -> bool {
-        self.entities.senders.map.contains_key(id)
+        self.entities.senders.get(id).is_some()
     }
 
     /// Whether the engine holds state for this recipient id.
     pub fn knows_recipient(&self, id: &str) -> bool {
-        self.entities.recipients.map.contains_key(id)
+        self.entities.recipients.get(id).is_some()
     }
 }

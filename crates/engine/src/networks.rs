@@ -22,6 +22,21 @@ pub struct NetworkMember {
     pub role: &'static str,
     /// Its alerts' ids.
     pub alert_ids: Vec<String>,
+    /// For a facilitator: what the network layer knows of all its payers, members or not
+    /// (a picture folds the others into one node).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payers: Option<PayerCounts>,
+}
+
+/// A facilitator's payers in the engine's horizon.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct PayerCounts {
+    /// Unrelated payers (family payers by surname left out; at most the edge cap).
+    pub unrelated: u32,
+    /// Of those, risky on their own evidence.
+    pub risky: u32,
+    /// Paid by more payers than the edge cap keeps (a hub: the counts are a floor).
+    pub hub: bool,
 }
 
 /// The payments from one member buyer to one member facilitator.
@@ -85,7 +100,7 @@ impl Engine {
                 EntitySide::Sender => &self.entities.senders,
                 EntitySide::Recipient => &self.entities.recipients,
             };
-            let Some(&slot) = interner.map.get(a.entity_id.as_str()) else { continue };
+            let Some(slot) = interner.get(&a.entity_id) else { continue };
             let key = (side.index(), slot);
             node.entry(key).or_insert_with(|| {
                 nodes.push((side, slot));
@@ -139,6 +154,12 @@ impl Engine {
                             entity_id: name(*n),
                             role: if nodes[*n].0 == EntitySide::Sender { "buyer" } else { "facilitator" },
                             alert_ids: alert_ids[&(nodes[*n].0.index(), nodes[*n].1)].clone(),
+                            payers: (nodes[*n].0 == EntitySide::Recipient).then(|| {
+                                let r = nodes[*n].1;
+                                let p = self.payer_risk(r, None, now);
+                                let hub = self.entities.recipient_state[r as usize].hub;
+                                PayerCounts { unrelated: p.unrelated, risky: p.risky, hub }
+                            }),
                         })
                         .collect(),
                     edges: es
@@ -254,7 +275,7 @@ impl Engine {
 
     /// A sender's own risk (0-1) at its latest scoring, if it has state.
     pub fn sender_own_risk(&self, id: &str) -> Option<f64> {
-        let s = *self.entities.senders.map.get(id)?;
+        let s = self.entities.senders.get(id)?;
         Some(self.entities.sender_state[s as usize].own_risk as f64)
     }
 }

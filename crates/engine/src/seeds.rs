@@ -104,10 +104,10 @@ impl Engine {
             }
             out.changed += 1;
             let slot = match ev.role {
-                SeedRole::Buyer => self.entities.senders.map.get(id.as_str()),
-                SeedRole::Facilitator => self.entities.recipients.map.get(id.as_str()),
+                SeedRole::Buyer => self.entities.senders.get(id),
+                SeedRole::Facilitator => self.entities.recipients.get(id),
             };
-            let Some(&slot) = slot else {
+            let Some(slot) = slot else {
                 out.unknown.push(id.clone());
                 continue;
             };

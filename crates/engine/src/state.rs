@@ -168,6 +168,19 @@ impl SenderState {
         while self.side.front().is_some_and(|s| s.0 < now - 365 * DAY) || self.side.len() > MAX_SIDE {
             self.side.pop_front();
         }
+        // A payment older than 90 days is never alert evidence again (`alerts.rs` takes the
+        // last 90 days), so its id is let go: about three quarters of a year's ids, the
+        // largest heap share of a sender. Walking back from the 90-day boundary stops at the
+        // first id already let go, so each id is visited once.
+        let mut i = self.corridor.partition_point(|p| p.utc < now - 90 * DAY);
+        while i > 0 {
+            i -= 1;
+            let p = &mut self.corridor[i];
+            if p.txn_id.is_empty() {
+                break;
+            }
+            p.txn_id = Box::default();
+        }
     }
 }
 
@@ -181,55 +194,76 @@ impl RecipientState {
 }
 
 /// Interns entity ids so state is keyed by small integers; slots of expired entities are
-/// reused.
+/// reused. Each id is stored once, in `names`: the table holds only slot numbers and finds
+/// an id by hashing it and comparing with `names[slot]` (a map keyed by the id would keep a
+/// second copy of every id, about 60 bytes an entity).
 #[derive(Default)]
 pub(crate) struct Interner {
-    pub(crate) map: FxHashMap<Box<str>, u32>,
+    table: hashbrown::HashTable<u32>,
     /// Id per slot; empty for a free slot.
     pub(crate) names: Vec<Box<str>>,
     pub(crate) free: Vec<u32>,
 }
 
 /// Returned by [`Interner::get_or_insert`]: the slot and whether it is new (its state must
-/// be (re)initialised).
+/// be initialised).
 pub(crate) enum Slot {
     Existing(u32),
     Fresh(u32),
 }
 
+fn id_hash(id: &str) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(id)
+}
+
 impl Interner {
+    /// The slot of `id`, if it has one.
+    pub(crate) fn get(&self, id: &str) -> Option<u32> {
+        self.table.find(id_hash(id), |&i| &*self.names[i as usize] == id).copied()
+    }
+
     pub(crate) fn get_or_insert(&mut self, id: &str) -> Slot {
-        if let Some(i) = self.map.get(id) {
-            return Slot::Existing(*i);
+        let names = &self.names;
+        let entry = self.table.entry(id_hash(id), |&i| &*names[i as usize] == id, |&i| id_hash(&names[i as usize]));
+        match entry {
+            hashbrown::hash_table::Entry::Occupied(e) => Slot::Existing(*e.get()),
+            hashbrown::hash_table::Entry::Vacant(v) => {
+                let i = match self.free.last() {
+                    Some(&i) => i,
+                    None => names.len() as u32,
+                };
+                v.insert(i);
+                if self.free.pop().is_some() {
+                    self.names[i as usize] = id.into();
+                } else {
+                    self.names.push(id.into());
+                }
+                Slot::Fresh(i)
+            }
         }
-        let i = match self.free.pop() {
-            Some(i) => {
-                self.names[i as usize] = id.into();
-                i
-            }
-            None => {
-                self.names.push(id.into());
-                (self.names.len() - 1) as u32
-            }
-        };
-        self.map.insert(id.into(), i);
-        Slot::Fresh(i)
     }
 
     pub(crate) fn remove(&mut self, i: u32) {
-        let name = std::mem::take(&mut self.names[i as usize]);
-        self.map.remove(&name);
+        let names = &self.names;
+        if let Ok(e) = self.table.find_entry(id_hash(&names[i as usize]), |&j| j == i) {
+            e.remove();
+        }
+        self.names[i as usize] = Box::default();
         self.free.push(i);
     }
 
     pub(crate) fn live(&self) -> usize {
-        self.map.len()
+        self.table.len()
     }
 
     /// Rebuild from the slot list of a snapshot (empty names are free slots).
     pub(crate) fn from_slots(names: Vec<Box<str>>, free: Vec<u32>) -> Interner {
-        let map = names.iter().enumerate().filter(|(_, n)| !n.is_empty()).map(|(i, n)| (n.clone(), i as u32)).collect();
-        Interner { map, names, free }
+        let mut table = hashbrown::HashTable::with_capacity(names.len());
+        for (i, n) in names.iter().enumerate().filter(|(_, n)| !n.is_empty()) {
+            table.insert_unique(id_hash(n), i as u32, |&j| id_hash(&names[j as usize]));
+        }
+        Interner { table, names, free }
     }
 }
 

@@ -113,6 +113,14 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         method: "GET",
+        path: "/v1/networks/{id}/svg",
+        scope: Some(Scope::Read),
+        summary: "One network's picture (SVG): buyers, facilitators, the payments between them; each facilitator's other payers folded into one node",
+        body: Body::None,
+        handler: |_| get(networks::picture),
+    },
+    Route {
+        method: "GET",
         path: "/v1/network/seeds",
         scope: Some(Scope::Read),
         summary: "The buyers and facilitators seeded by events",

@@ -49,6 +49,17 @@ pub(crate) async fn by_id(State(s): State<Shared>, UrlPath(id): UrlPath<String>)
     }
 }
 
+/// `GET /v1/networks/{id}/svg`: the network's picture (hubs folded).
+pub(crate) async fn picture(State(s): State<Shared>, UrlPath(id): UrlPath<String>) -> Answer {
+    match query(&s, move |e| e.networks().into_iter().find(|n| n.network_id == id)).await? {
+        Some(n) => {
+            Ok(([(axum::http::header::CONTENT_TYPE, "image/svg+xml; charset=utf-8")], osecwatch_svg::network_svg(&n))
+                .into_response())
+        }
+        None => Err(error(StatusCode::NOT_FOUND, "no network with this id")),
+    }
+}
+
 /// `GET /v1/network/seeds`.
 pub(crate) async fn seeds(State(s): State<Shared>) -> Answer {
     let (buyers, facilitators) = query(&s, |e| {
