@@ -29,12 +29,28 @@ impl Appender {
         Ok(Appender { file, path: path.to_path_buf(), len })
     }
 
+    /// Another handle on the same file (for syncing from another thread).
+    pub(crate) fn try_clone_file(&self) -> Result<File, StoreError> {
+        self.file.try_clone().map_err(StoreError::io(&self.path))
+    }
+
+    /// Make everything written so far durable.
+    pub(crate) fn sync(&mut self) -> Result<(), StoreError> {
+        self.file.sync_data().map_err(StoreError::io(&self.path))
+    }
+
     pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     pub(crate) fn write_synced(&mut self, batch: &[u8]) -> Result<(), StoreError> {
-        match self.file.write_all(batch).and_then(|()| self.file.sync_data()) {
+        self.write(batch, true)
+    }
+
+    /// Write a batch; sync it too if `sync`. Unsynced, it survives a crash of the process
+    /// (it is in the page cache) but not necessarily one of the machine.
+    pub(crate) fn write(&mut self, batch: &[u8], sync: bool) -> Result<(), StoreError> {
+        match self.file.write_all(batch).and_then(|()| if sync { self.file.sync_data() } else { Ok(()) }) {
             Ok(()) => {
                 self.len += batch.len() as u64;
                 Ok(())

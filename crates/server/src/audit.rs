@@ -51,6 +51,8 @@ pub struct AuditLog {
     last_hash: String,
     last_seq: u64,
     buf: Vec<u8>,
+    /// Records written but not yet synced by [`AuditLog::sync`].
+    unsynced: bool,
 }
 
 /// Check the chain of an audit file; returns the number of records.
@@ -96,7 +98,7 @@ impl AuditLog {
         let file = OpenOptions::new().append(true).open(path).map_err(io)?;
         let last_hash = last.as_ref().map(|r| r.hash.clone()).unwrap_or_else(|| GENESIS.to_string());
         let last_seq = last.as_ref().and_then(|r| r.seq).unwrap_or(0);
-        Ok(AuditLog { out: Appender::new(file, path)?, n, last_hash, last_seq, buf: Vec::new() })
+        Ok(AuditLog { out: Appender::new(file, path)?, n, last_hash, last_seq, buf: Vec::new(), unsynced: false })
     }
 
     /// Highest payment sequence number with an audit record.
@@ -136,6 +138,36 @@ impl AuditLog {
         // writes them again and the chain stays whole.
         self.out.write_synced(&self.buf)?;
         self.buf.clear();
+        self.unsynced = false;
+        Ok(())
+    }
+
+    /// Write the buffered records without waiting for the disk: for decision records,
+    /// which the write-ahead log already holds durably (a decision record lost with the
+    /// machine is written again from the log at the next start, the same record). The
+    /// core syncs them about once a second ([`AuditLog::sync`]); admin records, which no
+    /// other file holds, go through [`AuditLog::commit`].
+    pub fn write_unsynced(&mut self) -> Result<(), StoreError> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        self.out.write(&self.buf, false)?;
+        self.buf.clear();
+        self.unsynced = true;
+        Ok(())
+    }
+
+    /// A second handle on the file, for a thread that syncs it in the background.
+    pub fn sync_handle(&self) -> Result<File, StoreError> {
+        self.out.try_clone_file()
+    }
+
+    /// Sync records written by [`AuditLog::write_unsynced`], if any.
+    pub fn sync(&mut self) -> Result<(), StoreError> {
+        if self.unsynced {
+            self.out.sync()?;
+            self.unsynced = false;
+        }
         Ok(())
     }
 }
@@ -177,5 +209,27 @@ mod tests {
         a.push("2025-01-02T00:00:00+00:00", "admin", None, serde_json::json!({"action": "x"}));
         a.commit().unwrap();
         assert_eq!(verify(&p).unwrap().0, 6);
+    }
+
+    /// Records written without a sync are in the file at once (a crash of the process keeps
+    /// them), chained with the synced ones, and a sync with nothing pending is a no-op.
+    #[test]
+    fn unsynced_records_are_in_the_file_and_chained() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("audit.jsonl");
+        let mut a = AuditLog::open(&p).unwrap();
+        a.push("2025-01-01T00:00:00+00:00", "decision", Some(1), serde_json::json!({"decision": "allow"}));
+        a.write_unsynced().unwrap();
+        assert_eq!(verify(&p).unwrap().0, 1);
+        a.push("2025-01-01T00:00:01+00:00", "admin", None, serde_json::json!({"action": "x"}));
+        a.commit().unwrap();
+        a.push("2025-01-01T00:00:02+00:00", "decision", Some(2), serde_json::json!({"decision": "block"}));
+        a.write_unsynced().unwrap();
+        a.sync().unwrap();
+        a.sync().unwrap();
+        let (n, last) = verify(&p).unwrap();
+        assert_eq!((n, last.and_then(|r| r.seq)), (3, Some(2)));
+        drop(a);
+        assert_eq!(AuditLog::open(&p).unwrap().last_seq(), 2);
     }
 }

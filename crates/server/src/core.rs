@@ -346,7 +346,27 @@ impl Core {
     }
 
     /// Serve requests until every sender is gone (graceful shutdown drains the channel).
+    /// A background thread syncs the audit log once a second, off the decision path.
     pub fn run(mut self, mut rx: mpsc::Receiver<Request>) {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let background_sync = match self.audit.sync_handle() {
+            Ok(file) => {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        std::thread::sleep(std::time::Duration::from_secs(1));
+                        if let Err(e) = file.sync_data() {
+                            tracing::error!(error = %e, "audit log sync failed");
+                        }
+                    }
+                });
+                true
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "no background audit sync; syncing after every batch");
+                false
+            }
+        };
         while let Some(first) = rx.blocking_recv() {
             let mut batch = vec![first];
             while batch.len() < 4096 {
@@ -356,6 +376,11 @@ impl Core {
                 }
             }
             self.handle(batch);
+            if !background_sync {
+                if let Err(e) = self.audit.sync() {
+                    tracing::error!(error = %e, "audit log sync failed");
+                }
+            }
             if self.since_snapshot >= self.snap.every {
                 if let Err(e) = self.write_snapshot() {
                     tracing::error!(error = %e, "snapshot failed; the log still has everything");
@@ -369,6 +394,10 @@ impl Core {
             }
         }
         let _ = self.audit.commit();
+        if let Err(e) = self.audit.sync() {
+            tracing::error!(error = %e, "audit log sync at shutdown failed");
+        }
+        stop.store(true, Ordering::Relaxed);
     }
 
     /// One batch of requests: payments are triaged (retries, refusals), the new ones logged
@@ -464,8 +493,11 @@ impl Core {
             }
             Err(e) => tracing::error!(error = %e, "write-ahead log append failed; refusing the batch"),
         }
-        if let Err(e) = self.audit.commit() {
-            tracing::error!(error = %e, "audit log commit failed");
+        // Decision records are written without waiting for the disk: the log above holds
+        // these payments durably and a lost record is written again from it at the next
+        // start; `run` syncs the audit about once a second.
+        if let Err(e) = self.audit.write_unsynced() {
+            tracing::error!(error = %e, "audit log write failed");
         }
     }
 
