@@ -170,6 +170,7 @@ pub fn simulate(
     labels.write_all(b"txn_id,is_osec\n").map_err(io_err(&labels_path))?;
 
     let mut t = Tally::new(&world);
+    let n_cust = world.customers.len();
 
     let sh = &world.shared;
     let months = sh.cal.months();
@@ -205,7 +206,7 @@ pub fn simulate(
             }
             id_buf.push_str(digits);
             let rec = &sh.recipients[e.recipient as usize];
-            let (sender_id, sender_name) = world.text.customer(e.customer);
+            let (sender_id, sender_name) = world.sender(e.customer, e.utc);
             let (recipient_id, recipient_name) = world.text.recipient(e.recipient);
             let ts = Timestamp::new(e.utc, e.offset_min);
             let row = TxnRow {
@@ -228,7 +229,8 @@ pub fn simulate(
             label_line.extend_from_slice(if e.osec { b",true\n" } else { b",false\n" });
             labels.write_all(&label_line).map_err(io_err(&labels_path))?;
 
-            t.count(e, world.customers[e.customer as usize].archetype, rec.kind.is_facilitator(), ts);
+            let account = e.customer as usize + (e.utc >= world.moved_at[e.customer as usize]) as usize * n_cust;
+            t.count(e, account, world.customers[e.customer as usize].archetype, rec.kind.is_facilitator(), ts);
         }
         std::hint::black_box(warm);
         buf.drain(..k);
@@ -239,6 +241,8 @@ pub fn simulate(
 
     let ent_path = opts.out_dir.join("entity_labels.csv");
     let paid = write_entity_labels(&world, &t, &ent_path)?;
+    let cust_path = opts.out_dir.join("customers.csv");
+    write_customers(&world, &cust_path)?;
     let sc_path = opts.out_dir.join("scenario.toml");
     std::fs::write(&sc_path, scenario.to_toml()).map_err(io_err(&sc_path))?;
     let summary = Summary {
@@ -257,7 +261,14 @@ pub fn simulate(
         buyers_with_osec: paid.buyers_with_osec,
         facilitators_paid: paid.facilitators,
         by_archetype: t.by_archetype,
-        files: vec![tx_path, labels_path, ent_path.clone(), sc_path.clone(), opts.out_dir.join("summary.json")],
+        files: vec![
+            tx_path,
+            labels_path,
+            ent_path.clone(),
+            cust_path,
+            sc_path.clone(),
+            opts.out_dir.join("summary.json"),
+        ],
     };
     let sum_path = opts.out_dir.join("summary.json");
     let json = serde_json::to_string_pretty(&summary)
@@ -269,6 +280,8 @@ pub fn simulate(
 /// What one run wrote, counted as it is written: per entity (for the labels) and per
 /// archetype (for the summary).
 struct Tally {
+    /// Per account: a customer's first account at its index, a second account (after a
+    /// move) at the number of customers plus its index.
     customer_txns: Vec<u32>,
     recipient_txns: Vec<u32>,
     customer_first: Vec<Option<Timestamp>>,
@@ -289,9 +302,9 @@ impl Tally {
             by_archetype[c.archetype as usize].customers += 1;
         }
         Tally {
-            customer_txns: vec![0; n_cust],
+            customer_txns: vec![0; 2 * n_cust],
             recipient_txns: vec![0; n_rec],
-            customer_first: vec![None; n_cust],
+            customer_first: vec![None; 2 * n_cust],
             recipient_first: vec![None; n_rec],
             by_archetype,
             total: 0,
@@ -303,8 +316,8 @@ impl Tally {
 
     /// One payment written (`total` is counted by the caller, which numbers the ids).
     #[inline]
-    fn count(&mut self, e: &behave::Event, archetype: Archetype, to_facilitator: bool, ts: Timestamp) {
-        self.customer_txns[e.customer as usize] += 1;
+    fn count(&mut self, e: &behave::Event, account: usize, archetype: Archetype, to_facilitator: bool, ts: Timestamp) {
+        self.customer_txns[account] += 1;
         self.recipient_txns[e.recipient as usize] += 1;
         let a = &mut self.by_archetype[archetype as usize];
         a.transactions += 1;
@@ -314,7 +327,7 @@ impl Tally {
             self.osec += 1;
             self.osec_amount += e.amount;
             a.osec_transactions += 1;
-            self.customer_first[e.customer as usize].get_or_insert(ts);
+            self.customer_first[account].get_or_insert(ts);
             if to_facilitator {
                 self.recipient_first[e.recipient as usize].get_or_insert(ts);
             }
@@ -330,6 +343,31 @@ struct Paid {
     buyers_with_osec: u64,
 }
 
+/// The customer file a bank would have: one line per account of the institution's
+/// customers, with the customer it belongs to, so that accounts of one person can be linked
+/// (`osecwatch scan --customers`). A second account's `opened` is the day of the move.
+fn write_customers(world: &World, path: &Path) -> Result<(), SimError> {
+    let f = File::create(path).map_err(io_err(path))?;
+    let mut w = csv::Writer::from_writer(BufWriter::new(f));
+    let csv_err =
+        |e: csv::Error| SimError::Io { path: path.to_path_buf(), source: std::io::Error::other(e.to_string()) };
+    w.write_record(["account_id", "customer_id", "name", "country", "opened"]).map_err(csv_err)?;
+    let country = world.shared.scenario.institution.country.to_string();
+    for i in 0..world.customers.len() as u32 {
+        let cid = world.customer_id(i);
+        let (id, name) = world.text.customer(i);
+        w.write_record([id, &cid, name, &country, ""]).map_err(csv_err)?;
+        let at = world.moved_at[i as usize];
+        if at != i64::MAX {
+            let (id2, name2) = world.text.second_account(i);
+            let opened = Timestamp::new(at, 0).to_rfc3339();
+            w.write_record([id2, &cid, name2, &country, &opened[..10]]).map_err(csv_err)?;
+        }
+    }
+    w.flush().map_err(io_err(path))?;
+    Ok(())
+}
+
 /// Entity labels: every sender and recipient that appears in the transactions.
 fn write_entity_labels(world: &World, t: &Tally, ent_path: &Path) -> Result<Paid, SimError> {
     let ef = File::create(ent_path).map_err(io_err(ent_path))?;
@@ -339,22 +377,22 @@ fn write_entity_labels(world: &World, t: &Tally, ent_path: &Path) -> Result<Paid
     ent.write_record(["entity_id", "role", "archetype", "first_osec_at"]).map_err(csv_err)?;
     let fmt_first = |t: &Option<Timestamp>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
     let (mut buyers, mut buyers_with_osec) = (0u64, 0u64);
-    for (i, c) in world.customers.iter().enumerate() {
-        if t.customer_txns[i] == 0 {
+    let n = world.customers.len();
+    // Every account that paid: first accounts, then second accounts (after a move), each
+    // with its customer's role.
+    for account in 0..2 * n {
+        let (i, second) = (account % n, account >= n);
+        if t.customer_txns[account] == 0 {
             continue;
         }
+        let c = &world.customers[i];
         let role = if c.archetype.is_buyer() { "buyer" } else { "benign" };
         if c.archetype.is_buyer() {
             buyers += 1;
-            buyers_with_osec += t.customer_first[i].is_some() as u64;
+            buyers_with_osec += t.customer_first[account].is_some() as u64;
         }
-        ent.write_record([
-            world.text.customer(i as u32).0,
-            role,
-            c.archetype.as_str(),
-            &fmt_first(&t.customer_first[i]),
-        ])
-        .map_err(csv_err)?;
+        let id = if second { world.text.second_account(i as u32).0 } else { world.text.customer(i as u32).0 };
+        ent.write_record([id, role, c.archetype.as_str(), &fmt_first(&t.customer_first[account])]).map_err(csv_err)?;
     }
     let (mut recipients_paid, mut facilitators_paid) = (0u64, 0u64);
     for (i, r) in world.shared.recipients.iter().enumerate() {

@@ -410,3 +410,43 @@ fn the_shared_hubs_preset_has_one_off_buyers_on_shared_facilitators() {
     let shared = buyers_of.values().filter(|b| b.len() >= 3).count();
     assert!(shared * 3 >= buyers_of.len(), "{shared} of {} facilitators have 3+ buyers", buyers_of.len());
 }
+
+/// One person, several accounts: movers pay from their first account before the day in the
+/// customer file and from the second after it; both accounts carry the customer's role; some
+/// buyers move, and so do honest customers (the look-alike).
+#[test]
+fn movers_switch_accounts_once_and_the_customer_file_links_them() {
+    let l = Labelled::load(small());
+    let (_, customers) = read_csv(&small().path("customers.csv"));
+    let mut accounts: HashMap<&str, Vec<(&str, &str)>> = HashMap::new();
+    for c in &customers {
+        accounts.entry(c.get("customer_id")).or_default().push((c.get("account_id"), c.get("opened")));
+    }
+    let movers: Vec<&Vec<(&str, &str)>> = accounts.values().filter(|a| a.len() == 2).collect();
+    assert!(accounts.values().all(|a| a.len() <= 2 && a[0].1.is_empty()));
+    let mut by_sender: HashMap<&str, Vec<&str>> = HashMap::new();
+    for t in &l.txns {
+        by_sender.entry(t.get("sender_id")).or_default().push(t.get("timestamp"));
+    }
+    let (mut buyer_movers, mut honest_movers) = (0, 0);
+    for m in &movers {
+        let (old, new, day) = (m[0].0, m[1].0, m[1].1);
+        let day = Timestamp::parse_rfc3339(&format!("{day}T00:00:00Z")).unwrap().utc;
+        let utc = |ts: &&str| Timestamp::parse_rfc3339(ts).unwrap().utc;
+        // Payments of the old account end by the end of the move's day, the new one's start on it.
+        assert!(by_sender.get(old).into_iter().flatten().all(|ts| utc(ts) < day + 86_400), "{old}");
+        assert!(by_sender.get(new).into_iter().flatten().all(|ts| utc(ts) >= day), "{new}");
+        if let (Some(a), Some(b)) = (l.entities.get(old), l.entities.get(new)) {
+            assert_eq!((a.get("role"), a.get("archetype")), (b.get("role"), b.get("archetype")));
+            if a.get("role") == "buyer" {
+                buyer_movers += 1;
+            } else {
+                honest_movers += 1;
+            }
+        }
+    }
+    assert!(buyer_movers >= 1 && honest_movers >= 10, "{buyer_movers} buyers and {honest_movers} others moved");
+    // Every sender in the transactions is an account in the customer file.
+    let known: HashSet<&str> = customers.iter().map(|c| c.get("account_id")).collect();
+    assert!(by_sender.keys().all(|s| known.contains(s)));
+}

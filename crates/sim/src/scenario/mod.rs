@@ -100,6 +100,22 @@ pub struct Scenario {
     pub facilitators: Facilitators,
     /// Honest payees paid by several customers: the look-alikes of a common beneficiary.
     pub hubs: Hubs,
+    /// Customers who move to a new account part-way (absent: nobody moves).
+    #[serde(default)]
+    pub accounts: Accounts,
+}
+
+/// One person, several accounts: customers who open a new account part-way through the
+/// period and pay from it from then on (OS-14, S7: a Westpac customer opened new accounts
+/// after a prison sentence). Honest customers switch accounts too, so a link between two
+/// accounts is no evidence by itself.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Accounts {
+    /// Share of all customers who move to a new account during the period.
+    pub mover_share: f64,
+    /// Share of buyers who do (instead of `mover_share`).
+    pub buyer_mover_share: f64,
 }
 
 /// The reporting institution and the simulated period.

@@ -14,6 +14,8 @@ impl Scenario {
         v.confounders(self);
         v.buyers(self);
         v.facilitators_and_hubs(self);
+        v.share("accounts.mover_share", self.accounts.mover_share);
+        v.share("accounts.buyer_mover_share", self.accounts.buyer_mover_share);
         match v.error {
             Some(e) => Err(e),
             None => Ok(()),

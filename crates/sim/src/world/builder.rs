@@ -29,7 +29,12 @@ impl Builder {
             recipients: Vec::new(),
             used_ids: FxHashSet::default(),
             id_buf: String::new(),
-            text: EntityText { buf: String::new(), customers: Vec::new(), recipients: Vec::new() },
+            text: EntityText {
+                buf: String::new(),
+                customers: Vec::new(),
+                recipients: Vec::new(),
+                second: Default::default(),
+            },
             refs: vec!["".into()],
             ref_index: HashMap::from([(Box::from(""), 0u32)]),
             home,

@@ -115,6 +115,30 @@ pub struct World {
     pub procs: Vec<Process>,
     /// Ids and names of all entities, packed id-then-name per entity.
     pub text: EntityText,
+    /// Per customer: when it moves to its second account (UTC seconds; `i64::MAX`: never).
+    pub moved_at: Vec<i64>,
+}
+
+/// The RNG purpose of the account moves (a stream of its own, so adding movers to a
+/// scenario changes no other draw).
+const MOVERS: u64 = 0x30E5;
+
+impl World {
+    /// The account a customer's payment at `utc` comes from: (id, name).
+    #[inline]
+    pub fn sender(&self, customer: u32, utc: i64) -> (&str, &str) {
+        if utc >= self.moved_at[customer as usize] {
+            self.text.second_account(customer)
+        } else {
+            self.text.customer(customer)
+        }
+    }
+
+    /// A customer id for the customer file: keyed by the seed, saying nothing about the
+    /// customer.
+    pub fn customer_id(&self, customer: u32) -> String {
+        format!("CU{:012}", mix64(self.shared.scenario.institution.seed ^ MOVERS, customer as u64) % 1_000_000_000_000)
+    }
 }
 
 /// All entity ids and names in one buffer, id and name of an entity side by side.
@@ -126,6 +150,8 @@ pub struct EntityText {
     buf: String,
     customers: Vec<(u32, u16, u16)>,
     recipients: Vec<(u32, u16, u16)>,
+    /// Second accounts of customers who move, by customer.
+    second: rustc_hash::FxHashMap<u32, (u32, u16, u16)>,
 }
 
 impl EntityText {
@@ -154,6 +180,14 @@ impl EntityText {
     /// (id, name) of customer `i`.
     pub fn customer(&self, i: u32) -> (&str, &str) {
         self.get(self.customers[i as usize])
+    }
+
+    /// (id, name) of the second account of customer `i` (its first if it has none).
+    pub fn second_account(&self, i: u32) -> (&str, &str) {
+        match self.second.get(&i) {
+            Some(span) => self.get(*span),
+            None => self.customer(i),
+        }
     }
 
     /// (id, name) of recipient `i`.
@@ -199,11 +233,15 @@ impl World {
             customers.push(Customer { archetype: arch });
         }
         let ref_sets = reference_sets(&mut b);
+        let period_utc = (
+            clock.tz[0].local_to_utc(clock.cal.local_secs(0)).0,
+            clock.tz[0].local_to_utc(clock.cal.local_secs(clock.cal.n_days as i64)).0,
+        );
+        let moved_at = movers(&mut b, sc, &customers, period_utc);
         let Builder { recipients, refs, text, .. } = b;
         let Clock { cal, tz, tz_of_country, fx_php } = clock;
-        let period_utc =
-            (tz[0].local_to_utc(cal.local_secs(0)).0, tz[0].local_to_utc(cal.local_secs(cal.n_days as i64)).0);
         World {
+            moved_at,
             text,
             shared: Shared {
                 scenario: sc.clone(),
@@ -224,6 +262,28 @@ impl World {
             procs: procs.list,
         }
     }
+}
+
+/// Which customers move to a second account, and when: between 30 % and 80 % into the
+/// period, so both accounts have payments. The second account is a new IBAN at the
+/// institution under the same name.
+fn movers(b: &mut Builder, sc: &Scenario, customers: &[Customer], period: (i64, i64)) -> Vec<i64> {
+    let a = &sc.accounts;
+    let len = (period.1 - period.0) as f64;
+    let mut moved_at = vec![i64::MAX; customers.len()];
+    for (ci, c) in customers.iter().enumerate() {
+        let mut rng = rng_for(b.seed, MOVERS, ci as u64);
+        let share = if c.archetype.is_buyer() { a.buyer_mover_share } else { a.mover_share };
+        if share <= 0.0 || rng.random::<f64>() >= share {
+            continue;
+        }
+        moved_at[ci] = period.0 + (len * rng.random_range(0.3..0.8)) as i64;
+        let name = b.text.customer(ci as u32).1.to_string();
+        b.new_id(b.home, false, true);
+        let span = b.text.pack(&b.id_buf.clone(), &name);
+        b.text.second.insert(ci as u32, span);
+    }
+    moved_at
 }
 
 /// The period's calendar, the time zone tables (the institution's first, then the
