@@ -34,6 +34,13 @@ pub struct ScanArgs {
     /// Sender ids on a watch list (one per line), for R-OSEC-09.
     #[arg(long)]
     pub watchlist: Option<PathBuf>,
+    /// Customer file (CSV with `account_id` and `customer_id` columns; others are read past):
+    /// accounts of one customer are linked (same party), so a new account of a customer
+    /// whose other account shows buyer evidence is alerted at once (R-OSEC-LINK), and in a
+    /// recipient's network risk one customer's accounts are one payer. Malformed lines are
+    /// listed in scan_summary.json with their line and reason; the rest are used.
+    #[arg(long)]
+    pub customers: Option<PathBuf>,
     /// Threads that check CSV blocks beside the engine (default: one per core; 0 or 1 =
     /// everything on one thread).
     #[arg(long)]
@@ -159,8 +166,30 @@ pub struct ScanSummary {
     alerts_by_decision: BTreeMap<&'static str, u64>,
     senders_tracked: u64,
     recipients_tracked: u64,
+    /// The customer file, if one was given: lines read, used, customers with several
+    /// accounts, and the rejected lines with their reasons.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    customer_file: Option<CustomerFileSummary>,
     seconds: f64,
     payments_per_second: f64,
+}
+
+/// What a scan made of its customer file.
+#[derive(Debug, Serialize)]
+pub struct CustomerFileSummary {
+    path: String,
+    read: u64,
+    used: u64,
+    /// Customers with two or more accounts: the same-party links.
+    linked_customers: usize,
+    rejected: Vec<CustomerLineRejected>,
+}
+
+/// One rejected line of the customer file.
+#[derive(Debug, Serialize)]
+pub struct CustomerLineRejected {
+    line: u64,
+    reason: String,
 }
 
 impl ScanArgs {
@@ -173,6 +202,7 @@ impl ScanArgs {
         Ok(ScanOptions {
             window: self.reorder_window,
             watchlist: self.watchlist.as_deref(),
+            customers: self.customers.as_deref(),
             quiet: self.quiet,
             xml: self.xml.options()?,
             csv,
@@ -209,6 +239,16 @@ pub fn print_scan(summary: &ScanSummary, out: &Path) {
         "  decisions: allow {}, review {}, block {}",
         summary.decisions["allow"], summary.decisions["review"], summary.decisions["block"]
     );
+    if let Some(c) = &summary.customer_file {
+        let _ = writeln!(
+            o,
+            "  customer file: read {} = used {} + rejected {} (listed in scan_summary.json); {} customers with several accounts linked",
+            c.read,
+            c.used,
+            c.rejected.len(),
+            c.linked_customers
+        );
+    }
     let _ = writeln!(o, "  alerts: {}", summary.alerts);
     for (t, n) in &summary.alerts_by_typology {
         let _ = writeln!(o, "    {t}: {n}");
@@ -253,6 +293,8 @@ pub struct ScanOptions<'a> {
     /// Seconds of reordering allowed (0: a late payment is quarantined).
     pub window: i64,
     pub watchlist: Option<&'a Path>,
+    /// The customer file behind same-party links.
+    pub customers: Option<&'a Path>,
     pub quiet: bool,
     pub xml: osecwatch_ingest::XmlOptions,
     pub csv: CsvOptions,
@@ -284,6 +326,25 @@ pub fn scan(inputs: &[PathBuf], rules: &Path, out: &Path, o: &ScanOptions<'_>) -
     if !o.seed_facilitators.is_empty() {
         engine.set_confirmed_facilitators(o.seed_facilitators.iter().cloned());
     }
+    let customer_file = match o.customers {
+        Some(p) => {
+            let f = osecwatch_ingest::read_customer_file(p)?;
+            let used = f.links.len() as u64;
+            let linked_customers = engine.set_same_party(f.links);
+            Some(CustomerFileSummary {
+                path: p.display().to_string(),
+                read: f.read,
+                used,
+                linked_customers,
+                rejected: f
+                    .rejected
+                    .into_iter()
+                    .map(|r| CustomerLineRejected { line: r.line, reason: r.reason })
+                    .collect(),
+            })
+        }
+        None => None,
+    };
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let qpath = out.join("quarantine.csv");
     let qfile = File::create(&qpath).with_context(|| format!("creating {}", qpath.display()))?;
@@ -360,6 +421,7 @@ pub fn scan(inputs: &[PathBuf], rules: &Path, out: &Path, o: &ScanOptions<'_>) -
         alerts_by_decision: by_dec,
         senders_tracked: es.senders_tracked,
         recipients_tracked: es.recipients_tracked,
+        customer_file,
         seconds: secs,
         payments_per_second: stats.read as f64 / secs.max(1e-9),
     };

@@ -434,3 +434,65 @@ fn network_exports_the_graph_and_propagates_from_seeds() {
         .collect();
     assert_eq!(pictures, ids);
 }
+
+/// `scan --customers`: the simulator's customer file links the accounts of customers who
+/// moved; a malformed line is named with its line and reason and the rest are used; alerts
+/// differ from a scan without the file only on linked accounts or through the network.
+#[test]
+fn scan_with_a_customer_file_links_accounts_and_reports_bad_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = dir.path().join("w");
+    assert!(osecwatch()
+        .args(["simulate", "--scenario", "small", "--quiet", "--out"])
+        .arg(&world)
+        .status()
+        .unwrap()
+        .success());
+    let customers = world.join("customers.csv");
+    let mut text = std::fs::read_to_string(&customers).unwrap();
+    let good = text.lines().count() as u64 - 1;
+    text.push_str(",CU1,Nobody,DE,\n");
+    std::fs::write(&customers, &text).unwrap();
+    let tx = world.join("transactions.csv");
+    let with = dir.path().join("with");
+    let extra = ["--customers", customers.to_str().unwrap()];
+    let out = scan(&extra, &rules("osec.toml"), &tx, &with);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("customer file: read") && stdout.contains("rejected 1"), "{stdout}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(with.join("scan_summary.json")).unwrap()).unwrap();
+    let c = &summary["customer_file"];
+    assert_eq!((c["read"].as_u64(), c["used"].as_u64()), (Some(good + 1), Some(good)));
+    assert_eq!(c["rejected"][0]["line"].as_u64(), Some(good + 2));
+    assert!(c["rejected"][0]["reason"].as_str().unwrap().contains("account_id: empty"));
+    assert!(c["linked_customers"].as_u64().unwrap() >= 10, "{c}");
+    // Without the file: no R-OSEC-LINK alert, and every alert that differs is on an
+    // account of a customer with several accounts.
+    let without = dir.path().join("without");
+    assert!(scan(&[], &rules("osec.toml"), &tx, &without).status.success());
+    let ids = |d: &std::path::Path| -> std::collections::BTreeSet<String> {
+        std::fs::read_to_string(d.join("alerts.jsonl")).unwrap().lines().map(String::from).collect()
+    };
+    let (a, b) = (ids(&with), ids(&without));
+    assert!(b.iter().all(|l| !l.contains("R-OSEC-LINK")));
+    let linked: std::collections::HashSet<String> = {
+        let mut per: std::collections::HashMap<String, Vec<String>> = Default::default();
+        for l in text.lines().skip(1) {
+            let f: Vec<&str> = l.split(',').collect();
+            per.entry(f[1].to_string()).or_default().push(f[0].to_string());
+        }
+        per.into_values().filter(|v| v.len() >= 2).flatten().collect()
+    };
+    for l in a.symmetric_difference(&b) {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        let id = v["entity_id"].as_str().unwrap();
+        // Elsewhere only through the network: a recipient two of whose payers are one
+        // customer has fewer risky payers, and so do its other payers' network features.
+        let network = v["typologies"].as_array().unwrap().iter().any(|r| {
+            let r = r.as_str().unwrap();
+            r == "R-OSEC-10" || r.starts_with("R-OSEC-NET")
+        });
+        assert!(v["entity_type"] == "recipient" || linked.contains(id) || network, "{l}");
+    }
+}

@@ -166,6 +166,10 @@ impl Engine {
                     Some(r) => self.entities.name(EntitySide::Recipient, r).to_string(),
                     None => String::new(),
                 },
+                Fact::LinkedAccounts => match side {
+                    EntitySide::Recipient => String::new(),
+                    EntitySide::Sender => self.linked_account_text(entity),
+                },
             }
         };
         let mut rules = Vec::new();

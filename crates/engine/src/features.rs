@@ -46,6 +46,9 @@ macro_rules! features {
                     || self.name().contains("risky_payers")
                     || self.name() == "payment.recipient_other_payers"
                     || self.name() == "recipient.alerted_senders_90d"
+                    // Another account's evidence is not this account's own: counted as its
+                    // own, one person would be two risky payers of the same recipient.
+                    || self.name().starts_with("sender.linked_")
             }
             /// The feature a rule file names, if any.
             pub fn by_name(name: &str) -> Option<Feature> {
@@ -130,6 +133,8 @@ features! {
     RUnrelatedPayers365 = "recipient.unrelated_payers_365d", Count, "distinct payers in 365 days who share no surname with the recipient";
     PayRecipientConfirmed = "payment.recipient_confirmed", Flag, "this payment's recipient was confirmed as a facilitator elsewhere (a seed: another bank's report, a police request)";
     RConfirmed = "recipient.confirmed", Flag, "the recipient was confirmed as a facilitator elsewhere (a seed)";
+    LinkedAccounts = "sender.linked_accounts", Count, "other accounts of the same customer (a customer file's same-party link) that the engine holds state for";
+    LinkedOwnRisk = "sender.linked_max_own_risk", Share, "the highest buyer risk from their own evidence (0-1) among the other accounts of the same customer (customer file)";
 }
 
 /// The value of every feature for one payment, indexed by [`Feature`].
@@ -343,9 +348,12 @@ impl Engine {
         let w = WindowCounts::gather(ss, now, &d, &mut sc);
         let shared = if d.shared { self.shared_recipients(&sc, s, now) } else { 0 };
         let network = if d.network { self.max_recipient_risk(s, now, &mut sc.seen_recipients) } else { 0.0 };
+        let (linked, linked_risk) = self.linked_accounts(s);
         let unit = 10f64.powi(self.pack.settings.base_currency.exponent() as i32);
         let x = &mut self.values;
         x.fill(0.0);
+        x[Feature::LinkedAccounts as usize] = linked as f64;
+        x[Feature::LinkedOwnRisk as usize] = linked_risk;
         let side90 = |k: u8| ss.side.iter().filter(|(t, kk)| *kk == k && now - t <= 90 * DAY).count() as f64;
         x[Feature::CorridorCount1 as usize] = w.count_1d as f64;
         x[Feature::CorridorCount7 as usize] = w.count_7d as f64;

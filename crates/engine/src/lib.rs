@@ -39,6 +39,7 @@ mod facts;
 pub mod features;
 pub mod network;
 mod networks;
+mod parties;
 mod prefilter;
 pub mod rules;
 mod score;
@@ -200,6 +201,8 @@ pub struct Engine {
     /// Buyers and facilitators seeded by events ([`Engine::apply_seed`]): state, unlike
     /// the two configured sets above.
     seeds: seeds::Seeds,
+    /// Accounts of one customer (configuration, like the watch list).
+    parties: parties::Parties,
     /// Alerts per (entity, typology), in the order raised.
     alerts: ByEntity<AlertState>,
     /// Score histories per (entity, typology), for evaluation.
@@ -245,6 +248,7 @@ impl Engine {
             watchlist: FxHashSet::default(),
             confirmed: FxHashSet::default(),
             seeds: seeds::Seeds::default(),
+            parties: parties::Parties::default(),
             alerts: ByEntity::default(),
             tracks: ByEntity::default(),
             track_scores: true,
@@ -289,6 +293,7 @@ impl Engine {
 
         // 3. State: the sender, and for a corridor transfer the recipient and the payment.
         let s = self.entities.sender_slot(row.sender_id, sender_surname);
+        self.entities.sender_state[s as usize].party = self.parties.of(row.sender_id);
         let recipient = look.corridor.then(|| self.record_corridor(row, s, &facts, recipient_surname));
         let ss = &mut self.entities.sender_state[s as usize];
         if let Some(k) = look.side_kind {

@@ -118,9 +118,27 @@ impl Engine {
         let rs = &self.entities.recipient_state[r as usize];
         let live = |e: &&PayerEdge| !e.family && now - e.last <= 365 * DAY && Some(e.sender) != exclude;
         let (mut unrelated, mut risky) = (0u32, 0u32);
+        // Accounts of one customer (same-party links) are one payer, risky if any is.
+        let mut parties: [(u32, bool); 8] = [(0, false); 8];
+        let mut n_parties = 0;
         for e in rs.payers.iter().filter(live) {
+            let ss = &self.entities.sender_state[e.sender as usize];
+            let is_risky = ss.own_risk >= RISKY_PAYER;
+            if ss.party != 0 {
+                if let Some(p) = parties[..n_parties].iter_mut().find(|p| p.0 == ss.party) {
+                    if is_risky && !p.1 {
+                        p.1 = true;
+                        risky += 1;
+                    }
+                    continue;
+                }
+                if n_parties < parties.len() {
+                    parties[n_parties] = (ss.party, is_risky);
+                    n_parties += 1;
+                }
+            }
             unrelated += 1;
-            risky += (self.entities.sender_state[e.sender as usize].own_risk >= RISKY_PAYER) as u32;
+            risky += is_risky as u32;
         }
         let mut risk = if risky == 0 { 0.0 } else { 1.0 - binomial_tail(unrelated, risky, BACKGROUND_RISKY) };
         if risky < 2 {

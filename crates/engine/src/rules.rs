@@ -266,6 +266,8 @@ pub enum Fact {
     NightHours,
     /// The id of the recipient a network rule is about.
     RecipientId,
+    /// The other accounts of the sender's customer, with their own risk.
+    LinkedAccounts,
 }
 
 #[derive(Debug, Clone)]
@@ -654,6 +656,7 @@ fn parse_template(
             "settings.small_amount" => TemplatePart::Fact(Fact::SmallAmount),
             "settings.night_hours" => TemplatePart::Fact(Fact::NightHours),
             "payment.recipient_id" => TemplatePart::Fact(Fact::RecipientId),
+            "sender.linked_account_ids" => TemplatePart::Fact(Fact::LinkedAccounts),
             _ => {
                 let f = feature(name, &format!("explain placeholder `{{{inner}}}`")).map_err(TemplateError::Rule)?;
                 let kind = match fmt {

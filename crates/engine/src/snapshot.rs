@@ -108,6 +108,7 @@ impl Engine {
         self.next_sweep = s.next_sweep;
         self.last_utc = s.last_utc;
         self.seeds = s.seeds;
+        self.apply_parties();
         Ok(())
     }
 }

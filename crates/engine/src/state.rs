@@ -98,6 +98,11 @@ pub struct SenderState {
     /// corroborated score of rules that read no network feature, / 100). What it passes to
     /// its recipients, so network points never echo back through the graph.
     pub own_risk: f32,
+    /// The customer this account belongs to, if a same-party link names it with other
+    /// accounts: index + 1 into the engine's parties (0: none). Configuration, not state:
+    /// set again from the links after a restore, never in a snapshot.
+    #[serde(skip)]
+    pub party: u32,
 }
 
 /// One sender's payments to one recipient over the 365-day horizon: an edge of the

@@ -672,3 +672,54 @@ fn seed_events_reach_earlier_payers_and_survive_a_snapshot() {
     feed(&mut e, after);
     assert!(e.alerts().is_empty(), "{:?}", e.alerts());
 }
+
+/// Same-party links: a customer's new account is alerted at its first corridor payment when
+/// its other account shows buyer evidence of its own, and the explanation names the other
+/// account and the customer; without the link it is not. In a recipient's network risk the
+/// two accounts are one payer.
+#[test]
+fn a_linked_new_account_is_alerted_at_once_and_counts_as_one_payer() {
+    let first = "n1,2024-03-01T12:00:00+01:00,A2,Anton Muster,DE,NEW,Joy Reyes,PH,30.00,EUR,mto,,";
+    let run = |linked: bool| {
+        let mut e = Engine::new(pack("osec.toml")).unwrap();
+        if linked {
+            let links = [("A1", "C-7"), ("A2", "C-7"), ("Z", "C-8")];
+            let n = e.set_same_party(links.iter().map(|(a, c)| (a.to_string(), c.to_string())));
+            assert_eq!(n, 1, "a customer with one account is no link");
+        }
+        feed(&mut e, &buyer_rows("A1", "a", 1, &["F", "R2", "R3", "R4"]));
+        assert!(e.alerts().iter().any(|a| a.entity_id == "A1"));
+        let t = payments(first).remove(0);
+        (e.process(&t.as_row()).unwrap(), e)
+    };
+    let (o, mut e) = run(true);
+    assert!(o.decision >= Decision::Review && o.rules.contains(&"R-OSEC-LINK".to_string()), "{o:?}");
+    let a2 = e.alerts().into_iter().find(|a| a.entity_id == "A2").expect("alert on the new account");
+    assert!(a2.reasons.iter().any(|r| r.contains("customer C-7: A1 (own risk")), "{:?}", a2.reasons);
+    let x = e.sender_values("A2", at("2024-03-01T12:00:00+01:00")).unwrap();
+    assert_eq!(v(&x, Feature::LinkedAccounts), 1.0);
+    assert!(v(&x, Feature::LinkedOwnRisk) >= 0.6);
+    let (o, e) = run(false);
+    assert_eq!(o.decision, Decision::Allow, "{o:?}");
+    assert!(e.alerts().iter().all(|a| a.entity_id != "A2"));
+
+    // One person, two risky accounts, both paying H with one honest payer: one risky payer
+    // with the link (no network risk beyond the single-payer cap), two without.
+    let risk = |linked: bool| {
+        let mut e = Engine::new(pack("osec.toml")).unwrap();
+        if linked {
+            e.set_same_party([("B1".to_string(), "C-1".to_string()), ("B2".to_string(), "C-1".to_string())]);
+        }
+        feed(&mut e, &buyer_rows("B1", "x", 1, &["H", "R2", "R3", "R4"]));
+        feed(&mut e, &buyer_rows("B2", "y", 2, &["H", "R6", "R7", "R8"]));
+        mto_ph(&mut e, "h1", "2024-02-10T12:00:00+01:00", "O", "H", "Joy Reyes");
+        let x = e.recipient_values("H", at("2024-02-11T12:00:00+01:00")).unwrap();
+        (v(&x, Feature::RRiskyPayers365), v(&x, Feature::RUnrelatedPayers365), v(&x, Feature::RNetworkRisk))
+    };
+    let (risky, payers, net) = risk(true);
+    assert_eq!((risky, payers), (1.0, 2.0));
+    assert!(net <= 0.5, "{net}");
+    let (risky, payers, net) = risk(false);
+    assert_eq!((risky, payers), (2.0, 3.0));
+    assert!(net >= 0.9, "{net}");
+}

@@ -13,6 +13,7 @@
 //! and never contain row content.
 
 pub(crate) mod csv;
+mod customers;
 mod iso20022;
 mod jsonl;
 mod order;
@@ -22,6 +23,7 @@ mod row;
 mod xsd;
 
 pub use csv::{read_csv, read_csv_filtered, read_csv_from, read_csv_with, CsvOptions};
+pub use customers::{read_customer_file, read_customers_from, CustomerFile, CustomerReject};
 pub use iso20022::{read_iso20022, read_iso20022_from, MessageKind, XmlOptions};
 pub use jsonl::{read_jsonl, read_jsonl_from};
 pub use order::{OrderGuard, ReorderBuffer};

@@ -91,6 +91,9 @@ pub enum ServerError {
     /// The pack's exchange rates are refused.
     #[error(transparent)]
     Rates(#[from] osecwatch_ingest::RateError),
+    /// The data directory's customer file cannot be read (a malformed line only warns).
+    #[error("customer file: {0}")]
+    Customers(#[from] osecwatch_ingest::IngestError),
     /// Tokens cannot be loaded or made.
     #[error(transparent)]
     Tokens(#[from] auth::TokenError),

@@ -90,6 +90,18 @@ fn engine(cfg: &ServeConfig) -> Result<(Engine, String), ServerError> {
         engine
             .set_watchlist(w.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(String::from));
     }
+    // Same-party links, like the watch list: configuration read at each start (the log
+    // replays with the links of this start).
+    let customers = cfg.data_dir.join("customers.csv");
+    if customers.exists() {
+        let f = osecwatch_ingest::read_customer_file(&customers)?;
+        let (read, rejected) = (f.read, f.rejected.len());
+        for r in &f.rejected {
+            tracing::warn!(line = r.line, reason = %r.reason, "customer file: line rejected");
+        }
+        let linked = engine.set_same_party(f.links);
+        tracing::info!(read, rejected, linked_customers = linked, "customer file: same-party links");
+    }
     Ok((engine, pack_text))
 }
 
