@@ -158,6 +158,53 @@ pub(crate) struct Scratch {
     pub(crate) seen_recipients: Vec<u32>,
 }
 
+/// Distinct senders among a recipient's inbound payments, counted without hashing: one
+/// stamp per sender slot, valid for the current round, with a bit per set. A hub keeps up to
+/// [`crate::state::MAX_INBOUND`] inbound payments and is looked at on every payment to it, so
+/// three hash sets and a sort per payment made a hub's payments several times dearer than
+/// others; marks make the distinct counts one array access per inbound payment.
+#[derive(Default)]
+pub(crate) struct Marks {
+    stamp: Vec<u32>,
+    bits: Vec<u8>,
+    round: u32,
+}
+
+/// [`Marks`] sets: any sender, an unrelated sender, an alerted sender.
+pub(crate) const M_ANY: u8 = 1;
+/// See [`M_ANY`].
+pub(crate) const M_UNRELATED: u8 = 2;
+/// See [`M_ANY`].
+pub(crate) const M_ALERTED: u8 = 4;
+
+impl Marks {
+    /// Start a new count over senders with slots below `n_senders`.
+    pub(crate) fn begin(&mut self, n_senders: usize) {
+        if self.stamp.len() < n_senders {
+            self.stamp.resize(n_senders, 0);
+            self.bits.resize(n_senders, 0);
+        }
+        self.round = self.round.wrapping_add(1);
+        if self.round == 0 {
+            self.stamp.fill(0);
+            self.round = 1;
+        }
+    }
+
+    /// Put sender `s` in set `bit`; true if it was not in it yet this round.
+    #[inline]
+    pub(crate) fn insert(&mut self, s: u32, bit: u8) -> bool {
+        let i = s as usize;
+        if self.stamp[i] != self.round {
+            self.stamp[i] = self.round;
+            self.bits[i] = 0;
+        }
+        let new = self.bits[i] & bit == 0;
+        self.bits[i] |= bit;
+        new
+    }
+}
+
 impl Scratch {
     fn clear(&mut self) {
         self.recipients_30d.clear();
@@ -429,15 +476,18 @@ impl Engine {
         sc.clear();
         let rs = &self.entities.recipient_state[r as usize];
         let (mut n, mut night) = (0u32, 0u32);
+        let (mut senders, mut unrelated, mut alerted) = (0u32, 0u32, 0u32);
+        let marks = &mut self.marks;
+        marks.begin(self.entities.sender_state.len());
         for i in rs.inbound.iter().filter(|i| now - i.utc <= 90 * DAY) {
             n += 1;
             night += i.night as u32;
-            sc.recipients_90d.insert(i.sender);
+            senders += marks.insert(i.sender, M_ANY) as u32;
             if !i.family {
-                sc.unrelated.insert(i.sender);
+                unrelated += marks.insert(i.sender, M_UNRELATED) as u32;
             }
             if self.entities.sender_state[i.sender as usize].alert_active {
-                sc.alerted.insert(i.sender);
+                alerted += marks.insert(i.sender, M_ALERTED) as u32;
             }
             sc.amounts.push(i.amount);
         }
@@ -448,12 +498,12 @@ impl Engine {
         x[Feature::RNetworkRisk as usize] = net.risk;
         x[Feature::RRiskyPayers365 as usize] = net.risky as f64;
         x[Feature::RUnrelatedPayers365 as usize] = net.unrelated as f64;
-        x[Feature::RSenders90 as usize] = sc.recipients_90d.len() as f64;
-        x[Feature::RUnrelated90 as usize] = sc.unrelated.len() as f64;
+        x[Feature::RSenders90 as usize] = senders as f64;
+        x[Feature::RUnrelated90 as usize] = unrelated as f64;
         x[Feature::RSmallCount90 as usize] = n as f64;
         x[Feature::RNightShare90 as usize] = share(night, n);
         x[Feature::RMedian90 as usize] = median(&mut sc.amounts) / unit;
-        x[Feature::RAlerted90 as usize] = sc.alerted.len() as f64;
+        x[Feature::RAlerted90 as usize] = alerted as f64;
         x[Feature::RIsOrg as usize] = rs.is_org as u8 as f64;
         self.scratch = sc;
     }
@@ -508,12 +558,15 @@ pub fn median(v: &mut [i64]) -> f64 {
     if v.is_empty() {
         return 0.0;
     }
-    v.sort_unstable();
+    // Selection, not a sort: linear, and a hub's 90 days can hold thousands of payments.
     let n = v.len();
+    let (below, mid, _) = v.select_nth_unstable(n / 2);
+    let mid = *mid;
     if n % 2 == 1 {
-        v[n / 2] as f64
+        mid as f64
     } else {
-        (v[n / 2 - 1] + v[n / 2]) as f64 / 2.0
+        let lower = below.iter().copied().max().expect("an even, non-empty slice has a lower half");
+        (lower + mid) as f64 / 2.0
     }
 }
 
@@ -554,6 +607,9 @@ mod tests {
     fn helpers_match_hand_computed_values() {
         assert_eq!(median(&mut [5, 1, 3]), 3.0);
         assert_eq!(median(&mut [4, 1, 3, 2]), 2.5);
+        assert_eq!(median(&mut [7, 7, 1, 9]), 7.0);
+        assert_eq!(median(&mut [2]), 2.0);
+        assert_eq!(median(&mut []), 0.0);
         assert_eq!(kendall_tau(&[1, 2, 3, 4]), 1.0);
         assert_eq!(kendall_tau(&[4, 3, 2, 1]), -1.0);
         // 1,3,2: pairs (1,3)+ (1,2)+ (3,2)- => 1/3
@@ -565,6 +621,17 @@ mod tests {
         // gaps 1,1,38,1,49: mean 18, sd = sqrt(((17^2)*3 + 20^2 + 31^2)/5)
         let expect = (((17f64.powi(2)) * 3.0 + 20f64.powi(2) + 31f64.powi(2)) / 5.0).sqrt() / 18.0;
         assert!((gap_cv(&bursty) - expect).abs() < 1e-9);
+    }
+
+    /// Marks count distinct senders per set, and a new round forgets the last one.
+    #[test]
+    fn marks_count_distinct_senders_per_round() {
+        let mut m = Marks::default();
+        m.begin(10);
+        assert!(m.insert(3, M_ANY) && !m.insert(3, M_ANY) && m.insert(3, M_UNRELATED));
+        assert!(m.insert(9, M_ALERTED) && !m.insert(9, M_ALERTED));
+        m.begin(12);
+        assert!(m.insert(3, M_ANY) && m.insert(11, M_ANY));
     }
 
     #[test]

@@ -213,6 +213,8 @@ pub struct Engine {
     typologies: [Vec<usize>; 2],
     /// Reused buffers of the feature computation.
     scratch: Scratch,
+    /// Distinct-sender marks for recipients' inbound payments.
+    marks: features::Marks,
     /// The feature values of the payment being scored.
     values: Values,
     /// Counters for the summary.
@@ -254,6 +256,7 @@ impl Engine {
             track_scores: true,
             typologies,
             scratch: Scratch::default(),
+            marks: features::Marks::default(),
             values: [0.0; N_FEATURES],
             stats: EngineStats::default(),
             next_sweep: i64::MIN,
@@ -382,9 +385,10 @@ impl Engine {
             let rs = &mut e.recipient_state[r as usize];
             rs.inbound.push_back(Inbound { utc: now, sender: s, amount: facts.base, family, night });
             rs.prune(now);
-            let seen = &mut self.scratch.unrelated;
-            seen.clear();
-            rs.unrelated_senders = rs.inbound.iter().filter(|i| !i.family && seen.insert(i.sender)).count() as u32;
+            let marks = &mut self.marks;
+            marks.begin(e.sender_state.len());
+            rs.unrelated_senders =
+                rs.inbound.iter().filter(|i| !i.family && marks.insert(i.sender, features::M_UNRELATED)).count() as u32;
         }
         self.record_edge(r, s, now, base, night, family);
         r
