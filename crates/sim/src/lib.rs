@@ -171,6 +171,7 @@ pub fn simulate(
 
     let mut t = Tally::new(&world);
     let n_cust = world.customers.len();
+    let n_rec = world.shared.recipients.len();
 
     let sh = &world.shared;
     let months = sh.cal.months();
@@ -207,7 +208,7 @@ pub fn simulate(
             id_buf.push_str(digits);
             let rec = &sh.recipients[e.recipient as usize];
             let (sender_id, sender_name) = world.sender(e.customer, e.utc);
-            let (recipient_id, recipient_name) = world.text.recipient(e.recipient);
+            let (recipient_id, recipient_name) = world.payee(e.recipient, e.utc);
             let ts = Timestamp::new(e.utc, e.offset_min);
             let row = TxnRow {
                 txn_id: &id_buf,
@@ -230,7 +231,8 @@ pub fn simulate(
             labels.write_all(&label_line).map_err(io_err(&labels_path))?;
 
             let account = e.customer as usize + (e.utc >= world.moved_at[e.customer as usize]) as usize * n_cust;
-            t.count(e, account, world.customers[e.customer as usize].archetype, rec.kind.is_facilitator(), ts);
+            let wallet = e.recipient as usize + (e.utc >= world.wallet_moved_at[e.recipient as usize]) as usize * n_rec;
+            t.count(e, account, wallet, world.customers[e.customer as usize].archetype, rec.kind.is_facilitator(), ts);
         }
         std::hint::black_box(warm);
         buf.drain(..k);
@@ -303,9 +305,9 @@ impl Tally {
         }
         Tally {
             customer_txns: vec![0; 2 * n_cust],
-            recipient_txns: vec![0; n_rec],
+            recipient_txns: vec![0; 2 * n_rec],
             customer_first: vec![None; 2 * n_cust],
-            recipient_first: vec![None; n_rec],
+            recipient_first: vec![None; 2 * n_rec],
             by_archetype,
             total: 0,
             osec: 0,
@@ -316,9 +318,17 @@ impl Tally {
 
     /// One payment written (`total` is counted by the caller, which numbers the ids).
     #[inline]
-    fn count(&mut self, e: &behave::Event, account: usize, archetype: Archetype, to_facilitator: bool, ts: Timestamp) {
+    fn count(
+        &mut self,
+        e: &behave::Event,
+        account: usize,
+        wallet: usize,
+        archetype: Archetype,
+        to_facilitator: bool,
+        ts: Timestamp,
+    ) {
         self.customer_txns[account] += 1;
-        self.recipient_txns[e.recipient as usize] += 1;
+        self.recipient_txns[wallet] += 1;
         let a = &mut self.by_archetype[archetype as usize];
         a.transactions += 1;
         a.amount_minor += e.amount;
@@ -329,7 +339,7 @@ impl Tally {
             a.osec_transactions += 1;
             self.customer_first[account].get_or_insert(ts);
             if to_facilitator {
-                self.recipient_first[e.recipient as usize].get_or_insert(ts);
+                self.recipient_first[wallet].get_or_insert(ts);
             }
         }
     }
@@ -395,15 +405,19 @@ fn write_entity_labels(world: &World, t: &Tally, ent_path: &Path) -> Result<Paid
         ent.write_record([id, role, c.archetype.as_str(), &fmt_first(&t.customer_first[account])]).map_err(csv_err)?;
     }
     let (mut recipients_paid, mut facilitators_paid) = (0u64, 0u64);
-    for (i, r) in world.shared.recipients.iter().enumerate() {
-        if t.recipient_txns[i] == 0 {
+    let nr = world.shared.recipients.len();
+    // First wallets, then second wallets (after a facilitator's move).
+    for wallet in 0..2 * nr {
+        let (i, second) = (wallet % nr, wallet >= nr);
+        if t.recipient_txns[wallet] == 0 {
             continue;
         }
+        let r = &world.shared.recipients[i];
         recipients_paid += 1;
         let role = if r.kind.is_facilitator() { "facilitator" } else { "benign" };
         facilitators_paid += r.kind.is_facilitator() as u64;
-        ent.write_record([world.text.recipient(i as u32).0, role, r.kind.as_str(), &fmt_first(&t.recipient_first[i])])
-            .map_err(csv_err)?;
+        let id = if second { world.text.second_wallet(i as u32).0 } else { world.text.recipient(i as u32).0 };
+        ent.write_record([id, role, r.kind.as_str(), &fmt_first(&t.recipient_first[wallet])]).map_err(csv_err)?;
     }
     ent.flush().map_err(io_err(ent_path))?;
     Ok(Paid { recipients: recipients_paid, facilitators: facilitators_paid, buyers, buyers_with_osec })

@@ -450,3 +450,48 @@ fn movers_switch_accounts_once_and_the_customer_file_links_them() {
     let known: HashSet<&str> = customers.iter().map(|c| c.get("account_id")).collect();
     assert!(by_sender.keys().all(|s| known.contains(s)));
 }
+
+/// Facilitators who move to a new wallet: the same name and country, payments to the old
+/// wallet stop where those to the new one start, both labelled facilitator, and buyers follow
+/// (the two wallets share payers).
+#[test]
+fn facilitators_move_to_a_new_wallet_under_the_same_name_and_their_buyers_follow() {
+    let mut sc = Scenario::load("shared-hubs").unwrap();
+    sc.institution.customers = 20_000;
+    sc.institution.months = 6;
+    // Most of its half-dozen facilitators move (the presets: one in five).
+    sc.accounts.facilitator_wallet_move_share = 0.8;
+    let g = generate(&sc, Format::Csv);
+    let l = Labelled::load(&g);
+    let mut span: HashMap<&str, (i64, i64, HashSet<&str>, &str, &str)> = HashMap::new();
+    for t in &l.txns {
+        let r = t.get("recipient_id");
+        let utc = Timestamp::parse_rfc3339(t.get("timestamp")).unwrap().utc;
+        let e = span.entry(r).or_insert((
+            i64::MAX,
+            i64::MIN,
+            HashSet::new(),
+            t.get("recipient_name"),
+            t.get("recipient_country"),
+        ));
+        e.0 = e.0.min(utc);
+        e.1 = e.1.max(utc);
+        e.2.insert(t.get("sender_id"));
+    }
+    let mut by_name: HashMap<(&str, &str), Vec<&str>> = HashMap::new();
+    for (r, s) in &span {
+        if l.entities[*r].get("role") == "facilitator" {
+            by_name.entry((s.3, s.4)).or_default().push(r);
+        }
+    }
+    let moved = by_name
+        .values()
+        .filter(|ws| ws.len() == 2)
+        .filter(|ws| {
+            let (a, b) = (&span[ws[0]], &span[ws[1]]);
+            let (old, new) = if a.0 < b.0 { (a, b) } else { (b, a) };
+            old.1 <= new.0 && !old.2.is_disjoint(&new.2)
+        })
+        .count();
+    assert!(moved >= 3, "{moved} facilitators moved to a new wallet their buyers followed to");
+}

@@ -116,6 +116,10 @@ pub struct Accounts {
     pub mover_share: f64,
     /// Share of buyers who do (instead of `mover_share`).
     pub buyer_mover_share: f64,
+    /// Share of facilitators who move to a new wallet part-way (same name, same country);
+    /// their buyers pay the new wallet from then on.
+    #[serde(default)]
+    pub facilitator_wallet_move_share: f64,
 }
 
 /// The reporting institution and the simulated period.

@@ -16,6 +16,7 @@ impl Scenario {
         v.facilitators_and_hubs(self);
         v.share("accounts.mover_share", self.accounts.mover_share);
         v.share("accounts.buyer_mover_share", self.accounts.buyer_mover_share);
+        v.share("accounts.facilitator_wallet_move_share", self.accounts.facilitator_wallet_move_share);
         match v.error {
             Some(e) => Err(e),
             None => Ok(()),

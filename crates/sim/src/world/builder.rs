@@ -34,6 +34,7 @@ impl Builder {
                 customers: Vec::new(),
                 recipients: Vec::new(),
                 second: Default::default(),
+                second_wallet: Default::default(),
             },
             refs: vec!["".into()],
             ref_index: HashMap::from([(Box::from(""), 0u32)]),

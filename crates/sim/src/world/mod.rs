@@ -117,11 +117,15 @@ pub struct World {
     pub text: EntityText,
     /// Per customer: when it moves to its second account (UTC seconds; `i64::MAX`: never).
     pub moved_at: Vec<i64>,
+    /// Per recipient: when it moves to its second wallet (facilitators only).
+    pub wallet_moved_at: Vec<i64>,
 }
 
 /// The RNG purpose of the account moves (a stream of its own, so adding movers to a
 /// scenario changes no other draw).
 const MOVERS: u64 = 0x30E5;
+/// The RNG purpose of facilitators' wallet moves.
+const WALLETS: u64 = 0x3A11E7;
 
 impl World {
     /// The account a customer's payment at `utc` comes from: (id, name).
@@ -131,6 +135,16 @@ impl World {
             self.text.second_account(customer)
         } else {
             self.text.customer(customer)
+        }
+    }
+
+    /// The wallet a payment to recipient `r` at `utc` goes to: (id, name).
+    #[inline]
+    pub fn payee(&self, r: u32, utc: i64) -> (&str, &str) {
+        if utc >= self.wallet_moved_at[r as usize] {
+            self.text.second_wallet(r)
+        } else {
+            self.text.recipient(r)
         }
     }
 
@@ -152,6 +166,8 @@ pub struct EntityText {
     recipients: Vec<(u32, u16, u16)>,
     /// Second accounts of customers who move, by customer.
     second: rustc_hash::FxHashMap<u32, (u32, u16, u16)>,
+    /// Second wallets of facilitators who move, by recipient.
+    second_wallet: rustc_hash::FxHashMap<u32, (u32, u16, u16)>,
 }
 
 impl EntityText {
@@ -187,6 +203,14 @@ impl EntityText {
         match self.second.get(&i) {
             Some(span) => self.get(*span),
             None => self.customer(i),
+        }
+    }
+
+    /// (id, name) of the second wallet of recipient `i` (its first if it has none).
+    pub fn second_wallet(&self, i: u32) -> (&str, &str) {
+        match self.second_wallet.get(&i) {
+            Some(span) => self.get(*span),
+            None => self.recipient(i),
         }
     }
 
@@ -238,10 +262,12 @@ impl World {
             clock.tz[0].local_to_utc(clock.cal.local_secs(clock.cal.n_days as i64)).0,
         );
         let moved_at = movers(&mut b, sc, &customers, period_utc);
+        let wallet_moved_at = wallet_movers(&mut b, sc, period_utc);
         let Builder { recipients, refs, text, .. } = b;
         let Clock { cal, tz, tz_of_country, fx_php } = clock;
         World {
             moved_at,
+            wallet_moved_at,
             text,
             shared: Shared {
                 scenario: sc.clone(),
@@ -282,6 +308,30 @@ fn movers(b: &mut Builder, sc: &Scenario, customers: &[Customer], period: (i64, 
         b.new_id(b.home, false, true);
         let span = b.text.pack(&b.id_buf.clone(), &name);
         b.text.second.insert(ci as u32, span);
+    }
+    moved_at
+}
+
+/// Which facilitators move to a second wallet (same name, same country), and when: between
+/// 30 % and 80 % into the period.
+fn wallet_movers(b: &mut Builder, sc: &Scenario, period: (i64, i64)) -> Vec<i64> {
+    let share = sc.accounts.facilitator_wallet_move_share;
+    let len = (period.1 - period.0) as f64;
+    let mut moved_at = vec![i64::MAX; b.recipients.len()];
+    for ri in 0..b.recipients.len() {
+        let (kind, country) = (b.recipients[ri].kind, b.recipients[ri].country);
+        if !kind.is_facilitator() || share <= 0.0 {
+            continue;
+        }
+        let mut rng = rng_for(b.seed, WALLETS, ri as u64);
+        if rng.random::<f64>() >= share {
+            continue;
+        }
+        moved_at[ri] = period.0 + (len * rng.random_range(0.3..0.8)) as i64;
+        let name = b.text.recipient(ri as u32).1.to_string();
+        b.new_id(country, false, false);
+        let span = b.text.pack(&b.id_buf.clone(), &name);
+        b.text.second_wallet.insert(ri as u32, span);
     }
     moved_at
 }
