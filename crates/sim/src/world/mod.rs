@@ -318,7 +318,7 @@ fn wallet_movers(b: &mut Builder, sc: &Scenario, period: (i64, i64)) -> Vec<i64>
     let share = sc.accounts.facilitator_wallet_move_share;
     let len = (period.1 - period.0) as f64;
     let mut moved_at = vec![i64::MAX; b.recipients.len()];
-    for ri in 0..b.recipients.len() {
+    for (ri, at) in moved_at.iter_mut().enumerate() {
         let (kind, country) = (b.recipients[ri].kind, b.recipients[ri].country);
         if !kind.is_facilitator() || share <= 0.0 {
             continue;
@@ -327,7 +327,7 @@ fn wallet_movers(b: &mut Builder, sc: &Scenario, period: (i64, i64)) -> Vec<i64>
         if rng.random::<f64>() >= share {
             continue;
         }
-        moved_at[ri] = period.0 + (len * rng.random_range(0.3..0.8)) as i64;
+        *at = period.0 + (len * rng.random_range(0.3..0.8)) as i64;
         let name = b.text.recipient(ri as u32).1.to_string();
         b.new_id(country, false, false);
         let span = b.text.pack(&b.id_buf.clone(), &name);
