@@ -166,6 +166,17 @@ impl Engine {
                     Some(r) => self.entities.name(EntitySide::Recipient, r).to_string(),
                     None => String::new(),
                 },
+                Fact::LinkedWallet => {
+                    let r = match side {
+                        EntitySide::Recipient => Some(entity),
+                        EntitySide::Sender => self.network_recipient,
+                    };
+                    let now = self.last_utc;
+                    match r.and_then(|r| self.known_wallet_of(r, now)) {
+                        Some(o) => self.entities.name(EntitySide::Recipient, o).to_string(),
+                        None => String::new(),
+                    }
+                }
                 Fact::LinkedAccounts => match side {
                     EntitySide::Recipient => String::new(),
                     EntitySide::Sender => self.linked_account_text(entity),

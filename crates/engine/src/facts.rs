@@ -29,6 +29,27 @@ pub fn fnv1a(b: &[u8]) -> u64 {
 }
 
 /// FNV-1a of the lower-cased last word of a name, or 0 if it is shorter than two bytes.
+/// FNV-1a of a whole name, lower-cased with single spaces (0: fewer than two words, too
+/// little to say two wallets have one holder).
+pub(crate) fn full_name_hash(name: &str) -> u64 {
+    if name.split_whitespace().nth(1).is_none() {
+        return 0;
+    }
+    let mut h: u64 = FNV_OFFSET;
+    for (i, w) in name.split_whitespace().enumerate() {
+        if i > 0 {
+            h = fnv_step(h, b' ');
+        }
+        for c in w.chars().flat_map(char::to_lowercase) {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                h = fnv_step(h, b);
+            }
+        }
+    }
+    h
+}
+
 pub(crate) fn surname_hash(name: &str) -> u64 {
     let last = name.split_whitespace().next_back().unwrap_or("");
     if last.len() < 2 {

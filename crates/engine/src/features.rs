@@ -49,6 +49,7 @@ macro_rules! features {
                     // Another account's evidence is not this account's own: counted as its
                     // own, one person would be two risky payers of the same recipient.
                     || self.name().starts_with("sender.linked_")
+                    || self.name().ends_with("linked_known")
             }
             /// The feature a rule file names, if any.
             pub fn by_name(name: &str) -> Option<Feature> {
@@ -133,6 +134,8 @@ features! {
     RUnrelatedPayers365 = "recipient.unrelated_payers_365d", Count, "distinct payers in 365 days who share no surname with the recipient";
     PayRecipientConfirmed = "payment.recipient_confirmed", Flag, "this payment's recipient was confirmed as a facilitator elsewhere (a seed: another bank's report, a police request)";
     RConfirmed = "recipient.confirmed", Flag, "the recipient was confirmed as a facilitator elsewhere (a seed)";
+    PayRecipientLinkedKnown = "payment.recipient_linked_known", Flag, "this payment's recipient has the same name and country as a known or confirmed facilitator and shares a payer with it (a new wallet of the same holder)";
+    RLinkedKnown = "recipient.linked_known", Flag, "the recipient has the same name and country as a known or confirmed facilitator and shares a payer with it (a new wallet of the same holder)";
     LinkedAccounts = "sender.linked_accounts", Count, "other accounts of the same customer (a customer file's same-party link) that the engine holds state for";
     LinkedOwnRisk = "sender.linked_max_own_risk", Share, "the highest buyer risk from their own evidence (0-1) among the other accounts of the same customer (customer file)";
 }
@@ -493,8 +496,10 @@ impl Engine {
         }
         let unit = 10f64.powi(self.pack.settings.base_currency.exponent() as i32);
         let confirmed = self.is_confirmed(r);
+        let linked = self.known_wallet_of(r, now).is_some();
         let x = &mut self.values;
         x[Feature::RConfirmed as usize] = confirmed as u8 as f64;
+        x[Feature::RLinkedKnown as usize] = linked as u8 as f64;
         x[Feature::RNetworkRisk as usize] = net.risk;
         x[Feature::RRiskyPayers365 as usize] = net.risky as f64;
         x[Feature::RUnrelatedPayers365 as usize] = net.unrelated as f64;

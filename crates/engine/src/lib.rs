@@ -311,6 +311,9 @@ impl Engine {
             let rc = row.recipient_country.as_bytes();
             facts.novel_recipient = !ss.corridor.iter().take(before).any(|p| p.recipient == r);
             facts.novel_country = !ss.corridor.iter().take(before).any(|p| p.country == rc);
+            if facts.novel_recipient && !facts.family {
+                self.link_wallet(s, r);
+            }
         }
 
         // 4. Features and scores: the sender (with its recipient's network risk), then the
@@ -356,6 +359,13 @@ impl Engine {
         let night = settings.is_night(row.timestamp.local_hour());
         let r =
             self.entities.recipient_slot(row.recipient_id, recipient_surname, || is_org(settings, row.recipient_name));
+        {
+            let rs = &mut self.entities.recipient_state[r as usize];
+            if rs.name == 0 {
+                rs.name = facts::full_name_hash(row.recipient_name);
+                rs.country = row.recipient_country.as_bytes();
+            }
+        }
         let e = &mut self.entities;
         e.recipient_state[r as usize].last_seen = now;
         let rs = &e.recipient_state[r as usize];

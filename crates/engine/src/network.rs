@@ -154,11 +154,48 @@ impl Engine {
     pub(crate) fn payment_network_features(&mut self, r: u32, s: u32, now: i64) {
         let p = self.payer_risk(r, Some(s), now);
         let confirmed = self.is_confirmed(r);
+        let linked = self.known_wallet_of(r, now).is_some();
         let x = &mut self.values;
         x[Feature::PayRecipientConfirmed as usize] = confirmed as u8 as f64;
+        x[Feature::PayRecipientLinkedKnown as usize] = linked as u8 as f64;
         x[Feature::PayRecipientRisk as usize] = p.risk;
         x[Feature::PayRecipientRisky as usize] = p.risky as f64;
         x[Feature::PayRecipientPayers as usize] = p.unrelated as f64;
+    }
+
+    /// A sender's first payment to `r`: if it paid another wallet with the same holder's name
+    /// in the same country, `r` is that holder's new wallet (facilitators use several).
+    /// Organisations are not linked (branches share names); the most recent such wallet wins.
+    pub(crate) fn link_wallet(&mut self, s: u32, r: u32) {
+        let e = &self.entities;
+        let rs = &e.recipient_state[r as usize];
+        if rs.wallet_of != 0 || rs.name == 0 || rs.is_org {
+            return;
+        }
+        let (name, country) = (rs.name, rs.country);
+        let ss = &e.sender_state[s as usize];
+        let older = ss.corridor.iter().rev().map(|p| p.recipient).find(|&o| {
+            let os = &e.recipient_state[o as usize];
+            o != r && os.name == name && os.country == country && !os.is_org
+        });
+        if let Some(o) = older {
+            self.entities.recipient_state[r as usize].wallet_of = o + 1;
+        }
+    }
+
+    /// The older wallet of `r`'s holder, if it is a known or confirmed facilitator now (its
+    /// payers as of `now`: it may have become known since its last payment).
+    pub(crate) fn known_wallet_of(&self, r: u32, now: i64) -> Option<u32> {
+        let w = self.entities.recipient_state[r as usize].wallet_of;
+        if w == 0 {
+            return None;
+        }
+        let o = w - 1;
+        let known = self.entities.recipient_state[o as usize].known || self.is_confirmed(o) || {
+            let p = self.payer_risk(o, None, now);
+            p.risk >= KNOWN_RISK && p.risky >= 2
+        };
+        known.then_some(o)
     }
 
     /// Whether recipient `r` is a seed confirmed as a facilitator elsewhere.

@@ -268,6 +268,8 @@ pub enum Fact {
     RecipientId,
     /// The other accounts of the sender's customer, with their own risk.
     LinkedAccounts,
+    /// The older wallet, a known facilitator, of the recipient's holder.
+    LinkedWallet,
 }
 
 #[derive(Debug, Clone)]
@@ -657,6 +659,7 @@ fn parse_template(
             "settings.night_hours" => TemplatePart::Fact(Fact::NightHours),
             "payment.recipient_id" => TemplatePart::Fact(Fact::RecipientId),
             "sender.linked_account_ids" => TemplatePart::Fact(Fact::LinkedAccounts),
+            "payment.linked_wallet_id" | "recipient.linked_wallet_id" => TemplatePart::Fact(Fact::LinkedWallet),
             _ => {
                 let f = feature(name, &format!("explain placeholder `{{{inner}}}`")).map_err(TemplateError::Rule)?;
                 let kind = match fmt {

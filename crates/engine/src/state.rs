@@ -162,6 +162,17 @@ pub struct RecipientState {
     pub network_risk: f32,
     /// It has crossed the known-facilitator line (its earlier payers were re-scored then).
     pub known: bool,
+    /// FNV-1a of its whole name (0: none usable), and its country: with a shared payer,
+    /// what links two wallets of one holder.
+    #[serde(default)]
+    pub name: u64,
+    /// See `name`.
+    #[serde(default)]
+    pub country: [u8; 2],
+    /// An older wallet of the same holder (same name and country, paid by a customer who
+    /// pays this one): its slot + 1 (0: none).
+    #[serde(default)]
+    pub wallet_of: u32,
 }
 
 impl SenderState {
@@ -330,10 +341,21 @@ impl Entities {
                 self.senders.remove(i as u32);
             }
         }
+        let mut freed = false;
         for i in 0..self.recipient_state.len() {
             if !self.recipients.names[i].is_empty() && self.recipient_state[i].last_seen < now - EXPIRY {
                 self.recipient_state[i] = RecipientState::default();
                 self.recipients.remove(i as u32);
+                freed = true;
+            }
+        }
+        // A link to a wallet whose state has gone would point at whatever reuses its slot.
+        if freed {
+            for i in 0..self.recipient_state.len() {
+                let w = self.recipient_state[i].wallet_of;
+                if w != 0 && self.recipients.names[w as usize - 1].is_empty() {
+                    self.recipient_state[i].wallet_of = 0;
+                }
             }
         }
     }

@@ -723,3 +723,31 @@ fn a_linked_new_account_is_alerted_at_once_and_counts_as_one_payer() {
     assert_eq!((risky, payers), (2.0, 3.0));
     assert!(net >= 0.9, "{net}");
 }
+
+/// A facilitator's new wallet: the same name and country as a known facilitator, and a payer
+/// who paid both, links them; a first payment to the new wallet is then alerted on its own,
+/// naming both wallets, and the new wallet is a facilitator too. The same name in another
+/// country is no link.
+#[test]
+fn a_known_facilitators_new_wallet_is_linked_by_name_country_and_a_shared_payer() {
+    let mut e = Engine::new(pack("osec.toml")).unwrap();
+    feed(&mut e, &buyer_rows("B1", "x", 1, &["F", "R2", "R3", "R4"]));
+    feed(&mut e, &buyer_rows("B2", "y", 2, &["F", "R6", "R7", "R8"]));
+    let f = e.recipient_values("F", at("2024-01-25T12:00:00+01:00")).unwrap();
+    assert!(v(&f, Feature::RNetworkRisk) >= 0.9, "F is a known facilitator");
+    // B1 moves on to F's new wallet, and pays a namesake abroad elsewhere.
+    mto_ph(&mut e, "w1", "2024-02-01T22:00:00+01:00", "B1", "F2", "Rosa Lim");
+    feed(&mut e, "t1,2024-02-02T22:00:00+01:00,B1,B1 Muster,DE,G,Rosa Lim,TH,40.00,EUR,mto,,");
+    // New customers' first payments: to the new wallet alerted at once, to the namesake not.
+    let t = payments("n1,2024-02-05T12:00:00+01:00,N,Nils Haas,DE,F2,Rosa Lim,PH,30.00,EUR,bank_transfer,,").remove(0);
+    let o = e.process(&t.as_row()).unwrap();
+    assert!(o.decision >= Decision::Review && o.rules.contains(&"R-OSEC-NET-WALLET".to_string()), "{o:?}");
+    assert!(o.reasons.iter().any(|r| r.contains("paid F2") && r.contains("as F,")), "{:?}", o.reasons);
+    let t = payments("n2,2024-02-05T13:00:00+01:00,M,Mia Kurz,DE,G,Rosa Lim,TH,30.00,EUR,bank_transfer,,").remove(0);
+    assert_eq!(e.process(&t.as_row()).unwrap().decision, Decision::Allow);
+    let g = e.recipient_values("G", at("2024-02-06T12:00:00+01:00")).unwrap();
+    assert_eq!(v(&g, Feature::RLinkedKnown), 0.0);
+    // The new wallet is a facilitator by the same link.
+    let fa = e.alerts().into_iter().find(|a| a.entity_id == "F2").expect("facilitator alert on F2");
+    assert!(fa.reasons.iter().any(|r| r.contains("R-OSEC-WALLET-R") && r.contains(" as F,")), "{:?}", fa.reasons);
+}
