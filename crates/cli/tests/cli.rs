@@ -100,6 +100,18 @@ fn scan(extra: &[&str], pack: &std::path::Path, tx: &std::path::Path, out: &std:
         .unwrap()
 }
 
+/// The `small` world, simulated into `dir/w`.
+fn small_world(dir: &std::path::Path) -> std::path::PathBuf {
+    let world = dir.join("w");
+    assert!(osecwatch()
+        .args(["simulate", "--scenario", "small", "--quiet", "--out"])
+        .arg(&world)
+        .status()
+        .unwrap()
+        .success());
+    world
+}
+
 fn rules(name: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules").join(name)
 }
@@ -249,13 +261,7 @@ fn validate_explains_invalid_iso20022_fixtures() {
 #[test]
 fn eval_and_tune_judge_a_scan_against_the_ground_truth() {
     let dir = tempfile::tempdir().unwrap();
-    let world = dir.path().join("w");
-    assert!(osecwatch()
-        .args(["simulate", "--scenario", "small", "--quiet", "--out"])
-        .arg(&world)
-        .status()
-        .unwrap()
-        .success());
+    let world = small_world(dir.path());
     let tx = world.join("transactions.csv");
     for pack in ["osec", "baseline"] {
         let out = scan(&[], &rules(&format!("{pack}.toml")), &tx, &world.join(format!("scan-{pack}")));
@@ -441,13 +447,7 @@ fn network_exports_the_graph_and_propagates_from_seeds() {
 #[test]
 fn scan_with_a_customer_file_links_accounts_and_reports_bad_lines() {
     let dir = tempfile::tempdir().unwrap();
-    let world = dir.path().join("w");
-    assert!(osecwatch()
-        .args(["simulate", "--scenario", "small", "--quiet", "--out"])
-        .arg(&world)
-        .status()
-        .unwrap()
-        .success());
+    let world = small_world(dir.path());
     let customers = world.join("customers.csv");
     let mut text = std::fs::read_to_string(&customers).unwrap();
     let good = text.lines().count() as u64 - 1;
