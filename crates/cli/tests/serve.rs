@@ -228,6 +228,10 @@ fn every_endpoint_and_every_auth_failure() {
     assert_eq!(c, 200);
     assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\"") && svg.contains(">FAC<"), "{svg}");
     assert_eq!(s.get("/v1/networks/NW-nothing/svg", Some(READ)).0, 404);
+    let (c, ego) = s.get(&format!("/v1/networks/{id}/svg?focus=FAC"), Some(READ));
+    assert_eq!(c, 200);
+    assert!(ego.contains("Around FAC (facilitator)"), "{ego}");
+    assert_eq!(s.get(&format!("/v1/networks/{id}/svg?focus=NOBODY"), Some(READ)).0, 404);
     assert_eq!(s.get("/v1/networks", Some(SCREEN)).0, 403);
     // Entity profile.
     let (c, p) = s.get("/v1/entities/FAC", Some(READ));

@@ -115,7 +115,7 @@ pub const ROUTES: &[Route] = &[
         method: "GET",
         path: "/v1/networks/{id}/svg",
         scope: Some(Scope::Read),
-        summary: "One network's picture (SVG): buyers, facilitators, the payments between them; each facilitator's other payers folded into one node",
+        summary: "One network's picture (SVG): buyers, facilitators, the payments between them; each facilitator's other payers folded into one node; `focus=ID`: one member's ego network",
         body: Body::None,
         handler: |_| get(networks::picture),
     },

@@ -12,6 +12,8 @@
 //! Rows are ordered by the barycentre of their neighbours (two passes), which removes most
 //! edge crossings in these small, nearly bipartite-complete groups without a layout engine.
 //! Every node and edge has a `<title>` with its figures, so a browser shows them on hover.
+//! [`ego_svg`] draws one member's neighbourhood the same way (for a large network, and for
+//! the case view of one customer).
 //! No script, no external font or stylesheet: the file can be attached to a report as is.
 //! Hand-written rather than drawn with a plotting crate: the drawing is a few dozen
 //! elements at fixed positions, and a plotting crate brings axes and fonts it does not need.
@@ -42,6 +44,39 @@ struct Row {
 
 /// The picture of `n` as an SVG document.
 pub fn network_svg(n: &Network) -> String {
+    draw(n, &format!("Network {}", n.network_id))
+}
+
+/// The ego network of one member of `n`: the member, the members it paid or was paid by,
+/// and the payments between them; everything else folded into each facilitator's grey node.
+/// For a buyer that is AUSTRAC's question, who else pays my customer's recipients; for a
+/// facilitator, who pays it. `None` if `focus` is not a member.
+pub fn ego_svg(n: &Network, focus: &str) -> Option<String> {
+    let me = n.members.iter().find(|m| m.entity_id == focus)?;
+    let edges: Vec<NetworkEdge> =
+        n.edges.iter().filter(|e| e.sender == focus || e.recipient == focus).cloned().collect();
+    let touched = |id: &str| id == focus || edges.iter().any(|e| e.sender == id || e.recipient == id);
+    let members: Vec<_> = n.members.iter().filter(|m| touched(&m.entity_id)).cloned().collect();
+    let payments = edges.iter().map(|e| e.payments as u64).sum();
+    let decimals = n.amount.split_once('.').map_or(0, |(_, f)| f.len());
+    let total: f64 = edges.iter().map(|e| amount(&e.amount)).sum();
+    let first = edges.iter().map(|e| e.first_payment.clone()).min().unwrap_or_default();
+    let last = edges.iter().map(|e| e.last_payment.clone()).max().unwrap_or_default();
+    let ego = Network {
+        network_id: n.network_id.clone(),
+        members,
+        edges,
+        payments,
+        amount: format!("{total:.decimals$}"),
+        currency: n.currency.clone(),
+        first_payment: first,
+        last_payment: last,
+    };
+    Some(draw(&ego, &format!("Around {} ({}) in network {}", me.entity_id, me.role, n.network_id)))
+}
+
+/// The picture of `n` under `title`.
+fn draw(n: &Network, title: &str) -> String {
     let buyers: Vec<&str> = n.members.iter().filter(|m| m.role == "buyer").map(|m| m.entity_id.as_str()).collect();
     let facs: Vec<&str> = n.members.iter().filter(|m| m.role != "buyer").map(|m| m.entity_id.as_str()).collect();
     let money = |id: &str, side: fn(&NetworkEdge) -> &str| -> f64 {
@@ -70,12 +105,12 @@ pub fn network_svg(n: &Network) -> String {
         s,
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="12" role="img" aria-labelledby="t">"#
     );
-    let _ = write!(s, r#"<title id="t">Network {}</title>"#, esc(&n.network_id));
+    let _ = write!(s, r#"<title id="t">{}</title>"#, esc(title));
     s.push_str(r##"<rect width="100%" height="100%" fill="#ffffff"/>"##);
     let _ = write!(
         s,
-        r##"<text x="20" y="26" font-size="15" font-weight="bold" fill="#222">Network {} : {} buyer{}, {} facilitator{}</text>"##,
-        esc(&n.network_id),
+        r##"<text x="20" y="26" font-size="15" font-weight="bold" fill="#222">{} : {} buyer{}, {} facilitator{}</text>"##,
+        esc(title),
         buyers.len(),
         plural(buyers.len()),
         facs.len(),

@@ -116,3 +116,19 @@ fn a_large_network_folds_the_buyers_with_least_money_into_one_row() {
     let h: f64 = svg.split("height=\"").nth(1).unwrap().split('"').next().unwrap().parse().unwrap();
     assert!(h < 1300.0, "{h}");
 }
+
+#[test]
+fn an_ego_network_shows_one_member_its_neighbours_and_folds_the_rest() {
+    let n = network(5, true);
+    let svg = osecwatch_svg::ego_svg(&n, "B000").expect("a member");
+    let all = texts(&svg).join("\n");
+    assert!(all.contains("Around B000 (buyer) in network NW-00000000000000ab : 1 buyer, 2 facilitators"), "{all}");
+    assert!(!all.contains("B001"), "only the focus and its neighbours: {all}");
+    // The hub's other 255 payers (and more) are one node; B000 paid 90.00 and 60.00.
+    assert!(all.contains("+255+ other payers"), "{all}");
+    assert!(all.contains("5 payments, 150.00 EUR"), "{all}");
+    // A facilitator's ego network: its buyers.
+    let g = texts(&osecwatch_svg::ego_svg(&n, "G").unwrap()).join("\n");
+    assert!(g.contains("2 buyers, 1 facilitator") && g.contains("B001") && !g.contains("B002"), "{g}");
+    assert!(osecwatch_svg::ego_svg(&n, "nobody").is_none());
+}

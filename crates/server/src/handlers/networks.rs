@@ -49,15 +49,30 @@ pub(crate) async fn by_id(State(s): State<Shared>, UrlPath(id): UrlPath<String>)
     }
 }
 
-/// `GET /v1/networks/{id}/svg`: the network's picture (hubs folded).
-pub(crate) async fn picture(State(s): State<Shared>, UrlPath(id): UrlPath<String>) -> Answer {
-    match query(&s, move |e| e.networks().into_iter().find(|n| n.network_id == id)).await? {
-        Some(n) => {
-            Ok(([(axum::http::header::CONTENT_TYPE, "image/svg+xml; charset=utf-8")], osecwatch_svg::network_svg(&n))
-                .into_response())
-        }
-        None => Err(error(StatusCode::NOT_FOUND, "no network with this id")),
-    }
+/// Which picture `GET /v1/networks/{id}/svg` draws.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Picture {
+    /// A member's id: its ego network instead of the whole network.
+    focus: Option<String>,
+}
+
+/// `GET /v1/networks/{id}/svg[?focus=ID]`: the network's picture (hubs folded), or one
+/// member's ego network.
+pub(crate) async fn picture(
+    State(s): State<Shared>,
+    UrlPath(id): UrlPath<String>,
+    q: Result<Query<Picture>, axum::extract::rejection::QueryRejection>,
+) -> Answer {
+    let Query(q) = q.map_err(|e| error(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let Some(n) = query(&s, move |e| e.networks().into_iter().find(|n| n.network_id == id)).await? else {
+        return Err(error(StatusCode::NOT_FOUND, "no network with this id"));
+    };
+    let svg = match &q.focus {
+        None => osecwatch_svg::network_svg(&n),
+        Some(f) => osecwatch_svg::ego_svg(&n, f)
+            .ok_or_else(|| error(StatusCode::NOT_FOUND, "focus: not a member of this network"))?,
+    };
+    Ok(([(axum::http::header::CONTENT_TYPE, "image/svg+xml; charset=utf-8")], svg).into_response())
 }
 
 /// `GET /v1/network/seeds`.
