@@ -6,7 +6,7 @@
 #
 # Writes two files of PAYERS small evening transfers over a year, one per sender: in the first
 # every payment goes to one pickup agent (a hub), in the second each to a recipient of its own.
-# `osecwatch network` runs on both side by side: the hub keeps at most 256 payer edges and 4,096
+# `osecwatch network` runs on both side by side: the hub keeps at most 256 payer edges and 1,024
 # inbound payments, so its file costs no more time or memory than the one without a hub, and
 # hubs.csv reports it (payers at the cap, flagged as a hub, no alert).
 source "$(dirname "$0")/bench/common.sh"
