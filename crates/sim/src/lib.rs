@@ -170,74 +170,15 @@ pub fn simulate(
     labels.write_all(b"txn_id,is_osec\n").map_err(io_err(&labels_path))?;
 
     let mut t = Tally::new(&world);
-    let n_cust = world.customers.len();
-    let n_rec = world.shared.recipients.len();
-
+    let mut rows = Rows {
+        writer: &mut *writer,
+        labels: &mut labels,
+        labels_path: &labels_path,
+        id: String::new(),
+        line: Vec::new(),
+    };
+    write_months(&mut world, scenario.institution.country, &mut rows, &mut t, progress)?;
     let sh = &world.shared;
-    let months = sh.cal.months();
-    let country = scenario.institution.country;
-    let mut buf: Vec<behave::Event> = Vec::new();
-    let mut id_buf = String::with_capacity(16);
-    let mut label_line: Vec<u8> = Vec::with_capacity(32);
-    for m in 0..months {
-        for (i, p) in world.procs.iter_mut().enumerate() {
-            p.gen_month(i as u32, m, sh, &mut buf);
-        }
-        buf.sort_unstable_by_key(|e| (e.utc, e.proc_, e.seq));
-        // Later months' events are local times at or after the next month's first day,
-        // i.e. no earlier than its UTC instant minus the largest offset (UTC+14).
-        let cutoff =
-            if m + 1 == months { i64::MAX } else { sh.cal.local_secs(sh.cal.month_starts[m + 1] as i64) - 14 * 3600 };
-        let k = buf.partition_point(|e| e.utc < cutoff);
-        let mut warm = 0u8;
-        for (j, e) in buf[..k].iter().enumerate() {
-            // Touch the entities a few dozen rows ahead (see `EntityText::touch`).
-            if j % 32 == 0 {
-                for f in buf[(j + 32).min(k)..(j + 64).min(k)].iter() {
-                    warm ^= world.text.touch(f.customer, f.recipient);
-                }
-            }
-            t.total += 1;
-            id_buf.clear();
-            id_buf.push_str("TX");
-            let mut ib = itoa::Buffer::new();
-            let digits = ib.format(t.total);
-            for _ in digits.len()..12 {
-                id_buf.push('0');
-            }
-            id_buf.push_str(digits);
-            let rec = &sh.recipients[e.recipient as usize];
-            let (sender_id, sender_name) = world.sender(e.customer, e.utc);
-            let (recipient_id, recipient_name) = world.payee(e.recipient, e.utc);
-            let ts = Timestamp::new(e.utc, e.offset_min);
-            let row = TxnRow {
-                txn_id: &id_buf,
-                timestamp: ts,
-                sender_id,
-                sender_name,
-                sender_country: country,
-                recipient_id,
-                recipient_name,
-                recipient_country: rec.country,
-                amount: Money::new(e.amount, sh.currency),
-                channel: e.channel,
-                reference: &sh.refs[e.reference as usize],
-                merchant_category: (e.mcc != 0).then_some(e.mcc),
-            };
-            writer.write(&row)?;
-            label_line.clear();
-            label_line.extend_from_slice(id_buf.as_bytes());
-            label_line.extend_from_slice(if e.osec { b",true\n" } else { b",false\n" });
-            labels.write_all(&label_line).map_err(io_err(&labels_path))?;
-
-            let account = e.customer as usize + (e.utc >= world.moved_at[e.customer as usize]) as usize * n_cust;
-            let wallet = e.recipient as usize + (e.utc >= world.wallet_moved_at[e.recipient as usize]) as usize * n_rec;
-            t.count(e, account, wallet, world.customers[e.customer as usize].archetype, rec.kind.is_facilitator(), ts);
-        }
-        std::hint::black_box(warm);
-        buf.drain(..k);
-        progress(Progress { months_done: m + 1, months_total: months, transactions: t.total });
-    }
     writer.finish()?;
     labels.flush().map_err(io_err(&labels_path))?;
 
@@ -277,6 +218,103 @@ pub fn simulate(
         .map_err(|e| SimError::Io { path: sum_path.clone(), source: e.into() })?;
     std::fs::write(&sum_path, json).map_err(io_err(&sum_path))?;
     Ok(summary)
+}
+
+/// Where the rows go: the transaction file and its labels, with the buffers reused per row.
+struct Rows<'a> {
+    writer: &'a mut dyn osecwatch_formats::TxnWriter,
+    labels: &'a mut BufWriter<File>,
+    labels_path: &'a Path,
+    id: String,
+    line: Vec<u8>,
+}
+
+impl Rows<'_> {
+    /// Write event `e` as payment number `total`, with its label line.
+    fn write(
+        &mut self,
+        world: &World,
+        country: osecwatch_model::CountryCode,
+        e: &behave::Event,
+        total: u64,
+    ) -> Result<(), SimError> {
+        let sh = &world.shared;
+        self.id.clear();
+        self.id.push_str("TX");
+        let mut ib = itoa::Buffer::new();
+        let digits = ib.format(total);
+        for _ in digits.len()..12 {
+            self.id.push('0');
+        }
+        self.id.push_str(digits);
+        let (sender_id, sender_name) = world.sender(e.customer, e.utc);
+        let (recipient_id, recipient_name) = world.payee(e.recipient, e.utc);
+        let row = TxnRow {
+            txn_id: &self.id,
+            timestamp: Timestamp::new(e.utc, e.offset_min),
+            sender_id,
+            sender_name,
+            sender_country: country,
+            recipient_id,
+            recipient_name,
+            recipient_country: sh.recipients[e.recipient as usize].country,
+            amount: Money::new(e.amount, sh.currency),
+            channel: e.channel,
+            reference: &sh.refs[e.reference as usize],
+            merchant_category: (e.mcc != 0).then_some(e.mcc),
+        };
+        self.writer.write(&row)?;
+        self.line.clear();
+        self.line.extend_from_slice(self.id.as_bytes());
+        self.line.extend_from_slice(if e.osec { b",true\n" } else { b",false\n" });
+        self.labels.write_all(&self.line).map_err(io_err(self.labels_path))
+    }
+}
+
+/// Generate the period month by month and write every event in time order, counting it.
+fn write_months(
+    world: &mut World,
+    country: osecwatch_model::CountryCode,
+    rows: &mut Rows<'_>,
+    t: &mut Tally,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(), SimError> {
+    let n_cust = world.customers.len();
+    let n_rec = world.shared.recipients.len();
+    let months = world.shared.cal.months();
+    let mut buf: Vec<behave::Event> = Vec::new();
+    for m in 0..months {
+        for (i, p) in world.procs.iter_mut().enumerate() {
+            p.gen_month(i as u32, m, &world.shared, &mut buf);
+        }
+        buf.sort_unstable_by_key(|e| (e.utc, e.proc_, e.seq));
+        // Later months' events are local times at or after the next month's first day,
+        // i.e. no earlier than its UTC instant minus the largest offset (UTC+14).
+        let cal = &world.shared.cal;
+        let cutoff =
+            if m + 1 == months { i64::MAX } else { cal.local_secs(cal.month_starts[m + 1] as i64) - 14 * 3600 };
+        let k = buf.partition_point(|e| e.utc < cutoff);
+        let mut warm = 0u8;
+        for (j, e) in buf[..k].iter().enumerate() {
+            // Touch the entities a few dozen rows ahead (see `EntityText::touch`).
+            if j % 32 == 0 {
+                for f in buf[(j + 32).min(k)..(j + 64).min(k)].iter() {
+                    warm ^= world.text.touch(f.customer, f.recipient);
+                }
+            }
+            t.total += 1;
+            rows.write(world, country, e, t.total)?;
+            let account = e.customer as usize + (e.utc >= world.moved_at[e.customer as usize]) as usize * n_cust;
+            let wallet = e.recipient as usize + (e.utc >= world.wallet_moved_at[e.recipient as usize]) as usize * n_rec;
+            let rec = &world.shared.recipients[e.recipient as usize];
+            let archetype = world.customers[e.customer as usize].archetype;
+            t.count(e, account, wallet, archetype, rec.kind.is_facilitator(), Timestamp::new(e.utc, e.offset_min));
+        }
+        std::hint::black_box(warm);
+        buf.drain(..k);
+        progress(Progress { months_done: m + 1, months_total: months, transactions: t.total });
+    }
+    Ok(())
 }
 
 /// What one run wrote, counted as it is written: per entity (for the labels) and per

@@ -75,32 +75,73 @@ pub fn ego_svg(n: &Network, focus: &str) -> Option<String> {
     Some(draw(&ego, &format!("Around {} ({}) in network {}", me.entity_id, me.role, n.network_id)))
 }
 
+/// Where everything goes: the two columns of rows, in drawing order.
+struct Layout {
+    buyers: Vec<Row>,
+    facilitators: Vec<Row>,
+    height: f64,
+    /// Decimals of the base currency, as the record writes amounts.
+    decimals: usize,
+}
+
+/// The y of row `i`'s centre.
+fn y(i: usize) -> f64 {
+    TOP + ROW * i as f64 + ROW / 2.0
+}
+
+impl Layout {
+    /// Rows of both columns, folded, then ordered by barycentre: facilitators by id first,
+    /// then buyers by their facilitators' mean row, facilitators by their buyers', and
+    /// buyers once more.
+    fn of(n: &Network) -> Layout {
+        let column = |buyer: bool, side: fn(&NetworkEdge) -> &str| {
+            let ids = n.members.iter().filter(|m| (m.role == "buyer") == buyer).map(|m| m.entity_id.as_str());
+            fold(
+                ids.map(|id| {
+                    (id.to_string(), n.edges.iter().filter(|e| side(e) == id).map(|e| amount(&e.amount)).sum())
+                })
+                .collect(),
+            )
+        };
+        let mut buyers = column(true, |e| &e.sender);
+        let mut facilitators = column(false, |e| &e.recipient);
+        facilitators.sort_by(|a, b| a.ids.cmp(&b.ids));
+        for _ in 0..2 {
+            order_by_neighbours(&mut buyers, &facilitators, n, |e| (&e.sender, &e.recipient));
+            order_by_neighbours(&mut facilitators, &buyers, n, |e| (&e.recipient, &e.sender));
+        }
+        order_by_neighbours(&mut buyers, &facilitators, n, |e| (&e.sender, &e.recipient));
+        let height = TOP + ROW * buyers.len().max(facilitators.len()) as f64 + 70.0;
+        let decimals = n.amount.split_once('.').map_or(0, |(_, f)| f.len());
+        Layout { buyers, facilitators, height, decimals }
+    }
+
+    fn money(&self, x: f64) -> String {
+        format!("{x:.*}", self.decimals)
+    }
+}
+
+/// The row of `id` in a column.
+fn row_of(rows: &[Row], id: &str) -> Option<usize> {
+    rows.iter().position(|r| r.ids.iter().any(|x| x == id))
+}
+
 /// The picture of `n` under `title`.
 fn draw(n: &Network, title: &str) -> String {
-    let buyers: Vec<&str> = n.members.iter().filter(|m| m.role == "buyer").map(|m| m.entity_id.as_str()).collect();
-    let facs: Vec<&str> = n.members.iter().filter(|m| m.role != "buyer").map(|m| m.entity_id.as_str()).collect();
-    let money = |id: &str, side: fn(&NetworkEdge) -> &str| -> f64 {
-        n.edges.iter().filter(|e| side(e) == id).map(|e| amount(&e.amount)).sum()
-    };
-    // Amounts as the record writes them: as many decimals as the base currency has.
-    let decimals = n.amount.split_once('.').map_or(0, |(_, f)| f.len());
-    let money_text = |x: f64| format!("{x:.decimals$}");
-    let mut brows = fold(buyers.iter().map(|b| (b.to_string(), money(b, |e| &e.sender))).collect());
-    let mut frows = fold(facs.iter().map(|f| (f.to_string(), money(f, |e| &e.recipient))).collect());
-    // Barycentric ordering: facilitators by id first, then buyers by their facilitators'
-    // mean row, facilitators by their buyers', and buyers once more.
-    frows.sort_by(|a, b| a.ids.cmp(&b.ids));
-    for _ in 0..2 {
-        order_by_neighbours(&mut brows, &frows, n, |e| (&e.sender, &e.recipient));
-        order_by_neighbours(&mut frows, &brows, n, |e| (&e.recipient, &e.sender));
-    }
-    order_by_neighbours(&mut brows, &frows, n, |e| (&e.sender, &e.recipient));
-    let row_of = |rows: &[Row], id: &str| rows.iter().position(|r| r.ids.iter().any(|x| x == id));
-    let y = |i: usize| TOP + ROW * i as f64 + ROW / 2.0;
-    let rows = brows.len().max(frows.len());
-    let height = TOP + ROW * rows as f64 + 70.0;
-
+    let l = Layout::of(n);
     let mut s = String::with_capacity(8192);
+    header(&mut s, n, title, l.height);
+    edges(&mut s, n, &l);
+    nodes(&mut s, n, &l);
+    legend(&mut s, l.height);
+    s.push_str("</svg>\n");
+    s
+}
+
+/// The document's start, its title and the two lines of figures.
+fn header(s: &mut String, n: &Network, title: &str, height: f64) {
+    let count = |buyer: bool| n.members.iter().filter(|m| (m.role == "buyer") == buyer).count();
+    let (buyers, facs) = (count(true), count(false));
     let _ = write!(
         s,
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="12" role="img" aria-labelledby="t">"#
@@ -109,12 +150,10 @@ fn draw(n: &Network, title: &str) -> String {
     s.push_str(r##"<rect width="100%" height="100%" fill="#ffffff"/>"##);
     let _ = write!(
         s,
-        r##"<text x="20" y="26" font-size="15" font-weight="bold" fill="#222">{} : {} buyer{}, {} facilitator{}</text>"##,
+        r##"<text x="20" y="26" font-size="15" font-weight="bold" fill="#222">{} : {buyers} buyer{}, {facs} facilitator{}</text>"##,
         esc(title),
-        buyers.len(),
-        plural(buyers.len()),
-        facs.len(),
-        plural(facs.len()),
+        plural(buyers),
+        plural(facs),
     );
     let _ = write!(
         s,
@@ -125,11 +164,13 @@ fn draw(n: &Network, title: &str) -> String {
         day(&n.first_payment),
         day(&n.last_payment),
     );
+}
 
-    // Edges first, so nodes are drawn over them; folded rows get one edge per pair of rows.
+/// One line per pair of rows with payments between them (drawn first, so nodes cover them).
+fn edges(s: &mut String, n: &Network, l: &Layout) {
     let mut pairs: BTreeMap<(usize, usize), (u32, u32, f64)> = BTreeMap::new();
     for e in &n.edges {
-        if let (Some(b), Some(f)) = (row_of(&brows, &e.sender), row_of(&frows, &e.recipient)) {
+        if let (Some(b), Some(f)) = (row_of(&l.buyers, &e.sender), row_of(&l.facilitators, &e.recipient)) {
             let p = pairs.entry((b, f)).or_default();
             p.0 += e.payments;
             p.1 += e.night_payments;
@@ -139,7 +180,7 @@ fn draw(n: &Network, title: &str) -> String {
     for (&(b, f), &(count, night, amount)) in &pairs {
         // 1 px up to 10 units of money, then 1.5 px more per tenfold, at most 6 px.
         let width = (1.0 + (amount.max(1.0) / 10.0).log10().max(0.0) * 1.5).min(6.0);
-        let folded = brows[b].ids.len() > 1 || frows[f].ids.len() > 1;
+        let folded = l.buyers[b].ids.len() > 1 || l.facilitators[f].ids.len() > 1;
         let _ = write!(
             s,
             r##"<line x1="{X_BUYER}" y1="{:.1}" x2="{X_FAC}" y2="{:.1}" stroke="#7f8c8d" stroke-width="{width:.1}"{}><title>{} payments ({} at night), {} {}</title></line>"##,
@@ -149,45 +190,51 @@ fn draw(n: &Network, title: &str) -> String {
             if folded { r#" stroke-opacity="0.25" stroke-dasharray="4 3""# } else { r#" stroke-opacity="0.7""# },
             count,
             night,
-            money_text(amount),
+            l.money(amount),
             esc(&n.currency),
         );
     }
+}
 
-    for (i, r) in brows.iter().enumerate() {
-        let label = row_label(r, "buyers");
+/// The buyers' circles, the facilitators' squares with their fold of other payers, labels.
+fn nodes(s: &mut String, n: &Network, l: &Layout) {
+    let many = |r: &Row| if r.ids.len() > 1 { "s" } else { "" };
+    for (i, r) in l.buyers.iter().enumerate() {
         let _ = write!(
             s,
             r##"<circle cx="{X_BUYER}" cy="{:.1}" r="7" fill="#b03a2e"><title>{} (buyer{}): {} {}</title></circle><text x="{}" y="{:.1}" text-anchor="end" fill="#222">{}</text>"##,
             y(i),
             esc(&r.ids.join(", ")),
-            if r.ids.len() > 1 { "s" } else { "" },
-            money_text(r.money),
+            many(r),
+            l.money(r.money),
             esc(&n.currency),
             X_BUYER - 14.0,
             y(i) + 4.0,
-            esc(&label),
+            esc(&row_label(r, "buyers")),
         );
     }
-    for (i, r) in frows.iter().enumerate() {
-        let (yy, label) = (y(i), row_label(r, "facilitators"));
+    for (i, r) in l.facilitators.iter().enumerate() {
         let _ = write!(
             s,
             r##"<rect x="{}" y="{:.1}" width="14" height="14" fill="#6c3483"><title>{} (facilitator{}): received {} {} from this network</title></rect><text x="{}" y="{:.1}" fill="#222">{}</text>"##,
             X_FAC - 7.0,
-            yy - 7.0,
+            y(i) - 7.0,
             esc(&r.ids.join(", ")),
-            if r.ids.len() > 1 { "s" } else { "" },
-            money_text(r.money),
+            many(r),
+            l.money(r.money),
             esc(&n.currency),
             X_FAC + 14.0,
-            yy + 4.0,
-            esc(&label),
+            y(i) + 4.0,
+            esc(&row_label(r, "facilitators")),
         );
         if r.ids.len() == 1 {
-            other_payers(&mut s, n, &r.ids[0], yy);
+            other_payers(s, n, &r.ids[0], y(i));
         }
     }
+}
+
+/// What the marks mean.
+fn legend(s: &mut String, height: f64) {
     let ly = height - 28.0;
     let _ = write!(
         s,
@@ -198,8 +245,6 @@ fn draw(n: &Network, title: &str) -> String {
         ly + 4.0,
         ly + 22.0,
     );
-    s.push_str("</svg>\n");
-    s
 }
 
 /// The grey node right of a facilitator: every payer of its that is not a member of the
