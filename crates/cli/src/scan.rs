@@ -268,6 +268,60 @@ fn write_jsonl<T: Serialize>(path: &Path, items: impl IntoIterator<Item = T>) ->
     Ok(())
 }
 
+/// The engine's configuration beyond the pack: the watch list with buyer seeds, facilitator
+/// seeds, and same-party links from the customer file (what the file gave, for the summary).
+fn configure(engine: &mut Engine, o: &ScanOptions<'_>) -> Result<Option<CustomerFileSummary>> {
+    let mut watch: Vec<String> = o.seed_buyers.clone();
+    if let Some(w) = o.watchlist {
+        let text = std::fs::read_to_string(w).with_context(|| format!("reading watch list {}", w.display()))?;
+        watch.extend(text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(String::from));
+    }
+    if !watch.is_empty() {
+        engine.set_watchlist(watch);
+    }
+    if !o.seed_facilitators.is_empty() {
+        engine.set_confirmed_facilitators(o.seed_facilitators.iter().cloned());
+    }
+    Ok(match o.customers {
+        Some(p) => {
+            let f = osecwatch_ingest::read_customer_file(p)?;
+            let used = f.links.len() as u64;
+            let linked_customers = engine.set_same_party(f.links);
+            Some(CustomerFileSummary {
+                path: p.display().to_string(),
+                read: f.read,
+                used,
+                linked_customers,
+                rejected: f
+                    .rejected
+                    .into_iter()
+                    .map(|r| CustomerLineRejected { line: r.line, reason: r.reason })
+                    .collect(),
+            })
+        }
+        None => None,
+    })
+}
+
+/// `alerts.jsonl`; returns the alerts counted by typology and by decision.
+#[allow(clippy::type_complexity)]
+fn write_alerts(
+    path: &Path,
+    alerts: &[osecwatch_engine::Alert],
+) -> Result<(BTreeMap<String, u64>, BTreeMap<&'static str, u64>)> {
+    let mut w = BufWriter::new(File::create(path).with_context(|| format!("creating {}", path.display()))?);
+    let mut by_typ = BTreeMap::new();
+    let mut by_dec = BTreeMap::new();
+    for a in alerts {
+        serde_json::to_writer(&mut w, a)?;
+        w.write_all(b"\n")?;
+        *by_typ.entry(a.typology.clone()).or_insert(0) += 1;
+        *by_dec.entry(a.decision.as_str()).or_insert(0) += 1;
+    }
+    w.flush()?;
+    Ok((by_typ, by_dec))
+}
+
 /// One SVG per network, `networks/NW-....svg`; pictures of an earlier scan into the same
 /// folder are removed first, so the folder holds exactly this scan's networks.
 fn write_network_pictures(dir: &Path, networks: &[osecwatch_engine::Network]) -> Result<()> {
@@ -307,7 +361,7 @@ pub struct ScanOptions<'a> {
 /// Run the pack over the inputs and write the scan's files; returns the summary and the
 /// engine (for `osecwatch network`, which writes the graph from it).
 pub fn scan(inputs: &[PathBuf], rules: &Path, out: &Path, o: &ScanOptions<'_>) -> Result<(ScanSummary, Engine)> {
-    let (window, watchlist, quiet, xml, csv) = (o.window, o.watchlist, o.quiet, &o.xml, o.csv);
+    let (window, quiet, xml, csv) = (o.window, o.quiet, &o.xml, o.csv);
     if window < 0 {
         bail!("--reorder-window must be 0 or more seconds");
     }
@@ -315,36 +369,7 @@ pub fn scan(inputs: &[PathBuf], rules: &Path, out: &Path, o: &ScanOptions<'_>) -
     let pack_id = pack.meta.id.clone();
     let pack_version = pack.meta.version.clone();
     let mut engine = Engine::new(pack).context("rule pack rates")?;
-    let mut watch: Vec<String> = o.seed_buyers.clone();
-    if let Some(w) = watchlist {
-        let text = std::fs::read_to_string(w).with_context(|| format!("reading watch list {}", w.display()))?;
-        watch.extend(text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(String::from));
-    }
-    if !watch.is_empty() {
-        engine.set_watchlist(watch);
-    }
-    if !o.seed_facilitators.is_empty() {
-        engine.set_confirmed_facilitators(o.seed_facilitators.iter().cloned());
-    }
-    let customer_file = match o.customers {
-        Some(p) => {
-            let f = osecwatch_ingest::read_customer_file(p)?;
-            let used = f.links.len() as u64;
-            let linked_customers = engine.set_same_party(f.links);
-            Some(CustomerFileSummary {
-                path: p.display().to_string(),
-                read: f.read,
-                used,
-                linked_customers,
-                rejected: f
-                    .rejected
-                    .into_iter()
-                    .map(|r| CustomerLineRejected { line: r.line, reason: r.reason })
-                    .collect(),
-            })
-        }
-        None => None,
-    };
+    let customer_file = configure(&mut engine, o)?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let qpath = out.join("quarantine.csv");
     let qfile = File::create(&qpath).with_context(|| format!("creating {}", qpath.display()))?;
@@ -390,17 +415,7 @@ pub fn scan(inputs: &[PathBuf], rules: &Path, out: &Path, o: &ScanOptions<'_>) -
     stats.rejected += late;
     debug_assert_eq!(stats.read, stats.accepted + stats.rejected);
     let alerts = engine.alerts();
-    let apath = out.join("alerts.jsonl");
-    let mut w = BufWriter::new(File::create(&apath).with_context(|| format!("creating {}", apath.display()))?);
-    let mut by_typ = BTreeMap::new();
-    let mut by_dec = BTreeMap::new();
-    for a in &alerts {
-        serde_json::to_writer(&mut w, a)?;
-        w.write_all(b"\n")?;
-        *by_typ.entry(a.typology.clone()).or_insert(0) += 1;
-        *by_dec.entry(a.decision.as_str()).or_insert(0) += 1;
-    }
-    w.flush()?;
+    let (by_typ, by_dec) = write_alerts(&out.join("alerts.jsonl"), &alerts)?;
     // Networks: connected groups of alerted buyers and facilitators, each with its picture.
     let networks = engine.networks();
     write_network_pictures(&out.join("networks"), &networks)?;

@@ -151,7 +151,6 @@ pub(crate) struct Scratch {
     pub(crate) recipients_90d: FxHashSet<u32>,
     pub(crate) recipients_365d: FxHashSet<u32>,
     pub(crate) unrelated: FxHashSet<u32>,
-    pub(crate) alerted: FxHashSet<u32>,
     pub(crate) countries: Vec<[u8; 2]>,
     pub(crate) amounts: Vec<i64>,
     pub(crate) times: Vec<i64>,
@@ -214,7 +213,6 @@ impl Scratch {
         self.recipients_90d.clear();
         self.recipients_365d.clear();
         self.unrelated.clear();
-        self.alerted.clear();
         self.countries.clear();
         self.amounts.clear();
         self.times.clear();

@@ -304,8 +304,8 @@ fn write_months(
             }
             t.total += 1;
             rows.write(world, country, e, t.total)?;
-            let account = e.customer as usize + (e.utc >= world.moved_at[e.customer as usize]) as usize * n_cust;
-            let wallet = e.recipient as usize + (e.utc >= world.wallet_moved_at[e.recipient as usize]) as usize * n_rec;
+            let account = e.customer as usize + world.moved(e.customer, e.utc) as usize * n_cust;
+            let wallet = e.recipient as usize + world.wallet_moved(e.recipient, e.utc) as usize * n_rec;
             let rec = &world.shared.recipients[e.recipient as usize];
             let archetype = world.customers[e.customer as usize].archetype;
             t.count(e, account, wallet, archetype, rec.kind.is_facilitator(), Timestamp::new(e.utc, e.offset_min));

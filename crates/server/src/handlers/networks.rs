@@ -41,12 +41,16 @@ pub(crate) async fn list(
     Ok(Json(serde_json::json!({ "total": total, "offset": offset, "limit": limit, "networks": page })).into_response())
 }
 
+/// The network with this id, or the 404 answer.
+async fn network(s: &Shared, id: String) -> Result<osecwatch_engine::Network, axum::response::Response> {
+    query(s, move |e| e.networks().into_iter().find(|n| n.network_id == id))
+        .await?
+        .ok_or_else(|| error(StatusCode::NOT_FOUND, "no network with this id"))
+}
+
 /// `GET /v1/networks/{id}`.
 pub(crate) async fn by_id(State(s): State<Shared>, UrlPath(id): UrlPath<String>) -> Answer {
-    match query(&s, move |e| e.networks().into_iter().find(|n| n.network_id == id)).await? {
-        Some(n) => Ok(Json(n).into_response()),
-        None => Err(error(StatusCode::NOT_FOUND, "no network with this id")),
-    }
+    Ok(Json(network(&s, id).await?).into_response())
 }
 
 /// Which picture `GET /v1/networks/{id}/svg` draws.
@@ -64,9 +68,7 @@ pub(crate) async fn picture(
     q: Result<Query<Picture>, axum::extract::rejection::QueryRejection>,
 ) -> Answer {
     let Query(q) = q.map_err(|e| error(StatusCode::BAD_REQUEST, e.body_text()))?;
-    let Some(n) = query(&s, move |e| e.networks().into_iter().find(|n| n.network_id == id)).await? else {
-        return Err(error(StatusCode::NOT_FOUND, "no network with this id"));
-    };
+    let n = network(&s, id).await?;
     let svg = match &q.focus {
         None => osecwatch_svg::network_svg(&n),
         Some(f) => osecwatch_svg::ego_svg(&n, f)

@@ -128,10 +128,22 @@ const MOVERS: u64 = 0x30E5;
 const WALLETS: u64 = 0x3A11E7;
 
 impl World {
+    /// Whether a customer's payment at `utc` comes from its second account.
+    #[inline]
+    pub fn moved(&self, customer: u32, utc: i64) -> bool {
+        utc >= self.moved_at[customer as usize]
+    }
+
+    /// Whether a payment to recipient `r` at `utc` goes to its second wallet.
+    #[inline]
+    pub fn wallet_moved(&self, r: u32, utc: i64) -> bool {
+        utc >= self.wallet_moved_at[r as usize]
+    }
+
     /// The account a customer's payment at `utc` comes from: (id, name).
     #[inline]
     pub fn sender(&self, customer: u32, utc: i64) -> (&str, &str) {
-        if utc >= self.moved_at[customer as usize] {
+        if self.moved(customer, utc) {
             self.text.second_account(customer)
         } else {
             self.text.customer(customer)
@@ -141,7 +153,7 @@ impl World {
     /// The wallet a payment to recipient `r` at `utc` goes to: (id, name).
     #[inline]
     pub fn payee(&self, r: u32, utc: i64) -> (&str, &str) {
-        if utc >= self.wallet_moved_at[r as usize] {
+        if self.wallet_moved(r, utc) {
             self.text.second_wallet(r)
         } else {
             self.text.recipient(r)
