@@ -19,6 +19,7 @@ source "$(dirname "$0")/bench/common.sh"
 command -v wrk >/dev/null || { apt-get install -y -q wrk >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null; }; }
 DIR="$DIR/serve"
 rm -rf "$DIR"; mkdir -p "$DIR"
+export OSECWATCH_BENCH_T0="$(date +%s)"
 export OSECWATCH_BENCH_TOKEN="bench-$(date +%s)-0123456789abcdef"
 ADMIN_TOKEN="admin-$(date +%s)-0123456789abcdef"
 OSECWATCH_TOKENS="bench:screen+read:$OSECWATCH_BENCH_TOKEN;ops:admin:$ADMIN_TOKEN" "$BIN" serve --listen 127.0.0.1:18181 --data-dir "$DIR/data" > "$DIR/serve.log" 2>&1 &
@@ -52,6 +53,8 @@ while kill -0 $WRK 2>/dev/null; do sleep 5; kill -0 $WRK 2>/dev/null && SAMPLES=
 wait $WRK
 [ -n "$STORM" ] && wait $STORM
 grep -E "BENCH|Latency|Requests/sec" "$DIR/wrk.txt"
+# Every measured request must have been answered 200: a refusal (late, future) is not a decision.
+grep -q "errors_status=0 " "$DIR/wrk.txt" && echo "refusals in the measured run: none" || { echo "refusals in the measured run: SOME (see errors_status)"; exit 1; }
 if [ -n "$STORM" ]; then
   python3 - "$DIR/seeds.txt" <<'PY'
 import json, sys

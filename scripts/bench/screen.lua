@@ -12,7 +12,11 @@ end
 function init(args)
   token = os.getenv("OSECWATCH_BENCH_TOKEN")
   run = os.getenv("OSECWATCH_BENCH_RUN") or "r"
+  -- The script's start (wall clock, seconds), shared by both threads and both runs.
+  t0 = tonumber(os.getenv("OSECWATCH_BENCH_T0") or os.time())
   counter = 0
+  second = -1
+  in_second = 0
 end
 
 local corridors = { "PH", "PH", "PH", "TH", "VN", "CO" }
@@ -20,9 +24,17 @@ local corridors = { "PH", "PH", "PH", "TH", "VN", "CO" }
 function request()
   counter = counter + 1
   local n = counter
-  -- Event time advances 150 s per request and thread, so a 60-second run covers about three
-  -- years of payments and the engine's windows slide: state reaches its steady size.
-  local t = 1735689600 + n * 150 + tid * 7
+  -- Event time runs 12 hours per wall-clock second on one timeline for both threads and both
+  -- runs (the warm-up and the measured run), starting 40 days before the wall clock: the
+  -- 30-day windows slide, both threads stay within the service's allowed lateness (24 h) of
+  -- each other, and no payment is dated in the future (the service refuses those).
+  local now = os.time()
+  if now ~= second then
+    second = now
+    in_second = 0
+  end
+  in_second = in_second + 1
+  local t = t0 - 40 * 86400 + (now - t0) * 43200 + math.min(in_second * 3, 43199) + tid
   local country = "DE"
   local channel = "card"
   local mcc = ',"merchant_category":"5411"'

@@ -5,7 +5,8 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use osecwatch_engine::{Decision, Engine, RulePack};
 use osecwatch_ingest::{
-    read_file_opts, CsvOptions, IngestStats, Location, OrderGuard, QuarantineWriter, Rejection, ReorderBuffer, Visitor,
+    read_file_opts, ClockSettings, CsvOptions, EventClock, IngestStats, Location, OrderGuard, QuarantineWriter,
+    Rejection, ReorderBuffer, Visitor,
 };
 use osecwatch_model::{Timestamp, TxnRow};
 use serde::Serialize;
@@ -31,6 +32,8 @@ pub struct ScanArgs {
     /// 0 quarantines any payment earlier than the one before it.
     #[arg(long, default_value_t = 0)]
     pub reorder_window: i64,
+    #[command(flatten)]
+    pub clock: crate::clockopts::ClockArgs,
     /// Sender ids on a watch list (one per line), for R-OSEC-09.
     #[arg(long)]
     pub watchlist: Option<PathBuf>,
@@ -54,6 +57,10 @@ pub struct ScanArgs {
 
 struct ScanVisitor<'a> {
     engine: &'a mut Engine,
+    /// Event time no single row can hijack (the same check as the service's).
+    clock: EventClock,
+    /// The wall clock at the start of the scan.
+    wall: i64,
     guard: OrderGuard,
     reorder: Option<ReorderBuffer>,
     quarantine: QuarantineWriter<BufWriter<File>>,
@@ -105,6 +112,9 @@ impl ScanVisitor<'_> {
 impl Visitor for ScanVisitor<'_> {
     fn accept(&mut self, row: &TxnRow<'_>, loc: &dyn Fn() -> Location) {
         self.tick();
+        if let Err(reason) = self.clock.check(row.timestamp.utc, self.wall) {
+            return self.reject_late(loc(), reason);
+        }
         if let Some(mut rb) = self.reorder.take() {
             let res = rb.push(row, &mut |t| self.release(t));
             self.reorder = Some(rb);
@@ -125,6 +135,9 @@ impl Visitor for ScanVisitor<'_> {
             return self.accept(&row(), loc);
         }
         self.tick();
+        if let Err(reason) = self.clock.check(at.utc, self.wall) {
+            return self.reject_late(loc(), reason);
+        }
         match self.guard.check(at.utc) {
             Ok(()) => {
                 self.engine.pass(at);
@@ -136,7 +149,15 @@ impl Visitor for ScanVisitor<'_> {
 
     fn pass_run(&mut self, count: u64, first: Timestamp, last: Timestamp) -> bool {
         // A run starting before the last payment has late rows, which get named one by one.
-        if self.reorder.is_some() || !self.guard.check_run(first.utc, last.utc) {
+        if self.reorder.is_some() {
+            return false;
+        }
+        let before = self.clock.clone();
+        if !self.clock.check_run(first.utc, last.utc, self.wall) {
+            return false;
+        }
+        if !self.guard.check_run(first.utc, last.utc) {
+            self.clock = before;
             return false;
         }
         self.tick_by(count);
@@ -201,6 +222,7 @@ impl ScanArgs {
         }
         Ok(ScanOptions {
             window: self.reorder_window,
+            clock: self.clock.settings()?,
             watchlist: self.watchlist.as_deref(),
             customers: self.customers.as_deref(),
             quiet: self.quiet,
@@ -346,6 +368,8 @@ fn write_network_pictures(dir: &Path, networks: &[osecwatch_engine::Network]) ->
 pub struct ScanOptions<'a> {
     /// Seconds of reordering allowed (0: a late payment is quarantined).
     pub window: i64,
+    /// Limits on event time (future skew, earliest, advance).
+    pub clock: ClockSettings,
     pub watchlist: Option<&'a Path>,
     /// The customer file behind same-party links.
     pub customers: Option<&'a Path>,
@@ -385,6 +409,8 @@ pub fn scan(inputs: &[PathBuf], rules: &Path, out: &Path, o: &ScanOptions<'_>) -
     let filter = engine.relevance_filter();
     let mut v = ScanVisitor {
         engine: &mut engine,
+        clock: EventClock::new(o.clock),
+        wall: osecwatch_ingest::wall_clock_utc(),
         guard: OrderGuard::default(),
         reorder: (window > 0).then(|| ReorderBuffer::new(window)),
         quarantine: QuarantineWriter::new(BufWriter::new(qfile))?,

@@ -26,6 +26,12 @@ pub struct ServeArgs {
     /// PEM private key for HTTPS (env OSECWATCH_TLS_KEY).
     #[arg(long)]
     pub tls_key: Option<PathBuf>,
+    #[command(flatten)]
+    pub clock: crate::clockopts::ClockArgs,
+    /// How far behind the latest accepted payment a payment may be dated, in seconds; a
+    /// later one is refused as late (409) unless it is a known duplicate [default: 86400]
+    #[arg(long, value_name = "SECS")]
+    pub allowed_lateness: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -43,6 +49,11 @@ struct FileConfig {
     xml_agent_channels: Option<std::collections::BTreeMap<String, String>>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
+    max_future_skew_secs: Option<i64>,
+    max_advance_secs: Option<i64>,
+    /// RFC 3339.
+    earliest: Option<String>,
+    allowed_lateness_secs: Option<i64>,
 }
 
 pub fn run_serve(a: ServeArgs) -> Result<()> {
@@ -73,6 +84,18 @@ pub fn run_serve(a: ServeArgs) -> Result<()> {
     }
     if let Some(n) = file.snapshot_every {
         cfg.snapshot_every = n;
+    }
+    let from_file = crate::clockopts::ClockArgs {
+        max_future_skew: file.max_future_skew_secs,
+        max_advance: file.max_advance_secs,
+        earliest: file.earliest,
+    };
+    cfg.clock = a.clock.or(from_file).settings()?;
+    if let Some(l) = a.allowed_lateness.or(file.allowed_lateness_secs) {
+        if l < 0 {
+            bail!("allowed lateness must be 0 or more seconds");
+        }
+        cfg.allowed_lateness = l;
     }
     let cert = a.tls_cert.or_else(|| env("OSECWATCH_TLS_CERT").map(PathBuf::from)).or(file.tls_cert);
     let key = a.tls_key.or_else(|| env("OSECWATCH_TLS_KEY").map(PathBuf::from)).or(file.tls_key);

@@ -496,3 +496,48 @@ fn scan_with_a_customer_file_links_accounts_and_reports_bad_lines() {
         assert!(v["entity_type"] == "recipient" || linked.contains(id) || network, "{l}");
     }
 }
+
+/// One row dated 9999, one dated year 1 and one half a year ahead, in the middle of a
+/// time-ordered file: each is quarantined itself (with its reason), every other row is
+/// screened, and the alerts are those of the file without them.
+#[test]
+fn a_row_far_in_the_future_or_past_is_quarantined_itself_not_the_rows_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = dir.path().join("w");
+    assert!(osecwatch()
+        .args(["simulate", "--scenario", "small", "--months", "3", "--quiet", "--out"])
+        .arg(&world)
+        .status()
+        .unwrap()
+        .success());
+    let tx = world.join("transactions.csv");
+    let text = std::fs::read_to_string(&tx).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let mid = lines.len() / 2;
+    let hostile = [
+        "H9999,9999-12-31T23:59:59+00:00,S,,DE,R,,PH,5.00,EUR,mto,,",
+        "H0001,0001-01-01T00:00:00+00:00,S,,DE,R,,PH,5.00,EUR,mto,,",
+        "HAHEAD,2025-12-31T23:00:00+01:00,S,,DE,R,,PH,5.00,EUR,mto,,",
+    ];
+    let mut with = lines[..mid].to_vec();
+    with.extend(hostile);
+    with.extend(&lines[mid..]);
+    let bad = dir.path().join("hostile.csv");
+    std::fs::write(&bad, with.join("\n") + "\n").unwrap();
+    let (clean_out, bad_out) = (dir.path().join("clean"), dir.path().join("bad"));
+    assert!(scan(&[], &rules("osec.toml"), &tx, &clean_out).status.success());
+    let out = scan(&[], &rules("osec.toml"), &bad, &bad_out);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(bad_out.join("scan_summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["rejected"], 3, "{summary}");
+    assert_eq!(summary["read"].as_u64().unwrap() as usize, lines.len() - 1 + 3);
+    let q = std::fs::read_to_string(bad_out.join("quarantine.csv")).unwrap();
+    for (line, why) in [(mid + 1, "future"), (mid + 2, "earliest"), (mid + 3, "ahead of the latest payment")] {
+        let row = q.lines().find(|l| l.contains(&format!("line {line}"))).unwrap_or_else(|| panic!("line {line}: {q}"));
+        assert!(row.contains(why), "{row}");
+    }
+    let read = |d: &std::path::Path| std::fs::read_to_string(d.join("alerts.jsonl")).unwrap();
+    assert!(!read(&clean_out).is_empty());
+    assert_eq!(read(&clean_out), read(&bad_out), "the hostile rows changed other customers' alerts");
+}

@@ -185,7 +185,7 @@ fn every_endpoint_and_every_auth_failure() {
     let r = json(&r);
     assert_eq!((r["accepted"].as_u64(), r["rejected"].as_u64(), r["read"].as_u64()), (Some(9), Some(1), Some(10)));
     assert_eq!(r["rejections"][0]["at"], "line 10");
-    let csv = "txn_id,timestamp,sender_id,sender_country,recipient_id,recipient_country,amount,currency,channel\nC1,2025-03-20T22:00:00+01:00,S5,DE,FAC,PH,30.00,EUR,wallet\nC2,bad,S5,DE,FAC,PH,30.00,EUR,wallet\n";
+    let csv = "txn_id,timestamp,sender_id,sender_country,recipient_id,recipient_country,amount,currency,channel\nC1,2025-03-15T22:00:00+01:00,S5,DE,FAC,PH,30.00,EUR,wallet\nC2,bad,S5,DE,FAC,PH,30.00,EUR,wallet\n";
     let r = json(&s.req("POST", "/v1/transactions", Some(INGEST), "text/csv", csv.as_bytes()).1);
     assert_eq!((r["accepted"].as_u64(), r["rejected"].as_u64()), (Some(1), Some(1)));
     let xml = r#"<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pacs.008.001.08"><FIToFICstmrCdtTrf><GrpHdr><CreDtTm>2025-03-21T22:00:00+01:00</CreDtTm></GrpHdr>
@@ -307,10 +307,12 @@ fn sigkill_at_random_moments_loses_no_accepted_payment_and_duplicates_no_alert()
                 let mut ok = Vec::new();
                 for i in 0..burst {
                     let id = format!("K{}", start + i);
-                    let day = 1 + (start + i) % 27;
+                    // Event time 10 s apart per payment id: the threads run side by side
+                    // within the allowed lateness (hours apart at most, not days).
+                    let k = (start + i) as i64 * 10;
                     let body = pay(
                         &id,
-                        &format!("2025-04-{day:02}T2{}:00:00+02:00", (start + i) % 3),
+                        &osecwatch_model::Timestamp::new(1_743_530_400 + k, 120).to_rfc3339(),
                         &format!("S{}", (start + i) % 7),
                         &format!("F{}", (start + i) % 3),
                         "35.00",
@@ -603,4 +605,68 @@ fn seed_events_are_logged_and_replay_to_the_same_alerts() {
     assert_eq!((line["seq"].as_u64(), line["actor"].as_str()), (Some(4), Some("ops")));
     let audit = std::fs::read_to_string(dir.path().join("straight/audit.jsonl")).unwrap();
     assert!(audit.lines().any(|l| l.contains("\"seed\"") && l.contains("\"ops\"") && l.contains("FAC")), "{audit}");
+}
+
+/// Event time no single payment can hijack, live and on replay: the 9999 payment, the
+/// year-1 payment and one half a year ahead of a replayed stream are refused, a payment
+/// more than the allowed lateness behind is refused as late (409), and every other
+/// payment gets the decision it gets on a service that never saw them, also after a
+/// restart from the log.
+#[test]
+fn one_payment_cannot_move_event_time_for_everyone() {
+    // Three senders, each paying a new recipient every night at 23:00 local time.
+    let t0 = 1_740_952_800i64; // 2025-03-02T23:00:00+01:00
+    let good: Vec<String> = (0..60)
+        .map(|i| {
+            let ts = osecwatch_model::Timestamp::new(t0 + (i / 3) * 86_400 + (i % 3) * 600, 60).to_rfc3339();
+            pay(&format!("G{i}"), &ts, &format!("S{}", i % 3), &format!("F{i}"), "45.00")
+        })
+        .collect();
+    let decide = |s: &Server, body: &str| {
+        let (c, r) = s.req("POST", "/v1/screen", Some(SCREEN), "application/json", body.as_bytes());
+        (c, json(&r))
+    };
+    let clean_dir = tempfile::tempdir().unwrap();
+    let clean = Server::start(clean_dir.path());
+    let expected: Vec<serde_json::Value> = good.iter().map(|b| decide(&clean, b).1).collect();
+    assert!(expected.iter().any(|r| r["decision"] != "allow"), "the workload must raise something");
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Server::start(dir.path());
+    let mut got = Vec::new();
+    for (i, b) in good.iter().enumerate() {
+        if i == 30 {
+            let (c, r) = decide(&s, &pay("X9999", "9999-12-31T23:59:59Z", "ATTACK", "F0", "45.00"));
+            assert!(c == 422 && r["error"].as_str().unwrap().contains("future"), "{c} {r}");
+            let (c, r) = decide(&s, &pay("X0001", "0001-01-01T00:00:00Z", "ATTACK", "F0", "45.00"));
+            assert!(c == 409 || c == 422, "{c} {r}");
+            let ahead = osecwatch_model::Timestamp::new(t0 + 200 * 86_400, 0).to_rfc3339();
+            let (c, r) = decide(&s, &pay("XAHEAD", &ahead, "ATTACK", "F0", "45.00"));
+            assert!(c == 422 && r["error"].as_str().unwrap().contains("ahead of the latest payment"), "{c} {r}");
+            let behind = osecwatch_model::Timestamp::new(t0 + 9 * 86_400 - 2 * 86_400, 0).to_rfc3339();
+            let (c, r) = decide(&s, &pay("XLATE", &behind, "S0", "F0", "45.00"));
+            assert!(c == 409 && r["error"].as_str().unwrap().contains("allowed lateness"), "{c} {r}");
+            // A restart in the middle replays the log: the refused payments are not in it.
+            s.kill9();
+            s = Server::start(dir.path());
+        }
+        got.push(decide(&s, b).1);
+    }
+    let strip = |v: &serde_json::Value| (v["decision"].clone(), v["score"].clone(), v["rules"].clone());
+    for (i, (a, b)) in got.iter().zip(&expected).enumerate() {
+        assert_eq!(strip(a), strip(b), "payment G{i} decided differently after the hostile payments");
+    }
+    assert!(!logged_ids(dir.path()).iter().any(|id| id.starts_with('X')), "a refused payment was logged");
+    assert_eq!(all_alerts(&s), all_alerts(&clean));
+
+    // Live: dated by the wall clock, the same limits hold.
+    let live_dir = tempfile::tempdir().unwrap();
+    let live = Server::start(live_dir.path());
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let at = |d: i64| osecwatch_model::Timestamp::new(now + d, 0).to_rfc3339();
+    assert_eq!(decide(&live, &pay("L1", &at(-5), "S", "R", "20.00")).0, 200);
+    let (c, r) = decide(&live, &pay("L2", &at(16 * 60), "S", "R", "20.00"));
+    assert!(c == 422 && r["error"].as_str().unwrap().contains("900 s ahead of this machine's clock"), "{c} {r}");
+    assert_eq!(decide(&live, &pay("L3", &at(60), "S", "R", "20.00")).0, 200);
+    assert_eq!(decide(&live, &pay("L4", "9999-12-31T23:59:59Z", "S", "R", "20.00")).0, 422);
 }

@@ -12,6 +12,7 @@
 //! This crate never prints; warnings (such as an ignored unknown column) go to `tracing`
 //! and never contain row content.
 
+mod clock;
 pub(crate) mod csv;
 mod customers;
 mod iso20022;
@@ -22,6 +23,7 @@ mod rates;
 mod row;
 mod xsd;
 
+pub use clock::{wall_clock_utc, ClockSettings, EventClock, DEFAULT_EARLIEST_UTC};
 pub use csv::{read_csv, read_csv_filtered, read_csv_from, read_csv_with, CsvOptions};
 pub use customers::{read_customer_file, read_customers_from, CustomerFile, CustomerReject};
 pub use iso20022::{read_iso20022, read_iso20022_from, MessageKind, XmlOptions};

@@ -26,6 +26,11 @@ pub struct ServeConfig {
     pub snapshot_every: u64,
     /// PEM certificate chain and private key: serve HTTPS instead of HTTP.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// Limits on event time: future skew against the wall clock, earliest time, how far
+    /// one payment may advance event time.
+    pub clock: osecwatch_ingest::ClockSettings,
+    /// Seconds a payment may be dated behind the latest accepted one (the watermark).
+    pub allowed_lateness: i64,
 }
 
 impl Default for ServeConfig {
@@ -40,6 +45,8 @@ impl Default for ServeConfig {
             xml: XmlOptions::default(),
             snapshot_every: 5_000_000,
             tls: None,
+            clock: osecwatch_ingest::ClockSettings::default(),
+            allowed_lateness: 86_400,
         }
     }
 }

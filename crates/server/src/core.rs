@@ -46,6 +46,42 @@ pub enum Refusal {
     /// The log could not be written: nothing was decided, the client may retry.
     #[error("the payment could not be made durable; retry")]
     NotDurable,
+    /// The payment's event time is impossible or would hijack everyone's (the future, before
+    /// the earliest time, too far ahead of the stream).
+    #[error("{0}")]
+    EventTime(String),
+    /// Dated further behind the latest accepted payment than the allowed lateness.
+    #[error("late: dated {at}, more than {lateness} s behind the latest accepted payment ({watermark}); the allowed lateness is {lateness} s (setting: allowed lateness), so it is refused rather than screened against a state that has moved on")]
+    Late {
+        /// The payment's event time.
+        at: String,
+        /// The latest accepted event time.
+        watermark: String,
+        /// The setting, seconds.
+        lateness: i64,
+    },
+}
+
+impl Refusal {
+    /// The HTTP status that says what happened: 409 for a payment in conflict with the
+    /// state (late), 503 when nothing could be made durable, else 422.
+    pub fn status(&self) -> u16 {
+        match self {
+            Refusal::Late { .. } => 409,
+            Refusal::NotDurable => 503,
+            _ => 422,
+        }
+    }
+}
+
+/// What the core admits into the log beyond a valid record: the event-time limits and the
+/// allowed lateness behind the watermark.
+#[derive(Debug, Clone, Copy)]
+pub struct Admission {
+    /// Future skew, earliest time, largest advance.
+    pub clock: osecwatch_ingest::ClockSettings,
+    /// Seconds behind the watermark a payment may be dated.
+    pub lateness: i64,
 }
 
 /// Why the core could not start, or could not write a snapshot.
@@ -124,6 +160,9 @@ pub struct SnapshotFile {
     pub engine: osecwatch_engine::EngineSnapshot,
     /// Remembered payment ids for retries: (id hash, seq, decision, score).
     pub seen: Vec<(u64, u64, Decision, f64)>,
+    /// The latest accepted event time (UTC seconds) when the snapshot was written.
+    #[serde(default)]
+    pub watermark: Option<i64>,
 }
 
 /// Where and how often the core writes snapshots.
@@ -207,6 +246,9 @@ pub struct Core {
     snap: SnapshotPolicy,
     last_seq: u64,
     since_snapshot: u64,
+    /// The watermark (latest accepted event time) and the checks against it.
+    clock: osecwatch_ingest::EventClock,
+    lateness: i64,
 }
 
 /// Read a snapshot if there is one and it was made with this rule pack. The snapshot only
@@ -249,8 +291,10 @@ impl Core {
         mut audit: AuditLog,
         stats: Arc<CoreStats>,
         snap: SnapshotPolicy,
+        admission: Admission,
     ) -> Result<Core, CoreError> {
         let mut seen = Seen::new(DEDUPE_WINDOW);
+        let mut clock = osecwatch_ingest::EventClock::new(admission.clock);
         engine.set_track_scores(false);
         let mut from = 0;
         let last_logged = entries.last().map(Logged::seq).unwrap_or(0);
@@ -264,6 +308,9 @@ impl Core {
                     Ok(()) => {
                         for (k, seq, d, score) in f.seen {
                             seen.insert_hash(k, (seq, d, score));
+                        }
+                        if let Some(w) = f.watermark {
+                            clock.observe(w);
                         }
                         from = f.last_seq;
                     }
@@ -288,6 +335,9 @@ impl Core {
                 }
             };
             let t = e.to_txn().map_err(|source| CoreError::Entry { seq: e.seq, source })?;
+            // Logged payments were admitted when they arrived: they move the watermark, with
+            // no check now (a replay must give the state the live service had).
+            clock.observe(t.timestamp.utc);
             let o = engine.process(&t.as_row()).map_err(|source| CoreError::Replay { seq: e.seq, source })?;
             if e.seq > audited {
                 audit.push(&e.timestamp, "decision", Some(e.seq), decision_record(&t, &o));
@@ -297,8 +347,18 @@ impl Core {
         let payments = entries.iter().filter(|e| matches!(e, Logged::Payment(_))).count() as u64;
         audit.commit()?;
         stats.logged.store(payments, Ordering::Relaxed);
-        let core =
-            Core { engine, wal, audit, seen, stats, snap, last_seq: last_logged, since_snapshot: last_logged - from };
+        let core = Core {
+            engine,
+            wal,
+            audit,
+            seen,
+            stats,
+            snap,
+            last_seq: last_logged,
+            since_snapshot: last_logged - from,
+            clock,
+            lateness: admission.lateness,
+        };
         core.publish();
         Ok(core)
     }
@@ -310,6 +370,7 @@ impl Core {
             pack_fingerprint: self.snap.pack_fingerprint,
             engine: self.engine.snapshot(),
             seen: self.seen.order.iter().filter_map(|k| self.seen.map.get(k).map(|v| (*k, v.0, v.1, v.2))).collect(),
+            watermark: self.clock.highest(),
         };
         let tmp = self.snap.path.with_extension("tmp");
         let err = |source: std::io::Error| CoreError::SnapshotIo { path: tmp.clone(), source };
@@ -417,9 +478,11 @@ impl Core {
                 Request::Seed(ev, actor, tx) => seeds.push((ev, actor, tx)),
             }
         }
+        let clock_before = self.clock.clone();
         let (mut results, to_log) = self.triage(&payments);
-        if !to_log.is_empty() {
-            self.log_and_process(&payments, &to_log, &mut results);
+        if !to_log.is_empty() && !self.log_and_process(&payments, &to_log, &mut results) {
+            // Nothing of the batch was logged: the watermark is where it was.
+            self.clock = clock_before;
         }
         // After the batch's payments: the log order is the order applied.
         for (ev, actor, tx) in seeds {
@@ -441,10 +504,11 @@ impl Core {
     /// their first answer; the others a refusal. Returns a result per payment (those to log
     /// hold `NotDurable` until they are logged) and the (request, payment) positions to log.
     #[allow(clippy::type_complexity)]
-    fn triage(&self, payments: &[PaymentRequest]) -> (Vec<Vec<Result<Screened, Refusal>>>, Vec<(usize, usize)>) {
+    fn triage(&mut self, payments: &[PaymentRequest]) -> (Vec<Vec<Result<Screened, Refusal>>>, Vec<(usize, usize)>) {
         let mut results = Vec::with_capacity(payments.len());
         let mut to_log: Vec<(usize, usize)> = Vec::new();
         let mut in_batch: HashMap<&str, (usize, usize)> = HashMap::new();
+        let wall = osecwatch_ingest::wall_clock_utc();
         for (pi, (txns, _)) in payments.iter().enumerate() {
             let mut res = Vec::with_capacity(txns.len());
             for (ti, t) in txns.iter().enumerate() {
@@ -462,6 +526,8 @@ impl Core {
                     res.push(Err(Refusal::DuplicateInBatch(t.txn_id.clone())));
                 } else if let Err(e) = self.engine.check_currency(t.amount.currency) {
                     res.push(Err(e.into()));
+                } else if let Err(why) = self.admit(t.timestamp.utc, wall) {
+                    res.push(Err(why));
                 } else {
                     in_batch.insert(t.txn_id.as_str(), (pi, ti));
                     to_log.push((pi, ti));
@@ -473,14 +539,28 @@ impl Core {
         (results, to_log)
     }
 
+    /// Admit an event time: not late behind the watermark, and nothing the clock refuses;
+    /// an admitted time moves the watermark (so later payments of the batch see it).
+    fn admit(&mut self, utc: i64, wall: i64) -> Result<(), Refusal> {
+        if let Some(w) = self.clock.highest() {
+            if utc < w.saturating_sub(self.lateness) {
+                let ts = |u| osecwatch_model::Timestamp::new(u, 0).to_rfc3339();
+                return Err(Refusal::Late { at: ts(utc), watermark: ts(w), lateness: self.lateness });
+            }
+        }
+        self.clock.check(utc, wall).map_err(Refusal::EventTime)
+    }
+
     /// Append the payments at `to_log` with one sync, then process them in log order and
-    /// audit each decision; if the append fails, they stay refused as not durable.
+    /// audit each decision; if the append fails, they stay refused as not durable and the
+    /// answer is false.
     fn log_and_process(
         &mut self,
         payments: &[PaymentRequest],
         to_log: &[(usize, usize)],
         results: &mut [Vec<Result<Screened, Refusal>>],
-    ) {
+    ) -> bool {
+        let mut logged = false;
         let refs: Vec<&Transaction> = to_log.iter().map(|(p, t)| &payments[*p].0[*t]).collect();
         match self.wal.append(&refs) {
             Ok(seqs) => {
@@ -490,6 +570,7 @@ impl Core {
                 self.stats.logged.fetch_add(to_log.len() as u64, Ordering::Relaxed);
                 self.last_seq = self.wal.next_seq() - 1;
                 self.since_snapshot += to_log.len() as u64;
+                logged = true;
             }
             Err(e) => tracing::error!(error = %e, "write-ahead log append failed; refusing the batch"),
         }
@@ -499,6 +580,7 @@ impl Core {
         if let Err(e) = self.audit.write_unsynced() {
             tracing::error!(error = %e, "audit log write failed");
         }
+        logged
     }
 
     /// A payment now in the log at `seq`: through the engine, counted, audited, remembered

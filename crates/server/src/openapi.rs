@@ -16,8 +16,9 @@ pub fn openapi() -> serde_json::Value {
                 "401": { "description": "missing or unknown token" },
                 "403": { "description": "token lacks the scope" },
                 "404": { "description": "not found" },
+                "409": { "description": "late: dated more than the allowed lateness behind the latest accepted payment" },
                 "413": { "description": "body too large" },
-                "422": { "description": "invalid payment: the error names the field and why" }
+                "422": { "description": "invalid payment (the error names the field and why), or an event time refused: from the future, before the earliest time, or too far ahead of the stream" }
             }
         });
         if let Some(s) = route.scope {

@@ -38,7 +38,8 @@ pub async fn serve(
         every: cfg.snapshot_every.max(1),
         pack_fingerprint: osecwatch_engine::fnv1a(pack_text.as_bytes()),
     };
-    let mut core = Core::recover(engine, wal, entries, audit, stats.clone(), policy)?;
+    let admission = core::Admission { clock: cfg.clock, lateness: cfg.allowed_lateness.max(0) };
+    let mut core = Core::recover(engine, wal, entries, audit, stats.clone(), policy, admission)?;
     core.admin_record(&now, &format!("started; {recovered} payments recovered from the log"), "serve")?;
     let (tx, rx) = mpsc::channel::<Request>(65_536);
     let core_thread = std::thread::Builder::new().name("osecwatch-core".into()).spawn(move || core.run(rx))?;

@@ -43,7 +43,9 @@ pub(crate) async fn screen(State(s): State<Shared>, body: Bytes) -> Answer {
     let mut res = submit(&s, vec![t]).await?;
     match res.pop() {
         Some(Ok(v)) => Ok(Json(v).into_response()),
-        Some(Err(e)) => Err(error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())),
+        Some(Err(e)) => {
+            Err(error(StatusCode::from_u16(e.status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY), e.to_string()))
+        }
         None => Err(error(StatusCode::INTERNAL_SERVER_ERROR, "no result")),
     }
 }
@@ -95,7 +97,7 @@ async fn batch_response(s: &AppState, c: Collect) -> Answer {
             }
             Err(e) => {
                 rejected += 1;
-                results.push(serde_json::json!({ "at": pos, "error": e.to_string() }));
+                results.push(serde_json::json!({ "at": pos, "status": e.status(), "error": e.to_string() }));
             }
         }
     }
