@@ -165,6 +165,10 @@ fn every_endpoint_and_every_auth_failure() {
     let cur = body.replace("EUR", "BIF").replace("P1", "P3");
     let (c, r) = s.req("POST", "/v1/screen", Some(SCREEN), "application/json", cur.as_bytes());
     assert!(c == 422 && r.contains("BIF"), "{r}");
+    // A key given twice: a gateway reading the first value would check another payment.
+    let twice = body.replace("P1", "P4").replace(r#""amount":"40.00""#, r#""amount":"40.00","amount":"4000.00""#);
+    let (c, r) = s.req("POST", "/v1/screen", Some(SCREEN), "application/json", twice.as_bytes());
+    assert!(c == 422 && r.contains("duplicate key `amount`"), "{c} {r}");
     // A batch builds a common beneficiary: three unrelated senders, each with buyer evidence
     // of its own (small night payments to three unrelated recipients), all paying FAC last.
     let mut lines = Vec::new();

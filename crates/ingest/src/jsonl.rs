@@ -37,16 +37,11 @@ pub fn read_jsonl_from<R: BufRead>(path: &Path, mut r: R, v: &mut dyn Visitor) -
         stats.read += 1;
         let loc = || Location { source: source.clone(), position: format!("line {line}") };
         let raw = || clip(String::from_utf8_lossy(&buf).trim_end());
-        let obj: serde_json::Map<String, serde_json::Value> = match serde_json::from_slice(&buf) {
-            Ok(serde_json::Value::Object(m)) => m,
-            Ok(_) => {
-                stats.rejected += 1;
-                v.reject(Rejection { location: loc(), reason: "line is not a JSON object".into(), raw: raw() });
-                continue;
-            }
+        let obj = match serde_json::from_slice::<StrictObject>(&buf) {
+            Ok(StrictObject(m)) => m,
             Err(e) => {
                 stats.rejected += 1;
-                v.reject(Rejection { location: loc(), reason: format!("invalid JSON: {e}"), raw: raw() });
+                v.reject(Rejection { location: loc(), reason: refusal(&e), raw: raw() });
                 continue;
             }
         };
@@ -93,5 +88,83 @@ fn kind(v: &serde_json::Value) -> &'static str {
         serde_json::Value::String(_) => "a string",
         serde_json::Value::Array(_) => "an array",
         serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// A JSON object whose keys are all different. `serde_json::Map` keeps the last of two equal
+/// keys silently, so a payment with `amount` twice would be screened with one value while a
+/// gateway that reads the first checks another: such a line is refused, naming the key.
+struct StrictObject(serde_json::Map<String, serde_json::Value>);
+
+const DUPLICATE: &str = "duplicate key";
+
+impl<'de> serde::Deserialize<'de> for StrictObject {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Keys;
+        impl<'de> serde::de::Visitor<'de> for Keys {
+            type Value = StrictObject;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<StrictObject, A::Error> {
+                let mut m = serde_json::Map::new();
+                while let Some(k) = a.next_key::<String>()? {
+                    let v: serde_json::Value = a.next_value()?;
+                    if m.contains_key(&k) {
+                        // The key is a canonical field name or the sender's own: clipped, it
+                        // names the problem without carrying payment content.
+                        let shown: String = k.chars().take(40).collect();
+                        return Err(serde::de::Error::custom(format!("{DUPLICATE} `{shown}`")));
+                    }
+                    m.insert(k, v);
+                }
+                Ok(StrictObject(m))
+            }
+        }
+        d.deserialize_map(Keys)
+    }
+}
+
+/// The reason for a line that is not one JSON object with distinct keys.
+fn refusal(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    // serde_json appends " at line L column C" (L is always 1: one line is parsed at a time).
+    let message = text.split(" at line ").next().unwrap_or(&text);
+    if e.is_data() && message.starts_with(DUPLICATE) {
+        format!("{message} (column {}): each field may appear once", e.column())
+    } else if e.is_data() {
+        "line is not a JSON object".into()
+    } else {
+        format!("invalid JSON: {e}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default)]
+    struct Rows(Vec<String>, Vec<String>);
+    impl Visitor for Rows {
+        fn accept(&mut self, row: &osecwatch_model::TxnRow<'_>, _: &dyn Fn() -> Location) {
+            self.0.push(row.amount.to_decimal_string());
+        }
+        fn reject(&mut self, r: Rejection) {
+            self.1.push(r.reason);
+        }
+    }
+
+    #[test]
+    fn a_key_given_twice_is_refused_naming_it() {
+        let one = r#"{"txn_id":"T1","timestamp":"2025-03-01T22:00:00+01:00","sender_id":"S","sender_country":"DE","recipient_id":"R","recipient_country":"PH","amount":"45.00","currency":"EUR","channel":"mto"}"#;
+        let twice = one.replace(r#""amount":"45.00","#, r#""amount":"45.00","amount":"4500.00","#);
+        let text = format!("{one}\n{twice}\n[1]\n{{\"a\":\n");
+        let mut v = Rows::default();
+        let s = read_jsonl_from(Path::new("t"), text.as_bytes(), &mut v).unwrap();
+        assert_eq!((s.read, s.accepted, s.rejected), (4, 1, 3));
+        assert_eq!(v.0, ["45.00"]);
+        assert!(v.1[0].starts_with("duplicate key `amount` (column"), "{:?}", v.1);
+        assert_eq!(v.1[1], "line is not a JSON object");
+        assert!(v.1[2].starts_with("invalid JSON"), "{:?}", v.1);
     }
 }
