@@ -194,7 +194,38 @@ pub(crate) fn router(state: Shared, limits: Limits) -> Router {
     r.route_layer(axum::middleware::from_fn_with_state(state.clone(), gate))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such route (see /openapi.json)") })
         .layer(DefaultBodyLimit::max(limits.body))
+        .layer(axum::middleware::map_response(json_errors))
         .with_state(state)
+}
+
+/// Every error answer in the one shape, `{"error": "..."}`: the answers axum writes itself
+/// (a body over the limit, a path it cannot extract) are plain text, so a client would need
+/// a second way to read errors.
+async fn json_errors(resp: Response) -> Response {
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let is_json = resp
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        return resp;
+    }
+    let message = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            "request body too large: /v1/screen takes one payment (64 KiB by default), batches 16 MiB by default (settings: screen_limit_bytes, body_limit_bytes)".to_string()
+        }
+        s => s.canonical_reason().unwrap_or("error").to_lowercase(),
+    };
+    let (mut parts, _) = resp.into_parts();
+    let fresh = error(status, message);
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    let (fresh_parts, body) = fresh.into_parts();
+    parts.headers.extend(fresh_parts.headers);
+    Response::from_parts(parts, body)
 }
 
 /// Every routed request passes here: its route in [`ROUTES`] gives the scope it needs, so
