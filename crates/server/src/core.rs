@@ -7,9 +7,12 @@
 //! the engine's state and alerts exactly (same order, same ids), and throughput does not
 //! pay one fsync per payment.
 
+pub use crate::admission::{Admission, Refusal};
 use crate::audit::AuditLog;
+use crate::seen::{Seen, DEDUPE_WINDOW};
+use crate::snapshot::{load_snapshot, SnapshotFile, SnapshotPolicy};
 use crate::wal::{Logged, SeedEntry, Wal};
-use osecwatch_engine::{Alert, Decision, Engine, Outcome, SeedEvent, SeedOutcome};
+use osecwatch_engine::{Decision, Engine, Outcome, SeedEvent, SeedOutcome};
 use osecwatch_model::Transaction;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -29,59 +32,6 @@ pub struct Screened {
     pub seq: u64,
     /// Whether this was a retry answered from memory.
     pub duplicate: bool,
-}
-
-/// Why one payment of a request was not screened.
-#[derive(Debug, thiserror::Error)]
-pub enum Refusal {
-    /// The same id twice in one batch: the second is refused, the first screened.
-    #[error("duplicate txn_id `{0}` in the same batch")]
-    DuplicateInBatch(String),
-    /// The amount cannot be converted to the pack's base currency.
-    #[error(transparent)]
-    Rate(#[from] osecwatch_ingest::RateError),
-    /// The engine refused the payment.
-    #[error(transparent)]
-    Engine(#[from] osecwatch_engine::EngineError),
-    /// The log could not be written: nothing was decided, the client may retry.
-    #[error("the payment could not be made durable; retry")]
-    NotDurable,
-    /// The payment's event time is impossible or would hijack everyone's (the future, before
-    /// the earliest time, too far ahead of the stream).
-    #[error("{0}")]
-    EventTime(String),
-    /// Dated further behind the latest accepted payment than the allowed lateness.
-    #[error("late: dated {at}, more than {lateness} s behind the latest accepted payment ({watermark}); the allowed lateness is {lateness} s (setting: allowed lateness), so it is refused rather than screened against a state that has moved on")]
-    Late {
-        /// The payment's event time.
-        at: String,
-        /// The latest accepted event time.
-        watermark: String,
-        /// The setting, seconds.
-        lateness: i64,
-    },
-}
-
-impl Refusal {
-    /// The HTTP status that says what happened: 409 for a payment in conflict with the
-    /// state (late), 503 when nothing could be made durable, else 422.
-    pub fn status(&self) -> u16 {
-        match self {
-            Refusal::Late { .. } => 409,
-            Refusal::NotDurable => 503,
-            _ => 422,
-        }
-    }
-}
-
-/// What the core admits into the log beyond a valid record: the event-time limits and the
-/// allowed lateness behind the watermark.
-#[derive(Debug, Clone, Copy)]
-pub struct Admission {
-    /// Future skew, earliest time, largest advance.
-    pub clock: osecwatch_ingest::ClockSettings,
-    /// Seconds behind the watermark a payment may be dated.
-    pub lateness: i64,
 }
 
 /// Why the core could not start, or could not write a snapshot.
@@ -149,33 +99,6 @@ pub struct SeedAnswer {
 /// One request's payments and where its answer goes.
 type PaymentRequest = (Vec<Transaction>, oneshot::Sender<Vec<Result<Screened, Refusal>>>);
 
-/// What a snapshot file holds.
-#[derive(Serialize, serde::Deserialize)]
-pub struct SnapshotFile {
-    /// Every log entry up to this sequence number is reflected in the state.
-    pub last_seq: u64,
-    /// FNV-1a of the rule pack text: a snapshot is only valid for the pack that made it.
-    pub pack_fingerprint: u64,
-    /// The engine's learnt state.
-    pub engine: osecwatch_engine::EngineSnapshot,
-    /// Remembered payment ids for retries: (id hash, seq, decision, score).
-    pub seen: Vec<(u64, u64, Decision, f64)>,
-    /// The latest accepted event time (UTC seconds) when the snapshot was written.
-    #[serde(default)]
-    pub watermark: Option<i64>,
-}
-
-/// Where and how often the core writes snapshots.
-#[derive(Debug, Clone)]
-pub struct SnapshotPolicy {
-    /// The snapshot file.
-    pub path: std::path::PathBuf,
-    /// Write one after this many new payments.
-    pub every: u64,
-    /// FNV-1a of the rule pack's text.
-    pub pack_fingerprint: u64,
-}
-
 /// Counters shared with the metrics endpoint.
 #[derive(Default)]
 pub struct CoreStats {
@@ -199,43 +122,6 @@ pub struct CoreStats {
     pub alerts: AtomicU64,
 }
 
-/// Recently seen payment ids, for answering retries without processing a payment twice.
-/// Bounded (oldest forgotten first) so memory stays flat; ids are kept as 64-bit FNV-1a
-/// hashes with the decision they got.
-struct Seen {
-    map: HashMap<u64, (u64, Decision, f64)>,
-    order: std::collections::VecDeque<u64>,
-    cap: usize,
-}
-
-impl Seen {
-    fn new(cap: usize) -> Seen {
-        Seen { map: HashMap::with_capacity(cap.min(1 << 20)), order: Default::default(), cap }
-    }
-    fn key(id: &str) -> u64 {
-        osecwatch_engine::fnv1a(id.as_bytes())
-    }
-    fn get(&self, id: &str) -> Option<&(u64, Decision, f64)> {
-        self.map.get(&Seen::key(id))
-    }
-    fn insert(&mut self, id: &str, v: (u64, Decision, f64)) {
-        self.insert_hash(Seen::key(id), v)
-    }
-    fn insert_hash(&mut self, k: u64, v: (u64, Decision, f64)) {
-        if self.map.insert(k, v).is_none() {
-            self.order.push_back(k);
-            while self.order.len() > self.cap {
-                if let Some(old) = self.order.pop_front() {
-                    self.map.remove(&old);
-                }
-            }
-        }
-    }
-}
-
-/// How many recent payment ids are remembered for retries.
-pub const DEDUPE_WINDOW: usize = 500_000;
-
 /// The core: owns the engine, the log and the audit log; runs on its own thread.
 pub struct Core {
     engine: Engine,
@@ -249,32 +135,6 @@ pub struct Core {
     /// The watermark (latest accepted event time) and the checks against it.
     clock: osecwatch_ingest::EventClock,
     lateness: i64,
-}
-
-/// Read a snapshot if there is one and it was made with this rule pack. The snapshot only
-/// saves replay time; the log is the record, so a snapshot that cannot be used is passed
-/// over with a warning and the whole log is replayed instead of refusing to start.
-pub fn load_snapshot(p: &SnapshotPolicy) -> Option<SnapshotFile> {
-    let text = match std::fs::read(&p.path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
-        Err(e) => {
-            tracing::warn!("snapshot unreadable ({e}); rebuilding from the whole log");
-            return None;
-        }
-    };
-    let f: SnapshotFile = match serde_json::from_slice(&text) {
-        Ok(f) => f,
-        Err(e) => {
-            tracing::warn!("snapshot unusable ({e}); rebuilding from the whole log");
-            return None;
-        }
-    };
-    if f.pack_fingerprint != p.pack_fingerprint {
-        tracing::warn!("snapshot was made with another rule pack; rebuilding from the whole log");
-        return None;
-    }
-    Some(f)
 }
 
 fn summary(seq: u64, t: &Transaction, outcome: Outcome) -> Screened {
@@ -369,26 +229,10 @@ impl Core {
             last_seq: self.last_seq,
             pack_fingerprint: self.snap.pack_fingerprint,
             engine: self.engine.snapshot(),
-            seen: self.seen.order.iter().filter_map(|k| self.seen.map.get(k).map(|v| (*k, v.0, v.1, v.2))).collect(),
+            seen: self.seen.entries(),
             watermark: self.clock.highest(),
         };
-        let tmp = self.snap.path.with_extension("tmp");
-        let err = |source: std::io::Error| CoreError::SnapshotIo { path: tmp.clone(), source };
-        {
-            let file = std::fs::File::create(&tmp).map_err(err)?;
-            let mut w = std::io::BufWriter::new(&file);
-            serde_json::to_writer(&mut w, &f).map_err(CoreError::SnapshotEncode)?;
-            use std::io::Write as _;
-            w.flush().map_err(err)?;
-            drop(w);
-            file.sync_all().map_err(err)?;
-        }
-        std::fs::rename(&tmp, &self.snap.path).map_err(err)?;
-        if let Some(dir) = self.snap.path.parent() {
-            if let Ok(d) = std::fs::File::open(dir) {
-                let _ = d.sync_all();
-            }
-        }
+        crate::snapshot::write(&self.snap.path, &f)?;
         self.since_snapshot = 0;
         Ok(self.last_seq)
     }
@@ -633,9 +477,7 @@ impl Core {
 
 /// The wall clock, to the second, in UTC.
 fn wall_clock() -> osecwatch_model::Timestamp {
-    let secs =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-    osecwatch_model::Timestamp::new(secs, 0)
+    osecwatch_model::Timestamp::new(osecwatch_ingest::wall_clock_utc(), 0)
 }
 
 /// The id a seed event's alerts are derived from: its log position.
@@ -667,35 +509,4 @@ fn decision_record(t: &Transaction, o: &Outcome) -> serde_json::Value {
         "score": o.score,
         "rules": o.rules,
     })
-}
-
-/// Alerts filtered and paged for the API.
-pub fn filter_alerts<'a>(all: impl Iterator<Item = &'a Alert>, f: &AlertFilter) -> (usize, Vec<Alert>) {
-    let keep: Vec<&Alert> = all
-        .filter(|a| f.decision.as_deref().is_none_or(|d| a.decision.as_str() == d))
-        .filter(|a| f.typology.as_deref().is_none_or(|t| a.typology == t || a.typologies.iter().any(|r| r == t)))
-        .filter(|a| {
-            let at = osecwatch_model::Timestamp::parse_rfc3339(&a.raised_at).map(|t| t.utc).unwrap_or(0);
-            f.since.is_none_or(|s| at >= s) && f.until.is_none_or(|u| at < u)
-        })
-        .collect();
-    let total = keep.len();
-    (total, keep.into_iter().skip(f.offset).take(f.limit).cloned().collect())
-}
-
-/// Which alerts `GET /v1/alerts` returns.
-#[derive(Debug, Clone, Default)]
-pub struct AlertFilter {
-    /// Raised at or after (UTC seconds).
-    pub since: Option<i64>,
-    /// Raised before (UTC seconds).
-    pub until: Option<i64>,
-    /// `review` or `block`.
-    pub decision: Option<String>,
-    /// A typology id or a rule id.
-    pub typology: Option<String>,
-    /// Alerts to skip.
-    pub offset: usize,
-    /// Alerts to return at most.
-    pub limit: usize,
 }

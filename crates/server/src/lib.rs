@@ -14,6 +14,7 @@
 //! | `handlers/` | one file per resource: payments, alerts, networks, entities, admin, health |
 //! | `app.rs` | what handlers share: state, the error shape, token checks, the way to the core |
 //! | `core.rs` | the single thread that owns the engine and does group commit |
+//! | `admission.rs`, `seen.rs`, `snapshot.rs` | why a payment is refused and what is admitted; the retry memory; the snapshot file (atomic write, checked read) |
 //! | `wal.rs`, `audit.rs`, `append.rs` | the log of accepted payments, the hash-chained audit log, their batch writer |
 //! | `auth.rs`, `tls.rs` | tokens and scopes; HTTPS |
 //! | `metrics.rs`, `openapi.rs` | Prometheus exposition; the OpenAPI document |
@@ -27,6 +28,7 @@
 // boxing it on the error path would only add an allocation.
 #![allow(clippy::result_large_err)]
 
+mod admission;
 mod app;
 mod append;
 pub mod audit;
@@ -37,6 +39,8 @@ mod handlers;
 mod metrics;
 mod openapi;
 pub mod routes;
+mod seen;
+pub mod snapshot;
 mod startup;
 pub mod tls;
 pub mod wal;

@@ -33,7 +33,7 @@ pub async fn serve(
         audit.push(&now, "admin", None, serde_json::json!({ "action": "generated admin token", "actor": "serve" }));
     }
     let stats = Arc::new(CoreStats::default());
-    let policy = core::SnapshotPolicy {
+    let policy = crate::snapshot::SnapshotPolicy {
         path: cfg.data_dir.join("snapshot.json"),
         every: cfg.snapshot_every.max(1),
         pack_fingerprint: osecwatch_engine::fnv1a(pack_text.as_bytes()),
