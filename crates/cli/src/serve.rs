@@ -92,8 +92,9 @@ pub fn run_serve(a: ServeArgs) -> Result<()> {
     };
     cfg.clock = a.clock.or(from_file).settings()?;
     if let Some(l) = a.allowed_lateness.or(file.allowed_lateness_secs) {
-        if l < 0 {
-            bail!("allowed lateness must be 0 or more seconds");
+        let max = osecwatch_server::dedupe::MAX_LATENESS_SECS;
+        if !(0..=max).contains(&l) {
+            bail!("allowed lateness must be 0 to {max} seconds (a year), got {l}");
         }
         cfg.allowed_lateness = l;
     }
@@ -158,22 +159,50 @@ pub fn run_serve(a: ServeArgs) -> Result<()> {
 
 #[derive(Subcommand)]
 pub enum AuditCommand {
-    /// Check the hash chain of an audit log.
+    /// Check an audit log: its hash chain, its head file (no records cut from the end), and
+    /// every payment of the payments log beside it against its decision.
     Verify {
         /// Audit log file (default: ./osecwatch-data/audit.jsonl).
         #[arg(default_value = "osecwatch-data/audit.jsonl")]
         file: PathBuf,
+        /// Payments log to check it against (default: payments.wal beside the audit log, if
+        /// there is one).
+        #[arg(long)]
+        log: Option<PathBuf>,
     },
 }
 
 pub fn run_audit(c: AuditCommand) -> Result<()> {
     match c {
-        AuditCommand::Verify { file } => match osecwatch_server::audit::verify(&file) {
-            Ok((n, _)) => {
-                crate::out(&format!("audit log {}: {n} records, chain intact\n", file.display()));
-                Ok(())
+        AuditCommand::Verify { file, log } => {
+            let log = log.or_else(|| {
+                let p = file.with_file_name("payments.wal");
+                p.exists().then_some(p)
+            });
+            match osecwatch_server::audit::verify_against_log(&file, log.as_deref()) {
+                Ok(v) => {
+                    let head = match &v.head {
+                        Some(h) => format!("; anchored at record {}", h.n),
+                        None => "; no head file (a data directory of an earlier version)".to_string(),
+                    };
+                    let against = match &log {
+                        Some(l) => format!("; all {} payments of {} have their decision", v.payments, l.display()),
+                        None => String::new(),
+                    };
+                    crate::out(&format!(
+                        "audit log {}: {} records, chain intact{head}{against}\n",
+                        file.display(),
+                        v.records
+                    ));
+                    Ok(())
+                }
+                Err(problems) => {
+                    for p in &problems {
+                        eprintln!("  {p}");
+                    }
+                    bail!("audit log tampered or damaged: {} problem(s), the first: {}", problems.len(), problems[0])
+                }
             }
-            Err(e) => bail!("audit log tampered or damaged: {e}"),
-        },
+        }
     }
 }

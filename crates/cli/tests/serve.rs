@@ -288,6 +288,18 @@ fn logged_ids(data: &Path) -> Vec<String> {
         .collect()
 }
 
+/// Payment number `n` of the SIGKILL test. Event time 10 s apart per payment: the threads
+/// run side by side within the allowed lateness (hours apart at most, not days).
+fn kill_payment(n: u32) -> String {
+    pay(
+        &format!("K{n}"),
+        &osecwatch_model::Timestamp::new(1_743_530_400 + n as i64 * 10, 120).to_rfc3339(),
+        &format!("S{}", n % 7),
+        &format!("F{}", n % 3),
+        "35.00",
+    )
+}
+
 #[test]
 fn sigkill_at_random_moments_loses_no_accepted_payment_and_duplicates_no_alert() {
     let dir = tempfile::tempdir().unwrap();
@@ -312,16 +324,7 @@ fn sigkill_at_random_moments_loses_no_accepted_payment_and_duplicates_no_alert()
                 let mut ok = Vec::new();
                 for i in 0..burst {
                     let id = format!("K{}", start + i);
-                    // Event time 10 s apart per payment id: the threads run side by side
-                    // within the allowed lateness (hours apart at most, not days).
-                    let k = (start + i) as i64 * 10;
-                    let body = pay(
-                        &id,
-                        &osecwatch_model::Timestamp::new(1_743_530_400 + k, 120).to_rfc3339(),
-                        &format!("S{}", (start + i) % 7),
-                        &format!("F{}", (start + i) % 3),
-                        "35.00",
-                    );
+                    let body = kill_payment(start + i);
                     let r = std::panic::catch_unwind(|| {
                         http(&addr, "POST", "/v1/screen", Some(SCREEN), "application/json", body.as_bytes())
                     });
@@ -351,10 +354,27 @@ fn sigkill_at_random_moments_loses_no_accepted_payment_and_duplicates_no_alert()
     // After the last restart: every acknowledged payment is known, alerts have unique ids,
     // and they are exactly the alerts a batch scan of the log produces.
     let s = Server::start(dir.path());
-    for id in acked.iter().take(20) {
-        let body = pay(id, "2025-04-01T21:00:00+02:00", "S0", "F0", "35.00");
-        let r = json(&s.req("POST", "/v1/screen", Some(SCREEN), "application/json", body.as_bytes()).1);
-        assert_eq!(r["duplicate"], true, "{id} should already be known: {r}");
+    // Re-sent, an acknowledged payment is a duplicate if it is within the allowed lateness
+    // (24 h = 8,640 payments here) of the latest, else refused as late: never screened again.
+    let mut numbers: Vec<u32> = acked.iter().map(|id| id[1..].parse().unwrap()).collect();
+    numbers.sort_unstable();
+    let latest = *numbers.last().unwrap();
+    let sample: Vec<u32> = numbers.iter().rev().take(20).chain(numbers.iter().step_by(97)).copied().collect();
+    for n in sample {
+        let body = kill_payment(n);
+        let (c, r) = s.req("POST", "/v1/screen", Some(SCREEN), "application/json", body.as_bytes());
+        if n + 8_640 > latest {
+            assert_eq!((c, json(&r)["duplicate"].clone()), (200, serde_json::json!(true)), "K{n} should be known: {r}");
+        } else {
+            assert!((c == 200 && json(&r)["duplicate"] == true) || (c == 409 && r.contains("late")), "K{n}: {c} {r}");
+        }
+    }
+    for id in acked.iter().rev().take(5) {
+        let body = kill_payment(id[1..].parse().unwrap());
+        // The same id with another amount is not a retry.
+        let other = body.replace("35.00", "36.00");
+        let (c, r) = s.req("POST", "/v1/screen", Some(SCREEN), "application/json", other.as_bytes());
+        assert!(c == 409 && r.contains("conflicting duplicate"), "{id}: {c} {r}");
     }
     let alerts = json(&s.get("/v1/alerts?limit=1000", Some(READ)).1);
     let ids: Vec<&str> = alerts["alerts"].as_array().unwrap().iter().map(|a| a["alert_id"].as_str().unwrap()).collect();

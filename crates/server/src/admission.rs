@@ -3,9 +3,14 @@
 /// Why one payment of a request was not screened.
 #[derive(Debug, thiserror::Error)]
 pub enum Refusal {
-    /// The same id twice in one batch: the second is refused, the first screened.
-    #[error("duplicate txn_id `{0}` in the same batch")]
-    DuplicateInBatch(String),
+    /// An id already screened, sent again with a different payment record.
+    #[error("conflicting duplicate: txn_id `{txn_id}` was already screened (log position {seq}) with a different payment record; a retry must send the same payment, a new payment needs a new id")]
+    Conflict {
+        /// The id.
+        txn_id: String,
+        /// Where the first one is in the log.
+        seq: u64,
+    },
     /// The amount cannot be converted to the pack's base currency.
     #[error(transparent)]
     Rate(#[from] osecwatch_ingest::RateError),
@@ -36,7 +41,7 @@ impl Refusal {
     /// state (late), 503 when nothing could be made durable, else 422.
     pub fn status(&self) -> u16 {
         match self {
-            Refusal::Late { .. } => 409,
+            Refusal::Late { .. } | Refusal::Conflict { .. } => 409,
             Refusal::NotDurable => 503,
             _ => 422,
         }

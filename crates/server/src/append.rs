@@ -39,6 +39,11 @@ impl Appender {
         self.file.sync_data().map_err(StoreError::io(&self.path))
     }
 
+    /// Bytes in the file (everything written so far).
+    pub(crate) fn len(&self) -> u64 {
+        self.len
+    }
+
     pub(crate) fn path(&self) -> &Path {
         &self.path
     }

@@ -8,8 +8,10 @@ use crate::StoreError;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -47,58 +49,294 @@ fn digest(prev: &str, n: u64, at: &str, kind: &str, seq: Option<u64>, data: &ser
 /// The hash-chained audit log, appended in batches.
 pub struct AuditLog {
     out: Appender,
+    /// A second handle for reading records back (first answers to retries).
+    reader: File,
     n: u64,
     last_hash: String,
     last_seq: u64,
     buf: Vec<u8>,
     /// Records written but not yet synced by [`AuditLog::sync`].
     unsynced: bool,
+    /// The last record written to the file (number and hash), shared with the thread that
+    /// syncs the file and then anchors it in the head file.
+    written: Arc<Mutex<Head>>,
+    head_path: PathBuf,
 }
 
-/// Check the chain of an audit file; returns the number of records.
+/// The anchor of the chain: the number and hash of a record known to be in the file and
+/// synced. Kept in `audit.head` beside the log and in every snapshot, so that records cut
+/// from the end of the log are detected (the chain alone cannot tell a shorter log from a
+/// complete one).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Head {
+    /// Record number (0: none yet).
+    pub n: u64,
+    /// Its hash.
+    pub hash: String,
+}
+
+/// What a check of the whole file found.
+#[derive(Debug, Default)]
+pub struct Checked {
+    /// Records in the chain.
+    pub records: u64,
+    /// The last record.
+    pub last: Option<AuditRecord>,
+    /// Length of the complete records; a torn last line after it was a crash.
+    pub good_len: u64,
+    /// Why the last line was torn, if it was.
+    pub torn: Option<String>,
+    /// `(seq, byte offset)` of the decision records with `seq` above the asked-for one.
+    pub decisions: Vec<(u64, u64)>,
+    /// SHA-256 of every snapshot the log records having written, oldest first.
+    pub snapshots: Vec<String>,
+}
+
+/// The head file beside an audit log.
+pub fn head_path(audit: &Path) -> PathBuf {
+    audit.with_extension("head")
+}
+
+/// Read the head file beside `audit`, if there is one.
+pub fn read_head(audit: &Path) -> Result<Option<Head>, StoreError> {
+    let p = head_path(audit);
+    match std::fs::read(&p) {
+        Ok(b) => serde_json::from_slice(&b).map(Some).map_err(|e| StoreError::Invalid {
+            path: p,
+            line: 1,
+            message: format!("not an audit head: {e}"),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(StoreError::io(&p)(e)),
+    }
+}
+
+/// Write the head file atomically (temporary file, sync, rename).
+fn write_head(path: &Path, head: &Head) -> std::io::Result<()> {
+    let tmp = path.with_extension("head.tmp");
+    {
+        let mut f = File::create(&tmp)?;
+        f.write_all(&serde_json::to_vec(head).map_err(std::io::Error::other)?)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent() {
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(())
+}
+
+/// Check the chain of an audit file; returns the number of records and the last one. A torn
+/// last line (a crash in the middle of a write) is an error here: [`check`] tells it apart.
 pub fn verify(path: &Path) -> Result<(u64, Option<AuditRecord>), StoreError> {
+    let c = check(path, u64::MAX, &[])?;
+    if let Some(why) = c.torn {
+        return Err(StoreError::Invalid { path: path.to_path_buf(), line: c.records + 1, message: why });
+    }
+    Ok((c.records, c.last))
+}
+
+/// Check the chain of an audit file, and that each anchor `(n, hash)` is in it. A last line
+/// that is incomplete or not a record is reported as torn (a crash), not as an error; any
+/// other broken line is an error naming it. Collects the offsets of decision records with a
+/// sequence number above `decisions_after`.
+pub fn check(path: &Path, decisions_after: u64, anchors: &[&Head]) -> Result<Checked, StoreError> {
     let io = StoreError::io(path);
     let f = File::open(path).map_err(io)?;
+    let mut r = BufReader::with_capacity(1 << 16, f);
     let mut prev = GENESIS.to_string();
-    let mut count = 0;
-    let mut last = None;
-    for (i, line) in BufReader::new(f).lines().enumerate() {
-        let line = line.map_err(io)?;
-        let ln = i as u64 + 1;
+    let mut out = Checked::default();
+    let mut line = Vec::new();
+    let mut offset = 0u64;
+    loop {
+        line.clear();
+        let read = r.read_until(b'\n', &mut line).map_err(io)?;
+        if read == 0 {
+            break;
+        }
+        let ln = out.records + 1;
         let broken = |message: String| StoreError::Invalid { path: path.to_path_buf(), line: ln, message };
-        let r: AuditRecord = serde_json::from_str(&line).map_err(|e| broken(format!("not an audit record: {e}")))?;
-        if r.n != ln {
+        let complete = line.last() == Some(&b'\n');
+        let rec = if complete { serde_json::from_slice::<AuditRecord>(&line).ok() } else { None };
+        let Some(rec) = rec else {
+            // Only the very last line may be torn; anything after it means damage.
+            let mut rest = Vec::new();
+            r.read_to_end(&mut rest).map_err(io)?;
+            let why = if complete { "not an audit record" } else { "an incomplete last line" };
+            if rest.is_empty() {
+                out.torn = Some(format!("{why} (a write cut short by a crash)"));
+                break;
+            }
+            return Err(broken(format!("{why}, with more records after it")));
+        };
+        if rec.n != ln {
             return Err(broken(format!(
                 "record number {} where {ln} was expected (a line was removed or inserted)",
-                r.n
+                rec.n
             )));
         }
-        if r.prev != prev {
+        if rec.prev != prev {
             return Err(broken("`prev` does not match the previous record's hash".into()));
         }
-        let h = digest(&r.prev, r.n, &r.at, &r.kind, r.seq, &r.data);
-        if h != r.hash {
+        let h = digest(&rec.prev, rec.n, &rec.at, &rec.kind, rec.seq, &rec.data);
+        if h != rec.hash {
             return Err(broken("content does not match its hash (the record was altered)".into()));
         }
-        prev = r.hash.clone();
-        count += 1;
-        last = Some(r);
+        for a in anchors {
+            if a.n == rec.n && a.hash != rec.hash {
+                return Err(broken(format!("record {} is not the one anchored (hash {})", rec.n, a.hash)));
+            }
+        }
+        if rec.kind == "decision" {
+            if let Some(seq) = rec.seq.filter(|s| *s > decisions_after) {
+                out.decisions.push((seq, offset));
+            }
+        } else if rec.kind == "admin" && rec.data["action"] == "snapshot" {
+            if let Some(sha) = rec.data["sha256"].as_str() {
+                out.snapshots.push(sha.to_string());
+            }
+        }
+        prev = rec.hash.clone();
+        offset += read as u64;
+        out.good_len = offset;
+        out.records += 1;
+        out.last = Some(rec);
     }
-    Ok((count, last))
+    for a in anchors {
+        if a.n > out.records {
+            return Err(StoreError::Invalid {
+                path: path.to_path_buf(),
+                line: out.records + 1,
+                message: format!(
+                    "the log ends at record {} but record {} (hash {}) was written and synced before: records were removed from its end",
+                    out.records, a.n, a.hash
+                ),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// What `audit verify` found in a data directory.
+#[derive(Debug)]
+pub struct Verified {
+    /// Records in the chain.
+    pub records: u64,
+    /// The head file's anchor, if there is one.
+    pub head: Option<Head>,
+    /// Payments in the payments log, each with its decision.
+    pub payments: u64,
+}
+
+/// Check an audit log as a whole: its chain, its head file (no records cut from the end),
+/// and, if `wal` is given, against the payments log: every logged payment has exactly one
+/// decision, for the same record (digest), and no decision names a payment the log does
+/// not hold. Every problem found is listed.
+pub fn verify_against_log(path: &Path, wal: Option<&Path>) -> Result<Verified, Vec<String>> {
+    let head = read_head(path).map_err(|e| vec![e.to_string()])?;
+    let anchors: Vec<&Head> = head.iter().collect();
+    let c = check(path, 0, &anchors).map_err(|e| vec![e.to_string()])?;
+    let mut problems = Vec::new();
+    if let Some(t) = &c.torn {
+        problems.push(format!(
+            "{}, record {}: {t}; the service cuts it back at its next start",
+            path.display(),
+            c.records + 1
+        ));
+    }
+    let mut payments = 0;
+    if let Some(wal) = wal {
+        let entries = crate::wal::read_all(wal).map_err(|e| vec![e.to_string()])?;
+        let mut decided: std::collections::HashMap<u64, Option<String>> = std::collections::HashMap::new();
+        let f = File::open(path).map_err(|e| vec![format!("{}: {e}", path.display())])?;
+        for (i, line) in BufReader::new(f).lines().enumerate().take(c.records as usize) {
+            let Ok(rec) = line
+                .map_err(|e| e.to_string())
+                .and_then(|l| serde_json::from_str::<AuditRecord>(&l).map_err(|e| e.to_string()))
+            else {
+                continue;
+            };
+            if rec.kind != "decision" {
+                continue;
+            }
+            let Some(seq) = rec.seq else { continue };
+            let digest = rec.data["record"].as_str().map(String::from);
+            if decided.insert(seq, digest).is_some() {
+                problems.push(format!("{}, line {}: a second decision for log position {seq}", path.display(), i + 1));
+            }
+        }
+        for e in &entries {
+            let crate::wal::Logged::Payment(p) = e else { continue };
+            payments += 1;
+            match decided.remove(&p.seq) {
+                None => problems
+                    .push(format!("log position {}: a logged payment without a decision in the audit log", p.seq)),
+                Some(Some(d)) => {
+                    let t = p.to_txn().map_err(|e| vec![format!("log position {}: {e}", p.seq)])?;
+                    if d != crate::wal::record_digest(&t) {
+                        problems.push(format!(
+                            "log position {}: the payment in the log is not the one decided (record digest differs)",
+                            p.seq
+                        ));
+                    }
+                }
+                // A decision of the previous version: no digest to compare.
+                Some(None) => {}
+            }
+        }
+        let mut orphans: Vec<u64> = decided.into_keys().collect();
+        orphans.sort_unstable();
+        for seq in orphans.iter().take(20) {
+            problems.push(format!("log position {seq}: a decision for a payment the payments log does not hold"));
+        }
+        if orphans.len() > 20 {
+            problems.push(format!("... and {} more decisions without their payment", orphans.len() - 20));
+        }
+    }
+    if problems.is_empty() {
+        Ok(Verified { records: c.records, head, payments })
+    } else {
+        Err(problems)
+    }
 }
 
 impl AuditLog {
-    /// Open the audit file, verifying its chain first (a broken chain refuses to start).
-    pub fn open(path: &Path) -> Result<AuditLog, StoreError> {
+    /// Open the audit file, verifying its chain against its head file and `anchors` (a
+    /// broken chain or a cut tail refuses to start). A torn last line is cut back and
+    /// reported. Returns the offsets of decision records above `decisions_after`.
+    pub fn open(path: &Path, decisions_after: u64, anchors: &[&Head]) -> Result<(AuditLog, Checked), StoreError> {
         let io = StoreError::io(path);
         if !path.exists() {
             File::create(path).map_err(io)?;
         }
-        let (n, last) = verify(path)?;
-        let file = OpenOptions::new().append(true).open(path).map_err(io)?;
-        let last_hash = last.as_ref().map(|r| r.hash.clone()).unwrap_or_else(|| GENESIS.to_string());
-        let last_seq = last.as_ref().and_then(|r| r.seq).unwrap_or(0);
-        Ok(AuditLog { out: Appender::new(file, path)?, n, last_hash, last_seq, buf: Vec::new(), unsynced: false })
+        let head = read_head(path)?;
+        let all: Vec<&Head> = anchors.iter().copied().chain(head.as_ref()).collect();
+        let mut c = check(path, decisions_after, &all)?;
+        let file = OpenOptions::new().read(true).append(true).open(path).map_err(io)?;
+        if let Some(why) = &c.torn {
+            tracing::warn!(record = c.records + 1, "audit log: {why}; cut back to the last complete record");
+            file.set_len(c.good_len).map_err(io)?;
+            file.sync_all().map_err(io)?;
+        }
+        let reader = File::open(path).map_err(io)?;
+        let last_hash = c.last.as_ref().map(|r| r.hash.clone()).unwrap_or_else(|| GENESIS.to_string());
+        let last_seq = c.last.as_ref().and_then(|r| r.seq).unwrap_or(0);
+        let written = Arc::new(Mutex::new(Head { n: c.records, hash: last_hash.clone() }));
+        let log = AuditLog {
+            out: Appender::new(file, path)?,
+            reader,
+            n: c.records,
+            last_hash,
+            last_seq,
+            buf: Vec::new(),
+            unsynced: false,
+            written,
+            head_path: head_path(path),
+        };
+        c.last = None;
+        Ok((log, c))
     }
 
     /// Highest payment sequence number with an audit record.
@@ -106,8 +344,15 @@ impl AuditLog {
         self.last_seq
     }
 
-    /// Buffer a record; [`AuditLog::commit`] writes and syncs the buffered ones.
-    pub fn push(&mut self, at: &str, kind: &str, seq: Option<u64>, data: serde_json::Value) {
+    /// The chain's last record (number and hash), whether synced or not.
+    pub fn head(&self) -> Head {
+        Head { n: self.n, hash: self.last_hash.clone() }
+    }
+
+    /// Buffer a record; [`AuditLog::commit`] writes and syncs the buffered ones. Returns the
+    /// byte offset the record will have in the file.
+    pub fn push(&mut self, at: &str, kind: &str, seq: Option<u64>, data: serde_json::Value) -> u64 {
+        let offset = self.out.len() + self.buf.len() as u64;
         self.n += 1;
         let hash = digest(&self.last_hash, self.n, at, kind, seq, &data);
         let r = AuditRecord {
@@ -127,19 +372,48 @@ impl AuditLog {
         if let Some(s) = seq {
             self.last_seq = self.last_seq.max(s);
         }
+        offset
     }
 
-    /// Write and sync what was pushed since the last commit.
+    /// The record at a byte offset [`AuditLog::push`] returned (written or still buffered).
+    pub fn read_at(&self, offset: u64) -> Result<AuditRecord, StoreError> {
+        let path = self.out.path();
+        let bad = |message: String| StoreError::Invalid { path: path.to_path_buf(), line: 0, message };
+        let line = if offset >= self.out.len() {
+            let at = (offset - self.out.len()) as usize;
+            let rest = self.buf.get(at..).unwrap_or_default();
+            rest[..memchr_nl(rest).ok_or_else(|| bad(format!("no record at offset {offset}")))?].to_vec()
+        } else {
+            let mut line = Vec::new();
+            let mut chunk = [0u8; 1024];
+            let mut at = offset;
+            loop {
+                let k = self.reader.read_at(&mut chunk, at).map_err(StoreError::io(path))?;
+                if k == 0 {
+                    return Err(bad(format!("record at offset {offset} has no end")));
+                }
+                if let Some(e) = memchr_nl(&chunk[..k]) {
+                    line.extend_from_slice(&chunk[..e]);
+                    break line;
+                }
+                line.extend_from_slice(&chunk[..k]);
+                at += k as u64;
+            }
+        };
+        serde_json::from_slice(&line).map_err(|e| bad(format!("record at offset {offset}: {e}")))
+    }
+
+    /// Write and sync what was pushed since the last commit, and anchor it in the head file.
     pub fn commit(&mut self) -> Result<(), StoreError> {
-        if self.buf.is_empty() {
-            return Ok(());
+        if !self.buf.is_empty() {
+            // On failure the records stay buffered (the file was cut back), so the next
+            // commit writes them again and the chain stays whole.
+            self.out.write_synced(&self.buf)?;
+            self.buf.clear();
         }
-        // On failure the records stay buffered (the file was cut back), so the next commit
-        // writes them again and the chain stays whole.
-        self.out.write_synced(&self.buf)?;
-        self.buf.clear();
         self.unsynced = false;
-        Ok(())
+        self.publish_written();
+        self.anchor()
     }
 
     /// Write the buffered records without waiting for the disk: for decision records,
@@ -154,33 +428,72 @@ impl AuditLog {
         self.out.write(&self.buf, false)?;
         self.buf.clear();
         self.unsynced = true;
+        self.publish_written();
         Ok(())
     }
 
-    /// A second handle on the file, for a thread that syncs it in the background.
-    pub fn sync_handle(&self) -> Result<File, StoreError> {
-        self.out.try_clone_file()
+    /// Everything pushed is in the file now: make it the record the next sync anchors.
+    fn publish_written(&self) {
+        if let Ok(mut w) = self.written.lock() {
+            *w = Head { n: self.n, hash: self.last_hash.clone() };
+        }
     }
 
-    /// Sync records written by [`AuditLog::write_unsynced`], if any.
+    /// What a background thread needs to sync the file and anchor what it synced: the file,
+    /// the last written record, and the head file.
+    pub fn sync_handle(&self) -> Result<Syncer, StoreError> {
+        Ok(Syncer { file: self.out.try_clone_file()?, written: self.written.clone(), head: self.head_path.clone() })
+    }
+
+    /// Sync records written by [`AuditLog::write_unsynced`], if any, and anchor them.
     pub fn sync(&mut self) -> Result<(), StoreError> {
         if self.unsynced {
             self.out.sync()?;
             self.unsynced = false;
         }
-        Ok(())
+        self.anchor()
     }
+
+    /// Write the head file for what is in the file and synced.
+    fn anchor(&self) -> Result<(), StoreError> {
+        let w = self.written.lock().map(|w| w.clone()).unwrap_or_default();
+        write_head(&self.head_path, &w).map_err(StoreError::io(&self.head_path))
+    }
+}
+
+/// Syncs the audit log from another thread and then anchors the records it synced.
+pub struct Syncer {
+    file: File,
+    written: Arc<Mutex<Head>>,
+    head: PathBuf,
+}
+
+impl Syncer {
+    /// Sync, then write the head file naming the last record written before the sync.
+    pub fn sync(&self) -> std::io::Result<()> {
+        let w = self.written.lock().map(|w| w.clone()).unwrap_or_default();
+        self.file.sync_data()?;
+        write_head(&self.head, &w)
+    }
+}
+
+fn memchr_nl(b: &[u8]) -> Option<usize> {
+    b.iter().position(|c| *c == b'\n')
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn open(p: &Path) -> Result<AuditLog, StoreError> {
+        AuditLog::open(p, 0, &[]).map(|(a, _)| a)
+    }
+
     #[test]
     fn tampering_is_detected() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("audit.jsonl");
-        let mut a = AuditLog::open(&p).unwrap();
+        let mut a = open(&p).unwrap();
         for i in 0..5 {
             a.push(
                 "2025-01-01T00:00:00+00:00",
@@ -202,9 +515,9 @@ mod tests {
         let e = verify(&p).unwrap_err().to_string();
         assert!(e.contains("line 2") && e.contains("removed"), "{e}");
         // A broken chain refuses to open; the intact one continues where it stopped.
-        assert!(AuditLog::open(&p).is_err());
+        assert!(open(&p).is_err());
         std::fs::write(&p, &text).unwrap();
-        let mut a = AuditLog::open(&p).unwrap();
+        let mut a = open(&p).unwrap();
         assert_eq!(a.last_seq(), 5);
         a.push("2025-01-02T00:00:00+00:00", "admin", None, serde_json::json!({"action": "x"}));
         a.commit().unwrap();
@@ -217,7 +530,7 @@ mod tests {
     fn unsynced_records_are_in_the_file_and_chained() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("audit.jsonl");
-        let mut a = AuditLog::open(&p).unwrap();
+        let mut a = open(&p).unwrap();
         a.push("2025-01-01T00:00:00+00:00", "decision", Some(1), serde_json::json!({"decision": "allow"}));
         a.write_unsynced().unwrap();
         assert_eq!(verify(&p).unwrap().0, 1);
@@ -230,6 +543,52 @@ mod tests {
         let (n, last) = verify(&p).unwrap();
         assert_eq!((n, last.and_then(|r| r.seq)), (3, Some(2)));
         drop(a);
-        assert_eq!(AuditLog::open(&p).unwrap().last_seq(), 2);
+        assert_eq!(open(&p).unwrap().last_seq(), 2);
+    }
+
+    /// A torn last line is a crash: cut back and reported, the log opens. Records cut from
+    /// the end below the head file's anchor stop the start. A record reads back at its offset.
+    #[test]
+    fn a_torn_end_is_cut_back_and_a_cut_tail_is_detected_by_the_head() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("audit.jsonl");
+        let mut a = open(&p).unwrap();
+        let mut offsets = Vec::new();
+        for i in 0..6u64 {
+            offsets.push(a.push(
+                "2025-01-01T00:00:00+00:00",
+                "decision",
+                Some(i + 1),
+                serde_json::json!({"txn_id": format!("T{i}")}),
+            ));
+        }
+        // Readable while still buffered, and after the write.
+        assert_eq!(a.read_at(offsets[5]).unwrap().data["txn_id"], "T5");
+        a.commit().unwrap();
+        assert_eq!(a.read_at(offsets[2]).unwrap().data["txn_id"], "T2");
+        assert_eq!(read_head(&p).unwrap().unwrap().n, 6);
+        drop(a);
+        let full = std::fs::read_to_string(&p).unwrap();
+        // Torn: half of a seventh record with no newline.
+        std::fs::write(&p, format!("{full}{{\"n\":7,\"at\":\"2025")).unwrap();
+        let (a, c) = AuditLog::open(&p, 0, &[]).unwrap();
+        assert!(c.torn.unwrap().contains("incomplete"));
+        assert_eq!((a.head().n, std::fs::read_to_string(&p).unwrap()), (6, full.clone()));
+        drop(a);
+        // The last two records cut: the head file says six were synced.
+        let lines: Vec<&str> = full.lines().collect();
+        std::fs::write(&p, lines[..4].join("\n") + "\n").unwrap();
+        let e = open(&p).err().expect("a cut tail must stop the start").to_string();
+        assert!(e.contains("ends at record 4") && e.contains("record 6"), "{e}");
+        assert!(verify_against_log(&p, None).is_err());
+        // An anchor whose hash differs (a chain rewritten from there on).
+        std::fs::write(&p, &full).unwrap();
+        let wrong = Head { n: 3, hash: "00".repeat(32) };
+        let e = AuditLog::open(&p, 0, &[&wrong]).err().unwrap().to_string();
+        assert!(e.contains("line 3") && e.contains("anchored"), "{e}");
+        // A damaged record in the middle is not a crash.
+        std::fs::write(&p, full.replacen("\"n\":3", "\"n\":3x", 1)).unwrap();
+        let e = open(&p).err().unwrap().to_string();
+        assert!(e.contains("line 3") && e.contains("more records after it"), "{e}");
     }
 }

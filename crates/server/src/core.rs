@@ -8,10 +8,10 @@
 //! pay one fsync per payment.
 
 pub use crate::admission::{Admission, Refusal};
-use crate::audit::AuditLog;
-use crate::seen::{Seen, DEDUPE_WINDOW};
-use crate::snapshot::{load_snapshot, SnapshotFile, SnapshotPolicy};
-use crate::wal::{Logged, SeedEntry, Wal};
+use crate::audit::{AuditLog, AuditRecord};
+use crate::dedupe::IdIndex;
+use crate::snapshot::{Loaded, SnapshotFile, SnapshotPolicy};
+use crate::wal::{record_digest, Logged, SeedEntry, Wal};
 use osecwatch_engine::{Decision, Engine, Outcome, SeedEvent, SeedOutcome};
 use osecwatch_model::Transaction;
 use serde::Serialize;
@@ -67,6 +67,9 @@ pub enum CoreError {
     /// The engine state could not be encoded.
     #[error("snapshot: {0}")]
     SnapshotEncode(serde_json::Error),
+    /// No random key for the idempotency index.
+    #[error("no randomness from the operating system for the idempotency index: {0}")]
+    Random(getrandom::Error),
 }
 
 /// A read of the engine's state, run on the core thread between batches.
@@ -95,6 +98,9 @@ pub struct SeedAnswer {
     #[serde(flatten)]
     pub outcome: SeedOutcome,
 }
+
+/// A payment's place in a batch: (request, payment within it).
+type At = (usize, usize);
 
 /// One request's payments and where its answer goes.
 type PaymentRequest = (Vec<Transaction>, oneshot::Sender<Vec<Result<Screened, Refusal>>>);
@@ -127,7 +133,8 @@ pub struct Core {
     engine: Engine,
     wal: Wal,
     audit: AuditLog,
-    seen: Seen,
+    /// Every payment id accepted within the allowed lateness, with its audit record.
+    index: IdIndex,
     stats: Arc<CoreStats>,
     snap: SnapshotPolicy,
     last_seq: u64,
@@ -141,44 +148,76 @@ fn summary(seq: u64, t: &Transaction, outcome: Outcome) -> Screened {
     Screened { txn_id: t.txn_id.clone(), outcome, seq, duplicate: false }
 }
 
+/// What the service knows when it starts: the log, the audit log opened against it, and the
+/// snapshot if one is usable.
+pub struct Recovery {
+    /// The write-ahead log, open for appending.
+    pub wal: Wal,
+    /// Its entries.
+    pub entries: Vec<Logged>,
+    /// The audit log, open for appending.
+    pub audit: AuditLog,
+    /// `(seq, offset)` of the audit's decision records after the snapshot's position.
+    pub decisions: Vec<(u64, u64)>,
+    /// The snapshot to start from.
+    pub snapshot: Option<Loaded>,
+}
+
+/// The answer a retry gets: the first answer, from its audit record.
+fn first_answer(txn_id: &str, rec: &AuditRecord) -> Screened {
+    let d = &rec.data;
+    let decision = serde_json::from_value(d["decision"].clone()).unwrap_or(Decision::Allow);
+    let rules = d["rules"].as_array().map(|a| a.iter().filter_map(|r| r.as_str().map(String::from)).collect());
+    Screened {
+        txn_id: txn_id.to_string(),
+        outcome: Outcome {
+            decision,
+            score: d["score"].as_f64().unwrap_or(0.0),
+            rules: rules.unwrap_or_default(),
+            reasons: vec!["already screened: this is the decision it got then".to_string()],
+        },
+        seq: rec.seq.unwrap_or(0),
+        duplicate: true,
+    }
+}
+
 impl Core {
-    /// Rebuild state from the log; payments logged but not yet audited (a crash between
-    /// the two syncs) get their audit records now.
+    /// Rebuild state from the snapshot and the log; payments logged but not yet audited (a
+    /// crash between the two syncs) get their audit records now. Every payment id within the
+    /// allowed lateness goes back into the idempotency index.
     pub fn recover(
         mut engine: Engine,
-        wal: Wal,
-        entries: Vec<Logged>,
-        mut audit: AuditLog,
+        r: Recovery,
         stats: Arc<CoreStats>,
         snap: SnapshotPolicy,
         admission: Admission,
     ) -> Result<Core, CoreError> {
-        let mut seen = Seen::new(DEDUPE_WINDOW);
+        let Recovery { mut wal, entries, mut audit, decisions, snapshot } = r;
         let mut clock = osecwatch_ingest::EventClock::new(admission.clock);
         engine.set_track_scores(false);
         let mut from = 0;
-        let last_logged = entries.last().map(Logged::seq).unwrap_or(0);
-        if let Some(f) = load_snapshot(&snap) {
+        let mut index = None;
+        if let Some(l) = snapshot {
             // `restore` checks everything before it changes the engine, so a refusal leaves
             // the engine empty and the full replay below starts from a clean state.
-            if f.last_seq > last_logged {
-                tracing::warn!("snapshot not used (it is ahead of the log); rebuilding from the whole log");
-            } else {
-                match engine.restore(f.engine) {
-                    Ok(()) => {
-                        for (k, seq, d, score) in f.seen {
-                            seen.insert_hash(k, (seq, d, score));
-                        }
-                        if let Some(w) = f.watermark {
-                            clock.observe(w);
-                        }
-                        from = f.last_seq;
+            match engine.restore(l.file.engine) {
+                Ok(()) => {
+                    if let Some(w) = l.file.watermark {
+                        clock.observe(w);
                     }
-                    Err(why) => tracing::warn!("snapshot not used ({why}); rebuilding from the whole log"),
+                    from = l.file.last_seq;
+                    index = Some(l.index);
                 }
+                Err(why) => tracing::warn!("snapshot not used ({why}); rebuilding from the whole log"),
             }
         }
-        let audited = audit.last_seq();
+        let mut index = match index {
+            Some(i) => i,
+            None => IdIndex::new_random().map_err(CoreError::Random)?,
+        };
+        let offset_of = |seq: u64| -> Option<u64> {
+            decisions.binary_search_by_key(&seq, |(s, _)| *s).ok().map(|i| decisions[i].1)
+        };
         for logged in entries.iter().filter(|e| e.seq() > from) {
             let e = match logged {
                 Logged::Payment(e) => e,
@@ -188,7 +227,7 @@ impl Core {
                         source: crate::wal::EntryError { field: "at", message: e.to_string() },
                     })?;
                     let o = engine.apply_seed(at, &seed_event_id(s.seq), &s.seed);
-                    if s.seq > audited {
+                    if s.seq > audit.last_seq() {
                         audit.push(&s.received, "seed", Some(s.seq), seed_record(s, &o));
                     }
                     continue;
@@ -199,23 +238,38 @@ impl Core {
             // no check now (a replay must give the state the live service had).
             clock.observe(t.timestamp.utc);
             let o = engine.process(&t.as_row()).map_err(|source| CoreError::Replay { seq: e.seq, source })?;
-            if e.seq > audited {
-                audit.push(&e.timestamp, "decision", Some(e.seq), decision_record(&t, &o));
+            let offset = match offset_of(e.seq) {
+                Some(off) => off,
+                None => audit.push(&e.timestamp, "decision", Some(e.seq), decision_record(&t, &o, &record_digest(&t))),
+            };
+            if let Some(w) = clock.highest() {
+                index.set_cutoff(w.saturating_sub(admission.lateness));
             }
-            seen.insert(&t.txn_id, (e.seq, o.decision, o.score));
+            index.insert(index.hash(&t.txn_id), t.timestamp.utc, offset);
         }
+        // A sequence number the audit log already names is never handed out again (the
+        // log's end was lost or cut: those payments are gone, their decisions stay).
+        let last_logged = entries.last().map(Logged::seq).unwrap_or(0);
+        if audit.last_seq() > last_logged {
+            tracing::error!(
+                log_ends_at = last_logged,
+                audit_names = audit.last_seq(),
+                "the audit log has decisions for payments the log no longer holds; new payments are numbered after them"
+            );
+        }
+        wal.skip_past(audit.last_seq());
         let payments = entries.iter().filter(|e| matches!(e, Logged::Payment(_))).count() as u64;
         audit.commit()?;
         stats.logged.store(payments, Ordering::Relaxed);
         let core = Core {
             engine,
+            last_seq: wal.next_seq() - 1,
             wal,
             audit,
-            seen,
+            index,
             stats,
             snap,
-            last_seq: last_logged,
-            since_snapshot: last_logged - from,
+            since_snapshot: last_logged.saturating_sub(from),
             clock,
             lateness: admission.lateness,
         };
@@ -223,17 +277,31 @@ impl Core {
         Ok(core)
     }
 
-    /// Write the snapshot atomically (temporary file, sync, rename).
-    pub fn write_snapshot(&mut self) -> Result<u64, CoreError> {
-        let f = SnapshotFile {
+    /// Write the snapshot atomically (index file, then the snapshot; each a temporary file,
+    /// sync, rename), after syncing the audit log it refers to; then record its checksum in
+    /// the audit log.
+    pub fn write_snapshot(&mut self, actor: &str) -> Result<u64, CoreError> {
+        self.audit.write_unsynced()?;
+        self.audit.sync()?;
+        let mut f = SnapshotFile {
             last_seq: self.last_seq,
             pack_fingerprint: self.snap.pack_fingerprint,
             engine: self.engine.snapshot(),
-            seen: self.seen.entries(),
             watermark: self.clock.highest(),
+            audit: self.audit.head(),
+            dedupe_file: String::new(),
+            dedupe_sha256: String::new(),
         };
-        crate::snapshot::write(&self.snap.path, &f)?;
+        let sha = crate::snapshot::write(&self.snap.path, &mut f, &self.index)?;
         self.since_snapshot = 0;
+        let now = wall_clock().to_rfc3339();
+        self.audit.push(
+            &now,
+            "admin",
+            None,
+            serde_json::json!({ "action": "snapshot", "log_position": self.last_seq, "sha256": sha, "actor": actor, "ids_remembered": self.index.len() }),
+        );
+        self.audit.commit()?;
         Ok(self.last_seq)
     }
 
@@ -255,12 +323,12 @@ impl Core {
     pub fn run(mut self, mut rx: mpsc::Receiver<Request>) {
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let background_sync = match self.audit.sync_handle() {
-            Ok(file) => {
+            Ok(syncer) => {
                 let stop = stop.clone();
                 std::thread::spawn(move || {
                     while !stop.load(Ordering::Relaxed) {
                         std::thread::sleep(std::time::Duration::from_secs(1));
-                        if let Err(e) = file.sync_data() {
+                        if let Err(e) = syncer.sync() {
                             tracing::error!(error = %e, "audit log sync failed");
                         }
                     }
@@ -287,14 +355,14 @@ impl Core {
                 }
             }
             if self.since_snapshot >= self.snap.every {
-                if let Err(e) = self.write_snapshot() {
+                if let Err(e) = self.write_snapshot("serve") {
                     tracing::error!(error = %e, "snapshot failed; the log still has everything");
                 }
             }
         }
         // Graceful shutdown: a snapshot makes the next start fast.
         if self.since_snapshot > 0 {
-            if let Err(e) = self.write_snapshot() {
+            if let Err(e) = self.write_snapshot("serve (shutdown)") {
                 tracing::error!(error = %e, "snapshot at shutdown failed; the log still has everything");
             }
         }
@@ -323,11 +391,12 @@ impl Core {
             }
         }
         let clock_before = self.clock.clone();
-        let (mut results, to_log) = self.triage(&payments);
+        let (mut results, to_log, repeats) = self.triage(&payments);
         if !to_log.is_empty() && !self.log_and_process(&payments, &to_log, &mut results) {
             // Nothing of the batch was logged: the watermark is where it was.
             self.clock = clock_before;
         }
+        Core::answer_repeats(&payments, &repeats, &mut results);
         // After the batch's payments: the log order is the order applied.
         for (ev, actor, tx) in seeds {
             let _ = tx.send(self.log_and_apply_seed(ev, actor));
@@ -344,30 +413,29 @@ impl Core {
         }
     }
 
-    /// Decide what to log: new payments the engine can price, in arrival order. Retries get
-    /// their first answer; the others a refusal. Returns a result per payment (those to log
-    /// hold `NotDurable` until they are logged) and the (request, payment) positions to log.
+    /// Decide what to log: new payments the engine can price, in arrival order. A payment
+    /// id already accepted gets its first answer if the record is the same, else a conflict;
+    /// the same within the batch, once the first is decided. The others get a refusal.
+    /// Returns a result per payment (those to log hold `NotDurable` until they are logged),
+    /// the (request, payment) positions to log, and the repeats within the batch with the
+    /// position of their first.
     #[allow(clippy::type_complexity)]
-    fn triage(&mut self, payments: &[PaymentRequest]) -> (Vec<Vec<Result<Screened, Refusal>>>, Vec<(usize, usize)>) {
+    fn triage(&mut self, payments: &[PaymentRequest]) -> (Vec<Vec<Result<Screened, Refusal>>>, Vec<At>, Vec<(At, At)>) {
         let mut results = Vec::with_capacity(payments.len());
         let mut to_log: Vec<(usize, usize)> = Vec::new();
+        let mut repeats = Vec::new();
         let mut in_batch: HashMap<&str, (usize, usize)> = HashMap::new();
         let wall = osecwatch_ingest::wall_clock_utc();
         for (pi, (txns, _)) in payments.iter().enumerate() {
             let mut res = Vec::with_capacity(txns.len());
             for (ti, t) in txns.iter().enumerate() {
-                if let Some(&(seq, decision, score)) = self.seen.get(&t.txn_id) {
+                if let Some(known) = self.known(t) {
                     self.stats.duplicates.fetch_add(1, Ordering::Relaxed);
-                    let reasons = vec!["already screened: this is the decision it got then".to_string()];
-                    res.push(Ok(Screened {
-                        txn_id: t.txn_id.clone(),
-                        outcome: Outcome { decision, score, rules: Vec::new(), reasons },
-                        seq,
-                        duplicate: true,
-                    }));
-                } else if in_batch.contains_key(t.txn_id.as_str()) {
+                    res.push(known);
+                } else if let Some(&first) = in_batch.get(t.txn_id.as_str()) {
                     self.stats.duplicates.fetch_add(1, Ordering::Relaxed);
-                    res.push(Err(Refusal::DuplicateInBatch(t.txn_id.clone())));
+                    repeats.push(((pi, ti), first));
+                    res.push(Err(Refusal::NotDurable));
                 } else if let Err(e) = self.engine.check_currency(t.amount.currency) {
                     res.push(Err(e.into()));
                 } else if let Err(why) = self.admit(t.timestamp.utc, wall) {
@@ -380,7 +448,59 @@ impl Core {
             }
             results.push(res);
         }
-        (results, to_log)
+        (results, to_log, repeats)
+    }
+
+    /// The answer for a payment id already accepted: its first answer if the record is the
+    /// same, else a conflict. Every hit of the index is confirmed against the audit record it
+    /// points to (the id itself), so a hash collision is a new payment, never a lost one.
+    fn known(&self, t: &Transaction) -> Option<Result<Screened, Refusal>> {
+        let offsets = self.index.offsets(self.index.hash(&t.txn_id));
+        for off in offsets {
+            let rec = match self.audit.read_at(off) {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::error!(error = %e, "idempotency index: audit record unreadable; refusing the payment");
+                    return Some(Err(Refusal::NotDurable));
+                }
+            };
+            if rec.data["txn_id"].as_str() != Some(t.txn_id.as_str()) {
+                continue;
+            }
+            let same = match rec.data["record"].as_str() {
+                Some(d) => d == record_digest(t),
+                // A decision of the previous version, without a record digest: the id is all
+                // there is to compare.
+                None => true,
+            };
+            return Some(if same {
+                Ok(first_answer(&t.txn_id, &rec))
+            } else {
+                Err(Refusal::Conflict { txn_id: t.txn_id.clone(), seq: rec.seq.unwrap_or(0) })
+            });
+        }
+        None
+    }
+
+    /// A repeat within the batch gets what its first got, or a conflict if its record differs.
+    fn answer_repeats(
+        payments: &[PaymentRequest],
+        repeats: &[(At, At)],
+        results: &mut [Vec<Result<Screened, Refusal>>],
+    ) {
+        for &((p, t), (fp, ft)) in repeats {
+            let (first, this) = (&payments[fp].0[ft], &payments[p].0[t]);
+            results[p][t] = match &results[fp][ft] {
+                Ok(s) if first == this => {
+                    let mut s = s.clone();
+                    s.duplicate = true;
+                    s.outcome.reasons = vec!["already screened: this is the decision it got then".to_string()];
+                    Ok(s)
+                }
+                Ok(s) => Err(Refusal::Conflict { txn_id: this.txn_id.clone(), seq: s.seq }),
+                Err(_) => Err(Refusal::NotDurable),
+            };
+        }
     }
 
     /// Admit an event time: not late behind the watermark, and nothing the clock refuses;
@@ -408,8 +528,11 @@ impl Core {
         let refs: Vec<&Transaction> = to_log.iter().map(|(p, t)| &payments[*p].0[*t]).collect();
         match self.wal.append(&refs) {
             Ok(seqs) => {
-                for ((p, t), seq) in to_log.iter().zip(seqs) {
-                    results[*p][*t] = self.process_logged(&payments[*p].0[*t], seq);
+                if let Some(w) = self.clock.highest() {
+                    self.index.set_cutoff(w.saturating_sub(self.lateness));
+                }
+                for ((p, t), (seq, digest)) in to_log.iter().zip(seqs) {
+                    results[*p][*t] = self.process_logged(&payments[*p].0[*t], seq, &digest);
                 }
                 self.stats.logged.fetch_add(to_log.len() as u64, Ordering::Relaxed);
                 self.last_seq = self.wal.next_seq() - 1;
@@ -429,7 +552,7 @@ impl Core {
 
     /// A payment now in the log at `seq`: through the engine, counted, audited, remembered
     /// for retries.
-    fn process_logged(&mut self, txn: &Transaction, seq: u64) -> Result<Screened, Refusal> {
+    fn process_logged(&mut self, txn: &Transaction, seq: u64, digest: &str) -> Result<Screened, Refusal> {
         let o = self.engine.process(&txn.as_row())?;
         let counter = match o.decision {
             Decision::Allow => &self.stats.allow,
@@ -437,8 +560,9 @@ impl Core {
             Decision::Block => &self.stats.block,
         };
         counter.fetch_add(1, Ordering::Relaxed);
-        self.audit.push(&txn.timestamp.to_rfc3339(), "decision", Some(seq), decision_record(txn, &o));
-        self.seen.insert(&txn.txn_id, (seq, o.decision, o.score));
+        let offset =
+            self.audit.push(&txn.timestamp.to_rfc3339(), "decision", Some(seq), decision_record(txn, &o, digest));
+        self.index.insert(self.index.hash(&txn.txn_id), txn.timestamp.utc, offset);
         Ok(summary(seq, txn, o))
     }
 
@@ -468,10 +592,7 @@ impl Core {
 
     /// A snapshot an admin asked for, recorded in the audit log with who asked.
     fn snapshot_for(&mut self, actor: &str) -> Result<u64, CoreError> {
-        let seq = self.write_snapshot()?;
-        let now = wall_clock().to_rfc3339();
-        let _ = self.admin_record(&now, &format!("snapshot at log position {seq}"), actor);
-        Ok(seq)
+        self.write_snapshot(actor)
     }
 }
 
@@ -500,13 +621,16 @@ fn seed_record(e: &SeedEntry, o: &SeedOutcome) -> serde_json::Value {
     })
 }
 
-/// What the audit log keeps for a decision: ids, decision, score and rule ids; no names,
-/// no references, no amounts.
-fn decision_record(t: &Transaction, o: &Outcome) -> serde_json::Value {
+/// What the audit log keeps for a decision: ids, decision, score and rule ids, and the
+/// digest of the payment's canonical record (which tells a retry from a different payment
+/// under the same id, and ties the decision to its line in the payments log); no names, no
+/// references, no amounts.
+fn decision_record(t: &Transaction, o: &Outcome, digest: &str) -> serde_json::Value {
     serde_json::json!({
         "txn_id": t.txn_id,
         "decision": o.decision,
         "score": o.score,
         "rules": o.rules,
+        "record": digest,
     })
 }

@@ -14,7 +14,7 @@
 //! | `handlers/` | one file per resource: payments, alerts, networks, entities, admin, health |
 //! | `app.rs` | what handlers share: state, the error shape, token checks, the way to the core |
 //! | `core.rs` | the single thread that owns the engine and does group commit |
-//! | `admission.rs`, `seen.rs`, `snapshot.rs` | why a payment is refused and what is admitted; the retry memory; the snapshot file (atomic write, checked read) |
+//! | `admission.rs`, `dedupe.rs`, `snapshot.rs` | why a payment is refused and what is admitted; the idempotency index (every id within the allowed lateness); the snapshot file (checksummed, anchored in the audit log) |
 //! | `wal.rs`, `audit.rs`, `append.rs` | the log of accepted payments, the hash-chained audit log, their batch writer |
 //! | `auth.rs`, `tls.rs` | tokens and scopes; HTTPS |
 //! | `metrics.rs`, `openapi.rs` | Prometheus exposition; the OpenAPI document |
@@ -35,11 +35,11 @@ pub mod audit;
 pub mod auth;
 mod config;
 pub mod core;
+pub mod dedupe;
 mod handlers;
 mod metrics;
 mod openapi;
 pub mod routes;
-mod seen;
 pub mod snapshot;
 mod startup;
 pub mod tls;

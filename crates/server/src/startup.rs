@@ -25,22 +25,49 @@ pub async fn serve(
     std::fs::create_dir_all(&cfg.data_dir)?;
     let (engine, pack_text) = engine(&cfg)?;
     let generated = tokens(&mut cfg)?;
-    let (wal, entries) = wal::Wal::open(&cfg.data_dir.join("payments.wal"))?;
+    let (wal, entries, wal_cut) = wal::Wal::open(&cfg.data_dir.join("payments.wal"))?;
     let recovered = entries.len() as u64;
-    let mut audit = audit::AuditLog::open(&cfg.data_dir.join("audit.jsonl"))?;
-    let now = now_rfc3339();
-    if generated.is_some() {
-        audit.push(&now, "admin", None, serde_json::json!({ "action": "generated admin token", "actor": "serve" }));
-    }
     let stats = Arc::new(CoreStats::default());
     let policy = crate::snapshot::SnapshotPolicy {
         path: cfg.data_dir.join("snapshot.json"),
         every: cfg.snapshot_every.max(1),
         pack_fingerprint: osecwatch_engine::fnv1a(pack_text.as_bytes()),
     };
+    let last_logged = entries.last().map(wal::Logged::seq).unwrap_or(0);
+    let mut snapshot = crate::snapshot::load_snapshot(&policy);
+    if snapshot.as_ref().is_some_and(|l| l.file.last_seq > last_logged) {
+        tracing::warn!("snapshot not used (it is ahead of the log); rebuilding from the whole log");
+        snapshot = None;
+    }
+    let audit_path = cfg.data_dir.join("audit.jsonl");
+    let anchors: Vec<&audit::Head> = snapshot.iter().map(|l| &l.file.audit).collect();
+    let from = snapshot.as_ref().map_or(0, |l| l.file.last_seq);
+    let (mut audit, mut checked) = audit::AuditLog::open(&audit_path, from, &anchors)?;
+    if let Some(l) = &snapshot {
+        if !checked.snapshots.contains(&l.sha256) {
+            // Its checksum matches, but the audit log never recorded writing it: edited and
+            // re-summed, or written just before a crash. Either way the log decides.
+            tracing::warn!("snapshot not used (the audit log does not record it); rebuilding from the whole log");
+            snapshot = None;
+            drop(audit);
+            (audit, checked) = audit::AuditLog::open(&audit_path, 0, &[])?;
+        }
+    }
+    let now = now_rfc3339();
+    if generated.is_some() {
+        audit.push(&now, "admin", None, serde_json::json!({ "action": "generated admin token", "actor": "serve" }));
+    }
     let admission = core::Admission { clock: cfg.clock, lateness: cfg.allowed_lateness.max(0) };
-    let mut core = Core::recover(engine, wal, entries, audit, stats.clone(), policy, admission)?;
-    core.admin_record(&now, &format!("started; {recovered} payments recovered from the log"), "serve")?;
+    let recovery = core::Recovery { wal, entries, audit, decisions: checked.decisions, snapshot };
+    let mut core = Core::recover(engine, recovery, stats.clone(), policy, admission)?;
+    let mut note = format!("started; {recovered} log entries recovered");
+    if let Some(cut) = wal_cut {
+        note.push_str(&format!("; payments log {cut}"));
+    }
+    if let Some(torn) = checked.torn {
+        note.push_str(&format!("; audit log: {torn}, cut back"));
+    }
+    core.admin_record(&now, &note, "serve")?;
     let (tx, rx) = mpsc::channel::<Request>(65_536);
     let core_thread = std::thread::Builder::new().name("osecwatch-core".into()).spawn(move || core.run(rx))?;
 

@@ -6,16 +6,31 @@
 //! that replaying the log reproduces the state exactly.
 //!
 //! Group commit: the core appends a whole batch of payments and syncs once, so throughput
-//! survives the fsync. A crash can leave a torn last line; opening the log drops it (that
-//! payment was never acknowledged) and truncates the file to the last complete line.
+//! survives the fsync.
+//!
+//! Every line ends with `"sum"`: the first 8 bytes of the SHA-256 of the line without it, in
+//! hex. A line whose sum does not match was changed or damaged: in the middle of the log that
+//! stops the start, naming the line; as the very last line (or a last line without its
+//! newline) it is a write cut short by a crash, never acknowledged, and is cut back and
+//! reported. Lines of the previous version, without a sum, are read as before.
+//!
+//! Each payment also has a record digest ([`record_digest`]): the SHA-256 of its canonical
+//! record without the sequence number. Its decision's audit record carries it, so a retry can
+//! be told from a different payment under the same id, and `audit verify` can check every
+//! logged payment against its decision.
 
 use crate::append::Appender;
 use crate::StoreError;
 use osecwatch_model::{Channel, CountryCode, CurrencyCode, Money, Timestamp, Transaction};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use std::fs::OpenOptions;
 use std::io::{BufRead, BufReader, Seek, SeekFrom};
 use std::path::Path;
+
+/// What closes a line's checksum: `,"sum":"` + 16 hex digits + `"}`.
+const SUM_KEY: &[u8] = b",\"sum\":\"";
+const SUM_TAIL: usize = SUM_KEY.len() + 16 + 2;
 
 /// One log line.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -134,15 +149,64 @@ impl Logged {
     }
 
     /// A line as the log holds it: a payment (the common case, tried first) or a seed event.
-    fn parse(line: &[u8]) -> Result<Logged, serde_json::Error> {
-        match serde_json::from_slice::<LogEntry>(line) {
+    /// The line's checksum, if it has one, must match.
+    fn parse(line: &[u8]) -> Result<Logged, String> {
+        let body = line.strip_suffix(b"\n").unwrap_or(line);
+        if body.len() > SUM_TAIL && body[body.len() - SUM_TAIL..].starts_with(SUM_KEY) {
+            let (content, tail) = body.split_at(body.len() - SUM_TAIL);
+            let want = &tail[SUM_KEY.len()..SUM_KEY.len() + 16];
+            if line_sum(content) != want {
+                return Err("checksum does not match the line (it was changed or damaged)".into());
+            }
+        }
+        match serde_json::from_slice::<LogEntry>(body) {
             Ok(e) => Ok(Logged::Payment(e)),
-            Err(payment_error) => match serde_json::from_slice::<SeedEntry>(line) {
+            Err(payment_error) => match serde_json::from_slice::<SeedEntry>(body) {
                 Ok(e) => Ok(Logged::Seed(e)),
-                Err(_) => Err(payment_error),
+                Err(_) => Err(payment_error.to_string()),
             },
         }
     }
+}
+
+/// The checksum of a line's content (everything before `,"sum"`, without the closing `}`):
+/// 16 hex digits.
+fn line_sum(content: &[u8]) -> [u8; 16] {
+    let mut h = Sha256::new();
+    h.update(content);
+    h.update(b"}");
+    let d = h.finalize();
+    let mut out = [0u8; 16];
+    hex::encode_to_slice(&d[..8], &mut out).expect("16 hex digits for 8 bytes");
+    out
+}
+
+/// Append `entry` as one checksummed line to `buf`; returns the record digest of its content
+/// without the sequence number (for payments).
+fn write_line<T: Serialize>(buf: &mut Vec<u8>, entry: &T) -> Result<String, serde_json::Error> {
+    let start = buf.len();
+    serde_json::to_writer(&mut *buf, entry)?;
+    let digest = content_digest(&buf[start..]);
+    buf.pop(); // the closing brace, written again after the sum
+    let sum = line_sum(&buf[start..]);
+    buf.extend_from_slice(SUM_KEY);
+    buf.extend_from_slice(&sum);
+    buf.extend_from_slice(b"\"}\n");
+    Ok(digest)
+}
+
+/// The digest of a serialised entry without its leading `"seq":N,`: 32 hex digits.
+fn content_digest(json: &[u8]) -> String {
+    let after_seq = json.iter().position(|b| *b == b',').map(|i| &json[i + 1..]).unwrap_or(json);
+    hex::encode(&Sha256::digest(after_seq)[..16])
+}
+
+/// The record digest of a payment: what its decision's audit record carries. Two payments
+/// with the same canonical record (after parsing: `45.0` and `45.00` are one amount) have the
+/// same digest, whatever their sequence numbers.
+pub fn record_digest(t: &Transaction) -> String {
+    let json = serde_json::to_vec(&LogEntry::from_txn(0, t)).expect("a log entry always serialises");
+    content_digest(&json)
 }
 
 /// A logged payment that no longer reads as a canonical record.
@@ -168,14 +232,17 @@ pub struct Wal {
 }
 
 impl Wal {
-    /// Open (or create) the log and return every complete entry in it.
-    pub fn open(path: &Path) -> Result<(Wal, Vec<Logged>), StoreError> {
+    /// Open (or create) the log and return every complete entry in it. A torn last line
+    /// (no newline, or a checksum that fails at the very end) is cut back and described in
+    /// the third value; a damaged line anywhere else is an error naming it.
+    pub fn open(path: &Path) -> Result<(Wal, Vec<Logged>, Option<String>), StoreError> {
         let io = StoreError::io(path);
         let mut file = OpenOptions::new().read(true).append(true).create(true).open(path).map_err(io)?;
         let mut entries = Vec::new();
         let mut good_len = 0u64;
+        let mut cut = None;
         {
-            let mut r = BufReader::new(&file);
+            let mut r = BufReader::with_capacity(1 << 16, &file);
             let mut line = Vec::new();
             let mut n = 0u64;
             loop {
@@ -185,17 +252,25 @@ impl Wal {
                     break;
                 }
                 n += 1;
-                if line.last() != Some(&b'\n') {
-                    // A torn write at the end: never acknowledged, dropped.
-                    tracing::warn!(line = n, "dropping an incomplete last log line");
-                    break;
+                let parsed = if line.last() == Some(&b'\n') {
+                    Logged::parse(&line)
+                } else {
+                    Err("an incomplete last line".to_string())
+                };
+                match parsed {
+                    Ok(e) => entries.push(e),
+                    Err(message) => {
+                        let mut rest = Vec::new();
+                        std::io::Read::read_to_end(&mut r, &mut rest).map_err(io)?;
+                        if !rest.is_empty() {
+                            return Err(StoreError::Invalid { path: path.to_path_buf(), line: n, message });
+                        }
+                        // A write cut short by a crash: never acknowledged, dropped.
+                        tracing::warn!(line = n, "payments log: {message} at the end; cut back (a crash)");
+                        cut = Some(format!("line {n}: {message}; cut back as a write cut short by a crash"));
+                        break;
+                    }
                 }
-                let e = Logged::parse(&line).map_err(|e| StoreError::Invalid {
-                    path: path.to_path_buf(),
-                    line: n,
-                    message: e.to_string(),
-                })?;
-                entries.push(e);
                 good_len += read as u64;
             }
         }
@@ -206,7 +281,13 @@ impl Wal {
         }
         file.seek(SeekFrom::End(0)).map_err(io)?;
         let next_seq = entries.last().map(|e| e.seq() + 1).unwrap_or(1);
-        Ok((Wal { out: Appender::new(file, path)?, next_seq, buf: Vec::with_capacity(1 << 16) }, entries))
+        Ok((Wal { out: Appender::new(file, path)?, next_seq, buf: Vec::with_capacity(1 << 16) }, entries, cut))
+    }
+
+    /// Never hand out a sequence number at or below `seq` (one the audit log already names,
+    /// after the log's end was lost or cut): numbers are never reused.
+    pub fn skip_past(&mut self, seq: u64) {
+        self.next_seq = self.next_seq.max(seq + 1);
     }
 
     /// The sequence number the next payment will get.
@@ -214,29 +295,126 @@ impl Wal {
         self.next_seq
     }
 
-    /// Append a batch and make it durable with one sync (group commit). On failure nothing
-    /// of the batch stays in the log and its sequence numbers are handed out again.
-    pub fn append(&mut self, txns: &[&Transaction]) -> Result<Vec<u64>, StoreError> {
+    /// Append a batch and make it durable with one sync (group commit); returns each
+    /// payment's sequence number and record digest. On failure nothing of the batch stays in
+    /// the log and its sequence numbers are handed out again.
+    pub fn append(&mut self, txns: &[&Transaction]) -> Result<Vec<(u64, String)>, StoreError> {
         self.buf.clear();
         let first = self.next_seq;
+        let mut out = Vec::with_capacity(txns.len());
         for (i, t) in txns.iter().enumerate() {
-            let e = LogEntry::from_txn(first + i as u64, t);
-            serde_json::to_writer(&mut self.buf, &e).map_err(|e| StoreError::io(self.out.path())(e.into()))?;
-            self.buf.push(b'\n');
+            let seq = first + i as u64;
+            let digest = write_line(&mut self.buf, &LogEntry::from_txn(seq, t))
+                .map_err(|e| StoreError::io(self.out.path())(e.into()))?;
+            out.push((seq, digest));
         }
         self.out.write_synced(&self.buf)?;
         self.next_seq = first + txns.len() as u64;
-        Ok((first..self.next_seq).collect())
+        Ok(out)
     }
 
     /// Append a seed event and make it durable; returns it with its sequence number.
     pub fn append_seed(&mut self, mut entry: SeedEntry) -> Result<SeedEntry, StoreError> {
         entry.seq = self.next_seq;
         self.buf.clear();
-        serde_json::to_writer(&mut self.buf, &entry).map_err(|e| StoreError::io(self.out.path())(e.into()))?;
-        self.buf.push(b'\n');
+        write_line(&mut self.buf, &entry).map_err(|e| StoreError::io(self.out.path())(e.into()))?;
         self.out.write_synced(&self.buf)?;
         self.next_seq += 1;
         Ok(entry)
+    }
+}
+
+/// Read a log for checking it against the audit log: every entry, failing on any damaged
+/// line (a torn last line included: the server cuts it back at its next start).
+pub fn read_all(path: &Path) -> Result<Vec<Logged>, StoreError> {
+    let io = StoreError::io(path);
+    let f = std::fs::File::open(path).map_err(io)?;
+    let mut out = Vec::new();
+    for (i, line) in BufReader::with_capacity(1 << 16, f).split(b'\n').enumerate() {
+        let line = line.map_err(io)?;
+        let e = Logged::parse(&line).map_err(|message| StoreError::Invalid {
+            path: path.to_path_buf(),
+            line: i as u64 + 1,
+            message,
+        })?;
+        out.push(e);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn txn(id: &str, amount: &str) -> Transaction {
+        let line = format!(
+            r#"{{"txn_id":"{id}","timestamp":"2025-03-01T22:00:00+01:00","sender_id":"S1","sender_country":"DE","recipient_id":"R1","recipient_country":"PH","amount":"{amount}","currency":"EUR","channel":"mto"}}"#
+        );
+        let mut rows = Vec::new();
+        struct V<'a>(&'a mut Vec<Transaction>);
+        impl osecwatch_ingest::Visitor for V<'_> {
+            fn accept(&mut self, row: &osecwatch_model::TxnRow<'_>, _: &dyn Fn() -> osecwatch_ingest::Location) {
+                self.0.push(row.to_owned_txn());
+            }
+            fn reject(&mut self, r: osecwatch_ingest::Rejection) {
+                panic!("{}", r.reason);
+            }
+        }
+        osecwatch_ingest::read_jsonl_from(Path::new("t"), line.as_bytes(), &mut V(&mut rows)).unwrap();
+        rows.pop().unwrap()
+    }
+
+    #[test]
+    fn the_record_digest_is_the_canonical_record_without_its_position() {
+        assert_eq!(record_digest(&txn("A", "45.0")), record_digest(&txn("A", "45.00")));
+        assert_ne!(record_digest(&txn("A", "45.00")), record_digest(&txn("A", "45.01")));
+        assert_ne!(record_digest(&txn("A", "45.00")), record_digest(&txn("B", "45.00")));
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("payments.wal");
+        let (mut w, _, _) = Wal::open(&p).unwrap();
+        let got = w.append(&[&txn("A", "45.00"), &txn("B", "45.00")]).unwrap();
+        assert_eq!(got[0], (1, record_digest(&txn("A", "45.0"))));
+        assert_eq!(got[1].0, 2);
+    }
+
+    /// A changed line in the middle stops the start naming it; a damaged or torn last line is
+    /// cut back; lines of the previous version (no sum) still read.
+    #[test]
+    fn checksums_find_a_changed_line_and_a_torn_end_is_cut_back() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("payments.wal");
+        let (mut w, _, _) = Wal::open(&p).unwrap();
+        for k in 0..5 {
+            w.append(&[&txn(&format!("T{k}"), "20.00")]).unwrap();
+        }
+        drop(w);
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(text.lines().all(|l| l.contains(",\"sum\":\"")));
+        // Line 3's amount changed (the first three changed, the first two put back).
+        let changed = text.replacen("\"amount\":\"20.00\"", "\"amount\":\"2000.00\"", 3);
+        let changed = changed.replacen("\"amount\":\"2000.00\"", "\"amount\":\"20.00\"", 2);
+        std::fs::write(&p, &changed).unwrap();
+        let e = Wal::open(&p).err().expect("a changed line must stop the start").to_string();
+        assert!(e.contains("line 3") && e.contains("checksum"), "{e}");
+        // The same change on the last line: a crash's torn write, cut back.
+        let lines: Vec<&str> = text.lines().collect();
+        let last = lines[4].replacen("20.00", "21.00", 1);
+        std::fs::write(&p, format!("{}\n{last}\n", lines[..4].join("\n"))).unwrap();
+        let (w, entries, cut) = Wal::open(&p).unwrap();
+        assert_eq!((entries.len(), w.next_seq()), (4, 5));
+        assert!(cut.unwrap().contains("line 5"));
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), format!("{}\n", lines[..4].join("\n")));
+        // Half a line: cut back too.
+        std::fs::write(&p, format!("{}\n{}", lines[..4].join("\n"), &lines[4][..40])).unwrap();
+        let (_, entries, cut) = Wal::open(&p).unwrap();
+        assert_eq!(entries.len(), 4);
+        assert!(cut.unwrap().contains("incomplete"));
+        // The previous version's lines, without sums.
+        let old: Vec<String> = lines.iter().map(|l| l[..l.find(",\"sum\"").unwrap()].to_string() + "}").collect();
+        std::fs::write(&p, old.join("\n") + "\n").unwrap();
+        let (mut w, entries, cut) = Wal::open(&p).unwrap();
+        assert_eq!((entries.len(), cut), (5, None));
+        w.skip_past(9);
+        assert_eq!(w.append(&[&txn("N", "1.00")]).unwrap()[0].0, 10);
     }
 }
