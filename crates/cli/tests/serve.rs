@@ -456,6 +456,42 @@ fn the_api_and_a_batch_scan_give_identical_alerts() {
     for (a, b) in api.iter().zip(&batch) {
         assert_eq!(a, b, "API and scan disagree");
     }
+
+    // The client re-sends the whole file after the crash: every payment is either a
+    // duplicate (within the allowed lateness of the latest) or refused as late, none is
+    // screened twice, and the alerts are still exactly the batch scan's.
+    let (mut duplicates, mut late) = (0, 0);
+    for chunk in &chunks {
+        let body = format!("{header}\n{}\n", chunk.join("\n"));
+        let (c, r) = s.req("POST", "/v1/transactions", Some(INGEST), "text/csv", body.as_bytes());
+        assert_eq!(c, 200, "{}", &r[..r.len().min(300)]);
+        for res in json(&r)["results"].as_array().unwrap() {
+            if res["duplicate"] == true {
+                duplicates += 1;
+            } else if res["status"] == 409 && res["error"].as_str().unwrap().starts_with("late") {
+                late += 1;
+            } else {
+                panic!("a re-sent payment was neither a duplicate nor refused as late: {res}");
+            }
+        }
+    }
+    assert_eq!(duplicates + late, rows.len());
+    assert!(duplicates > 100 && late > 100, "{duplicates} duplicates, {late} late: the window should split the file");
+    assert_eq!(logged_ids(&data).len(), rows.len(), "a payment was logged twice");
+    s.kill9();
+    let s = Server::start(&data);
+    let mut again = Vec::new();
+    let mut offset = 0;
+    loop {
+        let page = json(&s.get(&format!("/v1/alerts?limit=1000&offset={offset}"), Some(READ)).1);
+        let a = page["alerts"].as_array().unwrap().clone();
+        offset += a.len();
+        again.extend(a);
+        if offset >= page["total"].as_u64().unwrap() as usize {
+            break;
+        }
+    }
+    assert_eq!(again, batch, "after the re-sent file and a restart, the alerts differ from the scan's");
 }
 
 #[test]
@@ -694,4 +730,290 @@ fn one_payment_cannot_move_event_time_for_everyone() {
     assert!(c == 422 && r["error"].as_str().unwrap().contains("900 s ahead of this machine's clock"), "{c} {r}");
     assert_eq!(decide(&live, &pay("L3", &at(60), "S", "R", "20.00")).0, 200);
     assert_eq!(decide(&live, &pay("L4", "9999-12-31T23:59:59Z", "S", "R", "20.00")).0, 422);
+}
+
+/// Stop a server gracefully (SIGTERM) and wait for it.
+fn stop(mut s: Server) {
+    let _ = Command::new("kill").args(["-TERM", &s.child.id().to_string()]).status();
+    let _ = s.child.wait();
+}
+
+/// Start the server on a data directory it must refuse; returns what it said.
+fn start_fails(data: &Path) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_osecwatch"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--rules"])
+        .arg(rules())
+        .arg("--data-dir")
+        .arg(data)
+        .env("OSECWATCH_TOKENS", format!("app:screen:{SCREEN};ops:admin:{ADMIN}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    for _ in 0..400 {
+        if child.try_wait().unwrap().is_some() {
+            let mut err = String::new();
+            child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+            return err;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    panic!("the server started on a data directory it should refuse");
+}
+
+/// `osecwatch audit verify` on a data directory: (success, what it said).
+fn audit_verify(data: &Path) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_osecwatch"))
+        .arg("audit")
+        .arg("verify")
+        .arg(data.join("audit.jsonl"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+/// The audit log's note of the latest start.
+fn last_start_note(data: &Path) -> String {
+    let audit = std::fs::read_to_string(data.join("audit.jsonl")).unwrap();
+    audit
+        .lines()
+        .rev()
+        .map(json)
+        .filter_map(|r| r["data"]["action"].as_str().map(String::from))
+        .find(|a| a.starts_with("started"))
+        .unwrap()
+}
+
+/// Eight clients send the same `txn_id` at once: with different amounts, exactly one is
+/// screened and the others get 409 "conflicting duplicate"; with the same record, one is
+/// screened and seven get its answer as duplicates. The same inside one batch.
+#[test]
+fn concurrent_retries_get_one_answer_and_conflicts_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    for (round, same) in [(0, false), (1, true), (2, false), (3, true)] {
+        let id = format!("C{round}");
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(8));
+        let handles: Vec<_> = (0..8)
+            .map(|k| {
+                let (addr, id, barrier) = (s.addr.clone(), id.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    let amount = if same { "40.00".to_string() } else { format!("4{k}.00") };
+                    let body = pay(&id, "2025-06-01T22:00:00+02:00", "S", "R", &amount);
+                    barrier.wait();
+                    http(&addr, "POST", "/v1/screen", Some(SCREEN), "application/json", body.as_bytes())
+                })
+            })
+            .collect();
+        let answers: Vec<(u16, String)> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        let new: Vec<&(u16, String)> =
+            answers.iter().filter(|(c, r)| *c == 200 && json(r)["duplicate"] == false).collect();
+        assert_eq!(new.len(), 1, "round {round}: {answers:?}");
+        let seq = json(&new[0].1)["seq"].clone();
+        for (c, r) in answers.iter().filter(|a| !new.contains(a)) {
+            if same {
+                let r = json(r);
+                assert_eq!((*c, &r["duplicate"], &r["seq"]), (200, &serde_json::json!(true), &seq), "round {round}");
+                assert_eq!(r["decision"], json(&new[0].1)["decision"]);
+            } else {
+                assert!(*c == 409 && r.contains("conflicting duplicate"), "round {round}: {c} {r}");
+            }
+        }
+    }
+    // One batch: a payment, its exact repeat (written `45.0`), and the id with another amount.
+    let a = pay("B1", "2025-06-01T22:05:00+02:00", "S", "R", "45.00");
+    let b = pay("B1", "2025-06-01T22:05:00+02:00", "S", "R", "45.0");
+    let c = pay("B1", "2025-06-01T22:05:00+02:00", "S", "R", "46.00");
+    let (code, r) =
+        s.req("POST", "/v1/transactions", Some(INGEST), "application/json", format!("{a}\n{b}\n{c}\n").as_bytes());
+    assert_eq!(code, 200, "{r}");
+    let res = json(&r)["results"].as_array().unwrap().clone();
+    assert_eq!(
+        (res[0]["duplicate"].clone(), res[1]["duplicate"].clone()),
+        (serde_json::json!(false), serde_json::json!(true))
+    );
+    assert_eq!(res[0]["seq"], res[1]["seq"]);
+    assert!(
+        res[2]["status"] == 409 && res[2]["error"].as_str().unwrap().contains("conflicting duplicate"),
+        "{}",
+        res[2]
+    );
+    let ids = logged_ids(dir.path());
+    assert_eq!(ids.len(), 5, "{ids:?}");
+}
+
+/// Each kind of tampering named in the issue is detected, and a crash's torn write is not
+/// mistaken for one: a changed payments-log line and records cut from the audit's end stop
+/// the start, naming them; an edited snapshot is not used (the whole log is replayed); torn
+/// last lines are cut back and reported; a log cut at its end never makes a sequence number
+/// be handed out twice.
+#[test]
+fn tampered_logs_are_detected_and_crashes_are_told_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let t0 = 1_748_808_000i64; // 2025-06-01T20:00:00Z
+    let body = |k: i64| {
+        let ts = osecwatch_model::Timestamp::new(t0 + k * 60, 120).to_rfc3339();
+        pay(&format!("P{k}"), &ts, &format!("S{}", k % 5), &format!("F{}", k % 4), "30.00")
+    };
+    let screen = |s: &Server, k: i64| {
+        let (c, r) = s.req("POST", "/v1/screen", Some(SCREEN), "application/json", body(k).as_bytes());
+        assert_eq!(c, 200, "P{k}: {r}");
+        json(&r)
+    };
+    let s = Server::start(data);
+    for k in 0..40 {
+        screen(&s, k);
+    }
+    assert_eq!(s.req("POST", "/v1/admin/snapshot", Some(ADMIN), "application/json", b"").0, 200);
+    for k in 40..60 {
+        screen(&s, k);
+    }
+    stop(s);
+    let (ok, said) = audit_verify(data);
+    assert!(ok && said.contains("all 60 payments"), "{said}");
+    let wal = std::fs::read_to_string(data.join("payments.wal")).unwrap();
+    let audit = std::fs::read_to_string(data.join("audit.jsonl")).unwrap();
+    let snapshot = std::fs::read_to_string(data.join("snapshot.json")).unwrap();
+    let index = std::fs::read(data.join("dedupe-60.bin")).unwrap();
+
+    // A changed amount in a middle line of the payments log.
+    let lines: Vec<&str> = wal.lines().collect();
+    let mut changed = lines.clone();
+    let edited = lines[29].replace("\"30.00\"", "\"3000.00\"");
+    changed[29] = &edited;
+    std::fs::write(data.join("payments.wal"), changed.join("\n") + "\n").unwrap();
+    let err = start_fails(data);
+    assert!(err.contains("payments.wal, line 30") && err.contains("checksum"), "{err}");
+    let (ok, said) = audit_verify(data);
+    assert!(!ok && said.contains("line 30"), "{said}");
+    std::fs::write(data.join("payments.wal"), &wal).unwrap();
+
+    // The audit's last 10 lines deleted.
+    let alines: Vec<&str> = audit.lines().collect();
+    std::fs::write(data.join("audit.jsonl"), alines[..alines.len() - 10].join("\n") + "\n").unwrap();
+    let err = start_fails(data);
+    assert!(err.contains("records were removed from its end"), "{err}");
+    let (ok, said) = audit_verify(data);
+    assert!(!ok && said.contains("removed from its end"), "{said}");
+    std::fs::write(data.join("audit.jsonl"), &audit).unwrap();
+
+    // An edited snapshot: with its checksum left, and re-summed.
+    let (body_text, _) = snapshot.rsplit_once("\n# sha256 ").unwrap();
+    let edited = body_text.replacen("{\"last_seq\":60,", "{\"last_seq\":59,", 1);
+    assert!(edited != body_text, "the snapshot should be at log position 60");
+    std::fs::write(
+        data.join("snapshot.json"),
+        format!("{edited}\n# sha256 {}\n", &snapshot[snapshot.len() - 65..snapshot.len() - 1]),
+    )
+    .unwrap();
+    let s = Server::start(data);
+    assert!(
+        last_start_note(data).contains("snapshot not used (its checksum does not match"),
+        "{}",
+        last_start_note(data)
+    );
+    assert_eq!(screen(&s, 59)["duplicate"], true);
+    stop(s);
+    let resummed = {
+        use sha2::Digest;
+        format!("{edited}\n# sha256 {}\n", hex::encode(sha2::Sha256::digest(edited.as_bytes())))
+    };
+    // (with the index file it names, which the start before rewrote)
+    std::fs::write(data.join("snapshot.json"), resummed).unwrap();
+    std::fs::write(data.join("dedupe-60.bin"), &index).unwrap();
+    let s = Server::start(data);
+    assert!(last_start_note(data).contains("not one the audit log records"), "{}", last_start_note(data));
+    assert_eq!(screen(&s, 10)["duplicate"], true);
+    stop(s);
+
+    // Torn last lines of both logs (a crash mid-write): cut back, reported, started.
+    let wal_now = std::fs::read_to_string(data.join("payments.wal")).unwrap();
+    std::fs::write(data.join("payments.wal"), format!("{wal_now}{}", &body(99)[..50])).unwrap();
+    let audit_now = std::fs::read_to_string(data.join("audit.jsonl")).unwrap();
+    std::fs::write(data.join("audit.jsonl"), format!("{audit_now}{{\"n\":99999,\"at\":")).unwrap();
+    let s = Server::start(data);
+    let note = last_start_note(data);
+    assert!(note.contains("payments log line 61") && note.contains("audit log") && note.contains("cut back"), "{note}");
+    assert_eq!(screen(&s, 59)["duplicate"], true);
+    stop(s);
+    assert!(audit_verify(data).0);
+
+    // The log's last 5 payments cut away: the next payment gets a number after every
+    // decision the audit holds, and verification names the payments that are gone.
+    let wal_now = std::fs::read_to_string(data.join("payments.wal")).unwrap();
+    let wl: Vec<&str> = wal_now.lines().collect();
+    std::fs::write(data.join("payments.wal"), wl[..wl.len() - 5].join("\n") + "\n").unwrap();
+    let s = Server::start(data);
+    let r = screen(&s, 100);
+    assert_eq!((r["duplicate"].clone(), r["seq"].as_u64().unwrap()), (serde_json::json!(false), 61), "{r}");
+    stop(s);
+    let (ok, said) = audit_verify(data);
+    assert!(!ok && said.contains("log position 56: a decision for a payment the payments log does not hold"), "{said}");
+}
+
+/// A data directory of the previous version (log lines without checksums, decisions without
+/// record digests, no head file, a snapshot without a checksum) is read and carried on, not
+/// refused; its payments are still recognised when sent again.
+#[test]
+fn a_data_directory_of_the_previous_version_is_upgraded() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let t0 = 1_748_808_000i64;
+    let body = |k: i64| {
+        let ts = osecwatch_model::Timestamp::new(t0 + k * 60, 0).to_rfc3339();
+        pay(&format!("U{k}"), &ts, &format!("S{}", k % 3), "F1", "25.00")
+    };
+    let s = Server::start(data);
+    let first: Vec<serde_json::Value> = (0..30)
+        .map(|k| json(&s.req("POST", "/v1/screen", Some(SCREEN), "application/json", body(k).as_bytes()).1))
+        .collect();
+    stop(s);
+    // Rewrite it as the previous version wrote it.
+    let wal = std::fs::read_to_string(data.join("payments.wal")).unwrap();
+    let old_wal: Vec<String> = wal.lines().map(|l| l[..l.find(",\"sum\"").unwrap()].to_string() + "}").collect();
+    std::fs::write(data.join("payments.wal"), old_wal.join("\n") + "\n").unwrap();
+    let audit = std::fs::read_to_string(data.join("audit.jsonl")).unwrap();
+    std::fs::remove_file(data.join("audit.jsonl")).unwrap();
+    std::fs::remove_file(data.join("audit.head")).unwrap();
+    let (mut old_audit, _) = osecwatch_server::audit::AuditLog::open(&data.join("audit.jsonl"), 0, &[]).unwrap();
+    for r in audit.lines().map(json) {
+        let mut d = r["data"].clone();
+        if let Some(o) = d.as_object_mut() {
+            o.remove("record");
+        }
+        old_audit.push(r["at"].as_str().unwrap(), r["kind"].as_str().unwrap(), r["seq"].as_u64(), d);
+    }
+    old_audit.commit().unwrap();
+    drop(old_audit);
+    std::fs::remove_file(data.join("audit.head")).unwrap();
+    for e in std::fs::read_dir(data).unwrap().flatten() {
+        if e.file_name().to_string_lossy().starts_with("dedupe-") {
+            std::fs::remove_file(e.path()).unwrap();
+        }
+    }
+    std::fs::write(data.join("snapshot.json"), "{\"last_seq\":30,\"pack_fingerprint\":1,\"seen\":[]}").unwrap();
+    let (ok, said) = audit_verify(data);
+    assert!(ok && said.contains("no head file"), "{said}");
+
+    let s = Server::start(data);
+    assert!(last_start_note(data).contains("written by an earlier version"), "{}", last_start_note(data));
+    for k in 0..30 {
+        let r = json(&s.req("POST", "/v1/screen", Some(SCREEN), "application/json", body(k).as_bytes()).1);
+        assert_eq!(
+            (r["duplicate"].clone(), r["decision"].clone()),
+            (serde_json::json!(true), first[k as usize]["decision"].clone()),
+            "U{k}: {r}"
+        );
+    }
+    let r = json(&s.req("POST", "/v1/screen", Some(SCREEN), "application/json", body(30).as_bytes()).1);
+    assert_eq!((r["duplicate"].clone(), r["seq"].clone()), (serde_json::json!(false), serde_json::json!(31)));
+    stop(s);
+    // New lines carry checksums; the old ones still read; the chain is anchored now.
+    let wal = std::fs::read_to_string(data.join("payments.wal")).unwrap();
+    assert!(wal.lines().last().unwrap().contains("\"sum\""));
+    let (ok, said) = audit_verify(data);
+    assert!(ok && said.contains("anchored at record"), "{said}");
 }

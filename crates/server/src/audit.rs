@@ -90,6 +90,8 @@ pub struct Checked {
     pub decisions: Vec<(u64, u64)>,
     /// SHA-256 of every snapshot the log records having written, oldest first.
     pub snapshots: Vec<String>,
+    /// The highest log sequence number any record names.
+    pub max_seq: u64,
 }
 
 /// The head file beside an audit log.
@@ -198,6 +200,7 @@ pub fn check(path: &Path, decisions_after: u64, anchors: &[&Head]) -> Result<Che
                 out.snapshots.push(sha.to_string());
             }
         }
+        out.max_seq = out.max_seq.max(rec.seq.unwrap_or(0));
         prev = rec.hash.clone();
         offset += read as u64;
         out.good_len = offset;
@@ -322,7 +325,7 @@ impl AuditLog {
         }
         let reader = File::open(path).map_err(io)?;
         let last_hash = c.last.as_ref().map(|r| r.hash.clone()).unwrap_or_else(|| GENESIS.to_string());
-        let last_seq = c.last.as_ref().and_then(|r| r.seq).unwrap_or(0);
+        let last_seq = c.max_seq;
         let written = Arc::new(Mutex::new(Head { n: c.records, hash: last_hash.clone() }));
         let log = AuditLog {
             out: Appender::new(file, path)?,

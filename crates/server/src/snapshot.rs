@@ -60,22 +60,14 @@ pub struct SnapshotPolicy {
 const SUM_LINE: &str = "\n# sha256 ";
 
 /// Read a snapshot if there is one, it is intact and it was made with this rule pack.
-pub fn load_snapshot(p: &SnapshotPolicy) -> Option<Loaded> {
+/// `Ok(None)`: there is none; `Err(why)`: there is one, passed over for the reason given.
+pub fn load_snapshot(p: &SnapshotPolicy) -> Result<Option<Loaded>, String> {
     let text = match std::fs::read(&p.path) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
-        Err(e) => {
-            tracing::warn!("snapshot unreadable ({e}); rebuilding from the whole log");
-            return None;
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("unreadable: {e}")),
     };
-    match check(&text, p) {
-        Ok(l) => Some(l),
-        Err(why) => {
-            tracing::warn!("snapshot not used ({why}); rebuilding from the whole log");
-            None
-        }
-    }
+    check(&text, p).map(Some)
 }
 
 fn check(text: &[u8], p: &SnapshotPolicy) -> Result<Loaded, String> {

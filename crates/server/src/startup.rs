@@ -34,9 +34,14 @@ pub async fn serve(
         pack_fingerprint: osecwatch_engine::fnv1a(pack_text.as_bytes()),
     };
     let last_logged = entries.last().map(wal::Logged::seq).unwrap_or(0);
-    let mut snapshot = crate::snapshot::load_snapshot(&policy);
+    // Why a snapshot there is was not used; said in the log and in the start's audit record.
+    let mut passed_over = None;
+    let mut snapshot = crate::snapshot::load_snapshot(&policy).unwrap_or_else(|why| {
+        passed_over = Some(why);
+        None
+    });
     if snapshot.as_ref().is_some_and(|l| l.file.last_seq > last_logged) {
-        tracing::warn!("snapshot not used (it is ahead of the log); rebuilding from the whole log");
+        passed_over = Some("it is ahead of the payments log".into());
         snapshot = None;
     }
     let audit_path = cfg.data_dir.join("audit.jsonl");
@@ -47,7 +52,7 @@ pub async fn serve(
         if !checked.snapshots.contains(&l.sha256) {
             // Its checksum matches, but the audit log never recorded writing it: edited and
             // re-summed, or written just before a crash. Either way the log decides.
-            tracing::warn!("snapshot not used (the audit log does not record it); rebuilding from the whole log");
+            passed_over = Some("its checksum is not one the audit log records writing".into());
             snapshot = None;
             drop(audit);
             (audit, checked) = audit::AuditLog::open(&audit_path, 0, &[])?;
@@ -58,9 +63,17 @@ pub async fn serve(
         audit.push(&now, "admin", None, serde_json::json!({ "action": "generated admin token", "actor": "serve" }));
     }
     let admission = core::Admission { clock: cfg.clock, lateness: cfg.allowed_lateness.max(0) };
+    if let Some(why) = &passed_over {
+        tracing::warn!("snapshot not used ({why}); rebuilding from the whole log");
+    }
+    let mut note = format!("started; {recovered} log entries recovered");
+    match (&snapshot, &passed_over) {
+        (Some(l), _) => note.push_str(&format!(", from the snapshot at log position {}", l.file.last_seq)),
+        (None, Some(why)) => note.push_str(&format!("; snapshot not used ({why}), the whole log replayed")),
+        (None, None) => {}
+    }
     let recovery = core::Recovery { wal, entries, audit, decisions: checked.decisions, snapshot };
     let mut core = Core::recover(engine, recovery, stats.clone(), policy, admission)?;
-    let mut note = format!("started; {recovered} log entries recovered");
     if let Some(cut) = wal_cut {
         note.push_str(&format!("; payments log {cut}"));
     }
