@@ -1017,3 +1017,83 @@ fn a_data_directory_of_the_previous_version_is_upgraded() {
     let (ok, said) = audit_verify(data);
     assert!(ok && said.contains("anchored at record"), "{said}");
 }
+
+/// Input hygiene: ids and texts over their limits get 422 naming the field and the limit;
+/// a pacs.008 cut short, without its namespace or of another kind is refused whole with
+/// 422 saying so; and what the server logs about odd input (a CSV without its header row,
+/// unknown JSON keys) never holds the input's values.
+#[test]
+fn oversized_ids_broken_messages_and_logs_without_input_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("server.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_osecwatch"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--rules"])
+        .arg(rules())
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .env("OSECWATCH_TOKENS", format!("app:screen:{SCREEN};loader:ingest:{INGEST}"))
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut banner = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut banner).unwrap();
+    let addr = banner.split("://").nth(1).and_then(|r| r.split_whitespace().next()).unwrap().to_string();
+    let post = |path: &str, token: &str, ctype: &str, body: &str| {
+        http(&addr, "POST", path, Some(token), ctype, body.as_bytes())
+    };
+
+    let long_id = "X".repeat(60_000);
+    let (c, r) =
+        post("/v1/screen", SCREEN, "application/json", &pay(&long_id, "2025-03-21T22:00:00+01:00", "S", "R", "20.00"));
+    assert!(c == 422 && r.contains("`txn_id` is 60000 bytes long; at most 256"), "{c} {}", &r[..r.len().min(300)]);
+    assert!(!r.contains("XXXXXXXX"), "the refusal copies the value");
+    let long_name = pay("N1", "2025-03-21T22:00:00+01:00", "S", "R", "20.00").replace("Rosa Lim", &"Rosa ".repeat(100));
+    let (c, r) = post("/v1/screen", SCREEN, "application/json", &long_name);
+    assert!(c == 422 && r.contains("recipient_name"), "{c} {r}");
+
+    let good = r#"<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pacs.008.001.08"><FIToFICstmrCdtTrf><GrpHdr><CreDtTm>2025-03-21T22:00:00+01:00</CreDtTm></GrpHdr>
+<CdtTrfTxInf><PmtId><UETR>X-1</UETR></PmtId><IntrBkSttlmAmt Ccy="EUR">35.00</IntrBkSttlmAmt><Dbtr><Nm>Eva Sommer</Nm></Dbtr><DbtrAcct><Id><IBAN>DE89370400440532013000</IBAN></Id></DbtrAcct>
+<Cdtr><Nm>Rosa Lim</Nm></Cdtr><CdtrAcct><Id><Othr><Id>FAC</Id></Othr></Id></CdtrAcct><CdtrAgt><FinInstnId><BICFI>BOPIPHMM</BICFI></FinInstnId></CdtrAgt></CdtTrfTxInf>
+<CdtTrfTxInf><PmtId><UETR>X-2</UETR></PmtId><IntrBkSttlmAmt Ccy="EUR">36.00</IntrBkSttlmAmt><Dbtr><Nm>Eva Sommer</Nm></Dbtr><DbtrAcct><Id><IBAN>DE89370400440532013000</IBAN></Id></DbtrAcct>
+<Cdtr><Nm>Rosa Lim</Nm></Cdtr><CdtrAcct><Id><Othr><Id>FAC</Id></Othr></Id></CdtrAcct><CdtrAgt><FinInstnId><BICFI>BOPIPHMM</BICFI></FinInstnId></CdtrAgt></CdtTrfTxInf></FIToFICstmrCdtTrf></Document>"#;
+    let second = good.find("<UETR>X-2</UETR>").unwrap() + "<UETR>X-2</UETR>".len();
+    let (c, r) = post("/v1/iso20022/pacs.008", INGEST, "application/xml", &good[..second]);
+    assert!(c == 422 && r.contains("cut short") && r.contains("nothing screened"), "{c} {r}");
+    let (c, r) = post("/v1/iso20022/pacs.008", INGEST, "application/xml", &good[..second - 3]);
+    assert!(c == 422 && r.contains("malformed XML"), "{c} {r}");
+    let (c, r) =
+        post("/v1/iso20022/pacs.008", INGEST, "application/xml", &good.replace("pacs.008.001.08", "pacs.009.001.08"));
+    assert!(c == 422 && r.contains("not a pacs.008"), "{c} {r}");
+    let (c, r) = post(
+        "/v1/iso20022/pacs.008",
+        INGEST,
+        "application/xml",
+        &good.replace(r#" xmlns="urn:iso:std:iso:20022:tech:xsd:pacs.008.001.08""#, ""),
+    );
+    assert!(c == 422 && r.contains("no namespace"), "{c} {r}");
+    // Nothing of the refused messages was screened; the whole one is.
+    let (c, r) = post("/v1/iso20022/pacs.008", INGEST, "application/xml", good);
+    assert_eq!((c, json(&r)["accepted"].as_u64()), (200, Some(2)), "{r}");
+
+    // A CSV whose header row is missing (its first payment taken for the header) and JSON
+    // with keys the record does not have: refused or read past, and logged without values.
+    let headerless = "T9,2025-03-21T22:00:00+01:00,S9,Geheimname Beispiel,DE,R9,Rosa Lim,PH,30.00,EUR,mto,,\n";
+    let (c, _) = post("/v1/transactions", INGEST, "text/csv", headerless);
+    assert_eq!(c, 422);
+    let extra = pay("J1", "2025-03-21T22:01:00+01:00", "S", "R", "20.00").replacen(
+        '{',
+        r#"{"Geheimschluessel":"Geheimwert","#,
+        1,
+    );
+    let (c, r) = post("/v1/transactions", INGEST, "application/json", &format!("{extra}\n"));
+    assert_eq!((c, json(&r)["accepted"].as_u64()), (200, Some(1)), "{r}");
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = child.wait();
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("not canonical"), "the odd input should be logged: {logged}");
+    for secret in ["Geheim", "Rosa", "Eva Sommer", "XXXXXXXX", "DE89370400440532013000"] {
+        assert!(!logged.contains(secret), "the server log holds input value `{secret}`:\n{logged}");
+    }
+}

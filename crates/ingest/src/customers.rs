@@ -7,8 +7,7 @@
 use crate::IngestError;
 use std::path::Path;
 
-/// The longest account or customer id accepted, in bytes.
-pub const MAX_ID_BYTES: usize = 256;
+use crate::row::MAX_ID_BYTES;
 
 /// One rejected line of a customer file.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -112,19 +112,39 @@ pub fn read_iso20022_from<R: BufRead>(
             Ok(e) => e,
             Err(e) => {
                 let at = reader.error_position();
-                w.fail(v, format!("byte {at}"), format!("malformed XML: {e}; the rest of the file is not read"));
+                w.fail(
+                    v,
+                    format!("document (byte {at})"),
+                    format!("malformed XML: {e}; the rest of the file is not read"),
+                );
                 return Ok(w.stats);
             }
         };
         match ev {
-            Event::Eof => break,
+            Event::Eof => {
+                if let Some(open) = w.stack.last() {
+                    let why = format!(
+                        "the document ends inside <{open}> with {} element(s) never closed: it was cut short; payments after the last complete one are missing",
+                        w.stack.len()
+                    );
+                    w.fail(v, format!("document (byte {pos})"), why);
+                    return Ok(w.stats);
+                }
+                break;
+            }
             Event::DocType(_) => {
                 let why =
                     "DTD declarations are refused (no external entities, no entity expansion); the file is not read";
-                w.fail(v, format!("byte {pos}"), why.into());
+                w.fail(v, format!("document (byte {pos})"), why.into());
                 return Ok(w.stats);
             }
-            Event::Start(e) => w.start(&e, pos),
+            Event::Start(e) => {
+                w.start(&e, pos);
+                if let Some(why) = w.refused.take() {
+                    w.fail(v, format!("document (byte {pos})"), why);
+                    return Ok(w.stats);
+                }
+            }
             Event::Empty(_) => {}
             Event::Text(t) => match t.decode() {
                 Ok(s) => w.text.push_str(&s),
@@ -180,6 +200,8 @@ struct Walker<'o> {
     text_problem: Option<String>,
     /// A problem that applies to every payment of the message.
     doc_problem: Option<String>,
+    /// Why the whole document is refused, once known (the reader stops there).
+    refused: Option<String>,
 }
 
 impl<'o> Walker<'o> {
@@ -199,6 +221,7 @@ impl<'o> Walker<'o> {
             text: String::new(),
             text_problem: None,
             doc_problem: None,
+            refused: None,
         }
     }
 
@@ -220,12 +243,14 @@ impl<'o> Walker<'o> {
             } else if name == "CstmrCdtTrfInitn" {
                 self.kind = Some(MessageKind::Pain001);
             } else if name == "Document" {
-                // pacs.008.001.01 has no FIToFICstmrCdtTrf wrapper; know it by namespace.
-                for a in e.attributes().flatten() {
-                    let val = String::from_utf8_lossy(&a.value).into_owned();
-                    if val.contains("pacs.008.001.01") {
-                        self.kind = Some(MessageKind::Pacs008);
+                match document_namespace(e) {
+                    Ok(ns) => {
+                        // pacs.008.001.01 has no FIToFICstmrCdtTrf wrapper; know it by namespace.
+                        if ns.contains("pacs.008.001.01") {
+                            self.kind = Some(MessageKind::Pacs008);
+                        }
                     }
+                    Err(why) => self.refused = Some(why),
                 }
             }
         }
@@ -431,6 +456,41 @@ impl<'o> Walker<'o> {
     }
 }
 
+/// The namespace of a `Document` element, which must be that of a pacs.008 or pain.001
+/// message (`urn:iso:std:iso:20022:tech:xsd:pacs.008.001.NN` / `pain.001.001.NN`): a document
+/// of another kind or with no namespace is not read as a payment message.
+fn document_namespace(e: &BytesStart<'_>) -> Result<String, String> {
+    let key = match e.name().prefix() {
+        Some(p) => [b"xmlns:".as_slice(), p.as_ref()].concat(),
+        None => b"xmlns".to_vec(),
+    };
+    let ns = e
+        .attributes()
+        .flatten()
+        .find(|a| a.key.as_ref() == key.as_slice())
+        .map(|a| String::from_utf8_lossy(&a.value).into_owned());
+    const BASE: &str = "urn:iso:std:iso:20022:tech:xsd:";
+    let Some(ns) = ns else {
+        return Err(format!("the Document element has no namespace: expected {BASE}pacs.008.001.NN or {BASE}pain.001.001.NN; the message is not read"));
+    };
+    let ok = ns.strip_prefix(BASE).is_some_and(|rest| {
+        let version = rest.strip_prefix("pacs.008.001.").or_else(|| rest.strip_prefix("pain.001.001."));
+        version.is_some_and(|v| v.len() == 2 && v.bytes().all(|b| b.is_ascii_digit()))
+    });
+    if ok {
+        Ok(ns)
+    } else {
+        let shown: String = ns.chars().take(80).collect();
+        Err(format!("namespace `{shown}`: not a pacs.008 or pain.001 message ({BASE}pacs.008.001.NN or pain.001.001.NN); the message is not read"))
+    }
+}
+
+/// Whether a rejection refuses a whole document (malformed, cut short, a DTD, the wrong
+/// namespace or kind) rather than one payment of it: the service then refuses the message.
+pub fn is_document_refusal(r: &Rejection) -> bool {
+    r.location.position.starts_with("document")
+}
+
 /// What one payment's row is built from: the payment as read, and the values worked out
 /// for it (id, time, reference, fallback ids of both parties).
 struct Parsed<'a> {
@@ -563,6 +623,22 @@ fn build_row<'a>(p: &Parsed<'a>, o: &XmlOptions, kind: Option<MessageKind>) -> R
     }
     let sender_id = party_id(&t.debtor, o, fb_debtor, "debtor", "DbtrAcct", "Dbtr")?;
     let recipient_id = party_id(&t.creditor, o, fb_creditor, "creditor", "CdtrAcct", "Cdtr")?;
+    let texts = [
+        id,
+        "",
+        sender_id.trim(),
+        t.debtor.name.trim(),
+        "",
+        recipient_id.trim(),
+        t.creditor.name.trim(),
+        "",
+        "",
+        "",
+        "",
+        reference.trim(),
+        "",
+    ];
+    crate::row::check_lengths(|i| texts[i].len())?;
     Ok(TxnRow {
         txn_id: id,
         timestamp,

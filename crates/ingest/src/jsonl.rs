@@ -46,9 +46,10 @@ pub fn read_jsonl_from<R: BufRead>(path: &Path, mut r: R, v: &mut dyn Visitor) -
             }
         };
         if !warned_unknown {
-            let unknown: Vec<&String> = obj.keys().filter(|k| !CANONICAL_COLUMNS.contains(&k.as_str())).collect();
-            if !unknown.is_empty() {
-                tracing::warn!(file = %path.display(), keys = ?unknown, "ignoring unknown keys");
+            let unknown = obj.keys().filter(|k| !CANONICAL_COLUMNS.contains(&k.as_str())).count();
+            if unknown > 0 {
+                // How many, not which: keys are input, and logs never hold input values.
+                tracing::warn!(file = %path.display(), line, unknown_keys = unknown, "ignoring keys that are not canonical");
                 warned_unknown = true;
             }
         }

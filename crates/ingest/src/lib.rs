@@ -26,12 +26,12 @@ mod xsd;
 pub use clock::{wall_clock_utc, ClockSettings, EventClock, DEFAULT_EARLIEST_UTC};
 pub use csv::{read_csv, read_csv_filtered, read_csv_from, read_csv_with, CsvOptions};
 pub use customers::{read_customer_file, read_customers_from, CustomerFile, CustomerReject};
-pub use iso20022::{read_iso20022, read_iso20022_from, MessageKind, XmlOptions};
+pub use iso20022::{is_document_refusal, read_iso20022, read_iso20022_from, MessageKind, XmlOptions};
 pub use jsonl::{read_jsonl, read_jsonl_from};
 pub use order::{OrderGuard, ReorderBuffer};
 pub use parquet::read_parquet;
 pub use rates::{RateError, RateTable};
-pub use row::{Coded, RowParser};
+pub use row::{check_lengths, Coded, RowParser, MAX_ID_BYTES, MAX_NAME_BYTES, MAX_REFERENCE_BYTES};
 pub use xsd::{message_id, validate_xml, Validation};
 
 use osecwatch_formats::Format;

@@ -11,6 +11,44 @@ use std::path::Path;
 
 const REQUIRED: [bool; 13] = [true, true, true, false, true, true, false, true, true, true, true, false, false];
 
+/// The longest id (`txn_id`, `sender_id`, `recipient_id`) accepted, in bytes: IBANs are 34
+/// characters, ISO 20022 ids 35, UETRs 36; 256 leaves room for any scheme's prefix while
+/// keeping one hostile row from costing memory everywhere the id is kept.
+pub const MAX_ID_BYTES: usize = 256;
+/// The longest name accepted, in bytes (ISO 20022 allows 140 characters).
+pub const MAX_NAME_BYTES: usize = 256;
+/// The longest reference accepted, in bytes (ISO 20022 unstructured remittance information:
+/// 140 characters, repeatable).
+pub const MAX_REFERENCE_BYTES: usize = 1024;
+/// The byte limit per canonical column (coded columns are bounded by their own parsers).
+const MAX_BYTES: [usize; 13] = [
+    MAX_ID_BYTES,
+    usize::MAX,
+    MAX_ID_BYTES,
+    MAX_NAME_BYTES,
+    usize::MAX,
+    MAX_ID_BYTES,
+    MAX_NAME_BYTES,
+    usize::MAX,
+    usize::MAX,
+    usize::MAX,
+    usize::MAX,
+    MAX_REFERENCE_BYTES,
+    usize::MAX,
+];
+
+/// Refuse a free-text field over its limit (`len(i)`: the byte length of column `i` of
+/// [`CANONICAL_COLUMNS`]), naming the field and the limit, never the value.
+pub fn check_lengths(len: impl Fn(usize) -> usize) -> Result<(), String> {
+    for (i, max) in MAX_BYTES.iter().enumerate() {
+        let n = len(i);
+        if n > *max {
+            return Err(format!("`{}` is {n} bytes long; at most {max} are accepted", CANONICAL_COLUMNS[i]));
+        }
+    }
+    Ok(())
+}
+
 /// Parses the canonical fields of one row (given as text) into a [`TxnRow`].
 ///
 /// Shared by every canonical reader so that CSV, JSON Lines and Parquet accept and refuse
@@ -101,6 +139,9 @@ impl RowParser {
         if !(visible(0) && visible(2) && visible(5)) {
             return None;
         }
+        if [0, 2, 3, 5, 6, 11].iter().any(|&i| field(i).len() > MAX_BYTES[i]) {
+            return None;
+        }
         let timestamp = self.timestamp(field(1))?;
         let sender_country = CountryCode::from_ascii(field(4))?;
         let recipient_country = CountryCode::from_ascii(field(7))?;
@@ -120,6 +161,7 @@ impl RowParser {
                 return Err(format!("required field `{}` is empty", CANONICAL_COLUMNS[i]));
             }
         }
+        check_lengths(|i| f[i].len())?;
         // Codes, amounts and timestamps are parsed exactly as given: surrounding spaces
         // make them malformed rather than silently repaired.
         let timestamp = Timestamp::parse_rfc3339(f[1]).map_err(|e| e.to_string())?;
@@ -236,11 +278,13 @@ pub(crate) fn map_columns<'h>(
         let h = h.trim().trim_start_matches('\u{feff}');
         match CANONICAL_COLUMNS.iter().position(|c| *c == h) {
             Some(c) => pos[c] = Some(i),
-            None => unknown.push(h.to_string()),
+            None => unknown.push(i + 1),
         }
     }
     if !unknown.is_empty() {
-        tracing::warn!(file = %path.display(), columns = ?unknown, "ignoring unknown columns");
+        // Positions only: a file without a header row would put its first payment's names
+        // and ids here, and logs never hold input values.
+        tracing::warn!(file = %path.display(), positions = ?unknown, "ignoring columns that are not canonical");
     }
     let missing: Vec<&str> =
         (0..13).filter(|i| REQUIRED[*i] && pos[*i].is_none()).map(|i| CANONICAL_COLUMNS[i]).collect();

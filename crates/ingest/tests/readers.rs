@@ -421,3 +421,45 @@ fn parallel_csv_reading_gives_the_same_rows_rejections_and_order() {
     assert_eq!(a.rows, b.rows);
     assert_eq!(a.rejected, b.rejected);
 }
+
+/// Ids and texts over their limits are quarantined naming the field and the limit (never
+/// the value), in every canonical format and in ISO 20022; the rest of the file is read.
+#[test]
+fn oversized_ids_and_texts_are_quarantined_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut txns = sample(3);
+    txns[1].txn_id = "X".repeat(1 << 20);
+    txns[2].reference = Some("r".repeat(1025));
+    for (name, format) in [("a.csv", Format::Csv), ("a.jsonl", Format::Jsonl), ("a.parquet", Format::Parquet)] {
+        let p = write(dir.path(), name, format, &txns);
+        let mut c = Collect::default();
+        let s = read_file(&p, &mut c).unwrap();
+        assert_eq!(s, IngestStats { read: 3, accepted: 1, rejected: 2 }, "{name}");
+        assert_eq!(c.rejected[0].reason, "`txn_id` is 1048576 bytes long; at most 256 are accepted", "{name}");
+        assert_eq!(c.rejected[1].reason, "`reference` is 1025 bytes long; at most 1024 are accepted", "{name}");
+        assert!(c.rejected.iter().all(|r| r.raw.len() < 1000), "{name}: the quarantine keeps a clipped row");
+    }
+    let long = "Y".repeat(300);
+    let (s, c) = xml(&PACS.replace("<p:Nm>Max Muster</p:Nm>", &format!("<p:Nm>{long}</p:Nm>")));
+    assert_eq!(s.read, s.accepted + s.rejected);
+    assert!(c.rejected[0].reason.contains("`sender_name` is 300 bytes long"), "{}", c.rejected[0].reason);
+}
+
+/// A message cut short, without a namespace or with another message's namespace is refused
+/// as a whole document, saying so.
+#[test]
+fn truncated_and_foreign_xml_documents_are_refused_whole() {
+    let cut = &PACS[..PACS.find("<p:CdtTrfTxInf><p:PmtId><p:TxId>TX2").unwrap()];
+    let (s, c) = xml(cut);
+    assert_eq!(s.read, s.accepted + s.rejected);
+    let doc: Vec<&Rejection> = c.rejected.iter().filter(|r| is_document_refusal(r)).collect();
+    assert!(doc.len() == 1 && doc[0].reason.contains("cut short"), "{:?}", c.rejected);
+    let (_, c) = xml(&PACS.replace("pacs.008.001.10", "camt.053.001.08"));
+    assert!(
+        c.rows.is_empty() && is_document_refusal(&c.rejected[0]) && c.rejected[0].reason.contains("not a pacs.008")
+    );
+    let (_, c) = xml(&PACS.replace(r#" xmlns:p="urn:iso:std:iso:20022:tech:xsd:pacs.008.001.10""#, ""));
+    assert!(c.rows.is_empty() && c.rejected[0].reason.contains("no namespace"), "{:?}", c.rejected);
+    let (s, c) = xml(PACS);
+    assert_eq!((s.accepted, c.rejected.iter().any(is_document_refusal)), (1, false));
+}

@@ -163,7 +163,12 @@ impl Logged {
             Ok(e) => Ok(Logged::Payment(e)),
             Err(payment_error) => match serde_json::from_slice::<SeedEntry>(body) {
                 Ok(e) => Ok(Logged::Seed(e)),
-                Err(_) => Err(payment_error.to_string()),
+                // Category and column only: serde's message can quote the line's values.
+                Err(_) => Err(format!(
+                    "not a log entry ({:?} error at column {})",
+                    payment_error.classify(),
+                    payment_error.column()
+                )),
             },
         }
     }

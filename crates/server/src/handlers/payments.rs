@@ -15,6 +15,8 @@ use osecwatch_model::{Transaction, TxnRow};
 struct Collect {
     rows: Vec<(String, Transaction)>,
     rejected: Vec<(String, String)>,
+    /// Why the whole document was refused (ISO 20022), if it was.
+    document: Option<String>,
 }
 
 impl Visitor for Collect {
@@ -22,6 +24,9 @@ impl Visitor for Collect {
         self.rows.push((loc().position, row.to_owned_txn()));
     }
     fn reject(&mut self, r: Rejection) {
+        if osecwatch_ingest::is_document_refusal(&r) && self.document.is_none() {
+            self.document = Some(r.reason.clone());
+        }
         self.rejected.push((r.location.position, r.reason));
     }
 }
@@ -76,6 +81,11 @@ pub(crate) async fn pacs008(State(s): State<Shared>, body: Bytes) -> Answer {
         osecwatch_ingest::read_iso20022_from(std::path::Path::new("request body"), body.as_ref(), &s.xml, &mut c)
     {
         return Err(error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()));
+    }
+    // A message cut short, of the wrong kind or malformed is refused whole: screening the
+    // payments read before the damage would answer for a message nobody sent.
+    if let Some(why) = c.document {
+        return Err(error(StatusCode::UNPROCESSABLE_ENTITY, format!("message refused, nothing screened: {why}")));
     }
     batch_response(&s, c).await
 }
