@@ -32,6 +32,12 @@ pub struct ScanArgs {
     /// 0 quarantines any payment earlier than the one before it.
     #[arg(long, default_value_t = 0)]
     pub reorder_window: i64,
+    /// Process payments in file order, as the service does, accepting those up to this many
+    /// seconds behind the latest payment before them (not re-sorted; later ones are
+    /// quarantined as late). Scanning a service's payments log with the service's allowed
+    /// lateness gives the service's alerts. 0: strict time order.
+    #[arg(long, default_value_t = 0, conflicts_with = "reorder_window")]
+    pub allowed_lateness: i64,
     #[command(flatten)]
     pub clock: crate::clockopts::ClockArgs,
     /// Sender ids on a watch list (one per line), for R-OSEC-09.
@@ -222,6 +228,7 @@ impl ScanArgs {
         }
         Ok(ScanOptions {
             window: self.reorder_window,
+            lateness: self.allowed_lateness,
             clock: self.clock.settings()?,
             watchlist: self.watchlist.as_deref(),
             customers: self.customers.as_deref(),
@@ -368,6 +375,8 @@ fn write_network_pictures(dir: &Path, networks: &[osecwatch_engine::Network]) ->
 pub struct ScanOptions<'a> {
     /// Seconds of reordering allowed (0: a late payment is quarantined).
     pub window: i64,
+    /// Seconds a payment may be behind the latest one, processed in file order.
+    pub lateness: i64,
     /// Limits on event time (future skew, earliest, advance).
     pub clock: ClockSettings,
     pub watchlist: Option<&'a Path>,
@@ -388,6 +397,9 @@ pub fn scan(inputs: &[PathBuf], rules: &Path, out: &Path, o: &ScanOptions<'_>) -
     let (window, quiet, xml, csv) = (o.window, o.quiet, &o.xml, o.csv);
     if window < 0 {
         bail!("--reorder-window must be 0 or more seconds");
+    }
+    if o.lateness < 0 {
+        bail!("--allowed-lateness must be 0 or more seconds");
     }
     let pack = RulePack::from_file(rules)?;
     let pack_id = pack.meta.id.clone();
@@ -411,7 +423,7 @@ pub fn scan(inputs: &[PathBuf], rules: &Path, out: &Path, o: &ScanOptions<'_>) -
         engine: &mut engine,
         clock: EventClock::new(o.clock),
         wall: osecwatch_ingest::wall_clock_utc(),
-        guard: OrderGuard::default(),
+        guard: OrderGuard::new(o.lateness),
         reorder: (window > 0).then(|| ReorderBuffer::new(window)),
         quarantine: QuarantineWriter::new(BufWriter::new(qfile))?,
         late_rejects: 0,

@@ -28,7 +28,7 @@ pub use csv::{read_csv, read_csv_filtered, read_csv_from, read_csv_with, CsvOpti
 pub use customers::{read_customer_file, read_customers_from, CustomerFile, CustomerReject};
 pub use iso20022::{is_document_refusal, read_iso20022, read_iso20022_from, MessageKind, XmlOptions};
 pub use jsonl::{read_jsonl, read_jsonl_from};
-pub use order::{OrderGuard, ReorderBuffer};
+pub use order::{too_late, OrderGuard, ReorderBuffer};
 pub use parquet::read_parquet;
 pub use rates::{RateError, RateTable};
 pub use row::{check_lengths, Coded, RowParser, MAX_ID_BYTES, MAX_NAME_BYTES, MAX_REFERENCE_BYTES};

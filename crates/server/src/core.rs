@@ -506,11 +506,9 @@ impl Core {
     /// Admit an event time: not late behind the watermark, and nothing the clock refuses;
     /// an admitted time moves the watermark (so later payments of the batch see it).
     fn admit(&mut self, utc: i64, wall: i64) -> Result<(), Refusal> {
-        if let Some(w) = self.clock.highest() {
-            if utc < w.saturating_sub(self.lateness) {
-                let ts = |u| osecwatch_model::Timestamp::new(u, 0).to_rfc3339();
-                return Err(Refusal::Late { at: ts(utc), watermark: ts(w), lateness: self.lateness });
-            }
+        if let Some(by) = osecwatch_ingest::too_late(utc, self.clock.highest(), self.lateness) {
+            let ts = |u| osecwatch_model::Timestamp::new(u, 0).to_rfc3339();
+            return Err(Refusal::Late { at: ts(utc), watermark: ts(utc + by), lateness: self.lateness });
         }
         self.clock.check(utc, wall).map_err(Refusal::EventTime)
     }
