@@ -36,14 +36,38 @@ pub struct AuditRecord {
 }
 
 fn digest(prev: &str, n: u64, at: &str, kind: &str, seq: Option<u64>, data: &serde_json::Value) -> String {
+    digest_text(prev, n, at, kind, seq, &data.to_string())
+}
+
+/// The digest over `data` as written: serde_json writes a value the same way alone and inside
+/// a record, so checking a line needs no round trip through `Value`.
+fn digest_text(prev: &str, n: u64, at: &str, kind: &str, seq: Option<u64>, data: &str) -> String {
     let mut h = Sha256::new();
     h.update(prev.as_bytes());
     h.update(n.to_le_bytes());
     h.update(at.as_bytes());
     h.update(kind.as_bytes());
     h.update(seq.unwrap_or(0).to_le_bytes());
-    h.update(data.to_string().as_bytes());
+    h.update(data.as_bytes());
     hex::encode(h.finalize())
+}
+
+/// A record as the check reads it: borrowed text, `data` as written.
+#[derive(Deserialize)]
+struct RawRecord<'a> {
+    n: u64,
+    #[serde(borrow)]
+    at: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    kind: std::borrow::Cow<'a, str>,
+    #[serde(default)]
+    seq: Option<u64>,
+    #[serde(borrow)]
+    data: &'a serde_json::value::RawValue,
+    #[serde(borrow)]
+    prev: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    hash: std::borrow::Cow<'a, str>,
 }
 
 /// The hash-chained audit log, appended in batches.
@@ -151,6 +175,7 @@ pub fn check(path: &Path, decisions_after: u64, anchors: &[&Head]) -> Result<Che
     let mut prev = GENESIS.to_string();
     let mut out = Checked::default();
     let mut line = Vec::new();
+    let mut last_line = Vec::new();
     let mut offset = 0u64;
     loop {
         line.clear();
@@ -161,7 +186,7 @@ pub fn check(path: &Path, decisions_after: u64, anchors: &[&Head]) -> Result<Che
         let ln = out.records + 1;
         let broken = |message: String| StoreError::Invalid { path: path.to_path_buf(), line: ln, message };
         let complete = line.last() == Some(&b'\n');
-        let rec = if complete { serde_json::from_slice::<AuditRecord>(&line).ok() } else { None };
+        let rec = if complete { serde_json::from_slice::<RawRecord>(&line).ok() } else { None };
         let Some(rec) = rec else {
             // Only the very last line may be torn; anything after it means damage.
             let mut rest = Vec::new();
@@ -182,7 +207,7 @@ pub fn check(path: &Path, decisions_after: u64, anchors: &[&Head]) -> Result<Che
         if rec.prev != prev {
             return Err(broken("`prev` does not match the previous record's hash".into()));
         }
-        let h = digest(&rec.prev, rec.n, &rec.at, &rec.kind, rec.seq, &rec.data);
+        let h = digest_text(&rec.prev, rec.n, &rec.at, &rec.kind, rec.seq, rec.data.get());
         if h != rec.hash {
             return Err(broken("content does not match its hash (the record was altered)".into()));
         }
@@ -195,17 +220,23 @@ pub fn check(path: &Path, decisions_after: u64, anchors: &[&Head]) -> Result<Che
             if let Some(seq) = rec.seq.filter(|s| *s > decisions_after) {
                 out.decisions.push((seq, offset));
             }
-        } else if rec.kind == "admin" && rec.data["action"] == "snapshot" {
-            if let Some(sha) = rec.data["sha256"].as_str() {
+        } else if rec.kind == "admin" {
+            let data: serde_json::Value = serde_json::from_str(rec.data.get()).unwrap_or_default();
+            if let (Some("snapshot"), Some(sha)) = (data["action"].as_str(), data["sha256"].as_str()) {
                 out.snapshots.push(sha.to_string());
             }
         }
         out.max_seq = out.max_seq.max(rec.seq.unwrap_or(0));
-        prev = rec.hash.clone();
+        prev.clear();
+        prev.push_str(&rec.hash);
+        last_line.clear();
+        last_line.extend_from_slice(&line);
         offset += read as u64;
         out.good_len = offset;
         out.records += 1;
-        out.last = Some(rec);
+    }
+    if out.records > 0 {
+        out.last = serde_json::from_slice(&last_line).ok();
     }
     for a in anchors {
         if a.n > out.records {
@@ -445,7 +476,12 @@ impl AuditLog {
     /// What a background thread needs to sync the file and anchor what it synced: the file,
     /// the last written record, and the head file.
     pub fn sync_handle(&self) -> Result<Syncer, StoreError> {
-        Ok(Syncer { file: self.out.try_clone_file()?, written: self.written.clone(), head: self.head_path.clone() })
+        Ok(Syncer {
+            file: self.out.try_clone_file()?,
+            written: self.written.clone(),
+            head: self.head_path.clone(),
+            anchored: 0,
+        })
     }
 
     /// Sync records written by [`AuditLog::write_unsynced`], if any, and anchor them.
@@ -469,14 +505,21 @@ pub struct Syncer {
     file: File,
     written: Arc<Mutex<Head>>,
     head: PathBuf,
+    /// The record last anchored by this syncer: an idle log costs no writes.
+    anchored: u64,
 }
 
 impl Syncer {
     /// Sync, then write the head file naming the last record written before the sync.
-    pub fn sync(&self) -> std::io::Result<()> {
+    pub fn sync(&mut self) -> std::io::Result<()> {
         let w = self.written.lock().map(|w| w.clone()).unwrap_or_default();
+        if w.n == self.anchored {
+            return Ok(());
+        }
         self.file.sync_data()?;
-        write_head(&self.head, &w)
+        write_head(&self.head, &w)?;
+        self.anchored = w.n;
+        Ok(())
     }
 }
 

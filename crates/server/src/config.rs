@@ -58,7 +58,7 @@ pub struct Ready {
     pub addr: SocketAddr,
     /// A newly generated admin token, when no token was configured; shown once.
     pub generated_admin_token: Option<String>,
-    /// Payments replayed from the log at start.
+    /// Payments in the log at start (those after the snapshot were replayed).
     pub recovered_payments: u64,
     /// Whether it serves HTTPS.
     pub tls: bool,

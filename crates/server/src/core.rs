@@ -153,8 +153,12 @@ fn summary(seq: u64, t: &Transaction, outcome: Outcome) -> Screened {
 pub struct Recovery {
     /// The write-ahead log, open for appending.
     pub wal: Wal,
-    /// Its entries.
+    /// Its entries after the snapshot's position (all of them without a snapshot).
     pub entries: Vec<Logged>,
+    /// The log's last sequence number.
+    pub last_logged: u64,
+    /// Payments in the whole log.
+    pub payments: u64,
     /// The audit log, open for appending.
     pub audit: AuditLog,
     /// `(seq, offset)` of the audit's decision records after the snapshot's position.
@@ -192,7 +196,11 @@ impl Core {
         snap: SnapshotPolicy,
         admission: Admission,
     ) -> Result<Core, CoreError> {
-        let Recovery { mut wal, entries, mut audit, decisions, snapshot } = r;
+        let Recovery { mut wal, entries, last_logged, payments, mut audit, mut decisions, snapshot } = r;
+        // In file order the numbers can repeat (an earlier version wrote decisions again at
+        // each start) or step back; the first record of a number is its decision.
+        decisions.sort_by_key(|(seq, _)| *seq);
+        decisions.dedup_by_key(|(seq, _)| *seq);
         let mut clock = osecwatch_ingest::EventClock::new(admission.clock);
         engine.set_track_scores(false);
         let mut from = 0;
@@ -249,7 +257,6 @@ impl Core {
         }
         // A sequence number the audit log already names is never handed out again (the
         // log's end was lost or cut: those payments are gone, their decisions stay).
-        let last_logged = entries.last().map(Logged::seq).unwrap_or(0);
         if audit.last_seq() > last_logged {
             tracing::error!(
                 log_ends_at = last_logged,
@@ -258,12 +265,11 @@ impl Core {
             );
         }
         wal.skip_past(audit.last_seq());
-        let payments = entries.iter().filter(|e| matches!(e, Logged::Payment(_))).count() as u64;
         audit.commit()?;
         stats.logged.store(payments, Ordering::Relaxed);
         let core = Core {
             engine,
-            last_seq: wal.next_seq() - 1,
+            last_seq: last_logged,
             wal,
             audit,
             index,
@@ -323,7 +329,7 @@ impl Core {
     pub fn run(mut self, mut rx: mpsc::Receiver<Request>) {
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let background_sync = match self.audit.sync_handle() {
-            Ok(syncer) => {
+            Ok(mut syncer) => {
                 let stop = stop.clone();
                 std::thread::spawn(move || {
                     while !stop.load(Ordering::Relaxed) {

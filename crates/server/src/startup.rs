@@ -25,40 +25,37 @@ pub async fn serve(
     std::fs::create_dir_all(&cfg.data_dir)?;
     let (engine, pack_text) = engine(&cfg)?;
     let generated = tokens(&mut cfg)?;
-    let (wal, entries, wal_cut) = wal::Wal::open(&cfg.data_dir.join("payments.wal"))?;
-    let recovered = entries.len() as u64;
     let stats = Arc::new(CoreStats::default());
     let policy = crate::snapshot::SnapshotPolicy {
         path: cfg.data_dir.join("snapshot.json"),
         every: cfg.snapshot_every.max(1),
         pack_fingerprint: osecwatch_engine::fnv1a(pack_text.as_bytes()),
     };
-    let last_logged = entries.last().map(wal::Logged::seq).unwrap_or(0);
     // Why a snapshot there is was not used; said in the log and in the start's audit record.
     let mut passed_over = None;
     let mut snapshot = crate::snapshot::load_snapshot(&policy).unwrap_or_else(|why| {
         passed_over = Some(why);
         None
     });
-    if snapshot.as_ref().is_some_and(|l| l.file.last_seq > last_logged) {
-        passed_over = Some("it is ahead of the payments log".into());
-        snapshot = None;
-    }
-    let audit_path = cfg.data_dir.join("audit.jsonl");
-    let anchors: Vec<&audit::Head> = snapshot.iter().map(|l| &l.file.audit).collect();
-    let from = snapshot.as_ref().map_or(0, |l| l.file.last_seq);
-    let (mut audit, mut checked) = audit::AuditLog::open(&audit_path, from, &anchors)?;
-    if let Some(l) = &snapshot {
-        if !checked.snapshots.contains(&l.sha256) {
-            // Its checksum matches, but the audit log never recorded writing it: edited and
-            // re-summed, or written just before a crash. Either way the log decides.
-            passed_over = Some("its checksum is not one the audit log records writing".into());
-            snapshot = None;
-            drop(audit);
-            (audit, checked) = audit::AuditLog::open(&audit_path, 0, &[])?;
+    let (wal_path, audit_path) = (cfg.data_dir.join("payments.wal"), cfg.data_dir.join("audit.jsonl"));
+    let (mut opened, (mut audit, mut checked)) = open_logs(&wal_path, &audit_path, snapshot.as_ref())?;
+    let why_not = match &snapshot {
+        Some(l) if l.file.last_seq > opened.last_seq => Some("it is ahead of the payments log"),
+        // Its checksum matches, but the audit log never recorded writing it: edited and
+        // re-summed, or written just before a crash. Either way the log decides.
+        Some(l) if !checked.snapshots.contains(&l.sha256) => {
+            Some("its checksum is not one the audit log records writing")
         }
+        _ => None,
+    };
+    if let Some(why) = why_not {
+        passed_over = Some(why.to_string());
+        snapshot = None;
+        drop((opened, audit));
+        (opened, (audit, checked)) = open_logs(&wal_path, &audit_path, None)?;
     }
-    let now = now_rfc3339();
+    let (replayed, in_log) = (opened.entries.len() as u64, opened.payments);
+    let now = Timestamp::new(osecwatch_ingest::wall_clock_utc(), 0).to_rfc3339();
     if generated.is_some() {
         audit.push(&now, "admin", None, serde_json::json!({ "action": "generated admin token", "actor": "serve" }));
     }
@@ -66,15 +63,23 @@ pub async fn serve(
     if let Some(why) = &passed_over {
         tracing::warn!("snapshot not used ({why}); rebuilding from the whole log");
     }
-    let mut note = format!("started; {recovered} log entries recovered");
+    let mut note = format!("started; {in_log} payments in the log, {replayed} log entries replayed");
     match (&snapshot, &passed_over) {
         (Some(l), _) => note.push_str(&format!(", from the snapshot at log position {}", l.file.last_seq)),
         (None, Some(why)) => note.push_str(&format!("; snapshot not used ({why}), the whole log replayed")),
         (None, None) => {}
     }
-    let recovery = core::Recovery { wal, entries, audit, decisions: checked.decisions, snapshot };
+    let recovery = core::Recovery {
+        wal: opened.wal,
+        entries: opened.entries,
+        last_logged: opened.last_seq,
+        payments: opened.payments,
+        audit,
+        decisions: checked.decisions,
+        snapshot,
+    };
     let mut core = Core::recover(engine, recovery, stats.clone(), policy, admission)?;
-    if let Some(cut) = wal_cut {
+    if let Some(cut) = &opened.cut {
         note.push_str(&format!("; payments log {cut}"));
     }
     if let Some(torn) = checked.torn {
@@ -99,8 +104,8 @@ pub async fn serve(
     };
     let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, recovered, tls = acceptor.is_some(), "osecwatch serving");
-    on_ready(Ready { addr, generated_admin_token: generated, recovered_payments: recovered, tls: acceptor.is_some() });
+    tracing::info!(%addr, in_log, replayed, tls = acceptor.is_some(), "osecwatch serving");
+    on_ready(Ready { addr, generated_admin_token: generated, recovered_payments: in_log, tls: acceptor.is_some() });
     let st = state.clone();
     let stop = async move {
         shutdown.await;
@@ -114,6 +119,23 @@ pub async fn serve(
     drop(state);
     let _ = tokio::task::spawn_blocking(move || core_thread.join()).await;
     Ok(())
+}
+
+/// Open the payments log and the audit log side by side (each reads its whole file: the
+/// log's checksums, the audit's hash chain), from the snapshot's position if there is one.
+fn open_logs(
+    wal_path: &Path,
+    audit_path: &Path,
+    snapshot: Option<&crate::snapshot::Loaded>,
+) -> Result<(wal::Opened, (audit::AuditLog, audit::Checked)), ServerError> {
+    let from = snapshot.map_or(0, |l| l.file.last_seq);
+    let anchors: Vec<&audit::Head> = snapshot.iter().map(|l| &l.file.audit).collect();
+    let (w, a) = std::thread::scope(|s| {
+        let audit = s.spawn(|| audit::AuditLog::open(audit_path, from, &anchors));
+        let w = wal::Wal::open(wal_path, from);
+        (w, audit.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+    });
+    Ok((w?, a?))
 }
 
 /// The engine with the configured (or built-in) pack and the data directory's watch list;
@@ -172,10 +194,4 @@ fn write_token_file(path: &Path, entry: &auth::TokenEntry) -> Result<(), ServerE
     let text = toml::to_string(&auth::TokenFile { tokens: vec![entry.clone()] }).map_err(ServerError::TokenFile)?;
     std::fs::write(path, format!("# API tokens (SHA-256 digests only; the secrets are not stored)\n{text}"))?;
     Ok(())
-}
-
-fn now_rfc3339() -> String {
-    let secs =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-    Timestamp::new(secs, 0).to_rfc3339()
 }

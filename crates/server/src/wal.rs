@@ -148,6 +148,23 @@ impl Logged {
         }
     }
 
+    /// A line's sequence number and whether it is a payment, without reading it in full;
+    /// its checksum, if it has one, must match. `None` if the line does not start the usual
+    /// way (it is then read in full).
+    fn check_only(line: &[u8]) -> Result<Option<(u64, bool)>, String> {
+        let body = line.strip_suffix(b"\n").unwrap_or(line);
+        if body.len() > SUM_TAIL && body[body.len() - SUM_TAIL..].starts_with(SUM_KEY) {
+            let (content, tail) = body.split_at(body.len() - SUM_TAIL);
+            if line_sum(content) != tail[SUM_KEY.len()..SUM_KEY.len() + 16] {
+                return Err("checksum does not match the line (it was changed or damaged)".into());
+            }
+        }
+        let Some(rest) = body.strip_prefix(b"{\"seq\":".as_slice()) else { return Ok(None) };
+        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        let seq = std::str::from_utf8(&rest[..digits]).ok().and_then(|d| d.parse().ok());
+        Ok(seq.map(|seq| (seq, rest[digits..].starts_with(b",\"txn_id\":"))))
+    }
+
     /// A line as the log holds it: a payment (the common case, tried first) or a seed event.
     /// The line's checksum, if it has one, must match.
     fn parse(line: &[u8]) -> Result<Logged, String> {
@@ -214,6 +231,20 @@ pub fn record_digest(t: &Transaction) -> String {
     content_digest(&json)
 }
 
+/// A log opened at start.
+pub struct Opened {
+    /// The log, open for appending.
+    pub wal: Wal,
+    /// The entries after the position asked for, in log order.
+    pub entries: Vec<Logged>,
+    /// A torn last line that was cut back, described.
+    pub cut: Option<String>,
+    /// The last entry's sequence number (0: empty).
+    pub last_seq: u64,
+    /// Payments in the whole log.
+    pub payments: u64,
+}
+
 /// A logged payment that no longer reads as a canonical record.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{field}: {message}")]
@@ -237,15 +268,16 @@ pub struct Wal {
 }
 
 impl Wal {
-    /// Open (or create) the log and return every complete entry in it. A torn last line
-    /// (no newline, or a checksum that fails at the very end) is cut back and described in
-    /// the third value; a damaged line anywhere else is an error naming it.
-    pub fn open(path: &Path) -> Result<(Wal, Vec<Logged>, Option<String>), StoreError> {
+    /// Open (or create) the log: every line's checksum is checked, and the entries after
+    /// `keep_after` (the snapshot's position) are read in full and returned; those before are
+    /// only counted. A torn last line (no newline, or a checksum that fails at the very end)
+    /// is cut back and described in [`Opened::cut`]; a damaged line anywhere else is an error
+    /// naming it.
+    pub fn open(path: &Path, keep_after: u64) -> Result<Opened, StoreError> {
         let io = StoreError::io(path);
         let mut file = OpenOptions::new().read(true).append(true).create(true).open(path).map_err(io)?;
-        let mut entries = Vec::new();
+        let (mut entries, mut cut, mut last_seq, mut payments) = (Vec::new(), None, 0, 0);
         let mut good_len = 0u64;
-        let mut cut = None;
         {
             let mut r = BufReader::with_capacity(1 << 16, &file);
             let mut line = Vec::new();
@@ -257,13 +289,24 @@ impl Wal {
                     break;
                 }
                 n += 1;
-                let parsed = if line.last() == Some(&b'\n') {
-                    Logged::parse(&line)
-                } else {
-                    Err("an incomplete last line".to_string())
+                let read_line = || -> Result<(u64, bool, Option<Logged>), String> {
+                    if line.last() != Some(&b'\n') {
+                        return Err("an incomplete last line".to_string());
+                    }
+                    if let Some((seq, payment)) = Logged::check_only(&line)? {
+                        if seq <= keep_after {
+                            return Ok((seq, payment, None));
+                        }
+                    }
+                    let e = Logged::parse(&line)?;
+                    Ok((e.seq(), matches!(e, Logged::Payment(_)), Some(e)))
                 };
-                match parsed {
-                    Ok(e) => entries.push(e),
+                match read_line() {
+                    Ok((seq, payment, e)) => {
+                        last_seq = seq;
+                        payments += payment as u64;
+                        entries.extend(e);
+                    }
                     Err(message) => {
                         let mut rest = Vec::new();
                         std::io::Read::read_to_end(&mut r, &mut rest).map_err(io)?;
@@ -285,8 +328,8 @@ impl Wal {
             file.sync_all().map_err(io)?;
         }
         file.seek(SeekFrom::End(0)).map_err(io)?;
-        let next_seq = entries.last().map(|e| e.seq() + 1).unwrap_or(1);
-        Ok((Wal { out: Appender::new(file, path)?, next_seq, buf: Vec::with_capacity(1 << 16) }, entries, cut))
+        let wal = Wal { out: Appender::new(file, path)?, next_seq: last_seq + 1, buf: Vec::with_capacity(1 << 16) };
+        Ok(Opened { wal, entries, cut, last_seq, payments })
     }
 
     /// Never hand out a sequence number at or below `seq` (one the audit log already names,
@@ -376,7 +419,7 @@ mod tests {
         assert_ne!(record_digest(&txn("A", "45.00")), record_digest(&txn("B", "45.00")));
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("payments.wal");
-        let (mut w, _, _) = Wal::open(&p).unwrap();
+        let mut w = Wal::open(&p, 0).unwrap().wal;
         let got = w.append(&[&txn("A", "45.00"), &txn("B", "45.00")]).unwrap();
         assert_eq!(got[0], (1, record_digest(&txn("A", "45.0"))));
         assert_eq!(got[1].0, 2);
@@ -388,7 +431,7 @@ mod tests {
     fn checksums_find_a_changed_line_and_a_torn_end_is_cut_back() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("payments.wal");
-        let (mut w, _, _) = Wal::open(&p).unwrap();
+        let mut w = Wal::open(&p, 0).unwrap().wal;
         for k in 0..5 {
             w.append(&[&txn(&format!("T{k}"), "20.00")]).unwrap();
         }
@@ -399,26 +442,30 @@ mod tests {
         let changed = text.replacen("\"amount\":\"20.00\"", "\"amount\":\"2000.00\"", 3);
         let changed = changed.replacen("\"amount\":\"2000.00\"", "\"amount\":\"20.00\"", 2);
         std::fs::write(&p, &changed).unwrap();
-        let e = Wal::open(&p).err().expect("a changed line must stop the start").to_string();
+        let e = Wal::open(&p, 0).err().expect("a changed line must stop the start").to_string();
+        // Also when the line is before a snapshot's position (only its checksum is read).
+        let e2 = Wal::open(&p, 4).err().expect("a changed line must stop the start").to_string();
+        assert!(e2.contains("line 3") && e2.contains("checksum"), "{e2}");
         assert!(e.contains("line 3") && e.contains("checksum"), "{e}");
         // The same change on the last line: a crash's torn write, cut back.
         let lines: Vec<&str> = text.lines().collect();
         let last = lines[4].replacen("20.00", "21.00", 1);
         std::fs::write(&p, format!("{}\n{last}\n", lines[..4].join("\n"))).unwrap();
-        let (w, entries, cut) = Wal::open(&p).unwrap();
-        assert_eq!((entries.len(), w.next_seq()), (4, 5));
-        assert!(cut.unwrap().contains("line 5"));
+        let o = Wal::open(&p, 0).unwrap();
+        assert_eq!((o.entries.len(), o.wal.next_seq(), o.payments), (4, 5, 4));
+        assert!(o.cut.unwrap().contains("line 5"));
         assert_eq!(std::fs::read_to_string(&p).unwrap(), format!("{}\n", lines[..4].join("\n")));
         // Half a line: cut back too.
         std::fs::write(&p, format!("{}\n{}", lines[..4].join("\n"), &lines[4][..40])).unwrap();
-        let (_, entries, cut) = Wal::open(&p).unwrap();
-        assert_eq!(entries.len(), 4);
-        assert!(cut.unwrap().contains("incomplete"));
+        let o = Wal::open(&p, 2).unwrap();
+        assert_eq!((o.entries.len(), o.entries[0].seq(), o.last_seq), (2, 3, 4));
+        assert!(o.cut.unwrap().contains("incomplete"));
         // The previous version's lines, without sums.
         let old: Vec<String> = lines.iter().map(|l| l[..l.find(",\"sum\"").unwrap()].to_string() + "}").collect();
         std::fs::write(&p, old.join("\n") + "\n").unwrap();
-        let (mut w, entries, cut) = Wal::open(&p).unwrap();
-        assert_eq!((entries.len(), cut), (5, None));
+        let o = Wal::open(&p, 3).unwrap();
+        assert_eq!((o.entries.len(), o.cut, o.payments), (2, None, 5));
+        let mut w = o.wal;
         w.skip_past(9);
         assert_eq!(w.append(&[&txn("N", "1.00")]).unwrap()[0].0, 10);
     }
