@@ -36,12 +36,12 @@ pub struct AuditRecord {
 }
 
 fn digest(prev: &str, n: u64, at: &str, kind: &str, seq: Option<u64>, data: &serde_json::Value) -> String {
-    digest_text(prev, n, at, kind, seq, &data.to_string())
+    hex::encode(digest_text(prev, n, at, kind, seq, &data.to_string()))
 }
 
 /// The digest over `data` as written: serde_json writes a value the same way alone and inside
 /// a record, so checking a line needs no round trip through `Value`.
-fn digest_text(prev: &str, n: u64, at: &str, kind: &str, seq: Option<u64>, data: &str) -> String {
+fn digest_text(prev: &str, n: u64, at: &str, kind: &str, seq: Option<u64>, data: &str) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(prev.as_bytes());
     h.update(n.to_le_bytes());
@@ -49,7 +49,7 @@ fn digest_text(prev: &str, n: u64, at: &str, kind: &str, seq: Option<u64>, data:
     h.update(kind.as_bytes());
     h.update(seq.unwrap_or(0).to_le_bytes());
     h.update(data.as_bytes());
-    hex::encode(h.finalize())
+    h.finalize().into()
 }
 
 /// A record as the check reads it: borrowed text, `data` as written.
@@ -208,7 +208,8 @@ pub fn check(path: &Path, decisions_after: u64, anchors: &[&Head]) -> Result<Che
             return Err(broken("`prev` does not match the previous record's hash".into()));
         }
         let h = digest_text(&rec.prev, rec.n, &rec.at, &rec.kind, rec.seq, rec.data.get());
-        if h != rec.hash {
+        let mut stated = [0u8; 32];
+        if hex::decode_to_slice(rec.hash.as_bytes(), &mut stated).is_err() || h != stated {
             return Err(broken("content does not match its hash (the record was altered)".into()));
         }
         for a in anchors {
@@ -347,7 +348,9 @@ impl AuditLog {
         }
         let head = read_head(path)?;
         let all: Vec<&Head> = anchors.iter().copied().chain(head.as_ref()).collect();
+        let t = std::time::Instant::now();
         let mut c = check(path, decisions_after, &all)?;
+        tracing::info!(records = c.records, secs = t.elapsed().as_secs_f64(), "audit chain checked");
         let file = OpenOptions::new().read(true).append(true).open(path).map_err(io)?;
         if let Some(why) = &c.torn {
             tracing::warn!(record = c.records + 1, "audit log: {why}; cut back to the last complete record");

@@ -11,7 +11,7 @@ pub use crate::admission::{Admission, Refusal};
 use crate::audit::{AuditLog, AuditRecord};
 use crate::dedupe::IdIndex;
 use crate::snapshot::{Loaded, SnapshotFile, SnapshotPolicy};
-use crate::wal::{record_digest, Logged, SeedEntry, Wal};
+use crate::wal::{record_digest, SeedEntry, Wal};
 use osecwatch_engine::{Decision, Engine, Outcome, SeedEvent, SeedOutcome};
 use osecwatch_model::Transaction;
 use serde::Serialize;
@@ -154,7 +154,7 @@ pub struct Recovery {
     /// The write-ahead log, open for appending.
     pub wal: Wal,
     /// Its entries after the snapshot's position (all of them without a snapshot).
-    pub entries: Vec<Logged>,
+    pub tail: crate::wal::Tail,
     /// The log's last sequence number.
     pub last_logged: u64,
     /// Payments in the whole log.
@@ -196,7 +196,7 @@ impl Core {
         snap: SnapshotPolicy,
         admission: Admission,
     ) -> Result<Core, CoreError> {
-        let Recovery { mut wal, entries, last_logged, payments, mut audit, mut decisions, snapshot } = r;
+        let Recovery { mut wal, tail, last_logged, payments, mut audit, mut decisions, snapshot } = r;
         // In file order the numbers can repeat (an earlier version wrote decisions again at
         // each start) or step back; the first record of a number is its decision.
         decisions.sort_by_key(|(seq, _)| *seq);
@@ -226,35 +226,48 @@ impl Core {
         let offset_of = |seq: u64| -> Option<u64> {
             decisions.binary_search_by_key(&seq, |(s, _)| *s).ok().map(|i| decisions[i].1)
         };
-        for logged in entries.iter().filter(|e| e.seq() > from) {
-            let e = match logged {
-                Logged::Payment(e) => e,
-                Logged::Seed(s) => {
+        tail.read(|line| -> Result<bool, CoreError> {
+            let logged = crate::wal::Replayed::parse(line).map_err(|message| CoreError::Entry {
+                seq: 0,
+                source: crate::wal::EntryError { field: "line", message },
+            })?;
+            if logged.seq() <= from {
+                return Ok(true);
+            }
+            let p = match logged {
+                crate::wal::Replayed::Payment(p) => p,
+                crate::wal::Replayed::Seed(s) => {
                     let at = osecwatch_model::Timestamp::parse_rfc3339(&s.at).map_err(|e| CoreError::Entry {
                         seq: s.seq,
                         source: crate::wal::EntryError { field: "at", message: e.to_string() },
                     })?;
                     let o = engine.apply_seed(at, &seed_event_id(s.seq), &s.seed);
                     if s.seq > audit.last_seq() {
-                        audit.push(&s.received, "seed", Some(s.seq), seed_record(s, &o));
+                        audit.push(&s.received, "seed", Some(s.seq), seed_record(&s, &o));
                     }
-                    continue;
+                    return Ok(true);
                 }
             };
-            let t = e.to_txn().map_err(|source| CoreError::Entry { seq: e.seq, source })?;
+            let row = p.row().map_err(|source| CoreError::Entry { seq: p.seq, source })?;
             // Logged payments were admitted when they arrived: they move the watermark, with
             // no check now (a replay must give the state the live service had).
-            clock.observe(t.timestamp.utc);
-            let o = engine.process(&t.as_row()).map_err(|source| CoreError::Replay { seq: e.seq, source })?;
-            let offset = match offset_of(e.seq) {
+            clock.observe(row.timestamp.utc);
+            let o = engine.process(&row).map_err(|source| CoreError::Replay { seq: p.seq, source })?;
+            let offset = match offset_of(p.seq) {
                 Some(off) => off,
-                None => audit.push(&e.timestamp, "decision", Some(e.seq), decision_record(&t, &o, &record_digest(&t))),
+                None => {
+                    let t = row.to_owned_txn();
+                    audit.push(p.timestamp(), "decision", Some(p.seq), decision_record(&t, &o, &record_digest(&t)))
+                }
             };
             if let Some(w) = clock.highest() {
                 index.set_cutoff(w.saturating_sub(admission.lateness));
             }
-            index.insert(index.hash(&t.txn_id), t.timestamp.utc, offset);
-        }
+            if index.keeps(row.timestamp.utc) {
+                index.insert(index.hash(row.txn_id), row.timestamp.utc, offset);
+            }
+            Ok(true)
+        })?;
         // A sequence number the audit log already names is never handed out again (the
         // log's end was lost or cut: those payments are gone, their decisions stay).
         if audit.last_seq() > last_logged {

@@ -143,6 +143,11 @@ impl IdIndex {
         }
     }
 
+    /// Whether an id with event time `utc` would be kept (not already older than the cutoff).
+    pub fn keeps(&self, utc: i64) -> bool {
+        utc.div_euclid(3600) >= self.cutoff_hour
+    }
+
     /// Remember an id (by its hash) accepted with event time `utc`, its first answer at audit
     /// offset `offset`. An id already older than the cutoff is not kept: a re-sent payment
     /// with its time is refused as late.

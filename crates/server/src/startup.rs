@@ -38,6 +38,7 @@ pub async fn serve(
         None
     });
     let (wal_path, audit_path) = (cfg.data_dir.join("payments.wal"), cfg.data_dir.join("audit.jsonl"));
+    let started = std::time::Instant::now();
     let (mut opened, (mut audit, mut checked)) = open_logs(&wal_path, &audit_path, snapshot.as_ref())?;
     let why_not = match &snapshot {
         Some(l) if l.file.last_seq > opened.last_seq => Some("it is ahead of the payments log"),
@@ -54,7 +55,7 @@ pub async fn serve(
         drop((opened, audit));
         (opened, (audit, checked)) = open_logs(&wal_path, &audit_path, None)?;
     }
-    let (replayed, in_log) = (opened.entries.len() as u64, opened.payments);
+    let (replayed, in_log) = (opened.tail.entries, opened.payments);
     let now = Timestamp::new(osecwatch_ingest::wall_clock_utc(), 0).to_rfc3339();
     if generated.is_some() {
         audit.push(&now, "admin", None, serde_json::json!({ "action": "generated admin token", "actor": "serve" }));
@@ -71,14 +72,21 @@ pub async fn serve(
     }
     let recovery = core::Recovery {
         wal: opened.wal,
-        entries: opened.entries,
+        tail: opened.tail,
         last_logged: opened.last_seq,
         payments: opened.payments,
         audit,
         decisions: checked.decisions,
         snapshot,
     };
+    let checked_in = started.elapsed();
     let mut core = Core::recover(engine, recovery, stats.clone(), policy, admission)?;
+    tracing::info!(
+        logs_checked_secs = checked_in.as_secs_f64(),
+        replayed,
+        replay_secs = (started.elapsed() - checked_in).as_secs_f64(),
+        "recovered"
+    );
     if let Some(cut) = &opened.cut {
         note.push_str(&format!("; payments log {cut}"));
     }

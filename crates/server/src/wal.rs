@@ -176,6 +176,12 @@ impl Logged {
                 return Err("checksum does not match the line (it was changed or damaged)".into());
             }
         }
+        Logged::parse_checked_before(line)
+    }
+
+    /// [`Logged::parse`] of a line whose checksum was already checked.
+    fn parse_checked_before(line: &[u8]) -> Result<Logged, String> {
+        let body = line.strip_suffix(b"\n").unwrap_or(line);
         match serde_json::from_slice::<LogEntry>(body) {
             Ok(e) => Ok(Logged::Payment(e)),
             Err(payment_error) => match serde_json::from_slice::<SeedEntry>(body) {
@@ -235,14 +241,142 @@ pub fn record_digest(t: &Transaction) -> String {
 pub struct Opened {
     /// The log, open for appending.
     pub wal: Wal,
-    /// The entries after the position asked for, in log order.
-    pub entries: Vec<Logged>,
+    /// The entries after the position asked for, to be read again.
+    pub tail: Tail,
     /// A torn last line that was cut back, described.
     pub cut: Option<String>,
     /// The last entry's sequence number (0: empty).
     pub last_seq: u64,
     /// Payments in the whole log.
     pub payments: u64,
+}
+
+/// The part of the log after a snapshot's position, checked by [`Wal::open`], read again
+/// entry by entry for the replay, so that the log's tail is never held in memory at once.
+pub struct Tail {
+    path: std::path::PathBuf,
+    start: Option<u64>,
+    end: u64,
+    /// Entries in it.
+    pub entries: u64,
+}
+
+impl Tail {
+    /// Hand every line of the tail (without its newline) to `f`, in order, until `f` answers
+    /// false. Their checksums were checked when the log was opened.
+    pub fn read<E: From<StoreError>>(&self, mut f: impl FnMut(&[u8]) -> Result<bool, E>) -> Result<(), E> {
+        let Some(start) = self.start else { return Ok(()) };
+        let io = StoreError::io(&self.path);
+        let mut file = std::fs::File::open(&self.path).map_err(io)?;
+        file.seek(SeekFrom::Start(start)).map_err(io)?;
+        let mut r = BufReader::with_capacity(1 << 20, std::io::Read::take(file, self.end - start));
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            if r.read_until(b'\n', &mut line).map_err(io)? == 0 {
+                return Ok(());
+            }
+            if !f(line.strip_suffix(b"\n").unwrap_or(&line))? {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// A logged payment read in place (borrowing the line), for the replay: no allocation for a
+/// payment of the usual shape.
+#[derive(Debug, Deserialize)]
+pub struct LoggedPayment<'a> {
+    /// Position in the log.
+    pub seq: u64,
+    #[serde(borrow)]
+    txn_id: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    timestamp: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    sender_id: std::borrow::Cow<'a, str>,
+    #[serde(borrow, default)]
+    sender_name: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    sender_country: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    recipient_id: std::borrow::Cow<'a, str>,
+    #[serde(borrow, default)]
+    recipient_name: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    recipient_country: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    amount: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    currency: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    channel: std::borrow::Cow<'a, str>,
+    #[serde(borrow, default)]
+    reference: std::borrow::Cow<'a, str>,
+    #[serde(default)]
+    merchant_category: Option<u16>,
+}
+
+impl LoggedPayment<'_> {
+    /// The payment as the engine reads it (log lines were validated before they were written).
+    pub fn row(&self) -> Result<osecwatch_model::TxnRow<'_>, EntryError> {
+        let currency = CurrencyCode::parse(&self.currency).map_err(bad("currency"))?;
+        Ok(osecwatch_model::TxnRow {
+            txn_id: &self.txn_id,
+            timestamp: Timestamp::parse_rfc3339(&self.timestamp).map_err(bad("timestamp"))?,
+            sender_id: &self.sender_id,
+            sender_name: &self.sender_name,
+            sender_country: CountryCode::parse(&self.sender_country).map_err(bad("sender_country"))?,
+            recipient_id: &self.recipient_id,
+            recipient_name: &self.recipient_name,
+            recipient_country: CountryCode::parse(&self.recipient_country).map_err(bad("recipient_country"))?,
+            amount: Money::new(
+                osecwatch_model::parse_decimal_minor(&self.amount, currency.exponent()).map_err(bad("amount"))?,
+                currency,
+            ),
+            channel: Channel::parse(&self.channel).map_err(bad("channel"))?,
+            reference: &self.reference,
+            merchant_category: self.merchant_category,
+        })
+    }
+
+    /// Its event time as logged (RFC 3339).
+    pub fn timestamp(&self) -> &str {
+        &self.timestamp
+    }
+}
+
+/// A line of the log's tail read for the replay: a payment in place, or a seed event.
+pub enum Replayed<'a> {
+    /// A payment.
+    Payment(LoggedPayment<'a>),
+    /// A seed event.
+    Seed(SeedEntry),
+}
+
+impl Replayed<'_> {
+    /// A line (checksum already checked) read for the replay.
+    pub fn parse(line: &[u8]) -> Result<Replayed<'_>, String> {
+        match serde_json::from_slice::<LoggedPayment>(line) {
+            Ok(p) => Ok(Replayed::Payment(p)),
+            Err(payment_error) => match serde_json::from_slice::<SeedEntry>(line) {
+                Ok(e) => Ok(Replayed::Seed(e)),
+                Err(_) => Err(format!(
+                    "not a log entry ({:?} error at column {})",
+                    payment_error.classify(),
+                    payment_error.column()
+                )),
+            },
+        }
+    }
+
+    /// Its position in the log.
+    pub fn seq(&self) -> u64 {
+        match self {
+            Replayed::Payment(p) => p.seq,
+            Replayed::Seed(s) => s.seq,
+        }
+    }
 }
 
 /// A logged payment that no longer reads as a canonical record.
@@ -268,15 +402,16 @@ pub struct Wal {
 }
 
 impl Wal {
-    /// Open (or create) the log: every line's checksum is checked, and the entries after
-    /// `keep_after` (the snapshot's position) are read in full and returned; those before are
-    /// only counted. A torn last line (no newline, or a checksum that fails at the very end)
-    /// is cut back and described in [`Opened::cut`]; a damaged line anywhere else is an error
-    /// naming it.
+    /// Open (or create) the log: every line's checksum is checked (lines without one, of
+    /// the previous version, are read in full instead), and the part after `keep_after` (the
+    /// snapshot's position) is located for [`Tail::read`]; nothing is kept in memory. A torn
+    /// last line (no newline, or a checksum that fails at the very end) is cut back and
+    /// described in [`Opened::cut`]; a damaged line anywhere else is an error naming it.
     pub fn open(path: &Path, keep_after: u64) -> Result<Opened, StoreError> {
         let io = StoreError::io(path);
         let mut file = OpenOptions::new().read(true).append(true).create(true).open(path).map_err(io)?;
-        let (mut entries, mut cut, mut last_seq, mut payments) = (Vec::new(), None, 0, 0);
+        let (mut cut, mut last_seq, mut payments) = (None, 0, 0);
+        let mut tail = Tail { path: path.to_path_buf(), start: None, end: 0, entries: 0 };
         let mut good_len = 0u64;
         {
             let mut r = BufReader::with_capacity(1 << 16, &file);
@@ -289,23 +424,23 @@ impl Wal {
                     break;
                 }
                 n += 1;
-                let read_line = || -> Result<(u64, bool, Option<Logged>), String> {
+                let read_line = || -> Result<(u64, bool), String> {
                     if line.last() != Some(&b'\n') {
                         return Err("an incomplete last line".to_string());
                     }
-                    if let Some((seq, payment)) = Logged::check_only(&line)? {
-                        if seq <= keep_after {
-                            return Ok((seq, payment, None));
-                        }
+                    match Logged::check_only(&line)? {
+                        Some(found) => Ok(found),
+                        None => Logged::parse(&line).map(|e| (e.seq(), matches!(e, Logged::Payment(_)))),
                     }
-                    let e = Logged::parse(&line)?;
-                    Ok((e.seq(), matches!(e, Logged::Payment(_)), Some(e)))
                 };
                 match read_line() {
-                    Ok((seq, payment, e)) => {
+                    Ok((seq, payment)) => {
                         last_seq = seq;
                         payments += payment as u64;
-                        entries.extend(e);
+                        if seq > keep_after {
+                            tail.start.get_or_insert(good_len);
+                            tail.entries += 1;
+                        }
                     }
                     Err(message) => {
                         let mut rest = Vec::new();
@@ -322,6 +457,8 @@ impl Wal {
                 good_len += read as u64;
             }
         }
+        tail.end = good_len;
+        tracing::info!(entries = last_seq, "payments log checked");
         let len = file.metadata().map_err(io)?.len();
         if len != good_len {
             file.set_len(good_len).map_err(io)?;
@@ -329,7 +466,7 @@ impl Wal {
         }
         file.seek(SeekFrom::End(0)).map_err(io)?;
         let wal = Wal { out: Appender::new(file, path)?, next_seq: last_seq + 1, buf: Vec::with_capacity(1 << 16) };
-        Ok(Opened { wal, entries, cut, last_seq, payments })
+        Ok(Opened { wal, tail, cut, last_seq, payments })
     }
 
     /// Never hand out a sequence number at or below `seq` (one the audit log already names,
@@ -452,19 +589,26 @@ mod tests {
         let last = lines[4].replacen("20.00", "21.00", 1);
         std::fs::write(&p, format!("{}\n{last}\n", lines[..4].join("\n"))).unwrap();
         let o = Wal::open(&p, 0).unwrap();
-        assert_eq!((o.entries.len(), o.wal.next_seq(), o.payments), (4, 5, 4));
+        assert_eq!((o.tail.entries, o.wal.next_seq(), o.payments), (4, 5, 4));
         assert!(o.cut.unwrap().contains("line 5"));
         assert_eq!(std::fs::read_to_string(&p).unwrap(), format!("{}\n", lines[..4].join("\n")));
         // Half a line: cut back too.
         std::fs::write(&p, format!("{}\n{}", lines[..4].join("\n"), &lines[4][..40])).unwrap();
         let o = Wal::open(&p, 2).unwrap();
-        assert_eq!((o.entries.len(), o.entries[0].seq(), o.last_seq), (2, 3, 4));
+        let mut seqs = Vec::new();
+        o.tail
+            .read(|line| -> Result<bool, StoreError> {
+                seqs.push(Replayed::parse(line).unwrap().seq());
+                Ok(true)
+            })
+            .unwrap();
+        assert_eq!((seqs, o.last_seq), (vec![3, 4], 4));
         assert!(o.cut.unwrap().contains("incomplete"));
         // The previous version's lines, without sums.
         let old: Vec<String> = lines.iter().map(|l| l[..l.find(",\"sum\"").unwrap()].to_string() + "}").collect();
         std::fs::write(&p, old.join("\n") + "\n").unwrap();
         let o = Wal::open(&p, 3).unwrap();
-        assert_eq!((o.entries.len(), o.cut, o.payments), (2, None, 5));
+        assert_eq!((o.tail.entries, o.cut, o.payments), (2, None, 5));
         let mut w = o.wal;
         w.skip_past(9);
         assert_eq!(w.append(&[&txn("N", "1.00")]).unwrap()[0].0, 10);
