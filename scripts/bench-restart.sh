@@ -21,7 +21,7 @@ ADMIN="admin-$(date +%s)-0123456789abcdef"
 export OSECWATCH_TOKENS="load:ingest+read:$TOKEN;ops:admin:$ADMIN"
 PORT=18182
 echo "snapshot_every = 1000000000" > "$DIR/serve.toml"
-start() { "$BIN" serve --config "$DIR/serve.toml" --listen 127.0.0.1:$PORT --data-dir "$DIR/data" >> "$DIR/serve.log" 2>&1 & PID=$!; }
+start() { RUST_LOG=info "$BIN" serve --config "$DIR/serve.toml" --listen 127.0.0.1:$PORT --data-dir "$DIR/data" >> "$DIR/serve.log" 2>&1 & PID=$!; }
 ready() { for _ in $(seq 1 6000); do curl -sf http://127.0.0.1:$PORT/readyz >/dev/null 2>&1 && return 0; sleep 0.01; done; return 1; }
 trap 'kill -9 $PID 2>/dev/null || true' EXIT
 if [ "${RESTART_ONLY:-0}" != 1 ]; then
@@ -75,6 +75,8 @@ T1=$(date +%s.%N)
 echo "restart after SIGKILL with $TAIL payments in the tail: ready in $(echo "$T1 - $T0" | bc) s"
 RSS=$(awk '/VmRSS/ {print $2}' "/proc/$PID/status")
 echo "server RSS after the restart: $RSS KiB"
+# The server's own account of the start: how long the checks and the replay took.
+sed 's/\x1b\[[0-9;]*m//g' "$DIR/serve.log" | grep -E "log checked|chain checked|tail replayed|recovered" | tail -4 | sed 's/^/  /'
 # Killed again, so the data directory keeps its tail for another look (RESTART_ONLY=1).
 kill -9 $PID; wait $PID 2>/dev/null || true
 T0=$(date +%s.%N)

@@ -1154,3 +1154,46 @@ fn the_log_scanned_with_the_same_lateness_gives_the_services_alerts() {
     let (_, strict) = scan(&[], &dir.path().join("strict"));
     assert!(strict["rejected"].as_u64().unwrap() > 10, "{strict}");
 }
+
+/// A crash between the two logs' writes leaves payments in the log whose decisions never
+/// reached the audit log: the next start replays them and writes those decisions (the replay
+/// runs while the audit chain is checked, so it keeps what it may have to write), and every
+/// logged payment then has exactly one decision.
+#[test]
+fn decisions_lost_in_a_crash_are_written_again_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let t0 = 1_748_808_000i64;
+    let body = |k: i64| {
+        let ts = osecwatch_model::Timestamp::new(t0 + k * 60, 120).to_rfc3339();
+        pay(&format!("D{k}"), &ts, &format!("S{}", k % 5), &format!("F{}", k % 4), "30.00")
+    };
+    let s = Server::start(data);
+    let mut first = Vec::new();
+    for k in 0..60 {
+        if k == 40 {
+            assert_eq!(s.req("POST", "/v1/admin/snapshot", Some(ADMIN), "application/json", b"").0, 200);
+        }
+        first.push(json(&s.req("POST", "/v1/screen", Some(SCREEN), "application/json", body(k).as_bytes()).1));
+    }
+    s.kill9();
+    // The machine lost the audit's last 10 decisions and the head file naming them.
+    let audit = std::fs::read_to_string(data.join("audit.jsonl")).unwrap();
+    let lines: Vec<&str> = audit.lines().collect();
+    assert!(lines[lines.len() - 10..].iter().all(|l| l.contains("\"kind\":\"decision\"")));
+    std::fs::write(data.join("audit.jsonl"), lines[..lines.len() - 10].join("\n") + "\n").unwrap();
+    std::fs::remove_file(data.join("audit.head")).unwrap();
+    let s = Server::start(data);
+    assert!(last_start_note(data).contains("from the snapshot at log position 40"), "{}", last_start_note(data));
+    for k in [45, 55, 59] {
+        let r = json(&s.req("POST", "/v1/screen", Some(SCREEN), "application/json", body(k).as_bytes()).1);
+        assert_eq!(
+            (&r["duplicate"], &r["decision"], &r["seq"]),
+            (&serde_json::json!(true), &first[k as usize]["decision"], &first[k as usize]["seq"]),
+            "D{k}: {r}"
+        );
+    }
+    stop(s);
+    let (ok, said) = audit_verify(data);
+    assert!(ok && said.contains("all 60 payments"), "{said}");
+}

@@ -137,6 +137,30 @@ pub fn read_head(audit: &Path) -> Result<Option<Head>, StoreError> {
     }
 }
 
+/// The highest sequence number among the records in the last few megabytes of an audit log,
+/// read without checking anything (a hint for the replay, which runs while the chain is
+/// checked; the check decides). 0 for a missing or empty file.
+pub fn highest_seq_near_end(path: &Path) -> u64 {
+    const TAIL: u64 = 4 << 20;
+    let Ok(f) = File::open(path) else { return 0 };
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let start = len.saturating_sub(TAIL);
+    let mut buf = vec![0u8; (len - start) as usize];
+    if f.read_exact_at(&mut buf, start).is_err() {
+        return 0;
+    }
+    #[derive(Deserialize)]
+    struct SeqOnly {
+        #[serde(default)]
+        seq: Option<u64>,
+    }
+    // The first line may start before the window: it simply fails to parse.
+    buf.split(|b| *b == b'\n')
+        .filter_map(|l| serde_json::from_slice::<SeqOnly>(l).ok().and_then(|r| r.seq))
+        .max()
+        .unwrap_or(0)
+}
+
 /// Write the head file atomically (temporary file, sync, rename).
 fn write_head(path: &Path, head: &Head) -> std::io::Result<()> {
     let tmp = path.with_extension("head.tmp");

@@ -23,7 +23,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     std::fs::create_dir_all(&cfg.data_dir)?;
-    let (engine, pack_text) = engine(&cfg)?;
+    let (_, pack_text) = engine(&cfg)?;
     let generated = tokens(&mut cfg)?;
     let stats = Arc::new(CoreStats::default());
     let policy = crate::snapshot::SnapshotPolicy {
@@ -31,68 +31,47 @@ pub async fn serve(
         every: cfg.snapshot_every.max(1),
         pack_fingerprint: osecwatch_engine::fnv1a(pack_text.as_bytes()),
     };
+    let admission = core::Admission { clock: cfg.clock, lateness: cfg.allowed_lateness.max(0) };
+    let started = std::time::Instant::now();
     // Why a snapshot there is was not used; said in the log and in the start's audit record.
     let mut passed_over = None;
     let mut snapshot = crate::snapshot::load_snapshot(&policy).unwrap_or_else(|why| {
         passed_over = Some(why);
         None
     });
-    let (wal_path, audit_path) = (cfg.data_dir.join("payments.wal"), cfg.data_dir.join("audit.jsonl"));
-    let started = std::time::Instant::now();
-    let (mut opened, (mut audit, mut checked)) = open_logs(&wal_path, &audit_path, snapshot.as_ref())?;
-    let why_not = match &snapshot {
-        Some(l) if l.file.last_seq > opened.last_seq => Some("it is ahead of the payments log"),
-        // Its checksum matches, but the audit log never recorded writing it: edited and
-        // re-summed, or written just before a crash. Either way the log decides.
-        Some(l) if !checked.snapshots.contains(&l.sha256) => {
-            Some("its checksum is not one the audit log records writing")
+    let mut hint = audit::highest_seq_near_end(&cfg.data_dir.join("audit.jsonl"));
+    let (mut core, mut r) = loop {
+        let from = snapshot.as_ref().map(|l| l.file.last_seq);
+        match recover(&cfg, snapshot.take(), hint, &stats, &policy, admission)? {
+            Attempt::Done(core, r) => break (core, r),
+            Attempt::SnapshotUnusable(why) => {
+                tracing::warn!("snapshot not used ({why}); rebuilding from the whole log");
+                passed_over = Some(why.to_string());
+            }
+            Attempt::Incomplete => {
+                tracing::warn!(from, "the audit log lacks decisions the replay assumed; replaying again");
+                hint = 0;
+            }
         }
-        _ => None,
     };
-    if let Some(why) = why_not {
-        passed_over = Some(why.to_string());
-        snapshot = None;
-        drop((opened, audit));
-        (opened, (audit, checked)) = open_logs(&wal_path, &audit_path, None)?;
-    }
-    let (replayed, in_log) = (opened.tail.entries, opened.payments);
     let now = Timestamp::new(osecwatch_ingest::wall_clock_utc(), 0).to_rfc3339();
     if generated.is_some() {
-        audit.push(&now, "admin", None, serde_json::json!({ "action": "generated admin token", "actor": "serve" }));
+        core.admin_record(&now, "generated admin token", "serve")?;
     }
-    let admission = core::Admission { clock: cfg.clock, lateness: cfg.allowed_lateness.max(0) };
-    if let Some(why) = &passed_over {
-        tracing::warn!("snapshot not used ({why}); rebuilding from the whole log");
-    }
-    let mut note = format!("started; {in_log} payments in the log, {replayed} log entries replayed");
-    match (&snapshot, &passed_over) {
-        (Some(l), _) => note.push_str(&format!(", from the snapshot at log position {}", l.file.last_seq)),
+    let mut note = format!("started; {} payments in the log, {} log entries replayed", r.in_log, r.replayed);
+    match (r.snapshot_at, &passed_over) {
+        (Some(at), _) => note.push_str(&format!(", from the snapshot at log position {at}")),
         (None, Some(why)) => note.push_str(&format!("; snapshot not used ({why}), the whole log replayed")),
         (None, None) => {}
     }
-    let recovery = core::Recovery {
-        wal: opened.wal,
-        tail: opened.tail,
-        last_logged: opened.last_seq,
-        payments: opened.payments,
-        audit,
-        decisions: checked.decisions,
-        snapshot,
-    };
-    let checked_in = started.elapsed();
-    let mut core = Core::recover(engine, recovery, stats.clone(), policy, admission)?;
-    tracing::info!(
-        logs_checked_secs = checked_in.as_secs_f64(),
-        replayed,
-        replay_secs = (started.elapsed() - checked_in).as_secs_f64(),
-        "recovered"
-    );
-    if let Some(cut) = &opened.cut {
+    tracing::info!(secs = started.elapsed().as_secs_f64(), replayed = r.replayed, "recovered");
+    if let Some(cut) = r.wal_cut.take() {
         note.push_str(&format!("; payments log {cut}"));
     }
-    if let Some(torn) = checked.torn {
+    if let Some(torn) = r.audit_torn.take() {
         note.push_str(&format!("; audit log: {torn}, cut back"));
     }
+    let (replayed, in_log) = (r.replayed, r.in_log);
     core.admin_record(&now, &note, "serve")?;
     let (tx, rx) = mpsc::channel::<Request>(65_536);
     let core_thread = std::thread::Builder::new().name("osecwatch-core".into()).spawn(move || core.run(rx))?;
@@ -129,21 +108,78 @@ pub async fn serve(
     Ok(())
 }
 
-/// Open the payments log and the audit log side by side (each reads its whole file: the
-/// log's checksums, the audit's hash chain), from the snapshot's position if there is one.
-fn open_logs(
-    wal_path: &Path,
-    audit_path: &Path,
-    snapshot: Option<&crate::snapshot::Loaded>,
-) -> Result<(wal::Opened, (audit::AuditLog, audit::Checked)), ServerError> {
-    let from = snapshot.map_or(0, |l| l.file.last_seq);
-    let anchors: Vec<&audit::Head> = snapshot.iter().map(|l| &l.file.audit).collect();
-    let (w, a) = std::thread::scope(|s| {
-        let audit = s.spawn(|| audit::AuditLog::open(audit_path, from, &anchors));
-        let w = wal::Wal::open(wal_path, from);
-        (w, audit.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-    });
-    Ok((w?, a?))
+/// What one attempt at recovery found besides the core.
+struct Recovered {
+    in_log: u64,
+    replayed: u64,
+    snapshot_at: Option<u64>,
+    wal_cut: Option<String>,
+    audit_torn: Option<String>,
+}
+
+/// How one attempt at recovery ended.
+enum Attempt {
+    Done(Core, Recovered),
+    /// The snapshot turned out unusable (why): try again without it.
+    SnapshotUnusable(&'static str),
+    /// The audit log lacked decisions the replay assumed: try again assuming none.
+    Incomplete,
+}
+
+/// One attempt at recovery: the audit log's chain is checked on another thread while this one
+/// checks the payments log and replays its tail from the snapshot; then the two are settled.
+fn recover(
+    cfg: &ServeConfig,
+    snapshot: Option<crate::snapshot::Loaded>,
+    hint: u64,
+    stats: &Arc<CoreStats>,
+    policy: &crate::snapshot::SnapshotPolicy,
+    admission: core::Admission,
+) -> Result<Attempt, ServerError> {
+    let (wal_path, audit_path) = (cfg.data_dir.join("payments.wal"), cfg.data_dir.join("audit.jsonl"));
+    let from = snapshot.as_ref().map_or(0, |l| l.file.last_seq);
+    let anchors: Vec<audit::Head> = snapshot.iter().map(|l| l.file.audit.clone()).collect();
+    let sha = snapshot.as_ref().map(|l| l.sha256.clone());
+    let (engine, _) = engine(cfg)?;
+    std::thread::scope(|s| {
+        let checking = s.spawn(|| {
+            let refs: Vec<&audit::Head> = anchors.iter().collect();
+            audit::AuditLog::open(&audit_path, from, &refs)
+        });
+        let opened = wal::Wal::open(&wal_path, from)?;
+        if from > opened.last_seq {
+            return Ok(Attempt::SnapshotUnusable("it is ahead of the payments log"));
+        }
+        let t = std::time::Instant::now();
+        let replay = Core::replay(engine, snapshot, &opened.tail, admission, hint)?;
+        tracing::info!(entries = opened.tail.entries, secs = t.elapsed().as_secs_f64(), "log tail replayed");
+        let (audit, checked) = checking.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?;
+        if let Some(sha) = &sha {
+            if !checked.snapshots.contains(sha) {
+                // Its checksum matches, but the audit log never recorded writing it: edited
+                // and re-summed, or written just before a crash. Either way the log decides.
+                return Ok(Attempt::SnapshotUnusable("its checksum is not one the audit log records writing"));
+            }
+        }
+        let logs = core::Logs {
+            wal: opened.wal,
+            last_logged: opened.last_seq,
+            payments: opened.payments,
+            audit,
+            decisions: checked.decisions,
+        };
+        let r = Recovered {
+            in_log: opened.payments,
+            replayed: opened.tail.entries,
+            snapshot_at: sha.is_some().then_some(from),
+            wal_cut: opened.cut,
+            audit_torn: checked.torn,
+        };
+        Ok(match Core::settle(replay, logs, stats.clone(), policy.clone(), admission)? {
+            Ok(core) => Attempt::Done(core, r),
+            Err(core::Incomplete) => Attempt::Incomplete,
+        })
+    })
 }
 
 /// The engine with the configured (or built-in) pack and the data directory's watch list;
