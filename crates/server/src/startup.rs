@@ -43,7 +43,7 @@ pub async fn serve(
     let (mut core, mut r) = loop {
         let from = snapshot.as_ref().map(|l| l.file.last_seq);
         match recover(&cfg, snapshot.take(), hint, &stats, &policy, admission)? {
-            Attempt::Done(core, r) => break (core, r),
+            Attempt::Done(core, r) => break (*core, r),
             Attempt::SnapshotUnusable(why) => {
                 tracing::warn!("snapshot not used ({why}); rebuilding from the whole log");
                 passed_over = Some(why.to_string());
@@ -119,7 +119,7 @@ struct Recovered {
 
 /// How one attempt at recovery ended.
 enum Attempt {
-    Done(Core, Recovered),
+    Done(Box<Core>, Recovered),
     /// The snapshot turned out unusable (why): try again without it.
     SnapshotUnusable(&'static str),
     /// The audit log lacked decisions the replay assumed: try again assuming none.
@@ -176,7 +176,7 @@ fn recover(
             audit_torn: checked.torn,
         };
         Ok(match Core::settle(replay, logs, stats.clone(), policy.clone(), admission)? {
-            Ok(core) => Attempt::Done(core, r),
+            Ok(core) => Attempt::Done(Box::new(core), r),
             Err(core::Incomplete) => Attempt::Incomplete,
         })
     })
