@@ -49,7 +49,9 @@ if [ "${SEED_STORM:-0}" = 1 ]; then
   STORM=$!
 fi
 SAMPLES=""
-while kill -0 $WRK 2>/dev/null; do sleep 5; kill -0 $WRK 2>/dev/null && SAMPLES="$SAMPLES $(rss)"; done
+IDX=""
+index() { curl -s -H "Authorization: Bearer $OSECWATCH_BENCH_TOKEN" http://127.0.0.1:18181/metrics | awk '/^osecwatch_idempotency_ids / {i=$2} /^osecwatch_idempotency_index_bytes / {b=$2} END {if (i) printf "%d/%.1fMB", i, b / 1048576}'; }
+while kill -0 $WRK 2>/dev/null; do sleep 5; kill -0 $WRK 2>/dev/null && SAMPLES="$SAMPLES $(rss)" && IDX="$IDX $(index)"; done
 wait $WRK
 [ -n "$STORM" ] && wait $STORM
 grep -E "BENCH|Latency|Requests/sec" "$DIR/wrk.txt"
@@ -77,6 +79,7 @@ kill -TERM $PID; wait $PID || true
 LOGGED=$(grep -c '"txn_id":' "$DIR/data/payments.wal")
 echo "answered 200 (warm-up and measured run): $OK, of them duplicates: $DUPS; payments in the write-ahead log: $LOGGED"
 echo "server RSS (KiB): ${RSS0} after warm-up; every 5 s:${SAMPLES}; ${RSS1} at the end"
+[ -n "$IDX" ] && echo "idempotency index (ids within the allowed lateness / table size) every 5 s:${IDX}"
 # Requests still in flight when wrk stops may be logged without being counted by wrk, but
 # every 200 the server sent is in the log.
 [ "$((OK - DUPS))" -le "$LOGGED" ] && [ "$DUPS" = "0" ] && echo "durability check: OK (every answered payment is in the log)" || { echo "durability check: FAILED"; exit 1; }

@@ -126,6 +126,10 @@ pub struct CoreStats {
     pub recipients_tracked: AtomicU64,
     /// Alerts raised.
     pub alerts: AtomicU64,
+    /// Payment ids in the idempotency index.
+    pub ids_remembered: AtomicU64,
+    /// Bytes of the idempotency index's table.
+    pub index_bytes: AtomicU64,
 }
 
 /// The core: owns the engine, the log and the audit log; runs on its own thread.
@@ -419,6 +423,8 @@ impl Core {
         self.stats.senders_tracked.store(s.senders_tracked, Ordering::Relaxed);
         self.stats.recipients_tracked.store(s.recipients_tracked, Ordering::Relaxed);
         self.stats.alerts.store(self.engine.alert_count() as u64, Ordering::Relaxed);
+        self.stats.ids_remembered.store(self.index.len() as u64, Ordering::Relaxed);
+        self.stats.index_bytes.store(self.index.bytes() as u64, Ordering::Relaxed);
     }
 
     /// Serve requests until every sender is gone (graceful shutdown drains the channel).
