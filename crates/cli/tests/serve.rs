@@ -441,17 +441,7 @@ fn the_api_and_a_batch_scan_give_identical_alerts() {
             s = Server::start(&data);
         }
     }
-    let mut api = Vec::new();
-    let mut offset = 0;
-    loop {
-        let page = json(&s.get(&format!("/v1/alerts?limit=1000&offset={offset}"), Some(READ)).1);
-        let a = page["alerts"].as_array().unwrap().clone();
-        offset += a.len();
-        api.extend(a);
-        if offset >= page["total"].as_u64().unwrap() as usize {
-            break;
-        }
-    }
+    let api = paged_alerts(&s);
     assert_eq!(api.len(), batch.len());
     for (a, b) in api.iter().zip(&batch) {
         assert_eq!(a, b, "API and scan disagree");
@@ -480,17 +470,7 @@ fn the_api_and_a_batch_scan_give_identical_alerts() {
     assert_eq!(logged_ids(&data).len(), rows.len(), "a payment was logged twice");
     s.kill9();
     let s = Server::start(&data);
-    let mut again = Vec::new();
-    let mut offset = 0;
-    loop {
-        let page = json(&s.get(&format!("/v1/alerts?limit=1000&offset={offset}"), Some(READ)).1);
-        let a = page["alerts"].as_array().unwrap().clone();
-        offset += a.len();
-        again.extend(a);
-        if offset >= page["total"].as_u64().unwrap() as usize {
-            break;
-        }
-    }
+    let again = paged_alerts(&s);
     assert_eq!(again, batch, "after the re-sent file and a restart, the alerts differ from the scan's");
 }
 
@@ -587,6 +567,20 @@ fn tls_when_a_certificate_is_configured() {
     let (code, _) = std::panic::catch_unwind(|| http(&addr, "GET", "/healthz", None, "text/plain", b""))
         .unwrap_or((0, String::new()));
     assert_ne!(code, 200);
+}
+
+/// Every alert, page by page.
+fn paged_alerts(s: &Server) -> Vec<serde_json::Value> {
+    let mut all = Vec::new();
+    loop {
+        let page = json(&s.get(&format!("/v1/alerts?limit=1000&offset={}", all.len()), Some(READ)).1);
+        let a = page["alerts"].as_array().unwrap().clone();
+        let done = a.is_empty() || all.len() + a.len() >= page["total"].as_u64().unwrap() as usize;
+        all.extend(a);
+        if done {
+            return all;
+        }
+    }
 }
 
 fn all_alerts(s: &Server) -> Vec<serde_json::Value> {

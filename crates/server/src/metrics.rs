@@ -94,7 +94,11 @@ pub(crate) async fn metrics(State(s): State<Shared>) -> Response {
         ("osecwatch_senders_tracked", "Senders with state.", &c.senders_tracked),
         ("osecwatch_recipients_tracked", "Recipients with state.", &c.recipients_tracked),
         ("osecwatch_alerts", "Alerts raised.", &c.alerts),
-        ("osecwatch_idempotency_ids", "Payment ids remembered for retries (those within the allowed lateness).", &c.ids_remembered),
+        (
+            "osecwatch_idempotency_ids",
+            "Payment ids remembered for retries (those within the allowed lateness).",
+            &c.ids_remembered,
+        ),
         ("osecwatch_idempotency_index_bytes", "Bytes of the idempotency index's table.", &c.index_bytes),
     ] {
         let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {}", v.load(Ordering::Relaxed));
