@@ -1034,6 +1034,8 @@ fn oversized_ids_broken_messages_and_logs_without_input_values() {
     let mut banner = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut banner).unwrap();
     let addr = banner.split("://").nth(1).and_then(|r| r.split_whitespace().next()).unwrap().to_string();
+    // Killed if an assertion fails before the graceful stop below.
+    let mut child = Server { child, addr: addr.clone(), banner };
     let post = |path: &str, token: &str, ctype: &str, body: &str| {
         http(&addr, "POST", path, Some(token), ctype, body.as_bytes())
     };
@@ -1083,8 +1085,8 @@ fn oversized_ids_broken_messages_and_logs_without_input_values() {
     );
     let (c, r) = post("/v1/transactions", INGEST, "application/json", &format!("{extra}\n"));
     assert_eq!((c, json(&r)["accepted"].as_u64()), (200, Some(1)), "{r}");
-    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-    let _ = child.wait();
+    let _ = Command::new("kill").args(["-TERM", &child.child.id().to_string()]).status();
+    let _ = child.child.wait();
     let logged = std::fs::read_to_string(&log).unwrap();
     assert!(logged.contains("not canonical"), "the odd input should be logged: {logged}");
     for secret in ["Geheim", "Rosa", "Eva Sommer", "XXXXXXXX", "DE89370400440532013000"] {
