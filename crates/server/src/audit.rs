@@ -53,8 +53,19 @@ fn digest_text(prev: &str, n: u64, at: &str, kind: &str, seq: Option<u64>, data:
 }
 
 /// A record as the check reads it: borrowed text, `data` as written.
-#[derive(Deserialize)]
 struct RawRecord<'a> {
+    n: u64,
+    at: std::borrow::Cow<'a, str>,
+    kind: std::borrow::Cow<'a, str>,
+    seq: Option<u64>,
+    data: &'a str,
+    prev: std::borrow::Cow<'a, str>,
+    hash: std::borrow::Cow<'a, str>,
+}
+
+/// A record as serde reads it, for lines the one-pass reader leaves.
+#[derive(Deserialize)]
+struct SerdeRecord<'a> {
     n: u64,
     #[serde(borrow)]
     at: std::borrow::Cow<'a, str>,
@@ -68,6 +79,77 @@ struct RawRecord<'a> {
     prev: std::borrow::Cow<'a, str>,
     #[serde(borrow)]
     hash: std::borrow::Cow<'a, str>,
+}
+
+impl<'a> RawRecord<'a> {
+    /// A line of the audit log (with its newline), or `None` if it is not a record.
+    fn read(line: &'a [u8]) -> Option<RawRecord<'a>> {
+        let body = line.strip_suffix(b"\n").unwrap_or(line);
+        RawRecord::quick(body).or_else(|| {
+            let r: SerdeRecord = serde_json::from_slice(body).ok()?;
+            Some(RawRecord {
+                n: r.n,
+                at: r.at,
+                kind: r.kind,
+                seq: r.seq,
+                data: r.data.get(),
+                prev: r.prev,
+                hash: r.hash,
+            })
+        })
+    }
+
+    /// A record exactly as [`AuditLog::push`] writes it (`n`, `at`, `kind`, `seq` if any,
+    /// `data`, then `prev` and `hash` of 64 hex digits each, no escapes before `data`), read
+    /// without parsing `data`: the hash covers it as written. `None` for anything else.
+    fn quick(body: &'a [u8]) -> Option<RawRecord<'a>> {
+        use std::borrow::Cow::Borrowed;
+        const TAIL: usize = r#","prev":""#.len() + 64 + r#"","hash":""#.len() + 64 + 2;
+        if body.len() < TAIL {
+            return None;
+        }
+        let (head, tail) = body.split_at(body.len() - TAIL);
+        let tail = std::str::from_utf8(tail).ok()?;
+        let prev = tail.strip_prefix(r#","prev":""#)?.get(..64)?;
+        let hash = tail.get(TAIL - 66..TAIL - 2)?;
+        if &tail[r#","prev":""#.len() + 64..TAIL - 66] != r#"","hash":""# || !tail.ends_with("\"}") {
+            return None;
+        }
+        let mut at = head.strip_prefix(br#"{"n":"#.as_slice())?;
+        let number = |at: &mut &'a [u8]| -> Option<u64> {
+            let d = at.iter().take_while(|b| b.is_ascii_digit()).count();
+            let v = std::str::from_utf8(&at[..d]).ok()?.parse().ok()?;
+            *at = &at[d..];
+            Some(v)
+        };
+        let n = number(&mut at)?;
+        let text = |at: &mut &'a [u8], key: &[u8]| -> Option<&'a str> {
+            let rest = at.strip_prefix(b",\"")?.strip_prefix(key)?.strip_prefix(b"\":\"")?;
+            let end = memchr::memchr2(b'"', b'\\', rest)?;
+            if rest[end] != b'"' {
+                return None;
+            }
+            *at = &rest[end + 1..];
+            std::str::from_utf8(&rest[..end]).ok()
+        };
+        let when = text(&mut at, b"at")?;
+        let kind = text(&mut at, b"kind")?;
+        let mut seq = None;
+        if let Some(rest) = at.strip_prefix(br#","seq":"#.as_slice()) {
+            at = rest;
+            seq = Some(number(&mut at)?);
+        }
+        let data = std::str::from_utf8(at.strip_prefix(br#","data":"#.as_slice())?).ok()?;
+        Some(RawRecord {
+            n,
+            at: Borrowed(when),
+            kind: Borrowed(kind),
+            seq,
+            data,
+            prev: Borrowed(prev),
+            hash: Borrowed(hash),
+        })
+    }
 }
 
 /// The hash-chained audit log, appended in batches.
@@ -220,7 +302,7 @@ pub fn check(path: &Path, decisions_after: u64, anchors: &[&Head]) -> Result<Che
         let ln = out.records + 1;
         let broken = |message: String| StoreError::Invalid { path: path.to_path_buf(), line: ln, message };
         let complete = line.last() == Some(&b'\n');
-        let rec = if complete { serde_json::from_slice::<RawRecord>(&line).ok() } else { None };
+        let rec = if complete { RawRecord::read(&line) } else { None };
         let Some(rec) = rec else {
             // Only the very last line may be torn; anything after it means damage.
             let mut rest = Vec::new();
@@ -241,7 +323,7 @@ pub fn check(path: &Path, decisions_after: u64, anchors: &[&Head]) -> Result<Che
         if rec.prev != prev {
             return Err(broken("`prev` does not match the previous record's hash".into()));
         }
-        let h = digest_text(&rec.prev, rec.n, &rec.at, &rec.kind, rec.seq, rec.data.get());
+        let h = digest_text(&rec.prev, rec.n, &rec.at, &rec.kind, rec.seq, rec.data);
         let mut stated = [0u8; 32];
         if hex::decode_to_slice(rec.hash.as_bytes(), &mut stated).is_err() || h != stated {
             return Err(broken("content does not match its hash (the record was altered)".into()));
@@ -256,7 +338,7 @@ pub fn check(path: &Path, decisions_after: u64, anchors: &[&Head]) -> Result<Che
                 out.decisions.push((seq, offset));
             }
         } else if rec.kind == "admin" {
-            let data: serde_json::Value = serde_json::from_str(rec.data.get()).unwrap_or_default();
+            let data: serde_json::Value = serde_json::from_str(rec.data).unwrap_or_default();
             if let (Some("snapshot"), Some(sha)) = (data["action"].as_str(), data["sha256"].as_str()) {
                 out.snapshots.push(sha.to_string());
             }
@@ -571,6 +653,34 @@ mod tests {
 
     fn open(p: &Path) -> Result<AuditLog, StoreError> {
         AuditLog::open(p, 0, &[]).map(|(a, _)| a)
+    }
+
+    /// The one-pass reader of the check reads records as serde does.
+    #[test]
+    fn the_quick_record_reader_agrees_with_serde() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("audit.jsonl");
+        let mut a = open(&p).unwrap();
+        a.push(
+            "2025-01-01T00:00:00+00:00",
+            "decision",
+            Some(7),
+            serde_json::json!({"txn_id": "T\"1", "rules": ["R-1"]}),
+        );
+        a.push("2025-01-01T00:00:01+00:00", "admin", None, serde_json::json!({"action": "snapshot", "sha256": "ab"}));
+        a.commit().unwrap();
+        let text = std::fs::read(&p).unwrap();
+        for line in text.split_inclusive(|b| *b == b'\n') {
+            let body = &line[..line.len() - 1];
+            let q = RawRecord::quick(body).expect("a record as push writes it");
+            let r: SerdeRecord = serde_json::from_slice(body).unwrap();
+            assert_eq!(
+                (q.n, &q.at, &q.kind, q.seq, q.data, &q.prev, &q.hash),
+                (r.n, &r.at, &r.kind, r.seq, r.data.get(), &r.prev, &r.hash)
+            );
+        }
+        assert_eq!(verify(&p).unwrap().0, 2);
+        assert!(RawRecord::quick(b"{\"n\":1}").is_none());
     }
 
     #[test]
