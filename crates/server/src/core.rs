@@ -263,17 +263,21 @@ fn first_answer(txn_id: &str, rec: &AuditRecord) -> Screened {
 }
 
 impl Core {
-    /// Rebuild the engine from the snapshot and the log's tail. The audit log is checked at
-    /// the same time on another thread, so the replay cannot ask it which decisions it holds:
+    /// Rebuild the engine from the snapshot and the log's tail, which `read_log` hands over
+    /// line by line from the snapshot's position (the one pass that also checks the log's
+    /// checksums). The audit log is checked at the same time on another thread, so the replay cannot ask it which decisions it holds:
     /// it assumes those up to `hint` (the highest sequence number near the audit's end) and
     /// keeps what it would write for later entries; [`Core::settle`] finds out.
     pub fn replay(
         mut engine: Engine,
         snapshot: Option<crate::snapshot::Loaded>,
-        tail: &crate::wal::Tail,
         admission: Admission,
         hint: u64,
-    ) -> Result<Replay, CoreError> {
+        read_log: impl FnOnce(
+            u64,
+            &mut dyn FnMut(&[u8]) -> Result<bool, CoreError>,
+        ) -> Result<crate::wal::Opened, CoreError>,
+    ) -> Result<(Replay, crate::wal::Opened), CoreError> {
         let mut clock = osecwatch_ingest::EventClock::new(admission.clock);
         engine.set_track_scores(false);
         let mut from = 0;
@@ -306,8 +310,8 @@ impl Core {
             pending: Vec::new(),
             audited_payments: 0,
         };
-        tail.read(|line| r.replay_line(line, admission.lateness))?;
-        Ok(r)
+        let opened = read_log(from, &mut |line| r.replay_line(line, admission.lateness))?;
+        Ok((r, opened))
     }
 
     /// Settle the replay with the checked audit log: payments without a decision record get

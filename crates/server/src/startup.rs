@@ -146,13 +146,18 @@ fn recover(
             let refs: Vec<&audit::Head> = anchors.iter().collect();
             audit::AuditLog::open(&audit_path, from, &refs)
         });
-        let opened = wal::Wal::open(&wal_path, from)?;
+        let t = std::time::Instant::now();
+        let (replay, opened) = Core::replay(engine, snapshot, admission, hint, |keep_after, f| {
+            wal::Wal::open_replaying(&wal_path, keep_after, f)
+        })?;
+        tracing::info!(
+            entries = opened.tail.entries,
+            secs = t.elapsed().as_secs_f64(),
+            "payments log checked and its tail replayed"
+        );
         if from > opened.last_seq {
             return Ok(Attempt::SnapshotUnusable("it is ahead of the payments log"));
         }
-        let t = std::time::Instant::now();
-        let replay = Core::replay(engine, snapshot, &opened.tail, admission, hint)?;
-        tracing::info!(entries = opened.tail.entries, secs = t.elapsed().as_secs_f64(), "log tail replayed");
         let (audit, checked) = checking.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?;
         if let Some(sha) = &sha {
             if !checked.snapshots.contains(sha) {

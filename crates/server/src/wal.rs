@@ -469,6 +469,18 @@ impl Wal {
     /// last line (no newline, or a checksum that fails at the very end) is cut back and
     /// described in [`Opened::cut`]; a damaged line anywhere else is an error naming it.
     pub fn open(path: &Path, keep_after: u64) -> Result<Opened, StoreError> {
+        Wal::open_replaying(path, keep_after, |_| Ok::<bool, StoreError>(true))
+    }
+
+    /// [`Wal::open`], handing each checked line after `keep_after` (without its newline) to
+    /// `replay` as it goes, so that a start reads its log once: the checksums and the replay
+    /// in one pass. A damaged line in the middle is an error after part of the tail was
+    /// handed over, so nothing may be committed before this returns.
+    pub fn open_replaying<E: From<StoreError>>(
+        path: &Path,
+        keep_after: u64,
+        mut replay: impl FnMut(&[u8]) -> Result<bool, E>,
+    ) -> Result<Opened, E> {
         let io = StoreError::io(path);
         let mut file = OpenOptions::new().read(true).append(true).create(true).open(path).map_err(io)?;
         let (mut cut, mut last_seq, mut payments) = (None, 0, 0);
@@ -501,13 +513,14 @@ impl Wal {
                         if seq > keep_after {
                             tail.start.get_or_insert(good_len);
                             tail.entries += 1;
+                            replay(line.strip_suffix(b"\n").unwrap_or(&line))?;
                         }
                     }
                     Err(message) => {
                         let mut rest = Vec::new();
                         std::io::Read::read_to_end(&mut r, &mut rest).map_err(io)?;
                         if !rest.is_empty() {
-                            return Err(StoreError::Invalid { path: path.to_path_buf(), line: n, message });
+                            return Err(StoreError::Invalid { path: path.to_path_buf(), line: n, message }.into());
                         }
                         // A write cut short by a crash: never acknowledged, dropped.
                         tracing::warn!(line = n, "payments log: {message} at the end; cut back (a crash)");
