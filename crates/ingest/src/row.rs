@@ -122,7 +122,10 @@ impl RowParser {
     /// `f` holds the 13 canonical fields in [`CANONICAL_COLUMNS`] order ("" = absent).
     pub fn parse<'a>(&mut self, f: &[&'a str; 13]) -> Result<TxnRow<'a>, String> {
         match self.quick(|i| f[i].as_bytes()) {
-            Some(coded) => Ok(coded.with_text(f)),
+            Some(coded) => {
+                check_lengths(|i| f[i].len())?;
+                Ok(coded.with_text(f))
+            }
             None => self.explain(f),
         }
     }
@@ -130,16 +133,16 @@ impl RowParser {
     /// The coded values of a row in the usual shape, read in one pass over the field bytes
     /// (`field(i)`: column `i` of [`CANONICAL_COLUMNS`], empty = absent); `None` for anything
     /// else, which [`RowParser::parse`] reads with reasons. Whatever this accepts, `parse`
-    /// accepts with the same values; it does not check that the free-text fields are UTF-8.
+    /// accepts with the same values, unless a free-text field is over its length limit
+    /// ([`check_lengths`], which the caller applies: the CSV reader only to records longer
+    /// than the shortest limit, so the usual row pays one comparison); it does not check that
+    /// the free-text fields are UTF-8.
     #[inline(always)]
     pub fn quick<'a>(&mut self, field: impl Fn(usize) -> &'a [u8]) -> Option<Coded> {
         // Required free text: a visible first byte is enough to know it is not blank. The
         // coded fields cannot parse when blank.
         let visible = |i: usize| field(i).first().is_some_and(|c| !c.is_ascii_whitespace());
         if !(visible(0) && visible(2) && visible(5)) {
-            return None;
-        }
-        if [0, 2, 3, 5, 6, 11].iter().any(|&i| field(i).len() > MAX_BYTES[i]) {
             return None;
         }
         let timestamp = self.timestamp(field(1))?;

@@ -176,6 +176,10 @@ pub(super) unsafe fn quick_row(
     let Some(coded) = parser.quick(|i| t(i).as_bytes()) else {
         return false;
     };
+    // No field of a record shorter than the shortest limit can be over its limit.
+    if end - start > crate::row::MAX_ID_BYTES as u32 && crate::row::check_lengths(|i| t(i).len()).is_err() {
+        return false;
+    }
     let wanted = match ctx.filter {
         None => true,
         Some(filter) => filter.wants(&coded, &|| whole_row(&coded, |k| t(TEXT_COLUMNS[k]))),
