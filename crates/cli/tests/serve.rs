@@ -726,6 +726,14 @@ fn one_payment_cannot_move_event_time_for_everyone() {
     assert_eq!(decide(&live, &pay("L4", "9999-12-31T23:59:59Z", "S", "R", "20.00")).0, 422);
 }
 
+/// Payment `k` of a test workload: `prefix` and `k` as its id, a minute after the one before
+/// from 2025-06-01T20:00Z (written with `offset_min`), from `senders` senders to `recipients`
+/// recipients in turn.
+fn minutely(prefix: &str, k: i64, offset_min: i16, senders: i64, recipients: i64, amount: &str) -> String {
+    let ts = osecwatch_model::Timestamp::new(1_748_808_000 + k * 60, offset_min).to_rfc3339();
+    pay(&format!("{prefix}{k}"), &ts, &format!("S{}", k % senders), &format!("F{}", k % recipients), amount)
+}
+
 /// Stop a server gracefully (SIGTERM) and wait for it.
 fn stop(mut s: Server) {
     let _ = Command::new("kill").args(["-TERM", &s.child.id().to_string()]).status();
@@ -847,11 +855,7 @@ fn concurrent_retries_get_one_answer_and_conflicts_are_named() {
 fn tampered_logs_are_detected_and_crashes_are_told_apart() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
-    let t0 = 1_748_808_000i64; // 2025-06-01T20:00:00Z
-    let body = |k: i64| {
-        let ts = osecwatch_model::Timestamp::new(t0 + k * 60, 120).to_rfc3339();
-        pay(&format!("P{k}"), &ts, &format!("S{}", k % 5), &format!("F{}", k % 4), "30.00")
-    };
+    let body = |k: i64| minutely("P", k, 120, 5, 4, "30.00");
     let screen = |s: &Server, k: i64| {
         let (c, r) = s.req("POST", "/v1/screen", Some(SCREEN), "application/json", body(k).as_bytes());
         assert_eq!(c, 200, "P{k}: {r}");
@@ -955,11 +959,7 @@ fn tampered_logs_are_detected_and_crashes_are_told_apart() {
 fn a_data_directory_of_the_previous_version_is_upgraded() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
-    let t0 = 1_748_808_000i64;
-    let body = |k: i64| {
-        let ts = osecwatch_model::Timestamp::new(t0 + k * 60, 0).to_rfc3339();
-        pay(&format!("U{k}"), &ts, &format!("S{}", k % 3), "F1", "25.00")
-    };
+    let body = |k: i64| minutely("U", k, 0, 3, 1, "25.00");
     let s = Server::start(data);
     let first: Vec<serde_json::Value> = (0..30)
         .map(|k| json(&s.req("POST", "/v1/screen", Some(SCREEN), "application/json", body(k).as_bytes()).1))
@@ -1159,11 +1159,7 @@ fn the_log_scanned_with_the_same_lateness_gives_the_services_alerts() {
 fn decisions_lost_in_a_crash_are_written_again_at_start() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
-    let t0 = 1_748_808_000i64;
-    let body = |k: i64| {
-        let ts = osecwatch_model::Timestamp::new(t0 + k * 60, 120).to_rfc3339();
-        pay(&format!("D{k}"), &ts, &format!("S{}", k % 5), &format!("F{}", k % 4), "30.00")
-    };
+    let body = |k: i64| minutely("D", k, 120, 5, 4, "30.00");
     let s = Server::start(data);
     let mut first = Vec::new();
     for k in 0..60 {
