@@ -3,12 +3,15 @@
 //! removing or reordering any line breaks the chain from there on (`osecwatch audit
 //! verify`). Lines hold ids, decisions, scores and rule ids, never names or references.
 
+mod check;
+
+pub use check::{check, highest_seq_near_end, verify, verify_against_log, Checked, Verified};
+
 use crate::append::Appender;
 use crate::StoreError;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Read};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -52,106 +55,6 @@ fn digest_text(prev: &str, n: u64, at: &str, kind: &str, seq: Option<u64>, data:
     h.finalize().into()
 }
 
-/// A record as the check reads it: borrowed text, `data` as written.
-struct RawRecord<'a> {
-    n: u64,
-    at: std::borrow::Cow<'a, str>,
-    kind: std::borrow::Cow<'a, str>,
-    seq: Option<u64>,
-    data: &'a str,
-    prev: std::borrow::Cow<'a, str>,
-    hash: std::borrow::Cow<'a, str>,
-}
-
-/// A record as serde reads it, for lines the one-pass reader leaves.
-#[derive(Deserialize)]
-struct SerdeRecord<'a> {
-    n: u64,
-    #[serde(borrow)]
-    at: std::borrow::Cow<'a, str>,
-    #[serde(borrow)]
-    kind: std::borrow::Cow<'a, str>,
-    #[serde(default)]
-    seq: Option<u64>,
-    #[serde(borrow)]
-    data: &'a serde_json::value::RawValue,
-    #[serde(borrow)]
-    prev: std::borrow::Cow<'a, str>,
-    #[serde(borrow)]
-    hash: std::borrow::Cow<'a, str>,
-}
-
-impl<'a> RawRecord<'a> {
-    /// A line of the audit log (with its newline), or `None` if it is not a record.
-    fn read(line: &'a [u8]) -> Option<RawRecord<'a>> {
-        let body = line.strip_suffix(b"\n").unwrap_or(line);
-        RawRecord::quick(body).or_else(|| {
-            let r: SerdeRecord = serde_json::from_slice(body).ok()?;
-            Some(RawRecord {
-                n: r.n,
-                at: r.at,
-                kind: r.kind,
-                seq: r.seq,
-                data: r.data.get(),
-                prev: r.prev,
-                hash: r.hash,
-            })
-        })
-    }
-
-    /// A record exactly as [`AuditLog::push`] writes it (`n`, `at`, `kind`, `seq` if any,
-    /// `data`, then `prev` and `hash` of 64 hex digits each, no escapes before `data`), read
-    /// without parsing `data`: the hash covers it as written. `None` for anything else.
-    fn quick(body: &'a [u8]) -> Option<RawRecord<'a>> {
-        use std::borrow::Cow::Borrowed;
-        const TAIL: usize = r#","prev":""#.len() + 64 + r#"","hash":""#.len() + 64 + 2;
-        if body.len() < TAIL {
-            return None;
-        }
-        let (head, tail) = body.split_at(body.len() - TAIL);
-        let tail = std::str::from_utf8(tail).ok()?;
-        let prev = tail.strip_prefix(r#","prev":""#)?.get(..64)?;
-        let hash = tail.get(TAIL - 66..TAIL - 2)?;
-        if &tail[r#","prev":""#.len() + 64..TAIL - 66] != r#"","hash":""# || !tail.ends_with("\"}") {
-            return None;
-        }
-        let mut at = head.strip_prefix(br#"{"n":"#.as_slice())?;
-        let number = |at: &mut &'a [u8]| -> Option<u64> {
-            let d = at.iter().take_while(|b| b.is_ascii_digit()).count();
-            let v = std::str::from_utf8(&at[..d]).ok()?.parse().ok()?;
-            *at = &at[d..];
-            Some(v)
-        };
-        let n = number(&mut at)?;
-        let text = |at: &mut &'a [u8], key: &[u8]| -> Option<&'a str> {
-            let rest = at.strip_prefix(b",\"")?.strip_prefix(key)?.strip_prefix(b"\":\"")?;
-            let end = memchr::memchr2(b'"', b'\\', rest)?;
-            if rest[end] != b'"' {
-                return None;
-            }
-            *at = &rest[end + 1..];
-            std::str::from_utf8(&rest[..end]).ok()
-        };
-        let when = text(&mut at, b"at")?;
-        let kind = text(&mut at, b"kind")?;
-        let mut seq = None;
-        if let Some(rest) = at.strip_prefix(br#","seq":"#.as_slice()) {
-            at = rest;
-            seq = Some(number(&mut at)?);
-        }
-        let data = std::str::from_utf8(at.strip_prefix(br#","data":"#.as_slice())?).ok()?;
-        Some(RawRecord {
-            n,
-            at: Borrowed(when),
-            kind: Borrowed(kind),
-            seq,
-            data,
-            prev: Borrowed(prev),
-            hash: Borrowed(hash),
-        })
-    }
-}
-
 /// The hash-chained audit log, appended in batches.
 pub struct AuditLog {
     out: Appender,
@@ -182,25 +85,6 @@ pub struct Head {
     pub hash: String,
 }
 
-/// What a check of the whole file found.
-#[derive(Debug, Default)]
-pub struct Checked {
-    /// Records in the chain.
-    pub records: u64,
-    /// The last record.
-    pub last: Option<AuditRecord>,
-    /// Length of the complete records; a torn last line after it was a crash.
-    pub good_len: u64,
-    /// Why the last line was torn, if it was.
-    pub torn: Option<String>,
-    /// `(seq, byte offset)` of the decision records with `seq` above the asked-for one.
-    pub decisions: Vec<(u64, u64)>,
-    /// SHA-256 of every snapshot the log records having written, oldest first.
-    pub snapshots: Vec<String>,
-    /// The highest log sequence number any record names.
-    pub max_seq: u64,
-}
-
 /// The head file beside an audit log.
 pub fn head_path(audit: &Path) -> PathBuf {
     audit.with_extension("head")
@@ -224,30 +108,6 @@ pub fn read_head(audit: &Path) -> Result<Option<Head>, StoreError> {
     }
 }
 
-/// The highest sequence number among the records in the last few megabytes of an audit log,
-/// read without checking anything (a hint for the replay, which runs while the chain is
-/// checked; the check decides). 0 for a missing or empty file.
-pub fn highest_seq_near_end(path: &Path) -> u64 {
-    const TAIL: u64 = 4 << 20;
-    let Ok(f) = File::open(path) else { return 0 };
-    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-    let start = len.saturating_sub(TAIL);
-    let mut buf = vec![0u8; (len - start) as usize];
-    if f.read_exact_at(&mut buf, start).is_err() {
-        return 0;
-    }
-    #[derive(Deserialize)]
-    struct SeqOnly {
-        #[serde(default)]
-        seq: Option<u64>,
-    }
-    // The first line may start before the window: it simply fails to parse.
-    buf.split(|b| *b == b'\n')
-        .filter_map(|l| serde_json::from_slice::<SeqOnly>(l).ok().and_then(|r| r.seq))
-        .max()
-        .unwrap_or(0)
-}
-
 /// The head file's size: one record, padded, rewritten in place.
 const HEAD_BYTES: usize = 128;
 
@@ -268,189 +128,6 @@ fn write_head(file: &File, head: &Head) -> std::io::Result<()> {
     b.push(b'\n');
     file.write_all_at(&b, 0)?;
     file.sync_data()
-}
-
-/// Check the chain of an audit file; returns the number of records and the last one. A torn
-/// last line (a crash in the middle of a write) is an error here: [`check`] tells it apart.
-pub fn verify(path: &Path) -> Result<(u64, Option<AuditRecord>), StoreError> {
-    let c = check(path, u64::MAX, &[])?;
-    if let Some(why) = c.torn {
-        return Err(StoreError::Invalid { path: path.to_path_buf(), line: c.records + 1, message: why });
-    }
-    Ok((c.records, c.last))
-}
-
-/// Check the chain of an audit file, and that each anchor `(n, hash)` is in it. A last line
-/// that is incomplete or not a record is reported as torn (a crash), not as an error; any
-/// other broken line is an error naming it. Collects the offsets of decision records with a
-/// sequence number above `decisions_after`.
-pub fn check(path: &Path, decisions_after: u64, anchors: &[&Head]) -> Result<Checked, StoreError> {
-    let io = StoreError::io(path);
-    let f = File::open(path).map_err(io)?;
-    let mut r = BufReader::with_capacity(1 << 16, f);
-    let mut prev = GENESIS.to_string();
-    let mut out = Checked::default();
-    let mut line = Vec::new();
-    let mut last_line = Vec::new();
-    let mut offset = 0u64;
-    loop {
-        line.clear();
-        let read = r.read_until(b'\n', &mut line).map_err(io)?;
-        if read == 0 {
-            break;
-        }
-        let ln = out.records + 1;
-        let broken = |message: String| StoreError::Invalid { path: path.to_path_buf(), line: ln, message };
-        let complete = line.last() == Some(&b'\n');
-        let rec = if complete { RawRecord::read(&line) } else { None };
-        let Some(rec) = rec else {
-            // Only the very last line may be torn; anything after it means damage.
-            let mut rest = Vec::new();
-            r.read_to_end(&mut rest).map_err(io)?;
-            let why = if complete { "not an audit record" } else { "an incomplete last line" };
-            if rest.is_empty() {
-                out.torn = Some(format!("{why} (a write cut short by a crash)"));
-                break;
-            }
-            return Err(broken(format!("{why}, with more records after it")));
-        };
-        if rec.n != ln {
-            return Err(broken(format!(
-                "record number {} where {ln} was expected (a line was removed or inserted)",
-                rec.n
-            )));
-        }
-        if rec.prev != prev {
-            return Err(broken("`prev` does not match the previous record's hash".into()));
-        }
-        let h = digest_text(&rec.prev, rec.n, &rec.at, &rec.kind, rec.seq, rec.data);
-        let mut stated = [0u8; 32];
-        if hex::decode_to_slice(rec.hash.as_bytes(), &mut stated).is_err() || h != stated {
-            return Err(broken("content does not match its hash (the record was altered)".into()));
-        }
-        for a in anchors {
-            if a.n == rec.n && a.hash != rec.hash {
-                return Err(broken(format!("record {} is not the one anchored (hash {})", rec.n, a.hash)));
-            }
-        }
-        if rec.kind == "decision" {
-            if let Some(seq) = rec.seq.filter(|s| *s > decisions_after) {
-                out.decisions.push((seq, offset));
-            }
-        } else if rec.kind == "admin" {
-            let data: serde_json::Value = serde_json::from_str(rec.data).unwrap_or_default();
-            if let (Some("snapshot"), Some(sha)) = (data["action"].as_str(), data["sha256"].as_str()) {
-                out.snapshots.push(sha.to_string());
-            }
-        }
-        out.max_seq = out.max_seq.max(rec.seq.unwrap_or(0));
-        prev.clear();
-        prev.push_str(&rec.hash);
-        last_line.clear();
-        last_line.extend_from_slice(&line);
-        offset += read as u64;
-        out.good_len = offset;
-        out.records += 1;
-    }
-    if out.records > 0 {
-        out.last = serde_json::from_slice(&last_line).ok();
-    }
-    for a in anchors {
-        if a.n > out.records {
-            return Err(StoreError::Invalid {
-                path: path.to_path_buf(),
-                line: out.records + 1,
-                message: format!(
-                    "the log ends at record {} but record {} (hash {}) was written and synced before: records were removed from its end",
-                    out.records, a.n, a.hash
-                ),
-            });
-        }
-    }
-    Ok(out)
-}
-
-/// What `audit verify` found in a data directory.
-#[derive(Debug)]
-pub struct Verified {
-    /// Records in the chain.
-    pub records: u64,
-    /// The head file's anchor, if there is one.
-    pub head: Option<Head>,
-    /// Payments in the payments log, each with its decision.
-    pub payments: u64,
-}
-
-/// Check an audit log as a whole: its chain, its head file (no records cut from the end),
-/// and, if `wal` is given, against the payments log: every logged payment has exactly one
-/// decision, for the same record (digest), and no decision names a payment the log does
-/// not hold. Every problem found is listed.
-pub fn verify_against_log(path: &Path, wal: Option<&Path>) -> Result<Verified, Vec<String>> {
-    let head = read_head(path).map_err(|e| vec![e.to_string()])?;
-    let anchors: Vec<&Head> = head.iter().collect();
-    let c = check(path, 0, &anchors).map_err(|e| vec![e.to_string()])?;
-    let mut problems = Vec::new();
-    if let Some(t) = &c.torn {
-        problems.push(format!(
-            "{}, record {}: {t}; the service cuts it back at its next start",
-            path.display(),
-            c.records + 1
-        ));
-    }
-    let mut payments = 0;
-    if let Some(wal) = wal {
-        let entries = crate::wal::read_all(wal).map_err(|e| vec![e.to_string()])?;
-        let mut decided: std::collections::HashMap<u64, Option<String>> = std::collections::HashMap::new();
-        let f = File::open(path).map_err(|e| vec![format!("{}: {e}", path.display())])?;
-        for (i, line) in BufReader::new(f).lines().enumerate().take(c.records as usize) {
-            let Ok(rec) = line
-                .map_err(|e| e.to_string())
-                .and_then(|l| serde_json::from_str::<AuditRecord>(&l).map_err(|e| e.to_string()))
-            else {
-                continue;
-            };
-            if rec.kind != "decision" {
-                continue;
-            }
-            let Some(seq) = rec.seq else { continue };
-            let digest = rec.data["record"].as_str().map(String::from);
-            if decided.insert(seq, digest).is_some() {
-                problems.push(format!("{}, line {}: a second decision for log position {seq}", path.display(), i + 1));
-            }
-        }
-        for e in &entries {
-            let crate::wal::Logged::Payment(p) = e else { continue };
-            payments += 1;
-            match decided.remove(&p.seq) {
-                None => problems
-                    .push(format!("log position {}: a logged payment without a decision in the audit log", p.seq)),
-                Some(Some(d)) => {
-                    let t = p.to_txn().map_err(|e| vec![format!("log position {}: {e}", p.seq)])?;
-                    if d != crate::wal::record_digest(&t) {
-                        problems.push(format!(
-                            "log position {}: the payment in the log is not the one decided (record digest differs)",
-                            p.seq
-                        ));
-                    }
-                }
-                // A decision of the previous version: no digest to compare.
-                Some(None) => {}
-            }
-        }
-        let mut orphans: Vec<u64> = decided.into_keys().collect();
-        orphans.sort_unstable();
-        for seq in orphans.iter().take(20) {
-            problems.push(format!("log position {seq}: a decision for a payment the payments log does not hold"));
-        }
-        if orphans.len() > 20 {
-            problems.push(format!("... and {} more decisions without their payment", orphans.len() - 20));
-        }
-    }
-    if problems.is_empty() {
-        Ok(Verified { records: c.records, head, payments })
-    } else {
-        Err(problems)
-    }
 }
 
 impl AuditLog {
@@ -653,34 +330,6 @@ mod tests {
 
     fn open(p: &Path) -> Result<AuditLog, StoreError> {
         AuditLog::open(p, 0, &[]).map(|(a, _)| a)
-    }
-
-    /// The one-pass reader of the check reads records as serde does.
-    #[test]
-    fn the_quick_record_reader_agrees_with_serde() {
-        let d = tempfile::tempdir().unwrap();
-        let p = d.path().join("audit.jsonl");
-        let mut a = open(&p).unwrap();
-        a.push(
-            "2025-01-01T00:00:00+00:00",
-            "decision",
-            Some(7),
-            serde_json::json!({"txn_id": "T\"1", "rules": ["R-1"]}),
-        );
-        a.push("2025-01-01T00:00:01+00:00", "admin", None, serde_json::json!({"action": "snapshot", "sha256": "ab"}));
-        a.commit().unwrap();
-        let text = std::fs::read(&p).unwrap();
-        for line in text.split_inclusive(|b| *b == b'\n') {
-            let body = &line[..line.len() - 1];
-            let q = RawRecord::quick(body).expect("a record as push writes it");
-            let r: SerdeRecord = serde_json::from_slice(body).unwrap();
-            assert_eq!(
-                (q.n, &q.at, &q.kind, q.seq, q.data, &q.prev, &q.hash),
-                (r.n, &r.at, &r.kind, r.seq, r.data.get(), &r.prev, &r.hash)
-            );
-        }
-        assert_eq!(verify(&p).unwrap().0, 2);
-        assert!(RawRecord::quick(b"{\"n\":1}").is_none());
     }
 
     #[test]

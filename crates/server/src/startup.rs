@@ -151,7 +151,7 @@ fn recover(
             wal::Wal::open_replaying(&wal_path, keep_after, f)
         })?;
         tracing::info!(
-            entries = opened.tail.entries,
+            entries = opened.tail_entries,
             secs = t.elapsed().as_secs_f64(),
             "payments log checked and its tail replayed"
         );
@@ -175,7 +175,7 @@ fn recover(
         };
         let r = Recovered {
             in_log: opened.payments,
-            replayed: opened.tail.entries,
+            replayed: opened.tail_entries,
             snapshot_at: sha.is_some().then_some(from),
             wal_cut: opened.cut,
             audit_torn: checked.torn,
