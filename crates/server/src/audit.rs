@@ -213,7 +213,7 @@ impl AuditLog {
         let line = if offset >= self.out.len() {
             let at = (offset - self.out.len()) as usize;
             let rest = self.buf.get(at..).unwrap_or_default();
-            rest[..memchr_nl(rest).ok_or_else(|| bad(format!("no record at offset {offset}")))?].to_vec()
+            rest[..memchr::memchr(b'\n', rest).ok_or_else(|| bad(format!("no record at offset {offset}")))?].to_vec()
         } else {
             let mut line = Vec::new();
             let mut chunk = [0u8; 1024];
@@ -223,7 +223,7 @@ impl AuditLog {
                 if k == 0 {
                     return Err(bad(format!("record at offset {offset} has no end")));
                 }
-                if let Some(e) = memchr_nl(&chunk[..k]) {
+                if let Some(e) = memchr::memchr(b'\n', &chunk[..k]) {
                     line.extend_from_slice(&chunk[..e]);
                     break line;
                 }
@@ -318,10 +318,6 @@ impl Syncer {
         self.anchored = w.n;
         Ok(())
     }
-}
-
-fn memchr_nl(b: &[u8]) -> Option<usize> {
-    b.iter().position(|c| *c == b'\n')
 }
 
 #[cfg(test)]

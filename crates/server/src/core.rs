@@ -494,7 +494,7 @@ impl Core {
 }
 
 /// The wall clock, to the second, in UTC.
-fn wall_clock() -> osecwatch_model::Timestamp {
+pub(crate) fn wall_clock() -> osecwatch_model::Timestamp {
     osecwatch_model::Timestamp::new(osecwatch_ingest::wall_clock_utc(), 0)
 }
 

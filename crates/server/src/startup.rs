@@ -9,7 +9,6 @@ use crate::metrics::Metrics;
 use crate::routes::{self, Limits, ROUTES};
 use crate::{audit, tls, wal, ServerError, DEFAULT_PACK};
 use osecwatch_engine::{Engine, RulePack};
-use osecwatch_model::Timestamp;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -54,7 +53,7 @@ pub async fn serve(
             }
         }
     };
-    let now = Timestamp::new(osecwatch_ingest::wall_clock_utc(), 0).to_rfc3339();
+    let now = core::wall_clock().to_rfc3339();
     if generated.is_some() {
         core.admin_record(&now, "generated admin token", "serve")?;
     }
