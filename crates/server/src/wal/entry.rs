@@ -163,15 +163,16 @@ impl Logged {
             Ok(e) => Ok(Logged::Payment(e)),
             Err(payment_error) => match serde_json::from_slice::<SeedEntry>(body) {
                 Ok(e) => Ok(Logged::Seed(e)),
-                // Category and column only: serde's message can quote the line's values.
-                Err(_) => Err(format!(
-                    "not a log entry ({:?} error at column {})",
-                    payment_error.classify(),
-                    payment_error.column()
-                )),
+                Err(_) => Err(not_an_entry(&payment_error)),
             },
         }
     }
+}
+
+/// Why a line is not a log entry: the error's category and column only, since serde's
+/// message can quote the line's values.
+pub(super) fn not_an_entry(e: &serde_json::Error) -> String {
+    format!("not a log entry ({:?} error at column {})", e.classify(), e.column())
 }
 
 /// The checksum of a line's content (everything before `,"sum"`, without the closing `}`):

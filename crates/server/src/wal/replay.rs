@@ -1,7 +1,7 @@
 //! The payments log's tail as the replay at start reads it: each payment in place, borrowing
 //! its line, with a one-pass reader for lines as the service writes them.
 
-use super::entry::{bad, EntryError, SeedEntry, SUM_KEY, SUM_TAIL};
+use super::entry::{bad, not_an_entry, EntryError, SeedEntry, SUM_KEY, SUM_TAIL};
 use osecwatch_model::{Channel, CountryCode, CurrencyCode, Money, Timestamp};
 use serde::Deserialize;
 
@@ -144,11 +144,7 @@ impl Replayed<'_> {
             Ok(p) => Ok(Replayed::Payment(p)),
             Err(payment_error) => match serde_json::from_slice::<SeedEntry>(line) {
                 Ok(e) => Ok(Replayed::Seed(e)),
-                Err(_) => Err(format!(
-                    "not a log entry ({:?} error at column {})",
-                    payment_error.classify(),
-                    payment_error.column()
-                )),
+                Err(_) => Err(not_an_entry(&payment_error)),
             },
         }
     }
