@@ -1,0 +1,614 @@
+//! Alerts into cases. One active case per entity: a new alert joins it; a closed case
+//! re-opens only when the alert brings payments the case did not have (and says so), else
+//! the alert is filed with it as suppressed; a reported case gets a follow-up case that
+//! refers to it. Work is done in chunks, each one transaction with its audit records, with
+//! multi-row statements so that PostgreSQL's round trips do not dominate.
+
+use crate::audit::Chain;
+use crate::sql::{Conn, Row, Value};
+use crate::{placeholders, Actor, CaseError, CaseState, Store, MAX_PARAMS};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::{HashMap, HashSet};
+
+/// An alert as `scan` and `serve` write it (`alerts.jsonl`, `GET /v1/alerts`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertIn {
+    /// The alert's id (`AL-...`).
+    pub alert_id: String,
+    /// `sender` or `recipient`.
+    pub entity_type: String,
+    /// The entity's id.
+    pub entity_id: String,
+    /// The typology (`OSEC-BUYER`, ...).
+    pub typology: String,
+    /// Highest score reached.
+    pub score: f64,
+    /// `review` or `block`.
+    pub decision: String,
+    /// The rule ids that fired (the engine's field name).
+    #[serde(default)]
+    pub typologies: Vec<String>,
+    /// The explanations, one sentence per rule.
+    #[serde(default)]
+    pub reasons: Vec<String>,
+    /// Event time of the payment that raised it.
+    pub raised_at: String,
+    /// Event time of its latest update.
+    pub updated_at: String,
+    /// The payments behind it.
+    #[serde(default)]
+    pub txn_ids: Vec<String>,
+    /// The rule pack's id and version, when the alert carries it.
+    #[serde(default)]
+    pub rule_pack: Option<String>,
+}
+
+impl AlertIn {
+    /// Check what the store relies on; the reason names the field.
+    pub fn check(&self) -> Result<(), String> {
+        if self.alert_id.is_empty() || self.alert_id.len() > 64 {
+            return Err("alert_id is empty or longer than 64 characters".into());
+        }
+        if self.entity_type != "sender" && self.entity_type != "recipient" {
+            return Err(format!("entity_type must be sender or recipient, not `{}`", self.entity_type));
+        }
+        if self.entity_id.is_empty() || self.entity_id.len() > 256 {
+            return Err("entity_id is empty or longer than 256 bytes".into());
+        }
+        if !self.score.is_finite() {
+            return Err("score is not a number".into());
+        }
+        for (name, t) in [("raised_at", &self.raised_at), ("updated_at", &self.updated_at)] {
+            if chrono::DateTime::parse_from_rfc3339(t).is_err() {
+                return Err(format!("{name} is not an RFC 3339 time"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A payment of a case's evidence, in the canonical record's terms.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentIn {
+    /// Payment id.
+    pub txn_id: String,
+    /// Event time (RFC 3339 with the sender's offset).
+    pub at: String,
+    /// Amount in minor units.
+    pub amount_minor: i64,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// Sender account.
+    pub sender_id: String,
+    /// Sender name, if known.
+    pub sender_name: Option<String>,
+    /// Sender country.
+    pub sender_country: String,
+    /// Recipient account or wallet.
+    pub recipient_id: String,
+    /// Recipient name, if known.
+    pub recipient_name: Option<String>,
+    /// Recipient country.
+    pub recipient_country: String,
+    /// Channel (`bank_transfer`, `mto`, ...).
+    pub channel: String,
+    /// Payment reference, if any.
+    pub reference: Option<String>,
+}
+
+/// What an import did; `alerts_read == created + joined + updated + reopened + follow_ups + suppressed`
+/// counts alerts, not cases.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ImportSummary {
+    /// Alerts given.
+    pub alerts_read: u64,
+    /// Alerts that opened a new case.
+    pub created: u64,
+    /// Alerts that joined an entity's active case.
+    pub joined: u64,
+    /// Alerts already in a case, updated (score, evidence).
+    pub updated: u64,
+    /// Alerts that re-opened a closed case with new payments.
+    pub reopened: u64,
+    /// Alerts that opened a follow-up to a reported case.
+    pub follow_ups: u64,
+    /// Alerts filed with a closed or reported case without new payments (no re-opening).
+    pub suppressed: u64,
+    /// Evidence payments recorded with their details.
+    pub payments_recorded: u64,
+}
+
+/// Priority: the score, plus ten points per tenfold money at stake (EUR 10 -> +10, 1,000 -> +30).
+pub(crate) fn priority(score: f64, amount_minor: i64) -> f64 {
+    let major = (amount_minor.max(0) as f64) / 100.0;
+    ((score + 10.0 * (1.0 + major).log10()) * 100.0).round() / 100.0
+}
+
+/// A case as the import works on it.
+#[derive(Debug, Clone)]
+struct Work {
+    id: String,
+    key: String,
+    entity_type: String,
+    entity_id: String,
+    typology: String,
+    state: CaseState,
+    disposition: Option<String>,
+    score: f64,
+    amount: i64,
+    first: String,
+    last: String,
+    version: i64,
+    follow_up_of: Option<String>,
+    headline: String,
+    /// Not in the database yet.
+    new: bool,
+    /// Changed in this chunk.
+    dirty: bool,
+    /// Payments whose details were added in this chunk (so the amount is re-summed).
+    paid: bool,
+}
+
+const CASE_COLS: &str = "id, entity_type, entity_id, typology, state, disposition, score, amount_minor, first_alert_at, last_alert_at, version, follow_up_of, headline";
+
+fn work_of(r: &Row) -> Work {
+    let (et, eid) = (r[1].string(), r[2].string());
+    Work {
+        id: r[0].string(),
+        key: format!("{et}:{eid}"),
+        entity_type: et,
+        entity_id: eid,
+        typology: r[3].string(),
+        state: CaseState::parse(&r[4].string()).unwrap_or(CaseState::Open),
+        disposition: r[5].opt(),
+        score: r[6].real(),
+        amount: r[7].int(),
+        first: r[8].string(),
+        last: r[9].string(),
+        version: r[10].int(),
+        follow_up_of: r[11].opt(),
+        headline: r[12].string(),
+        new: false,
+        dirty: false,
+        paid: false,
+    }
+}
+
+fn in_list(sql: &mut String, from: usize, n: usize) {
+    use std::fmt::Write;
+    sql.push('(');
+    for i in 0..n {
+        if i > 0 {
+            sql.push(',');
+        }
+        let _ = write!(sql, "${}", from + i);
+    }
+    sql.push(')');
+}
+
+/// Alerts per transaction: enough to amortise a commit, few enough to keep a chunk's
+/// statements under the parameter limits.
+const CHUNK: usize = 2_000;
+
+impl Store {
+    /// Gather alerts into cases. `payments` gives the details of evidence payments (from the
+    /// transactions the alerts were raised on); ids without details stay listed in the alert.
+    pub fn import(
+        &mut self,
+        actor: &Actor,
+        alerts: &[AlertIn],
+        payments: &HashMap<String, PaymentIn>,
+    ) -> Result<ImportSummary, CaseError> {
+        let mut total = ImportSummary::default();
+        for chunk in alerts.chunks(CHUNK) {
+            for a in chunk {
+                a.check().map_err(|why| CaseError::Invalid(format!("alert {}: {why}", a.alert_id)))?;
+            }
+            let s = self.write(|conn, chain, now| import_chunk(conn, chain, now, actor, chunk, payments))?;
+            total.alerts_read += s.alerts_read;
+            total.created += s.created;
+            total.joined += s.joined;
+            total.updated += s.updated;
+            total.reopened += s.reopened;
+            total.follow_ups += s.follow_ups;
+            total.suppressed += s.suppressed;
+            total.payments_recorded += s.payments_recorded;
+        }
+        Ok(total)
+    }
+}
+
+fn import_chunk(
+    conn: &mut dyn Conn,
+    chain: &mut Chain,
+    now: &str,
+    actor: &Actor,
+    alerts: &[AlertIn],
+    payments: &HashMap<String, PaymentIn>,
+) -> Result<ImportSummary, CaseError> {
+    let mut sum = ImportSummary { alerts_read: alerts.len() as u64, ..Default::default() };
+    // Alerts already filed, with their case and evidence.
+    let ids: Vec<Value> = alerts.iter().map(|a| a.alert_id.as_str().into()).collect();
+    let mut sql = String::from("SELECT alert_id, case_id, txn_ids FROM case_alerts WHERE alert_id IN ");
+    in_list(&mut sql, 1, ids.len());
+    let mut known: HashMap<String, String> = HashMap::new();
+    for r in conn.query(&sql, &ids)? {
+        known.insert(r[0].string(), r[1].string());
+    }
+    // The entities' cases: the active one, else the latest.
+    let mut entity_ids: Vec<&str> = alerts.iter().map(|a| a.entity_id.as_str()).collect();
+    entity_ids.sort_unstable();
+    entity_ids.dedup();
+    let mut sql = format!("SELECT {CASE_COLS} FROM cases WHERE entity_id IN ");
+    in_list(&mut sql, 1, entity_ids.len());
+    sql.push_str(" ORDER BY created_at, id");
+    let p: Vec<Value> = entity_ids.iter().map(|e| (*e).into()).collect();
+    let mut cases: HashMap<String, Work> = HashMap::new();
+    let mut current: HashMap<String, String> = HashMap::new(); // key -> case id
+    for r in conn.query(&sql, &p)? {
+        let w = work_of(&r);
+        let replace = match current.get(&w.key).and_then(|id| cases.get(id)) {
+            Some(old) => w.state.active() || !old.state.active(),
+            None => true,
+        };
+        if replace {
+            current.insert(w.key.clone(), w.id.clone());
+        }
+        cases.insert(w.id.clone(), w);
+    }
+    // Evidence of inactive cases, loaded when an alert needs to be compared with it.
+    let mut evidence: HashMap<String, HashSet<String>> = HashMap::new();
+    let mut new_ids = 0usize;
+    let mut new_cases: Vec<String> = Vec::new();
+    let mut alert_rows: Vec<(&AlertIn, String)> = Vec::new();
+    let mut pay_rows: Vec<(String, &PaymentIn)> = Vec::new();
+    let mut seen_pay: HashSet<(String, String)> = HashSet::new();
+
+    for a in alerts {
+        let key = format!("{}:{}", a.entity_type, a.entity_id);
+        let target = known.get(&a.alert_id).cloned().or_else(|| current.get(&key).cloned());
+        let (case_id, how) = match target.as_ref().and_then(|id| cases.get(id)).map(|w| (w.id.clone(), w.state)) {
+            Some((id, st)) if st.active() => {
+                let how = if known.contains_key(&a.alert_id) { "updated" } else { "joined" };
+                (id, how)
+            }
+            Some((id, st)) => {
+                if !evidence.contains_key(&id) {
+                    evidence.insert(id.clone(), load_evidence(conn, &id)?);
+                }
+                let had = &evidence[&id];
+                let fresh = a.txn_ids.iter().filter(|t| !had.contains(*t)).count();
+                let w = cases.get_mut(&id).expect("case loaded");
+                if fresh == 0 {
+                    chain.push(
+                        now,
+                        actor,
+                        "alert_suppressed",
+                        Some(&id),
+                        json!({"alert_id": a.alert_id, "why": format!("no payments the case did not already have since it was {}", closed_words(w))}),
+                    );
+                    sum.suppressed += 1;
+                    (id, "suppressed")
+                } else if st == CaseState::Reported {
+                    new_ids += 1;
+                    let f = Work {
+                        id: String::new(),
+                        key: key.clone(),
+                        entity_type: a.entity_type.clone(),
+                        entity_id: a.entity_id.clone(),
+                        typology: a.typology.clone(),
+                        state: CaseState::Open,
+                        disposition: None,
+                        score: a.score,
+                        amount: 0,
+                        first: utc(&a.raised_at),
+                        last: utc(&a.updated_at),
+                        headline: headline(a),
+                        version: 1,
+                        follow_up_of: Some(id.clone()),
+                        new: true,
+                        dirty: true,
+                        paid: false,
+                    };
+                    let tmp = format!("#new{new_ids}");
+                    cases.insert(tmp.clone(), Work { id: tmp.clone(), ..f });
+                    current.insert(key.clone(), tmp.clone());
+                    new_cases.push(tmp.clone());
+                    sum.follow_ups += 1;
+                    (tmp, "follow_up")
+                } else {
+                    let why = format!("re-opened: {fresh} new payment(s) since it was {}", closed_words(w));
+                    w.state = CaseState::Open;
+                    w.disposition = None;
+                    w.dirty = true;
+                    chain.push(now, actor, "case_reopened", Some(&id), json!({"alert_id": a.alert_id, "why": why, "new_payments": fresh}));
+                    sum.reopened += 1;
+                    (id, "reopened")
+                }
+            }
+            None => {
+                new_ids += 1;
+                let tmp = format!("#new{new_ids}");
+                cases.insert(
+                    tmp.clone(),
+                    Work {
+                        id: tmp.clone(),
+                        key: key.clone(),
+                        entity_type: a.entity_type.clone(),
+                        entity_id: a.entity_id.clone(),
+                        typology: a.typology.clone(),
+                        state: CaseState::Open,
+                        disposition: None,
+                        score: a.score,
+                        amount: 0,
+                        first: utc(&a.raised_at),
+                        last: utc(&a.updated_at),
+                        headline: headline(a),
+                        version: 1,
+                        follow_up_of: None,
+                        new: true,
+                        dirty: true,
+                        paid: false,
+                    },
+                );
+                current.insert(key.clone(), tmp.clone());
+                new_cases.push(tmp.clone());
+                sum.created += 1;
+                (tmp, "created")
+            }
+        };
+        match how {
+            "joined" => sum.joined += 1,
+            "updated" => sum.updated += 1,
+            _ => {}
+        }
+        let w = cases.get_mut(&case_id).expect("case present");
+        if how != "suppressed" {
+            if a.score > w.score {
+                w.score = a.score;
+                w.headline = headline(a);
+            }
+            let (first, last) = (utc(&a.raised_at), utc(&a.updated_at));
+            if first < w.first {
+                w.first = first;
+            }
+            if last > w.last {
+                w.last = last;
+            }
+            w.dirty = true;
+            for t in &a.txn_ids {
+                if let Some(p) = payments.get(t) {
+                    if seen_pay.insert((case_id.clone(), t.clone())) {
+                        pay_rows.push((case_id.clone(), p));
+                        if w.new {
+                            w.amount += p.amount_minor;
+                        }
+                        w.paid = true;
+                    }
+                }
+            }
+            if let Some(ev) = evidence.get_mut(&case_id) {
+                ev.extend(a.txn_ids.iter().cloned());
+            }
+        }
+        alert_rows.push((a, case_id));
+    }
+
+    // Real ids for the new cases, from the counter (serialised by the audit lock).
+    let mut rename: HashMap<String, String> = HashMap::new();
+    if !new_cases.is_empty() {
+        let r = conn.query(
+            "UPDATE counters SET value = value + $1 WHERE name = 'case' RETURNING value",
+            &[(new_cases.len() as i64).into()],
+        )?;
+        let last = r.first().map(|r| r[0].int()).unwrap_or(0);
+        let first = last - new_cases.len() as i64 + 1;
+        for (i, tmp) in new_cases.iter().enumerate() {
+            rename.insert(tmp.clone(), format!("C-{:06}", first + i as i64));
+        }
+    }
+    let real = |id: &str| rename.get(id).cloned().unwrap_or_else(|| id.to_string());
+
+    // New cases, multi-row.
+    const NC: usize = 18;
+    let news: Vec<&Work> = new_cases.iter().map(|t| &cases[t]).collect();
+    for chunk in news.chunks(MAX_PARAMS / NC) {
+        let mut sql = String::from(
+            "INSERT INTO cases (id, entity_type, entity_id, typology, state, active_key, score, amount_minor, priority, first_alert_at, last_alert_at, follow_up_of, version, created_at, updated_at, snoozed_until, assignee, headline) VALUES ",
+        );
+        let mut p: Vec<Value> = Vec::with_capacity(chunk.len() * NC);
+        for (i, w) in chunk.iter().enumerate() {
+            placeholders(&mut sql, i, NC);
+            p.extend([
+                real(&w.id).into(),
+                w.entity_type.as_str().into(),
+                w.entity_id.as_str().into(),
+                w.typology.as_str().into(),
+                w.state.as_str().into(),
+                w.key.as_str().into(),
+                w.score.into(),
+                w.amount.into(),
+                priority(w.score, w.amount).into(),
+                w.first.as_str().into(),
+                w.last.as_str().into(),
+                w.follow_up_of.clone().into(),
+                1i64.into(),
+                now.into(),
+                now.into(),
+                Value::Null,
+                Value::Null,
+                w.headline.as_str().into(),
+            ]);
+        }
+        // A concurrent creator of the same entity's case cannot slip in (the audit lock
+        // serialises writers); the unique active_key would refuse it if it did.
+        conn.exec(&sql, &p)?;
+    }
+
+    // Alerts, multi-row upsert.
+    const AC: usize = 11;
+    for chunk in alert_rows.chunks(MAX_PARAMS / AC) {
+        let mut sql = String::from(
+            "INSERT INTO case_alerts (alert_id, case_id, typology, score, decision, raised_at, updated_at, rules, reasons, txn_ids, rule_pack) VALUES ",
+        );
+        let mut p: Vec<Value> = Vec::with_capacity(chunk.len() * AC);
+        // The same alert twice in one statement would make the upsert touch a row twice.
+        let mut last_of: HashMap<&str, usize> = HashMap::new();
+        for (i, (a, _)) in chunk.iter().enumerate() {
+            last_of.insert(a.alert_id.as_str(), i);
+        }
+        let mut n = 0;
+        for (i, (a, case)) in chunk.iter().enumerate() {
+            if last_of[a.alert_id.as_str()] != i {
+                continue;
+            }
+            placeholders(&mut sql, n, AC);
+            n += 1;
+            p.extend([
+                a.alert_id.as_str().into(),
+                real(case).into(),
+                a.typology.as_str().into(),
+                a.score.into(),
+                a.decision.as_str().into(),
+                a.raised_at.as_str().into(),
+                a.updated_at.as_str().into(),
+                json!(a.typologies).to_string().into(),
+                json!(a.reasons).to_string().into(),
+                json!(a.txn_ids).to_string().into(),
+                a.rule_pack.clone().into(),
+            ]);
+        }
+        sql.push_str(
+            " ON CONFLICT (alert_id) DO UPDATE SET case_id = excluded.case_id, score = excluded.score, decision = excluded.decision, updated_at = excluded.updated_at, rules = excluded.rules, reasons = excluded.reasons, txn_ids = excluded.txn_ids, rule_pack = excluded.rule_pack",
+        );
+        conn.exec(&sql, &p)?;
+    }
+    // A new case's record names its first alerts; alerts that join an existing case get
+    // their own record.
+    let mut first_alerts: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (a, case) in &alert_rows {
+        if cases.get(case).is_some_and(|w| w.new) {
+            first_alerts.entry(case.as_str()).or_default().push(a.alert_id.as_str());
+        } else {
+            chain.push(
+                now,
+                actor,
+                "alert_filed",
+                Some(&real(case)),
+                json!({"alert_id": a.alert_id, "score": a.score, "payments": a.txn_ids.len()}),
+            );
+        }
+    }
+
+    for w in &news {
+        let id = real(&w.id);
+        let alerts = first_alerts.get(w.id.as_str()).cloned().unwrap_or_default();
+        let (action, detail) = match &w.follow_up_of {
+            Some(first) => (
+                "follow_up_opened",
+                json!({"refers_to": first, "entity_type": w.entity_type, "typology": w.typology, "alerts": alerts}),
+            ),
+            None => ("case_created", json!({"entity_type": w.entity_type, "typology": w.typology, "alerts": alerts})),
+        };
+        chain.push(now, actor, action, Some(&id), detail);
+    }
+
+    // Evidence payments.
+    const PC: usize = 13;
+    for chunk in pay_rows.chunks(MAX_PARAMS / PC) {
+        let mut sql = String::from(
+            "INSERT INTO case_payments (case_id, txn_id, at, amount_minor, currency, sender_id, sender_name, sender_country, recipient_id, recipient_name, recipient_country, channel, reference) VALUES ",
+        );
+        let mut p: Vec<Value> = Vec::with_capacity(chunk.len() * PC);
+        for (i, (case, x)) in chunk.iter().enumerate() {
+            placeholders(&mut sql, i, PC);
+            p.extend([
+                real(case).into(),
+                x.txn_id.as_str().into(),
+                x.at.as_str().into(),
+                x.amount_minor.into(),
+                x.currency.as_str().into(),
+                x.sender_id.as_str().into(),
+                x.sender_name.clone().into(),
+                x.sender_country.as_str().into(),
+                x.recipient_id.as_str().into(),
+                x.recipient_name.clone().into(),
+                x.recipient_country.as_str().into(),
+                x.channel.as_str().into(),
+                x.reference.clone().into(),
+            ]);
+        }
+        sql.push_str(" ON CONFLICT (case_id, txn_id) DO NOTHING");
+        sum.payments_recorded += conn.exec(&sql, &p)?;
+    }
+
+    // Existing cases that changed: one statement each (few: most alerts open new cases).
+    for w in cases.values().filter(|w| !w.new && w.dirty) {
+        let amount = if w.paid {
+            let r = conn.query(
+                "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) FROM case_payments WHERE case_id = $1",
+                &[w.id.as_str().into()],
+            )?;
+            r.first().map(|r| r[0].int()).unwrap_or(w.amount)
+        } else {
+            w.amount
+        };
+        let active: Value = if w.state.active() { w.key.as_str().into() } else { Value::Null };
+        let n = conn.exec(
+            "UPDATE cases SET state = $1, active_key = $2, disposition = $3, score = $4, amount_minor = $5, priority = $6, first_alert_at = $7, last_alert_at = $8, version = version + 1, updated_at = $9, headline = $12 WHERE id = $10 AND version = $11",
+            &[
+                w.state.as_str().into(),
+                active,
+                w.disposition.clone().into(),
+                w.score.into(),
+                amount.into(),
+                priority(w.score, amount).into(),
+                w.first.as_str().into(),
+                w.last.as_str().into(),
+                now.into(),
+                w.id.as_str().into(),
+                w.version.into(),
+                w.headline.as_str().into(),
+            ],
+        )?;
+        if n != 1 {
+            return Err(CaseError::Db(format!("case {} changed during the import; run it again", w.id)));
+        }
+    }
+    Ok(sum)
+}
+
+fn closed_words(w: &Work) -> String {
+    match (w.state, &w.disposition) {
+        (CaseState::Reported, _) => "reported".into(),
+        (_, Some(d)) => format!("closed as {d}"),
+        _ => "closed".into(),
+    }
+}
+
+fn load_evidence(conn: &mut dyn Conn, case_id: &str) -> Result<HashSet<String>, CaseError> {
+    let mut set = HashSet::new();
+    for r in conn.query("SELECT txn_ids FROM case_alerts WHERE case_id = $1", &[case_id.into()])? {
+        if let Ok(v) = serde_json::from_str::<Vec<String>>(&r[0].string()) {
+            set.extend(v);
+        }
+    }
+    for r in conn.query("SELECT txn_id FROM case_payments WHERE case_id = $1", &[case_id.into()])? {
+        set.insert(r[0].string());
+    }
+    Ok(set)
+}
+
+/// An alert time as UTC (`...Z`), so that times from senders in different offsets compare
+/// as text in both databases.
+pub(crate) fn utc(t: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(t)
+        .map(|d| d.with_timezone(&chrono::Utc).to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_else(|_| t.to_string())
+}
+
+fn headline(a: &AlertIn) -> String {
+    let first = a.reasons.first().map(String::as_str).unwrap_or("no explanation given");
+    format!("{} {} (score {:.0}): {first}", a.typology, a.entity_type, a.score)
+}
