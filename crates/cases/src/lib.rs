@@ -12,15 +12,18 @@
 //! Library code: nothing here prints; times come from the caller's clock.
 
 mod audit;
+pub mod files;
 mod import;
 mod ops;
 mod query;
+mod report;
 mod schema;
 mod sql;
 
 pub use audit::{AuditRecord, ChainReport};
 pub use import::{AlertIn, ImportSummary, PaymentIn};
 pub use ops::{Disposition, DispositionRecord, RetentionRules, RetentionSummary};
+pub use report::{DraftEdits, Drafted};
 pub use query::{CaseDetail, CaseSummary, Filter, NoteView, Page, ReportView};
 pub use schema::SCHEMA_VERSION;
 

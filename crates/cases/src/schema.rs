@@ -134,7 +134,9 @@ CREATE TABLE reports (
     fiu_status TEXT,
     fiu_message TEXT,
     refers_to TEXT,
-    release_at TEXT
+    release_at TEXT,
+    -- The analyst's edits (narrative, indicators, added fields) as JSON, kept for redrafts.
+    edits TEXT
 );
 CREATE INDEX reports_case ON reports (case_id);
 INSERT INTO counters (name, value) VALUES ('report', 0);
@@ -143,6 +145,7 @@ CREATE TABLE customers (
     customer_id TEXT NOT NULL,
     kyc TEXT NOT NULL
 );
+CREATE TABLE counterparties (account_id TEXT PRIMARY KEY, data TEXT NOT NULL);
 ",
     ),
 ];

@@ -298,6 +298,84 @@ fn retention_deletes_and_records_it(kind: &str) {
     assert!(s.verify_audit().unwrap().problems.is_empty());
 }
 
+fn reporter() -> osecwatch_goaml::Reporter {
+    osecwatch_goaml::Reporter {
+        rentity_id: Some(4711),
+        rentity_branch: Some("HQ".into()),
+        institution_name: Some("Musterbank AG".into()),
+        swift: Some("MUSTDEFFXXX".into()),
+        currency_code_local: Some("EUR".into()),
+        person_first_name: Some("Erika".into()),
+        person_last_name: Some("Muster".into()),
+        person_email: Some("mlro@musterbank.example".into()),
+        address: Some("Hauptstr. 1".into()),
+        city: Some("Berlin".into()),
+        country_code: Some("DE".into()),
+        ..Default::default()
+    }
+}
+
+fn drafting_a_report_from_a_case(kind: &str) {
+    let f = Fixture::new(kind, "draft");
+    let mut s = f.open();
+    let pays: HashMap<_, _> = [pay("t1", "S1", "R1", 5000), pay("t2", "S1", "R2", 7000)].into_iter().collect();
+    s.import(&Actor::system(), &[alert("AL-1", "S1", 90.0, &["t1", "t2"])], &pays).unwrap();
+    s.put_kyc(&[osecwatch_goaml::Client {
+        account_id: "S1".into(),
+        customer_id: Some("K-1".into()),
+        first_name: Some("Max".into()),
+        last_name: Some("Beispiel".into()),
+        birthdate: Some("1970-05-04".into()),
+        ssn: Some("12345678901".into()),
+        nationality: Some("DE".into()),
+        residence: Some("DE".into()),
+        phone: Some("+49 30 1234567".into()),
+        occupation: Some("Engineer".into()),
+        iban: Some("DE89370400440532013000".into()),
+        opened: Some("2015-01-10".into()),
+        branch: Some("Köln".into()),
+        ..Default::default()
+    }])
+    .unwrap();
+    let bank = |id: &str, swift: Option<&str>| osecwatch_goaml::Counterparty {
+        account_id: id.into(),
+        institution_name: Some("BPI".into()),
+        swift: swift.map(str::to_string),
+        ..Default::default()
+    };
+    s.put_counterparties(&[bank("R1", Some("BOPIPHMM")), bank("R2", None)]).unwrap();
+    let c = s.list(&analyst(), &Filter::default()).unwrap().cases[0].clone();
+    let p = osecwatch_goaml::Profile::load("de").unwrap();
+    let bad = DraftEdits { indicators: Some(vec!["NOPE".into()]), ..Default::default() };
+    let e = s.draft_report(&analyst(), &c.case_id, c.version, &p, &reporter(), &bad, None).unwrap_err().to_string();
+    assert!(e.contains("NOPE") && e.contains("built-in de"), "{e}");
+    let d = s.draft_report(&analyst(), &c.case_id, c.version, &p, &reporter(), &DraftEdits::default(), None).unwrap();
+    assert_eq!(d.problems, vec!["transaction t2: to_account.swift or institution_code is required (beneficiary R2)".to_string()]);
+    assert!(d.narrative.contains("2 payment(s) totalling 120.00 EUR to 2 beneficiary account(s) in PH"), "{}", d.narrative);
+    assert_eq!(s.get(&analyst(), &c.case_id).unwrap().summary.state, CaseState::Open, "not ready for approval");
+    // The analyst fills the field the check named and edits the narrative.
+    let fix = DraftEdits {
+        narrative: Some("Edited by the analyst.".into()),
+        counterparties: vec![osecwatch_goaml::Counterparty { account_id: "R2".into(), swift: Some("BNORPHMM".into()), ..Default::default() }],
+        ..Default::default()
+    };
+    let d2 = s.draft_report(&analyst(), &c.case_id, d.version, &p, &reporter(), &fix, None).unwrap();
+    assert!(d2.problems.is_empty(), "{:?}", d2.problems);
+    assert_eq!(d2.report_id, d.report_id);
+    assert!(d2.xml.contains("<swift>BNORPHMM</swift>") && d2.xml.contains("<reason>Edited by the analyst.</reason>"));
+    assert_eq!(s.last_edits(&c.case_id).unwrap(), fix, "edits are kept for the next draft");
+    assert_eq!(s.get(&analyst(), &c.case_id).unwrap().summary.state, CaseState::PendingApproval);
+    s.approve(&supervisor(), &c.case_id, &d2.report_id, "2025-06-04T12:00:00Z").unwrap();
+    s.record_filing(&analyst(), &c.case_id, &d2.report_id, "acknowledged", Some("FIU-2025-77"), None).unwrap();
+    // A follow-up's report names the first one and its FIU reference.
+    let pays2: HashMap<_, _> = [pay("t3", "S1", "R1", 3000)].into_iter().collect();
+    s.import(&Actor::system(), &[alert("AL-2", "S1", 90.0, &["t3"])], &pays2).unwrap();
+    let fu = s.list(&analyst(), &Filter { state: Some(CaseState::Open), ..Default::default() }).unwrap().cases[0].clone();
+    let d3 = s.draft_report(&analyst(), &fu.case_id, fu.version, &p, &reporter(), &DraftEdits::default(), None).unwrap();
+    assert!(d3.xml.contains("<fiu_ref_number>FIU-2025-77</fiu_ref_number>"), "{}", d3.xml);
+    assert!(d3.narrative.starts_with(&format!("Follow-up to our report {} (FIU reference FIU-2025-77)", d2.report_id)), "{}", d3.narrative);
+}
+
 macro_rules! both {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -318,4 +396,5 @@ both!(
     audit_chain_detects_edits_and_cuts,
     older_database_is_migrated,
     retention_deletes_and_records_it,
+    drafting_a_report_from_a_case,
 );
