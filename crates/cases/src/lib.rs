@@ -22,8 +22,8 @@ mod sql;
 
 pub use audit::{AuditRecord, ChainReport};
 pub use import::{AlertIn, ImportSummary, PaymentIn};
-pub use ops::{Disposition, DispositionRecord, RetentionRules, RetentionSummary};
-pub use report::{DraftEdits, Drafted};
+pub use ops::{Disposition, Hold, DispositionRecord, RetentionRules, RetentionSummary};
+pub use report::{DraftEdits, Drafted, ReportSettings};
 pub use query::{CaseDetail, CaseSummary, Filter, NoteView, Page, ReportView};
 pub use schema::SCHEMA_VERSION;
 

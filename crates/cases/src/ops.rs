@@ -85,6 +85,20 @@ impl Default for RetentionRules {
     }
 }
 
+/// A block that follows an approved report: the reported customer's payments to the same
+/// recipients are held until the FIU consents or the waiting period ends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Hold {
+    /// The reported case.
+    pub case_id: String,
+    /// The customer.
+    pub sender_id: String,
+    /// The recipients of the reported payments.
+    pub recipients: Vec<String>,
+    /// Release time (UTC).
+    pub until: String,
+}
+
 /// What a retention run deleted.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct RetentionSummary {
@@ -499,9 +513,9 @@ impl Store {
         })
     }
 
-    /// Active blocks from approved reports: (case, sender, recipients, until) for every
-    /// reported sender case whose release time is still ahead.
-    pub fn holds(&mut self) -> Result<Vec<(String, String, Vec<String>, String)>, CaseError> {
+    /// Active blocks from approved reports: every reported sender case whose release time
+    /// is still ahead.
+    pub fn holds(&mut self) -> Result<Vec<Hold>, CaseError> {
         let now = self.now();
         let rows = self.conn.query(
             "SELECT c.id, c.entity_id, r.release_at FROM reports r JOIN cases c ON c.id = r.case_id WHERE r.state = 'approved' AND c.entity_type = 'sender' AND r.release_at > $1 ORDER BY c.id",
@@ -515,7 +529,7 @@ impl Store {
                 .iter()
                 .map(|x| x[0].string())
                 .collect();
-            out.push((r[0].string(), r[1].string(), rec, r[2].string()));
+            out.push(Hold { case_id: r[0].string(), sender_id: r[1].string(), recipients: rec, until: r[2].string() });
         }
         Ok(out)
     }

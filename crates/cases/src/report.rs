@@ -32,6 +32,17 @@ pub struct DraftEdits {
     pub action: Option<String>,
 }
 
+/// What every report of an institution is written with.
+#[derive(Debug, Clone)]
+pub struct ReportSettings {
+    /// The FIU profile.
+    pub profile: Profile,
+    /// The reporting institution.
+    pub reporter: Reporter,
+    /// An XSD to check against (else the profile's, if any).
+    pub xsd: Option<std::path::PathBuf>,
+}
+
 /// A drafted report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Drafted {
@@ -75,13 +86,12 @@ impl Store {
         actor: &Actor,
         case_id: &str,
         version: i64,
-        profile: &Profile,
-        reporter: &Reporter,
+        settings: &ReportSettings,
         edits: &DraftEdits,
-        xsd: Option<&std::path::Path>,
     ) -> Result<Drafted, CaseError> {
+        let (profile, reporter, xsd) = (&settings.profile, &settings.reporter, settings.xsd.as_deref());
         need_role(actor, &[Role::Analyst, Role::Supervisor, Role::Admin], "drafting a report")?;
-        let indicators = edits.indicators.clone().unwrap_or_else(|| Vec::new());
+        let indicators = edits.indicators.clone().unwrap_or_default();
         profile.check_indicators(&indicators).map_err(|e| CaseError::Invalid(e.to_string()))?;
         let now = self.now();
         let conn: &mut dyn Conn = self.conn.as_mut();

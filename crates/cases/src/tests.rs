@@ -219,7 +219,10 @@ fn four_eyes_and_filing(kind: &str) {
     assert_eq!((r.state.as_str(), r.approved_by.as_deref()), ("approved", Some("sven")));
     assert_eq!(s.get(&analyst(), &c.case_id).unwrap().summary.state, CaseState::Reported);
     let holds = s.holds().unwrap();
-    assert_eq!(holds, vec![(c.case_id.clone(), "S1".to_string(), vec!["R1".to_string()], "2025-06-04T12:00:00Z".to_string())]);
+    assert_eq!(
+        holds,
+        vec![Hold { case_id: c.case_id.clone(), sender_id: "S1".into(), recipients: vec!["R1".into()], until: "2025-06-04T12:00:00Z".into() }]
+    );
     let r = s.record_filing(&analyst(), &c.case_id, &rid, "acknowledged", Some("FIU-77"), None).unwrap();
     assert_eq!(r.fiu_ref.as_deref(), Some("FIU-77"));
     let (_, xml) = s.report_xml(&analyst(), &c.case_id, &rid).unwrap();
@@ -345,11 +348,11 @@ fn drafting_a_report_from_a_case(kind: &str) {
     };
     s.put_counterparties(&[bank("R1", Some("BOPIPHMM")), bank("R2", None)]).unwrap();
     let c = s.list(&analyst(), &Filter::default()).unwrap().cases[0].clone();
-    let p = osecwatch_goaml::Profile::load("de").unwrap();
+    let p = ReportSettings { profile: osecwatch_goaml::Profile::load("de").unwrap(), reporter: reporter(), xsd: None };
     let bad = DraftEdits { indicators: Some(vec!["NOPE".into()]), ..Default::default() };
-    let e = s.draft_report(&analyst(), &c.case_id, c.version, &p, &reporter(), &bad, None).unwrap_err().to_string();
+    let e = s.draft_report(&analyst(), &c.case_id, c.version, &p, &bad).unwrap_err().to_string();
     assert!(e.contains("NOPE") && e.contains("built-in de"), "{e}");
-    let d = s.draft_report(&analyst(), &c.case_id, c.version, &p, &reporter(), &DraftEdits::default(), None).unwrap();
+    let d = s.draft_report(&analyst(), &c.case_id, c.version, &p, &DraftEdits::default()).unwrap();
     assert_eq!(d.problems, vec!["transaction t2: to_account.swift or institution_code is required (beneficiary R2)".to_string()]);
     assert!(d.narrative.contains("2 payment(s) totalling 120.00 EUR to 2 beneficiary account(s) in PH"), "{}", d.narrative);
     assert_eq!(s.get(&analyst(), &c.case_id).unwrap().summary.state, CaseState::Open, "not ready for approval");
@@ -359,7 +362,7 @@ fn drafting_a_report_from_a_case(kind: &str) {
         counterparties: vec![osecwatch_goaml::Counterparty { account_id: "R2".into(), swift: Some("BNORPHMM".into()), ..Default::default() }],
         ..Default::default()
     };
-    let d2 = s.draft_report(&analyst(), &c.case_id, d.version, &p, &reporter(), &fix, None).unwrap();
+    let d2 = s.draft_report(&analyst(), &c.case_id, d.version, &p, &fix).unwrap();
     assert!(d2.problems.is_empty(), "{:?}", d2.problems);
     assert_eq!(d2.report_id, d.report_id);
     assert!(d2.xml.contains("<swift>BNORPHMM</swift>") && d2.xml.contains("<reason>Edited by the analyst.</reason>"));
@@ -371,7 +374,7 @@ fn drafting_a_report_from_a_case(kind: &str) {
     let pays2: HashMap<_, _> = [pay("t3", "S1", "R1", 3000)].into_iter().collect();
     s.import(&Actor::system(), &[alert("AL-2", "S1", 90.0, &["t3"])], &pays2).unwrap();
     let fu = s.list(&analyst(), &Filter { state: Some(CaseState::Open), ..Default::default() }).unwrap().cases[0].clone();
-    let d3 = s.draft_report(&analyst(), &fu.case_id, fu.version, &p, &reporter(), &DraftEdits::default(), None).unwrap();
+    let d3 = s.draft_report(&analyst(), &fu.case_id, fu.version, &p, &DraftEdits::default()).unwrap();
     assert!(d3.xml.contains("<fiu_ref_number>FIU-2025-77</fiu_ref_number>"), "{}", d3.xml);
     assert!(d3.narrative.starts_with(&format!("Follow-up to our report {} (FIU reference FIU-2025-77)", d2.report_id)), "{}", d3.narrative);
 }
