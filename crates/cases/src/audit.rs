@@ -79,7 +79,8 @@ impl Chain {
     pub(crate) fn flush(&mut self, conn: &mut dyn Conn) -> Result<(), CaseError> {
         const COLS: usize = 9;
         for chunk in self.pending.chunks(crate::MAX_PARAMS / COLS) {
-            let mut sql = String::from("INSERT INTO audit (seq, at, actor, role, action, case_id, detail, prev, hash) VALUES ");
+            let mut sql =
+                String::from("INSERT INTO audit (seq, at, actor, role, action, case_id, detail, prev, hash) VALUES ");
             let mut p: Vec<Value> = Vec::with_capacity(chunk.len() * COLS);
             for (i, (r, prev, h)) in chunk.iter().enumerate() {
                 crate::placeholders(&mut sql, i, COLS);

@@ -9,8 +9,24 @@ use std::path::Path;
 
 /// Columns of the customer file that reports use (besides `account_id`).
 pub const CUSTOMER_COLUMNS: &[&str] = &[
-    "customer_id", "first_name", "last_name", "name", "birthdate", "ssn", "nationality", "residence", "phone",
-    "occupation", "address", "city", "zip", "country", "iban", "opened", "currency", "branch",
+    "customer_id",
+    "first_name",
+    "last_name",
+    "name",
+    "birthdate",
+    "ssn",
+    "nationality",
+    "residence",
+    "phone",
+    "occupation",
+    "address",
+    "city",
+    "zip",
+    "country",
+    "iban",
+    "opened",
+    "currency",
+    "branch",
 ];
 
 /// Columns of the beneficiary file (besides `account_id`).
@@ -60,7 +76,10 @@ fn read_keyed(path: &Path, wanted: &[&str]) -> Result<Keyed<HashMap<String, Stri
         }
         out.read += 1;
         if rec.len() != names.len() {
-            out.rejected.push(LineReject { line, reason: format!("{} fields where the header has {}", rec.len(), names.len()) });
+            out.rejected.push(LineReject {
+                line,
+                reason: format!("{} fields where the header has {}", rec.len(), names.len()),
+            });
             continue;
         }
         let mut m = HashMap::new();

@@ -322,7 +322,13 @@ fn import_chunk(
                     w.state = CaseState::Open;
                     w.disposition = None;
                     w.dirty = true;
-                    chain.push(now, actor, "case_reopened", Some(&id), json!({"alert_id": a.alert_id, "why": why, "new_payments": fresh}));
+                    chain.push(
+                        now,
+                        actor,
+                        "case_reopened",
+                        Some(&id),
+                        json!({"alert_id": a.alert_id, "why": why, "new_payments": fresh}),
+                    );
                     sum.reopened += 1;
                     (id, "reopened")
                 }

@@ -22,9 +22,9 @@ mod sql;
 
 pub use audit::{AuditRecord, ChainReport};
 pub use import::{AlertIn, ImportSummary, PaymentIn};
-pub use ops::{Disposition, Hold, DispositionRecord, RetentionRules, RetentionSummary};
-pub use report::{DraftEdits, Drafted, ReportSettings};
+pub use ops::{Disposition, DispositionRecord, Hold, RetentionRules, RetentionSummary};
 pub use query::{CaseDetail, CaseSummary, Filter, NoteView, Page, ReportView};
+pub use report::{DraftEdits, Drafted, ReportSettings};
 pub use schema::SCHEMA_VERSION;
 
 use serde::{Deserialize, Serialize};
@@ -306,17 +306,15 @@ impl Store {
 
     /// The audit records of one case (its timeline), oldest first.
     pub fn audit_of(&mut self, case_id: &str) -> Result<Vec<AuditRecord>, CaseError> {
-        let rows =
-            self.conn.query(&format!("{} WHERE case_id = $1 ORDER BY seq", audit::SELECT), &[case_id.into()])?;
+        let rows = self.conn.query(&format!("{} WHERE case_id = $1 ORDER BY seq", audit::SELECT), &[case_id.into()])?;
         Ok(rows.iter().map(|r| audit::record_of(r)).collect())
     }
 
     /// The whole audit chain from `after` (exclusive), at most `limit` records.
     pub fn audit_page(&mut self, after: i64, limit: i64) -> Result<Vec<AuditRecord>, CaseError> {
-        let rows = self.conn.query(
-            &format!("{} WHERE seq > $1 ORDER BY seq LIMIT $2", audit::SELECT),
-            &[after.into(), limit.into()],
-        )?;
+        let rows = self
+            .conn
+            .query(&format!("{} WHERE seq > $1 ORDER BY seq LIMIT $2", audit::SELECT), &[after.into(), limit.into()])?;
         Ok(rows.iter().map(|r| audit::record_of(r)).collect())
     }
 

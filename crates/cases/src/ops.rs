@@ -131,7 +131,14 @@ fn check_version(conn: &mut dyn Conn, c: &CaseSummary, expected: i64) -> Result<
 }
 
 /// Apply `set` (SQL assignments from `$3` on) at `expected`, bumping the version.
-fn update(conn: &mut dyn Conn, case_id: &str, expected: i64, now: &str, set: &str, params: Vec<Value>) -> Result<i64, CaseError> {
+fn update(
+    conn: &mut dyn Conn,
+    case_id: &str,
+    expected: i64,
+    now: &str,
+    set: &str,
+    params: Vec<Value>,
+) -> Result<i64, CaseError> {
     let mut p: Vec<Value> = vec![case_id.into(), expected.into(), now.into()];
     p.extend(params);
     let sql = format!("UPDATE cases SET version = version + 1, updated_at = $3, {set} WHERE id = $1 AND version = $2");
@@ -181,32 +188,47 @@ impl Store {
     /// Assign the case to a user (or to nobody).
     pub fn assign(&mut self, actor: &Actor, case_id: &str, version: i64, to: Option<&str>) -> Result<i64, CaseError> {
         let to = to.map(|t| clean(t, "assignee", 128)).transpose()?;
-        self.change(actor, case_id, version, |conn, _, now, c| {
-            update(conn, case_id, version, now, "assignee = $4", vec![to.clone().into()])?;
-            Ok(json!({"from": c.assignee, "to": to}))
-        }, "assigned")
+        self.change(
+            actor,
+            case_id,
+            version,
+            |conn, _, now, c| {
+                update(conn, case_id, version, now, "assignee = $4", vec![to.clone().into()])?;
+                Ok(json!({"from": c.assignee, "to": to}))
+            },
+            "assigned",
+        )
     }
 
     /// Move between `open` and `investigating` (the other states have their own steps).
     pub fn transition(&mut self, actor: &Actor, case_id: &str, version: i64, to: CaseState) -> Result<i64, CaseError> {
-        self.change(actor, case_id, version, |conn, _, now, c| {
-            let ok = matches!((c.state, to), (CaseState::Open, CaseState::Investigating) | (CaseState::Investigating, CaseState::Open));
-            if !ok {
-                return Err(CaseError::Invalid(format!(
-                    "case {case_id} cannot go from {} to {} this way ({})",
-                    c.state.as_str(),
-                    to.as_str(),
-                    match to {
-                        CaseState::PendingApproval => "draft a report without problems",
-                        CaseState::Reported => "a supervisor approves the report",
-                        CaseState::Closed => "close it with a disposition",
-                        _ => "open <-> investigating only",
-                    }
-                )));
-            }
-            update(conn, case_id, version, now, "state = $4", vec![to.as_str().into()])?;
-            Ok(json!({"from": c.state.as_str(), "to": to.as_str()}))
-        }, "state_changed")
+        self.change(
+            actor,
+            case_id,
+            version,
+            |conn, _, now, c| {
+                let ok = matches!(
+                    (c.state, to),
+                    (CaseState::Open, CaseState::Investigating) | (CaseState::Investigating, CaseState::Open)
+                );
+                if !ok {
+                    return Err(CaseError::Invalid(format!(
+                        "case {case_id} cannot go from {} to {} this way ({})",
+                        c.state.as_str(),
+                        to.as_str(),
+                        match to {
+                            CaseState::PendingApproval => "draft a report without problems",
+                            CaseState::Reported => "a supervisor approves the report",
+                            CaseState::Closed => "close it with a disposition",
+                            _ => "open <-> investigating only",
+                        }
+                    )));
+                }
+                update(conn, case_id, version, now, "state = $4", vec![to.as_str().into()])?;
+                Ok(json!({"from": c.state.as_str(), "to": to.as_str()}))
+            },
+            "state_changed",
+        )
     }
 
     /// Close with a disposition (a false positive needs a reason).
@@ -243,22 +265,45 @@ impl Store {
     }
 
     /// Snooze until a time (RFC 3339), with a reason; the queue hides it until then.
-    pub fn snooze(&mut self, actor: &Actor, case_id: &str, version: i64, until: &str, reason: &str) -> Result<i64, CaseError> {
+    pub fn snooze(
+        &mut self,
+        actor: &Actor,
+        case_id: &str,
+        version: i64,
+        until: &str,
+        reason: &str,
+    ) -> Result<i64, CaseError> {
         let until = chrono::DateTime::parse_from_rfc3339(until)
             .map_err(|_| CaseError::Invalid(format!("snooze until `{until}`: not an RFC 3339 time")))?
             .with_timezone(&chrono::Utc)
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let reason = clean(reason, "snooze reason", 1000)?;
-        self.change(actor, case_id, version, |conn, _, now, c| {
-            if !c.state.active() {
-                return Err(CaseError::Invalid(format!("case {case_id} is {}; only active cases are snoozed", c.state.as_str())));
-            }
-            if until.as_str() <= now {
-                return Err(CaseError::Invalid("snooze until a time in the past".into()));
-            }
-            update(conn, case_id, version, now, "snoozed_until = $4, snooze_reason = $5", vec![until.as_str().into(), reason.as_str().into()])?;
-            Ok(json!({"until": until, "reason": reason}))
-        }, "snoozed")
+        self.change(
+            actor,
+            case_id,
+            version,
+            |conn, _, now, c| {
+                if !c.state.active() {
+                    return Err(CaseError::Invalid(format!(
+                        "case {case_id} is {}; only active cases are snoozed",
+                        c.state.as_str()
+                    )));
+                }
+                if until.as_str() <= now {
+                    return Err(CaseError::Invalid("snooze until a time in the past".into()));
+                }
+                update(
+                    conn,
+                    case_id,
+                    version,
+                    now,
+                    "snoozed_until = $4, snooze_reason = $5",
+                    vec![until.as_str().into(), reason.as_str().into()],
+                )?;
+                Ok(json!({"until": until, "reason": reason}))
+            },
+            "snoozed",
+        )
     }
 
     /// Add a note (no version needed: notes only add).
@@ -283,7 +328,10 @@ impl Store {
         let tag = clean(tag, "tag", 64)?;
         self.write(|conn, chain, now| {
             load(conn, case_id, now)?;
-            conn.exec("INSERT INTO tags (case_id, tag) VALUES ($1, $2) ON CONFLICT DO NOTHING", &[case_id.into(), tag.as_str().into()])?;
+            conn.exec(
+                "INSERT INTO tags (case_id, tag) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                &[case_id.into(), tag.as_str().into()],
+            )?;
             chain.push(now, actor, "tagged", Some(case_id), json!({"tag": tag}));
             Ok(())
         })
@@ -319,13 +367,18 @@ impl Store {
         need_role(actor, STAFF, "reading an attachment")?;
         let path = self.attachments.join(sha);
         self.write(|conn, chain, now| {
-            let r = conn.query("SELECT name FROM attachments WHERE case_id = $1 AND sha256 = $2", &[case_id.into(), sha.into()])?;
+            let r = conn.query(
+                "SELECT name FROM attachments WHERE case_id = $1 AND sha256 = $2",
+                &[case_id.into(), sha.into()],
+            )?;
             if r.is_empty() {
                 return Err(CaseError::NotFound(format!("attachment {sha} of case {case_id}")));
             }
             let bytes = std::fs::read(&path).map_err(|source| CaseError::Io { path: path.clone(), source })?;
             if hex::encode(Sha256::digest(&bytes)) != sha {
-                return Err(CaseError::Invalid(format!("attachment {sha}: the stored file no longer matches its SHA-256")));
+                return Err(CaseError::Invalid(format!(
+                    "attachment {sha}: the stored file no longer matches its SHA-256"
+                )));
             }
             chain.push(now, actor, "attachment_read", Some(case_id), json!({"sha256": sha}));
             Ok(bytes)
@@ -387,7 +440,13 @@ impl Store {
     }
 
     /// A supervisor sends the draft back with a comment; the case returns to `investigating`.
-    pub fn return_report(&mut self, actor: &Actor, case_id: &str, report_id: &str, comment: &str) -> Result<(), CaseError> {
+    pub fn return_report(
+        &mut self,
+        actor: &Actor,
+        case_id: &str,
+        report_id: &str,
+        comment: &str,
+    ) -> Result<(), CaseError> {
         need_role(actor, &[Role::Supervisor, Role::Admin], "returning a report")?;
         let comment = clean(comment, "comment", 4000)?;
         self.write(|conn, chain, now| {
@@ -396,7 +455,10 @@ impl Store {
             if r.state != "draft" {
                 return Err(CaseError::Invalid(format!("report {report_id} is {}, not a draft", r.state)));
             }
-            conn.exec("UPDATE reports SET state = 'returned', returned_comment = $1 WHERE id = $2", &[comment.as_str().into(), report_id.into()])?;
+            conn.exec(
+                "UPDATE reports SET state = 'returned', returned_comment = $1 WHERE id = $2",
+                &[comment.as_str().into(), report_id.into()],
+            )?;
             let v = update(conn, case_id, c.version, now, "state = 'investigating'", vec![])?;
             chain.push(now, actor, "report_returned", Some(case_id), json!({"report": report_id, "version": v}));
             Ok(())
@@ -406,7 +468,13 @@ impl Store {
     /// A supervisor other than the drafter approves: the report is final and the case
     /// `reported`. `release_at` is when the block on the customer's payments to the same
     /// recipients ends (FIU consent or the legal waiting period).
-    pub fn approve(&mut self, actor: &Actor, case_id: &str, report_id: &str, release_at: &str) -> Result<ReportView, CaseError> {
+    pub fn approve(
+        &mut self,
+        actor: &Actor,
+        case_id: &str,
+        report_id: &str,
+        release_at: &str,
+    ) -> Result<ReportView, CaseError> {
         need_role(actor, &[Role::Supervisor, Role::Admin], "approving a report")?;
         self.write(|conn, chain, now| {
             let c = load(conn, case_id, now)?;
@@ -441,7 +509,12 @@ impl Store {
     }
 
     /// The report's XML, for download; recorded in the audit with the user.
-    pub fn report_xml(&mut self, actor: &Actor, case_id: &str, report_id: &str) -> Result<(ReportView, String), CaseError> {
+    pub fn report_xml(
+        &mut self,
+        actor: &Actor,
+        case_id: &str,
+        report_id: &str,
+    ) -> Result<(ReportView, String), CaseError> {
         need_role(actor, STAFF, "downloading a report")?;
         self.write(|conn, chain, _now| {
             let r = report_in(conn, case_id, report_id)?;
@@ -525,7 +598,10 @@ impl Store {
         for r in rows {
             let rec = self
                 .conn
-                .query("SELECT DISTINCT recipient_id FROM case_payments WHERE case_id = $1 ORDER BY recipient_id", &[r[0].clone()])?
+                .query(
+                    "SELECT DISTINCT recipient_id FROM case_payments WHERE case_id = $1 ORDER BY recipient_id",
+                    &[r[0].clone()],
+                )?
                 .iter()
                 .map(|x| x[0].string())
                 .collect();
@@ -591,7 +667,9 @@ impl Store {
                     crate::placeholders(&mut sql, i, 3);
                     p.extend([a.as_str().into(), c.as_str().into(), k.to_string().into()]);
                 }
-                sql.push_str(" ON CONFLICT (account_id) DO UPDATE SET customer_id = excluded.customer_id, kyc = excluded.kyc");
+                sql.push_str(
+                    " ON CONFLICT (account_id) DO UPDATE SET customer_id = excluded.customer_id, kyc = excluded.kyc",
+                );
                 n += conn.exec(&sql, &p)?;
             }
             chain.push(now, &actor, "customers_loaded", None, json!({"accounts": rows.len()}));
@@ -601,12 +679,16 @@ impl Store {
 
     /// A customer's KYC fields by account id.
     pub fn customer(&mut self, account_id: &str) -> Result<Option<(String, serde_json::Value)>, CaseError> {
-        let r = self.conn.query("SELECT customer_id, kyc FROM customers WHERE account_id = $1", &[account_id.into()])?;
+        let r =
+            self.conn.query("SELECT customer_id, kyc FROM customers WHERE account_id = $1", &[account_id.into()])?;
         Ok(r.first().map(|r| (r[0].string(), serde_json::from_str(&r[1].string()).unwrap_or_default())))
     }
 }
 
 fn report_in(conn: &mut dyn Conn, case_id: &str, report_id: &str) -> Result<ReportView, CaseError> {
-    let r = conn.query(&format!("SELECT {REPORT_COLS} FROM reports WHERE id = $1 AND case_id = $2"), &[report_id.into(), case_id.into()])?;
+    let r = conn.query(
+        &format!("SELECT {REPORT_COLS} FROM reports WHERE id = $1 AND case_id = $2"),
+        &[report_id.into(), case_id.into()],
+    )?;
     r.first().map(report_of).ok_or_else(|| CaseError::NotFound(format!("report {report_id} of case {case_id}")))
 }

@@ -215,7 +215,12 @@ pub(crate) fn need_role(actor: &Actor, roles: &[Role], what: &str) -> Result<(),
     if roles.contains(&actor.role) {
         Ok(())
     } else {
-        Err(CaseError::Forbidden(format!("{what} needs the role {}; {} is {}", roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(" or "), actor.user, actor.role.as_str())))
+        Err(CaseError::Forbidden(format!(
+            "{what} needs the role {}; {} is {}",
+            roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(" or "),
+            actor.user,
+            actor.role.as_str()
+        )))
     }
 }
 

@@ -6,7 +6,7 @@
 use crate::query::{need_role, payments_of};
 use crate::sql::Conn;
 use crate::{Actor, CaseError, Role, Store};
-use osecwatch_goaml::{Client, Counterparty, NarrativeFacts, Profile, Reporter, ReportInput, Transaction};
+use osecwatch_goaml::{Client, Counterparty, NarrativeFacts, Profile, ReportInput, Reporter, Transaction};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
@@ -100,7 +100,8 @@ impl Store {
             &[case_id.into()],
         )?;
         let row = r.first().ok_or_else(|| CaseError::NotFound(format!("case {case_id}")))?;
-        let (entity_type, entity_id, typology, follows) = (row[0].string(), row[1].string(), row[2].string(), row[3].opt());
+        let (entity_type, entity_id, typology, follows) =
+            (row[0].string(), row[1].string(), row[2].string(), row[3].opt());
         let indicators = if edits.indicators.is_some() { indicators } else { profile.indicators_for(&typology) };
         let payments = payments_of(conn, case_id)?;
         let mut reasons: Vec<(f64, String)> = Vec::new();
@@ -117,7 +118,10 @@ impl Store {
         let mut counterparties: BTreeMap<String, Counterparty> = BTreeMap::new();
         for p in &payments {
             if !clients.contains_key(&p.sender_id) {
-                let kyc = conn.query("SELECT customer_id, kyc FROM customers WHERE account_id = $1", &[p.sender_id.as_str().into()])?;
+                let kyc = conn.query(
+                    "SELECT customer_id, kyc FROM customers WHERE account_id = $1",
+                    &[p.sender_id.as_str().into()],
+                )?;
                 let mut c: Client = kyc
                     .first()
                     .and_then(|k| serde_json::from_str(&k[1].string()).ok())
@@ -129,7 +133,10 @@ impl Store {
                 clients.insert(p.sender_id.clone(), c);
             }
             if !counterparties.contains_key(&p.recipient_id) {
-                let d = conn.query("SELECT data FROM counterparties WHERE account_id = $1", &[p.recipient_id.as_str().into()])?;
+                let d = conn.query(
+                    "SELECT data FROM counterparties WHERE account_id = $1",
+                    &[p.recipient_id.as_str().into()],
+                )?;
                 let mut c: Counterparty = d
                     .first()
                     .and_then(|k| serde_json::from_str(&k[0].string()).ok())
@@ -241,13 +248,16 @@ impl Store {
         let (report_id, version) =
             self.save_draft(actor, case_id, version, &profile.name, &narrative, &xml, &problems, refers.as_deref())?;
         let edits_json = serde_json::to_string(edits).unwrap_or_default();
-        self.conn.exec("UPDATE reports SET edits = $1 WHERE id = $2", &[edits_json.into(), report_id.as_str().into()])?;
+        self.conn
+            .exec("UPDATE reports SET edits = $1 WHERE id = $2", &[edits_json.into(), report_id.as_str().into()])?;
         Ok(Drafted { report_id, version, problems, warnings, narrative, xml })
     }
 
     /// The edits saved with the case's latest report (to redraft from them).
     pub fn last_edits(&mut self, case_id: &str) -> Result<DraftEdits, CaseError> {
-        let r = self.conn.query("SELECT edits FROM reports WHERE case_id = $1 ORDER BY id DESC LIMIT 1", &[case_id.into()])?;
+        let r = self
+            .conn
+            .query("SELECT edits FROM reports WHERE case_id = $1 ORDER BY id DESC LIMIT 1", &[case_id.into()])?;
         Ok(r.first().and_then(|r| serde_json::from_str(&r[0].string()).ok()).unwrap_or_default())
     }
 
@@ -255,7 +265,13 @@ impl Store {
     pub fn put_kyc(&mut self, clients: &[Client]) -> Result<u64, CaseError> {
         let rows: Vec<(String, String, serde_json::Value)> = clients
             .iter()
-            .map(|c| (c.account_id.clone(), c.customer_id.clone().unwrap_or_default(), serde_json::to_value(c).unwrap_or_default()))
+            .map(|c| {
+                (
+                    c.account_id.clone(),
+                    c.customer_id.clone().unwrap_or_default(),
+                    serde_json::to_value(c).unwrap_or_default(),
+                )
+            })
             .collect();
         self.put_customers(&rows)
     }

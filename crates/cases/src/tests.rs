@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 static N: AtomicU32 = AtomicU32::new(0);
 
 pub(crate) fn pg_url() -> String {
-    std::env::var("OSECWATCH_TEST_POSTGRES").unwrap_or_else(|_| "host=127.0.0.1 port=5432 user=postgres dbname=test".into())
+    std::env::var("OSECWATCH_TEST_POSTGRES")
+        .unwrap_or_else(|_| "host=127.0.0.1 port=5432 user=postgres dbname=test".into())
 }
 
 /// A fresh database of the given kind, and a function that opens another connection to it.
@@ -25,7 +26,8 @@ impl Fixture {
             "sqlite" => Backend::Sqlite(dir.path().join("cases.sqlite")),
             _ => {
                 let schema = format!("t_{name}_{}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
-                let mut c = ::postgres::Client::connect(&pg_url(), ::postgres::NoTls).expect("PostgreSQL on 127.0.0.1:5432 (scripts/services.sh starts it)");
+                let mut c = ::postgres::Client::connect(&pg_url(), ::postgres::NoTls)
+                    .expect("PostgreSQL on 127.0.0.1:5432 (scripts/services.sh starts it)");
                 c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).expect("drop schema");
                 Backend::Postgres { url: pg_url(), schema: Some(schema) }
             }
@@ -34,7 +36,9 @@ impl Fixture {
     }
     fn open(&self) -> Store {
         let mut s = Store::open(&self.backend, self.dir.path()).expect("open store");
-        s.set_clock(Box::new(|| chrono::DateTime::parse_from_rfc3339("2025-06-01T12:00:00Z").unwrap().with_timezone(&chrono::Utc)));
+        s.set_clock(Box::new(|| {
+            chrono::DateTime::parse_from_rfc3339("2025-06-01T12:00:00Z").unwrap().with_timezone(&chrono::Utc)
+        }));
         s
     }
 }
@@ -96,7 +100,8 @@ fn supervisor() -> Actor {
 fn import_joins_and_counts(kind: &str) {
     let f = Fixture::new(kind, "import");
     let mut s = f.open();
-    let pays: HashMap<_, _> = [pay("t1", "S1", "R1", 5000), pay("t2", "S1", "R2", 7000), pay("t3", "S2", "R1", 1000)].into_iter().collect();
+    let pays: HashMap<_, _> =
+        [pay("t1", "S1", "R1", 5000), pay("t2", "S1", "R2", 7000), pay("t3", "S2", "R1", 1000)].into_iter().collect();
     let mut second = alert("AL-2", "S1", 70.0, &["t2"]);
     second.typology = "OSEC-ESCALATION".into();
     let alerts = vec![alert("AL-1", "S1", 60.0, &["t1"]), second, alert("AL-3", "S2", 50.0, &["t3"])];
@@ -136,7 +141,13 @@ fn closed_false_positive_reopens_only_with_new_payments(kind: &str) {
     let none = HashMap::new();
     s.import(&Actor::system(), &[alert("AL-1", "S1", 60.0, &["t1", "t2"])], &none).unwrap();
     let c = s.list(&analyst(), &Filter::default()).unwrap().cases[0].clone();
-    assert!(matches!(s.close(&analyst(), &c.case_id, c.version, Disposition::FalsePositive, None), Err(CaseError::Invalid(_))), "a false positive needs a reason");
+    assert!(
+        matches!(
+            s.close(&analyst(), &c.case_id, c.version, Disposition::FalsePositive, None),
+            Err(CaseError::Invalid(_))
+        ),
+        "a false positive needs a reason"
+    );
     s.close(&analyst(), &c.case_id, c.version, Disposition::FalsePositive, Some("pays his mother monthly")).unwrap();
     // The same evidence: filed, not re-opened.
     let r = s.import(&Actor::system(), &[alert("AL-9", "S1", 65.0, &["t2", "t1"])], &none).unwrap();
@@ -175,7 +186,11 @@ fn stale_version_is_refused_with_the_changes(kind: &str) {
     }
     b.transition(&Actor::new("bert", Role::Analyst), &seen.case_id, v2, CaseState::Investigating).unwrap();
     let d = a.get(&analyst(), &seen.case_id).unwrap();
-    assert_eq!((d.summary.state, d.summary.assignee.as_deref()), (CaseState::Investigating, Some("anna")), "no lost update");
+    assert_eq!(
+        (d.summary.state, d.summary.assignee.as_deref()),
+        (CaseState::Investigating, Some("anna")),
+        "no lost update"
+    );
 }
 
 fn concurrent_imports_make_one_case(kind: &str) {
@@ -207,21 +222,31 @@ fn four_eyes_and_filing(kind: &str) {
     s.import(&Actor::system(), &[alert("AL-1", "S1", 90.0, &["t1"])], &pays).unwrap();
     let c = s.list(&analyst(), &Filter::default()).unwrap().cases[0].clone();
     // With problems the draft stays in investigation and cannot be approved.
-    let (rid, v) = s.save_draft(&analyst(), &c.case_id, c.version, "generic", "n", "<report/>", &["birthdate missing".into()], None).unwrap();
+    let (rid, v) = s
+        .save_draft(&analyst(), &c.case_id, c.version, "generic", "n", "<report/>", &["birthdate missing".into()], None)
+        .unwrap();
     assert!(matches!(s.approve(&supervisor(), &c.case_id, &rid, "2025-06-04T12:00:00Z"), Err(CaseError::Invalid(_))));
     let (rid2, _) = s.save_draft(&analyst(), &c.case_id, v, "generic", "n2", "<report/>", &[], None).unwrap();
     assert_eq!(rid, rid2, "a redraft replaces the draft");
     // The drafter cannot approve, whatever their role; an analyst cannot approve at all.
     let self_approve = s.approve(&Actor::new("anna", Role::Admin), &c.case_id, &rid, "2025-06-04T12:00:00Z");
     assert!(matches!(&self_approve, Err(CaseError::Forbidden(m)) if m.contains("four eyes")), "{self_approve:?}");
-    assert!(matches!(s.approve(&Actor::new("bert", Role::Analyst), &c.case_id, &rid, "x"), Err(CaseError::Forbidden(_))));
+    assert!(matches!(
+        s.approve(&Actor::new("bert", Role::Analyst), &c.case_id, &rid, "x"),
+        Err(CaseError::Forbidden(_))
+    ));
     let r = s.approve(&supervisor(), &c.case_id, &rid, "2025-06-04T12:00:00Z").unwrap();
     assert_eq!((r.state.as_str(), r.approved_by.as_deref()), ("approved", Some("sven")));
     assert_eq!(s.get(&analyst(), &c.case_id).unwrap().summary.state, CaseState::Reported);
     let holds = s.holds().unwrap();
     assert_eq!(
         holds,
-        vec![Hold { case_id: c.case_id.clone(), sender_id: "S1".into(), recipients: vec!["R1".into()], until: "2025-06-04T12:00:00Z".into() }]
+        vec![Hold {
+            case_id: c.case_id.clone(),
+            sender_id: "S1".into(),
+            recipients: vec!["R1".into()],
+            until: "2025-06-04T12:00:00Z".into()
+        }]
     );
     let r = s.record_filing(&analyst(), &c.case_id, &rid, "acknowledged", Some("FIU-77"), None).unwrap();
     assert_eq!(r.fiu_ref.as_deref(), Some("FIU-77"));
@@ -282,14 +307,21 @@ fn older_database_is_migrated(kind: &str) {
 fn retention_deletes_and_records_it(kind: &str) {
     let f = Fixture::new(kind, "retention");
     let mut s = f.open();
-    s.import(&Actor::system(), &[alert("AL-1", "S1", 60.0, &["t1"]), alert("AL-2", "S2", 60.0, &["t2"])], &HashMap::new()).unwrap();
+    s.import(
+        &Actor::system(),
+        &[alert("AL-1", "S1", 60.0, &["t1"]), alert("AL-2", "S2", 60.0, &["t2"])],
+        &HashMap::new(),
+    )
+    .unwrap();
     let c = s.list(&analyst(), &Filter { entity: Some("S1".into()), ..Default::default() }).unwrap().cases[0].clone();
     let sha = s.attach(&analyst(), &c.case_id, "kyc.pdf", b"%PDF-1.4 statement").unwrap();
     assert_eq!(s.attachment(&analyst(), &c.case_id, &sha).unwrap(), b"%PDF-1.4 statement");
     s.close(&analyst(), &c.case_id, c.version, Disposition::NoAction, None).unwrap();
     assert!(matches!(s.retention(&analyst(), &RetentionRules::default()), Err(CaseError::Forbidden(_))));
     assert_eq!(s.retention(&Actor::system(), &RetentionRules::default()).unwrap().cases, 0, "not yet five years");
-    s.set_clock(Box::new(|| chrono::DateTime::parse_from_rfc3339("2030-06-03T12:00:00Z").unwrap().with_timezone(&chrono::Utc)));
+    s.set_clock(Box::new(|| {
+        chrono::DateTime::parse_from_rfc3339("2030-06-03T12:00:00Z").unwrap().with_timezone(&chrono::Utc)
+    }));
     let r = s.retention(&Actor::system(), &RetentionRules::default()).unwrap();
     assert_eq!((r.cases, r.attachment_files), (1, 1));
     assert!(matches!(s.get(&analyst(), &c.case_id), Err(CaseError::NotFound(_))));
@@ -353,13 +385,24 @@ fn drafting_a_report_from_a_case(kind: &str) {
     let e = s.draft_report(&analyst(), &c.case_id, c.version, &p, &bad).unwrap_err().to_string();
     assert!(e.contains("NOPE") && e.contains("built-in de"), "{e}");
     let d = s.draft_report(&analyst(), &c.case_id, c.version, &p, &DraftEdits::default()).unwrap();
-    assert_eq!(d.problems, vec!["transaction t2: to_account.swift or institution_code is required (beneficiary R2)".to_string()]);
-    assert!(d.narrative.contains("2 payment(s) totalling 120.00 EUR to 2 beneficiary account(s) in PH"), "{}", d.narrative);
+    assert_eq!(
+        d.problems,
+        vec!["transaction t2: to_account.swift or institution_code is required (beneficiary R2)".to_string()]
+    );
+    assert!(
+        d.narrative.contains("2 payment(s) totalling 120.00 EUR to 2 beneficiary account(s) in PH"),
+        "{}",
+        d.narrative
+    );
     assert_eq!(s.get(&analyst(), &c.case_id).unwrap().summary.state, CaseState::Open, "not ready for approval");
     // The analyst fills the field the check named and edits the narrative.
     let fix = DraftEdits {
         narrative: Some("Edited by the analyst.".into()),
-        counterparties: vec![osecwatch_goaml::Counterparty { account_id: "R2".into(), swift: Some("BNORPHMM".into()), ..Default::default() }],
+        counterparties: vec![osecwatch_goaml::Counterparty {
+            account_id: "R2".into(),
+            swift: Some("BNORPHMM".into()),
+            ..Default::default()
+        }],
         ..Default::default()
     };
     let d2 = s.draft_report(&analyst(), &c.case_id, d.version, &p, &fix).unwrap();
@@ -373,10 +416,15 @@ fn drafting_a_report_from_a_case(kind: &str) {
     // A follow-up's report names the first one and its FIU reference.
     let pays2: HashMap<_, _> = [pay("t3", "S1", "R1", 3000)].into_iter().collect();
     s.import(&Actor::system(), &[alert("AL-2", "S1", 90.0, &["t3"])], &pays2).unwrap();
-    let fu = s.list(&analyst(), &Filter { state: Some(CaseState::Open), ..Default::default() }).unwrap().cases[0].clone();
+    let fu =
+        s.list(&analyst(), &Filter { state: Some(CaseState::Open), ..Default::default() }).unwrap().cases[0].clone();
     let d3 = s.draft_report(&analyst(), &fu.case_id, fu.version, &p, &DraftEdits::default()).unwrap();
     assert!(d3.xml.contains("<fiu_ref_number>FIU-2025-77</fiu_ref_number>"), "{}", d3.xml);
-    assert!(d3.narrative.starts_with(&format!("Follow-up to our report {} (FIU reference FIU-2025-77)", d2.report_id)), "{}", d3.narrative);
+    assert!(
+        d3.narrative.starts_with(&format!("Follow-up to our report {} (FIU reference FIU-2025-77)", d2.report_id)),
+        "{}",
+        d3.narrative
+    );
 }
 
 macro_rules! both {

@@ -1,6 +1,7 @@
 //! `osecwatch`: the command-line front of the engine. Each subcommand wires library crates
 //! together; all printing and exit codes live here, never in the libraries.
 
+mod cases;
 mod clockopts;
 mod convert;
 mod eval;
@@ -49,6 +50,10 @@ enum Command {
     Convert(convert::ConvertArgs),
     /// Validate ISO 20022 files against the official XSDs and say why they fail.
     Validate(validate::ValidateArgs),
+    /// Cases: alerts gathered for investigation, dispositions, goAML reports.
+    Cases(cases::CasesArgs),
+    /// Users and their tokens for case work.
+    Users(cases::UsersArgs),
     /// List the shipped scenario presets.
     Scenarios,
 }
@@ -102,6 +107,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Serve(a) => serve::run_serve(a),
         Command::Audit(c) => serve::run_audit(c),
         Command::Tune(a) => eval::run_tune(a),
+        Command::Cases(a) => cases::run_cases(a),
+        Command::Users(a) => cases::run_users(a),
         Command::Validate(a) => {
             let code = validate::run_validate(a)?;
             if code != 0 {

@@ -210,7 +210,9 @@ pub fn check(r: &ReportInput, p: &Profile) -> Vec<String> {
         out.push(format!("report: reason has {chars} characters, at most {} are allowed", p.narrative_max_chars));
     }
     if r.transactions.is_empty() {
-        out.push("report: no transaction to report (an STR needs at least one; the case has no payment details)".into());
+        out.push(
+            "report: no transaction to report (an STR needs at least one; the case has no payment details)".into(),
+        );
     }
     if r.indicators.is_empty() {
         out.push("report: report_indicators needs at least one indicator code".into());
@@ -222,7 +224,11 @@ pub fn check(r: &ReportInput, p: &Profile) -> Vec<String> {
     }
     for f in &p.mandatory.fields {
         if f == "reporting_person.email" {
-            need(&mut out, &rep.person_email, &format!("report: reporting_person.email is required by profile {}", p.name));
+            need(
+                &mut out,
+                &rep.person_email,
+                &format!("report: reporting_person.email is required by profile {}", p.name),
+            );
         }
     }
     for c in &r.clients {
@@ -267,6 +273,8 @@ pub fn check(r: &ReportInput, p: &Profile) -> Vec<String> {
             }
         }
     }
+    let mut first_to: std::collections::BTreeMap<&str, &str> = Default::default();
+    let mut count_to: std::collections::HashMap<&str, usize> = Default::default();
     for t in &r.transactions {
         let at = format!("transaction {}", t.number);
         if t.number.is_empty() || t.number.chars().count() > 100 {
@@ -293,16 +301,29 @@ pub fn check(r: &ReportInput, p: &Profile) -> Vec<String> {
         if !r.clients.iter().any(|c| c.account_id == t.from_account) {
             out.push(format!("{at}: the paying account {} is not among the report's customers", t.from_account));
         }
-        match r.counterparties.iter().find(|c| c.account_id == t.to_account) {
-            None => out.push(format!("{at}: beneficiary {} has no details", t.to_account)),
+        first_to.entry(t.to_account.as_str()).or_insert(t.number.as_str());
+        *count_to.entry(t.to_account.as_str()).or_default() += 1;
+    }
+    // Beneficiary problems are the beneficiary's, not each payment's: said once, naming the
+    // first payment and how many more go to it.
+    for (to, first) in &first_to {
+        let n = count_to[to];
+        let at = if n > 1 { format!("transaction {first} and {} more", n - 1) } else { format!("transaction {first}") };
+        match r.counterparties.iter().find(|c| c.account_id == *to) {
+            None => out.push(format!("{at}: beneficiary {to} has no details")),
             Some(c) => {
                 if c.institution_name.as_deref().is_none_or(str::is_empty) {
                     out.push(format!("{at}: to_account.institution_name is required (beneficiary {})", c.account_id));
                 }
-                if c.swift.as_deref().is_none_or(str::is_empty) && c.institution_code.as_deref().is_none_or(str::is_empty) {
-                    out.push(format!("{at}: to_account.swift or institution_code is required (beneficiary {})", c.account_id));
+                if c.swift.as_deref().is_none_or(str::is_empty)
+                    && c.institution_code.as_deref().is_none_or(str::is_empty)
+                {
+                    out.push(format!(
+                        "{at}: to_account.swift or institution_code is required (beneficiary {})",
+                        c.account_id
+                    ));
                 }
-                if let Some(s) = &c.swift {
+                if let Some(s) = c.swift.as_deref().filter(|s| !s.is_empty()) {
                     if !(s.len() == 8 || s.len() == 11) || !s.bytes().all(|b| b.is_ascii_alphanumeric()) {
                         out.push(format!("{at}: to_account.swift `{s}` is not a BIC (8 or 11 letters and digits)"));
                     }

@@ -50,7 +50,9 @@ pub fn draft_narrative(f: &NarrativeFacts, max_chars: usize) -> String {
     let day = |t: &str| t.get(..10).unwrap_or(t).to_string();
     let mut s = String::new();
     if let Some(first) = &f.follows {
-        s.push_str(&format!("Follow-up to our report {first} on the same customer: further payments after that report.\n\n"));
+        s.push_str(&format!(
+            "Follow-up to our report {first} on the same customer: further payments after that report.\n\n"
+        ));
     }
     let who = if f.entity_type == "recipient" {
         format!("beneficiary account {} (paid by {} of our customers)", f.entity_id, f.payers)

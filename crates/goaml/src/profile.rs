@@ -127,8 +127,8 @@ impl Profile {
 
     /// Parse and check a profile's text (`source` names it in errors).
     pub fn parse(text: &str, source: &str) -> Result<Profile, ProfileError> {
-        let mut p: Profile =
-            toml::from_str(text).map_err(|e| ProfileError::Invalid { file: source.to_string(), message: e.to_string() })?;
+        let mut p: Profile = toml::from_str(text)
+            .map_err(|e| ProfileError::Invalid { file: source.to_string(), message: e.to_string() })?;
         p.source = source.to_string();
         for (typ, codes) in &p.typology_indicators {
             for c in codes {
@@ -143,11 +143,18 @@ impl Profile {
         }
         for f in &p.mandatory.fields {
             if !matches!(f.as_str(), "from_account.iban" | "reporting_person.email") {
-                return Err(ProfileError::UnknownCode { file: source.to_string(), what: "mandatory field".into(), code: f.clone() });
+                return Err(ProfileError::UnknownCode {
+                    file: source.to_string(),
+                    what: "mandatory field".into(),
+                    code: f.clone(),
+                });
             }
         }
         if p.narrative_max_chars == 0 || p.narrative_max_chars > 8000 {
-            return Err(ProfileError::Invalid { file: source.to_string(), message: "narrative_max_chars must be 1..=8000 (the schema's limit)".into() });
+            return Err(ProfileError::Invalid {
+                file: source.to_string(),
+                message: "narrative_max_chars must be 1..=8000 (the schema's limit)".into(),
+            });
         }
         Ok(p)
     }
@@ -156,7 +163,11 @@ impl Profile {
     pub fn check_indicators(&self, codes: &[String]) -> Result<(), ProfileError> {
         for c in codes {
             if !self.indicators.contains_key(c) {
-                return Err(ProfileError::UnknownCode { file: self.source.clone(), what: "indicator".into(), code: c.clone() });
+                return Err(ProfileError::UnknownCode {
+                    file: self.source.clone(),
+                    what: "indicator".into(),
+                    code: c.clone(),
+                });
             }
         }
         Ok(())
@@ -164,9 +175,10 @@ impl Profile {
 
     /// The indicators a draft for `typology` starts with.
     pub fn indicators_for(&self, typology: &str) -> Vec<String> {
-        self.typology_indicators.get(typology).cloned().unwrap_or_else(|| {
-            self.typology_indicators.values().next().cloned().unwrap_or_default()
-        })
+        self.typology_indicators
+            .get(typology)
+            .cloned()
+            .unwrap_or_else(|| self.typology_indicators.values().next().cloned().unwrap_or_default())
     }
 
     /// The XSD the profile names, if any.

@@ -101,7 +101,7 @@ fn missing_fields_are_named_in_words() {
     let problems = check(&r, &p);
     let want = [
         "customer of account DE-ACC-1: birthdate is required (add it to the customer file)",
-        "transaction TX0: to_account.swift or institution_code is required (beneficiary PH-W-9)",
+        "transaction TX0 and 2 more: to_account.swift or institution_code is required (beneficiary PH-W-9)",
         "report: rentity_id (the FIU's id of your institution, >= 1) is required",
     ];
     for w in want {

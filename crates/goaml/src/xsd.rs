@@ -39,7 +39,11 @@ pub fn validate_xsd(xml: &str, xsd: &Path) -> Result<XsdResult, String> {
         .map_err(|e| format!("cannot run xmllint ({e}); install the Debian package libxml2-utils"))?;
     let text = String::from_utf8_lossy(&out.stderr);
     if text.contains("failed to compile") || text.contains("Schemas parser error") {
-        return Err(format!("the XSD {} does not compile in xmllint (XSD 1.0): {}", xsd.display(), first_lines(&text, 5)));
+        return Err(format!(
+            "the XSD {} does not compile in xmllint (XSD 1.0): {}",
+            xsd.display(),
+            first_lines(&text, 5)
+        ));
     }
     let mut r = XsdResult::default();
     for line in text.lines() {

@@ -2,6 +2,7 @@
 //! hashed and compared with every configured digest in constant time, so neither the
 //! comparison nor the position of a match leaks through timing. Tokens are never logged.
 
+use osecwatch_cases::Role;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -39,7 +40,7 @@ pub enum TokenError {
     #[error("OSECWATCH_TOKENS: expected name:scope+scope:secret")]
     EnvShape,
     /// An `OSECWATCH_TOKENS` entry names a scope that does not exist.
-    #[error("OSECWATCH_TOKENS: token `{name}`: unknown scope `{scope}` (screen, ingest, read, admin)")]
+    #[error("OSECWATCH_TOKENS: token `{name}`: unknown scope `{scope}` (screen, ingest, read, cases, admin)")]
     UnknownScope {
         /// The token's name.
         name: String,
@@ -52,6 +53,15 @@ pub enum TokenError {
         /// The token's name.
         name: String,
     },
+    /// A user name with characters other than letters, digits and `-_.@`.
+    #[error("user name `{0}`: 1 to 64 letters, digits or -_.@")]
+    BadUser(String),
+    /// A token for a user that does not exist (give a role to create the user).
+    #[error("no user `{0}`; give --role to create one")]
+    NoSuchUser(String),
+    /// The token file could not be written.
+    #[error("cannot write the token file: {0}")]
+    Write(String),
     /// The operating system gave no randomness for a new secret.
     #[error("no randomness from the operating system: {0}")]
     NoRandomness(String),
@@ -67,6 +77,9 @@ pub enum Scope {
     Ingest,
     /// Read alerts, entity profiles and metrics.
     Read,
+    /// Work cases: read them, change them, draft and approve reports (the user's role
+    /// decides which).
+    Cases,
     /// Everything, and administration.
     Admin,
 }
@@ -78,6 +91,7 @@ impl Scope {
             Scope::Screen => "screen",
             Scope::Ingest => "ingest",
             Scope::Read => "read",
+            Scope::Cases => "cases",
             Scope::Admin => "admin",
         }
     }
@@ -88,6 +102,7 @@ impl Scope {
             "screen" => Some(Scope::Screen),
             "ingest" => Some(Scope::Ingest),
             "read" => Some(Scope::Read),
+            "cases" => Some(Scope::Cases),
             "admin" => Some(Scope::Admin),
             _ => None,
         }
@@ -103,11 +118,26 @@ pub struct TokenEntry {
     pub sha256: String,
     /// What it may do.
     pub scopes: Vec<Scope>,
+    /// The user it belongs to (case work and approvals check the user, not the token).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+}
+
+/// A named user and their role in case work.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserEntry {
+    /// The user's name.
+    pub name: String,
+    /// `analyst`, `supervisor` or `admin`.
+    pub role: Role,
 }
 
 /// The token file (`tokens.toml`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct TokenFile {
+    /// Named users.
+    #[serde(default)]
+    pub users: Vec<UserEntry>,
     /// Every token.
     #[serde(default)]
     pub tokens: Vec<TokenEntry>,
@@ -118,6 +148,16 @@ struct Token {
     name: String,
     digest: [u8; 32],
     scopes: Vec<Scope>,
+    user: Option<String>,
+}
+
+/// Who presented a token: the token's name and, when it belongs to one, the user and role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The token's name.
+    pub token: String,
+    /// The user and their role.
+    pub user: Option<(String, Role)>,
 }
 
 /// Why a request was refused.
@@ -129,9 +169,10 @@ pub enum Denied {
     Forbidden,
 }
 
-/// The tokens the service accepts (digests only; secrets are never stored).
+/// The tokens the service accepts (digests only; secrets are never stored), and the users
+/// they belong to.
 #[derive(Debug, Clone, Default)]
-pub struct Tokens(Vec<Token>);
+pub struct Tokens(Vec<Token>, Vec<UserEntry>);
 
 /// SHA-256 of a secret.
 pub fn digest(secret: &str) -> [u8; 32] {
@@ -155,14 +196,25 @@ impl Tokens {
 
     /// A token from its secret.
     pub fn add_secret(&mut self, name: &str, secret: &str, scopes: Vec<Scope>) {
-        self.0.push(Token { name: name.to_string(), digest: digest(secret), scopes });
+        self.0.push(Token { name: name.to_string(), digest: digest(secret), scopes, user: None });
+    }
+
+    /// A token of a user from its secret (tests, the demo).
+    pub fn add_user_secret(&mut self, name: &str, secret: &str, scopes: Vec<Scope>, user: &str) {
+        self.0.push(Token { name: name.to_string(), digest: digest(secret), scopes, user: Some(user.to_string()) });
+    }
+
+    /// A user and their role (a later entry for the same name replaces the role).
+    pub fn add_user(&mut self, u: UserEntry) {
+        self.1.retain(|x| x.name != u.name);
+        self.1.push(u);
     }
 
     /// A token from its stored form (name, SHA-256 digest in hex, scopes).
     pub fn add_entry(&mut self, e: &TokenEntry) -> Result<(), TokenError> {
         let bytes = hex::decode(&e.sha256).map_err(|_| TokenError::NotHex { name: e.name.clone() })?;
         let digest: [u8; 32] = bytes.try_into().map_err(|_| TokenError::WrongLength { name: e.name.clone() })?;
-        self.0.push(Token { name: e.name.clone(), digest, scopes: e.scopes.clone() });
+        self.0.push(Token { name: e.name.clone(), digest, scopes: e.scopes.clone(), user: e.user.clone() });
         Ok(())
     }
 
@@ -171,6 +223,9 @@ impl Tokens {
         let in_file = |source: TokenError| TokenError::InFile { path: path.to_path_buf(), source: Box::new(source) };
         let text = std::fs::read_to_string(path).map_err(|e| in_file(TokenError::Read(e)))?;
         let f: TokenFile = toml::from_str(&text).map_err(|e| in_file(TokenError::Parse(e)))?;
+        for u in f.users {
+            self.add_user(u);
+        }
         for e in &f.tokens {
             self.add_entry(e).map_err(in_file)?;
         }
@@ -194,6 +249,21 @@ impl Tokens {
             self.add_secret(name, secret, scopes);
         }
         Ok(())
+    }
+
+    /// Check a presented secret for a scope and say who it is. A token of a user that is not
+    /// (or no longer) listed has no user: it cannot act on cases.
+    pub fn identify(&self, presented: Option<&str>, need: Scope) -> Result<Identity, Denied> {
+        let name = self.check(presented, need)?.to_string();
+        let d = digest(presented.unwrap_or_default());
+        let user = self
+            .0
+            .iter()
+            .find(|t| ct_eq(&t.digest, &d))
+            .and_then(|t| t.user.as_ref())
+            .and_then(|u| self.1.iter().find(|x| &x.name == u))
+            .map(|u| (u.name.clone(), u.role));
+        Ok(Identity { token: name, user })
     }
 
     /// Check a presented secret for a scope; returns the token's name. Admin holds every scope.
@@ -239,8 +309,57 @@ mod tests {
         assert_eq!(t.check(None, Scope::Read), Err(Denied::Unauthenticated));
         assert!(t.load_env("x:fly:0123456789abcdef").unwrap_err().to_string().contains("unknown scope"));
         assert!(t.load_env("x:read:short").unwrap_err().to_string().contains("shorter"));
+        // Tokens of users: two tokens, one user; an unlisted user's token has no user.
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("tokens.toml");
+        assert!(mint_user_token(&f, "anna", None).is_err(), "no such user yet");
+        let a1 = mint_user_token(&f, "anna", Some(Role::Admin)).unwrap();
+        let a2 = mint_user_token(&f, "anna", None).unwrap();
+        let mut u = Tokens::default();
+        u.load_file(&f).unwrap();
+        let i1 = u.identify(Some(&a1), Scope::Cases).unwrap();
+        let i2 = u.identify(Some(&a2), Scope::Cases).unwrap();
+        assert_ne!(i1.token, i2.token);
+        assert_eq!(i1.user, Some(("anna".to_string(), Role::Admin)));
+        assert_eq!(i1.user, i2.user, "a second token is the same user");
+        assert_eq!(u.identify(Some(&a1), Scope::Ingest), Err(Denied::Forbidden), "user tokens do not screen");
+        assert!(mint_user_token(&f, "bad name", Some(Role::Analyst)).is_err());
         let s = generate_secret().unwrap();
         assert_eq!(s.len(), 64);
         assert_ne!(s, generate_secret().unwrap());
     }
+}
+
+/// Add a user (or change their role) in a token file and mint a token for them; the secret
+/// is returned to be shown once, only its digest is stored. The file is created if missing.
+pub fn mint_user_token(path: &Path, user: &str, role: Option<Role>) -> Result<String, TokenError> {
+    let in_file = |source: TokenError| TokenError::InFile { path: path.to_path_buf(), source: Box::new(source) };
+    let mut f: TokenFile = match std::fs::read_to_string(path) {
+        Ok(text) => toml::from_str(&text).map_err(|e| in_file(TokenError::Parse(e)))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => TokenFile::default(),
+        Err(e) => return Err(in_file(TokenError::Read(e))),
+    };
+    if user.is_empty() || user.len() > 64 || !user.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.@".contains(&b)) {
+        return Err(TokenError::BadUser(user.to_string()));
+    }
+    match (role, f.users.iter_mut().find(|u| u.name == user)) {
+        (Some(r), Some(u)) => u.role = r,
+        (Some(r), None) => f.users.push(UserEntry { name: user.to_string(), role: r }),
+        (None, Some(_)) => {}
+        (None, None) => return Err(TokenError::NoSuchUser(user.to_string())),
+    }
+    let secret = generate_secret()?;
+    let n = f.tokens.iter().filter(|t| t.user.as_deref() == Some(user)).count() + 1;
+    f.tokens.push(TokenEntry {
+        name: format!("{user}-{n}"),
+        sha256: hex::encode(digest(&secret)),
+        scopes: vec![Scope::Cases, Scope::Read],
+        user: Some(user.to_string()),
+    });
+    let text = toml::to_string(&f).map_err(|e| TokenError::Write(e.to_string()))?;
+    let tmp = path.with_extension("toml.tmp");
+    std::fs::write(&tmp, format!("# API tokens (SHA-256 digests only; the secrets are not stored) and users\n{text}"))
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .map_err(|e| in_file(TokenError::Read(e)))?;
+    Ok(secret)
 }

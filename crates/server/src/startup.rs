@@ -232,6 +232,7 @@ fn tokens(cfg: &mut ServeConfig) -> Result<Option<String>, ServerError> {
         name: "admin".into(),
         sha256: hex::encode(auth::digest(&secret)),
         scopes: vec![Scope::Admin],
+        user: None,
     };
     write_token_file(&token_file, &entry)?;
     cfg.tokens.add_entry(&entry)?;
@@ -239,7 +240,8 @@ fn tokens(cfg: &mut ServeConfig) -> Result<Option<String>, ServerError> {
 }
 
 fn write_token_file(path: &Path, entry: &auth::TokenEntry) -> Result<(), ServerError> {
-    let text = toml::to_string(&auth::TokenFile { tokens: vec![entry.clone()] }).map_err(ServerError::TokenFile)?;
+    let text = toml::to_string(&auth::TokenFile { users: vec![], tokens: vec![entry.clone()] })
+        .map_err(ServerError::TokenFile)?;
     std::fs::write(path, format!("# API tokens (SHA-256 digests only; the secrets are not stored)\n{text}"))?;
     Ok(())
 }

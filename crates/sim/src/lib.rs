@@ -25,6 +25,7 @@
 
 mod behave;
 mod cal;
+mod kyc;
 mod names;
 pub mod scenario;
 mod shared;
@@ -186,6 +187,7 @@ pub fn simulate(
     let paid = write_entity_labels(&world, &t, &ent_path)?;
     let cust_path = opts.out_dir.join("customers.csv");
     write_customers(&world, &cust_path)?;
+    write_counterparties(&world, &opts.out_dir.join("counterparties.csv"))?;
     let sc_path = opts.out_dir.join("scenario.toml");
     std::fs::write(&sc_path, scenario.to_toml()).map_err(io_err(&sc_path))?;
     let summary = Summary {
@@ -393,23 +395,95 @@ struct Paid {
 
 /// The customer file a bank would have: one line per account of the institution's
 /// customers, with the customer it belongs to, so that accounts of one person can be linked
-/// (`osecwatch scan --customers`). A second account's `opened` is the day of the move.
+/// (`osecwatch scan --customers`), and the KYC columns a suspicious transaction report needs
+/// (`osecwatch cases import --customers`). A second account's `opened` is the day of the move.
+///
+/// The KYC values are synthetic and drawn from a hash of the customer's index only, never
+/// from its archetype, so nothing in them tells a buyer from a family remitter. Nationality
+/// is the institution's country for everyone: it is reported, never scored.
 fn write_customers(world: &World, path: &Path) -> Result<(), SimError> {
     let f = File::create(path).map_err(io_err(path))?;
     let mut w = csv::Writer::from_writer(BufWriter::new(f));
     let csv_err =
         |e: csv::Error| SimError::Io { path: path.to_path_buf(), source: std::io::Error::other(e.to_string()) };
-    w.write_record(["account_id", "customer_id", "name", "country", "opened"]).map_err(csv_err)?;
+    w.write_record([
+        "account_id",
+        "customer_id",
+        "name",
+        "country",
+        "opened",
+        "birthdate",
+        "ssn",
+        "nationality",
+        "residence",
+        "phone",
+        "occupation",
+        "address",
+        "city",
+        "zip",
+        "iban",
+        "currency",
+        "branch",
+    ])
+    .map_err(csv_err)?;
     let country = world.shared.scenario.institution.country.to_string();
+    let currency = world.shared.currency.to_string();
+    let start = &world.shared.scenario.institution.start_date;
     for i in 0..world.customers.len() as u32 {
         let cid = world.customer_id(i);
         let (id, name) = world.text.customer(i);
-        w.write_record([id, &cid, name, &country, ""]).map_err(csv_err)?;
+        let k = kyc::Kyc::of(world.shared.scenario.institution.seed, i, &country, start);
+        let iban =
+            |acc: &str| if acc.len() >= 15 && acc.starts_with(&country) { acc.to_string() } else { String::new() };
+        let row = |acc: &str, nm: &str, opened: &str| {
+            [
+                acc.to_string(),
+                cid.clone(),
+                nm.to_string(),
+                country.clone(),
+                opened.to_string(),
+                k.birthdate.clone(),
+                k.ssn.clone(),
+                country.clone(),
+                country.clone(),
+                k.phone.clone(),
+                k.occupation.to_string(),
+                k.address.clone(),
+                k.city.to_string(),
+                k.zip.clone(),
+                iban(acc),
+                currency.clone(),
+                k.city.to_string(),
+            ]
+        };
+        w.write_record(row(id, name, &k.opened)).map_err(csv_err)?;
         let at = world.moved_at[i as usize];
         if at != i64::MAX {
             let (id2, name2) = world.text.second_account(i);
             let opened = Timestamp::new(at, 0).to_rfc3339();
-            w.write_record([id2, &cid, name2, &country, &opened[..10]]).map_err(csv_err)?;
+            w.write_record(row(id2, name2, &opened[..10])).map_err(csv_err)?;
+        }
+    }
+    w.flush().map_err(io_err(path))?;
+    Ok(())
+}
+
+/// The beneficiaries' bank details a report needs (`osecwatch cases import --counterparties`):
+/// every recipient wallet or account with its (synthetic) institution and BIC.
+fn write_counterparties(world: &World, path: &Path) -> Result<(), SimError> {
+    let f = File::create(path).map_err(io_err(path))?;
+    let mut w = csv::Writer::from_writer(BufWriter::new(f));
+    let csv_err =
+        |e: csv::Error| SimError::Io { path: path.to_path_buf(), source: std::io::Error::other(e.to_string()) };
+    w.write_record(["account_id", "name", "country", "institution_name", "swift"]).map_err(csv_err)?;
+    let nr = world.shared.recipients.len() as u32;
+    for i in 0..nr {
+        let c = world.shared.recipients[i as usize].country.to_string();
+        let (inst, bic) = kyc::institution(world.shared.scenario.institution.seed, i, &c);
+        let (first, second) = (world.text.recipient(i), world.text.second_wallet(i));
+        w.write_record([first.0, first.1, &c, &inst, &bic]).map_err(csv_err)?;
+        if second.0 != first.0 {
+            w.write_record([second.0, second.1, &c, &inst, &bic]).map_err(csv_err)?;
         }
     }
     w.flush().map_err(io_err(path))?;
