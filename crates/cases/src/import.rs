@@ -97,8 +97,8 @@ pub struct PaymentIn {
     pub reference: Option<String>,
 }
 
-/// What an import did; `alerts_read == created + joined + updated + reopened + follow_ups + suppressed`
-/// counts alerts, not cases.
+/// What an import did, in alerts (not cases):
+/// `alerts_read == created + joined + updated + unchanged + reopened + follow_ups + suppressed`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ImportSummary {
     /// Alerts given.
@@ -109,6 +109,8 @@ pub struct ImportSummary {
     pub joined: u64,
     /// Alerts already in a case, updated (score, evidence).
     pub updated: u64,
+    /// Alerts already in a case exactly as given (nothing to do).
+    pub unchanged: u64,
     /// Alerts that re-opened a closed case with new payments.
     pub reopened: u64,
     /// Alerts that opened a follow-up to a reported case.
@@ -210,6 +212,7 @@ impl Store {
             total.created += s.created;
             total.joined += s.joined;
             total.updated += s.updated;
+            total.unchanged += s.unchanged;
             total.reopened += s.reopened;
             total.follow_ups += s.follow_ups;
             total.suppressed += s.suppressed;
@@ -230,11 +233,21 @@ fn import_chunk(
     let mut sum = ImportSummary { alerts_read: alerts.len() as u64, ..Default::default() };
     // Alerts already filed, with their case and evidence.
     let ids: Vec<Value> = alerts.iter().map(|a| a.alert_id.as_str().into()).collect();
-    let mut sql = String::from("SELECT alert_id, case_id, txn_ids FROM case_alerts WHERE alert_id IN ");
+    let mut sql =
+        String::from("SELECT alert_id, case_id, txn_ids, updated_at, score FROM case_alerts WHERE alert_id IN ");
     in_list(&mut sql, 1, ids.len());
     let mut known: HashMap<String, String> = HashMap::new();
+    let mut same: HashSet<String> = HashSet::new();
+    let given: HashMap<&str, &AlertIn> = alerts.iter().map(|a| (a.alert_id.as_str(), a)).collect();
     for r in conn.query(&sql, &ids)? {
-        known.insert(r[0].string(), r[1].string());
+        let id = r[0].string();
+        if let Some(a) = given.get(id.as_str()) {
+            if r[3].string() == a.updated_at && r[4].real() == a.score && r[2].string() == json!(a.txn_ids).to_string()
+            {
+                same.insert(id.clone());
+            }
+        }
+        known.insert(id, r[1].string());
     }
     // The entities' cases: the active one, else the latest.
     let mut entity_ids: Vec<&str> = alerts.iter().map(|a| a.entity_id.as_str()).collect();
@@ -266,6 +279,10 @@ fn import_chunk(
     let mut seen_pay: HashSet<(String, String)> = HashSet::new();
 
     for a in alerts {
+        if same.contains(&a.alert_id) {
+            sum.unchanged += 1;
+            continue;
+        }
         let key = format!("{}:{}", a.entity_type, a.entity_id);
         let target = known.get(&a.alert_id).cloned().or_else(|| current.get(&key).cloned());
         let (case_id, how) = match target.as_ref().and_then(|id| cases.get(id)).map(|w| (w.id.clone(), w.state)) {

@@ -116,7 +116,12 @@ fn import_joins_and_counts(kind: &str) {
     assert_eq!(top.first_alert_at, "2025-03-01T21:10:00Z", "times are kept in UTC");
     // The same alerts again change nothing but the alerts' rows.
     let again = s.import(&Actor::system(), &alerts, &pays).unwrap();
-    assert_eq!((again.created, again.joined, again.updated, again.payments_recorded), (0, 0, 3, 0));
+    assert_eq!((again.created, again.joined, again.updated, again.unchanged, again.payments_recorded), (0, 0, 0, 3, 0));
+    let mut grown = alerts[0].clone();
+    grown.txn_ids.push("t9".into());
+    grown.updated_at = "2025-03-06T23:00:00+01:00".into();
+    let up = s.import(&Actor::system(), &[grown], &pays).unwrap();
+    assert_eq!((up.updated, up.unchanged), (1, 0));
     assert_eq!(s.list(&analyst(), &Filter::default()).unwrap().total, 2);
     let d = s.get(&analyst(), &top.case_id).unwrap();
     assert_eq!(d.alerts.len(), 2);

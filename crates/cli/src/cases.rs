@@ -151,9 +151,9 @@ pub enum CasesCommand {
 
 #[derive(Args)]
 pub struct ImportArgs {
-    /// alerts.jsonl.
-    #[arg(long)]
-    pub alerts: PathBuf,
+    /// alerts.jsonl (none: only the customer and beneficiary files are loaded).
+    #[arg(long, required_unless_present_any = ["customers", "counterparties"])]
+    pub alerts: Option<PathBuf>,
     /// The payments the alerts were raised on (any input format), for the evidence details.
     #[arg(long)]
     pub transactions: Vec<PathBuf>,
@@ -529,9 +529,15 @@ pub fn evidence(files: &[PathBuf], alerts: &[AlertIn]) -> Result<HashMap<String,
 /// `cases import`: returns the summary text.
 pub fn import(store: &mut Store, i: &ImportArgs) -> Result<String> {
     let started = std::time::Instant::now();
-    let q = i.quarantine.clone().unwrap_or_else(|| i.alerts.with_file_name("alerts_quarantine.csv"));
     let bar = crate::spinner("reading alerts");
-    let (alerts, read, bad) = read_alerts(&i.alerts, &q)?;
+    let (alerts, read, bad, q) = match &i.alerts {
+        Some(a) => {
+            let q = i.quarantine.clone().unwrap_or_else(|| a.with_file_name("alerts_quarantine.csv"));
+            let (alerts, read, bad) = read_alerts(a, &q)?;
+            (alerts, read, bad, q)
+        }
+        None => (Vec::new(), 0, 0, PathBuf::new()),
+    };
     bar.set_message("reading the evidence payments");
     let payments = evidence(&i.transactions, &alerts)?;
     let mut text = String::new();
@@ -561,12 +567,13 @@ pub fn import(store: &mut Store, i: &ImportArgs) -> Result<String> {
     let s = store.import(&Actor::system(), &alerts, &payments)?;
     bar.finish_and_clear();
     text.push_str(&format!(
-        "alerts: {read} read = {} filed + {bad} quarantined{}\ncases: {} opened, {} joined, {} updated, {} re-opened with new payments, {} follow-ups of reported cases, {} suppressed (no new payments)\nevidence: {} payment(s) recorded with details\nin {:.1} s\n",
+        "alerts: {read} read = {} filed + {bad} quarantined{}\ncases: {} opened, {} joined, {} updated, {} unchanged, {} re-opened with new payments, {} follow-ups of reported cases, {} suppressed (no new payments)\nevidence: {} payment(s) recorded with details\nin {:.1} s\n",
         s.alerts_read,
         if bad > 0 { format!(" (see {})", q.display()) } else { String::new() },
         s.created,
         s.joined,
         s.updated,
+        s.unchanged,
         s.reopened,
         s.follow_ups,
         s.suppressed,

@@ -32,6 +32,24 @@ pub struct ServeArgs {
     /// later one is refused as late (409) unless it is a known duplicate [default: 86400]
     #[arg(long, value_name = "SECS")]
     pub allowed_lateness: Option<i64>,
+    /// Case database: a SQLite file or a postgres:// URL (env OSECWATCH_DB; default DATA_DIR/cases.sqlite).
+    #[arg(long)]
+    pub db: Option<String>,
+    /// PostgreSQL schema for the case tables (env OSECWATCH_DB_SCHEMA).
+    #[arg(long)]
+    pub db_schema: Option<String>,
+    /// FIU profile for reports: generic, de, or a profile file [default: generic]
+    #[arg(long)]
+    pub fiu_profile: Option<String>,
+    /// The institution's reporting details (TOML; see examples/institution.toml).
+    #[arg(long)]
+    pub institution: Option<PathBuf>,
+    /// Seconds between two passes that file the engine's new alerts into cases [default: 10]
+    #[arg(long, value_name = "SECS")]
+    pub cases_feed_secs: Option<u64>,
+    /// No case store: alerts stay in the engine only.
+    #[arg(long)]
+    pub no_cases: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -54,6 +72,12 @@ struct FileConfig {
     /// RFC 3339.
     earliest: Option<String>,
     allowed_lateness_secs: Option<i64>,
+    cases: Option<bool>,
+    cases_db: Option<String>,
+    cases_db_schema: Option<String>,
+    fiu_profile: Option<String>,
+    institution: Option<PathBuf>,
+    cases_feed_secs: Option<u64>,
 }
 
 pub fn run_serve(a: ServeArgs) -> Result<()> {
@@ -104,6 +128,23 @@ pub fn run_serve(a: ServeArgs) -> Result<()> {
         (Some(c), Some(k)) => Some((c, k)),
         (None, None) => None,
         _ => bail!("TLS needs both a certificate and a key (--tls-cert and --tls-key)"),
+    };
+    cfg.cases = if a.no_cases || file.cases == Some(false) {
+        None
+    } else {
+        let mut c = osecwatch_server::cases::CasesConfig {
+            db: a.db.or_else(|| env("OSECWATCH_DB")).or(file.cases_db),
+            schema: a.db_schema.or_else(|| env("OSECWATCH_DB_SCHEMA")).or(file.cases_db_schema),
+            institution: a.institution.or(file.institution),
+            ..Default::default()
+        };
+        if let Some(p) = a.fiu_profile.or(file.fiu_profile) {
+            c.profile = p;
+        }
+        if let Some(f) = a.cases_feed_secs.or(file.cases_feed_secs) {
+            c.feed_secs = f.max(1);
+        }
+        Some(c)
     };
     if let Some(f) = env("OSECWATCH_TOKENS_FILE").map(PathBuf::from).or(file.tokens_file) {
         cfg.tokens.load_file(&f).map_err(anyhow::Error::msg)?;

@@ -24,6 +24,8 @@ pub(crate) struct AppState {
     /// False once shutdown has begun.
     pub(crate) ready: AtomicBool,
     pub(crate) xml: XmlOptions,
+    /// The case store, when cases are on.
+    pub(crate) cases: Option<Arc<crate::cases::CaseService>>,
 }
 
 pub(crate) type Shared = Arc<AppState>;

@@ -232,6 +232,20 @@ impl Tokens {
         Ok(())
     }
 
+    /// Only the users of a token file and the tokens that belong to them.
+    pub fn load_users_of(&mut self, path: &Path) -> Result<(), TokenError> {
+        let in_file = |source: TokenError| TokenError::InFile { path: path.to_path_buf(), source: Box::new(source) };
+        let text = std::fs::read_to_string(path).map_err(|e| in_file(TokenError::Read(e)))?;
+        let f: TokenFile = toml::from_str(&text).map_err(|e| in_file(TokenError::Parse(e)))?;
+        for u in f.users {
+            self.add_user(u);
+        }
+        for e in f.tokens.iter().filter(|t| t.user.is_some()) {
+            self.add_entry(e).map_err(in_file)?;
+        }
+        Ok(())
+    }
+
     /// Tokens from `OSECWATCH_TOKENS`: `name:scope+scope:secret` entries separated by `;`.
     pub fn load_env(&mut self, value: &str) -> Result<(), TokenError> {
         for part in value.split(';').map(str::trim).filter(|p| !p.is_empty()) {

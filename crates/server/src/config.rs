@@ -31,6 +31,8 @@ pub struct ServeConfig {
     pub clock: osecwatch_ingest::ClockSettings,
     /// Seconds a payment may be dated behind the latest accepted one (the watermark).
     pub allowed_lateness: i64,
+    /// Cases: where they are kept, the FIU profile, the institution's details; `None`: off.
+    pub cases: Option<crate::cases::CasesConfig>,
 }
 
 impl Default for ServeConfig {
@@ -47,6 +49,7 @@ impl Default for ServeConfig {
             tls: None,
             clock: osecwatch_ingest::ClockSettings::default(),
             allowed_lateness: 86_400,
+            cases: Some(crate::cases::CasesConfig::default()),
         }
     }
 }

@@ -149,6 +149,8 @@ pub struct Core {
     /// The watermark (latest accepted event time) and the checks against it.
     clock: osecwatch_ingest::EventClock,
     lateness: i64,
+    /// Blocks from approved reports (read for every payment; written by the case side).
+    holds: Option<crate::cases::Holds>,
 }
 
 fn summary(seq: u64, t: &Transaction, outcome: Outcome) -> Screened {
@@ -174,6 +176,11 @@ fn first_answer(txn_id: &str, rec: &AuditRecord) -> Screened {
 }
 
 impl Core {
+    /// Where the blocks from approved reports are kept.
+    pub(crate) fn set_holds(&mut self, holds: crate::cases::Holds) {
+        self.holds = Some(holds);
+    }
+
     /// Write the snapshot atomically (index file, then the snapshot; each a temporary file,
     /// sync, rename), after syncing the audit log it refers to; then record its checksum in
     /// the audit log.
@@ -455,7 +462,20 @@ impl Core {
     /// A payment now in the log at `seq`: through the engine, counted, audited, remembered
     /// for retries.
     fn process_logged(&mut self, txn: &Transaction, hash: u64, seq: u64, digest: &str) -> Result<Screened, Refusal> {
-        let o = self.engine.process(&txn.as_row())?;
+        let mut o = self.engine.process(&txn.as_row())?;
+        if let Some(h) = &self.holds {
+            let table = h.read().unwrap_or_else(|p| p.into_inner());
+            if let Some((case, until)) = table.check(&txn.sender_id, &txn.recipient_id, wall_clock().utc) {
+                // For the compliance system that called: never shown to the customer or the
+                // front office (tipping-off ban, GwG §47).
+                o.decision = Decision::Block;
+                o.rules.push("HOLD-STR".into());
+                o.reasons.push(format!(
+                    "held: the customer's payments to this recipient were reported in case {case}; released at {} unless the FIU consents earlier (compliance only: do not disclose to the customer)",
+                    osecwatch_model::Timestamp::new(until, 0).to_rfc3339()
+                ));
+            }
+        }
         let counter = match o.decision {
             Decision::Allow => &self.stats.allow,
             Decision::Review => &self.stats.review,

@@ -34,6 +34,7 @@ mod app;
 mod append;
 pub mod audit;
 pub mod auth;
+pub mod cases;
 mod config;
 pub mod core;
 pub mod dedupe;
@@ -114,6 +115,9 @@ pub enum ServerError {
     /// Recovery from the log failed.
     #[error(transparent)]
     Core(#[from] core::CoreError),
+    /// The case store cannot be opened, or the FIU profile or institution file is refused.
+    #[error("cases: {0}")]
+    Cases(String),
     /// Listening or another operating-system call failed.
     #[error("{0}")]
     Io(#[from] std::io::Error),

@@ -16,7 +16,7 @@ pub fn openapi() -> serde_json::Value {
                 "401": { "description": "missing or unknown token" },
                 "403": { "description": "token lacks the scope" },
                 "404": { "description": "not found" },
-                "409": { "description": "late: dated more than the allowed lateness behind the latest accepted payment" },
+                "409": { "description": "late: dated more than the allowed lateness behind the latest accepted payment; for cases: a stale version (the answer lists the changes since)" },
                 "413": { "description": "body too large" },
                 "422": { "description": "invalid payment (the error names the field and why), or an event time refused: from the future, before the earliest time, or too far ahead of the stream" }
             }
@@ -78,6 +78,9 @@ fn content_of(body: Body) -> Option<serde_json::Value> {
             serde_json::json!({ "application/x-ndjson": { "schema": { "type": "string" } }, "text/csv": { "schema": { "type": "string" } } })
         }
         Body::Xml => serde_json::json!({ "application/xml": { "schema": { "type": "string" } } }),
+        Body::CaseJson => {
+            serde_json::json!({ "application/json": { "schema": { "type": "object", "description": "see the route's summary" } } })
+        }
         Body::Seed => {
             serde_json::json!({ "application/json": { "schema": { "$ref": "#/components/schemas/SeedEvent" } } })
         }

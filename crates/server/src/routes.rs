@@ -4,7 +4,7 @@
 
 use crate::app::{authorize, error, Actor, Shared};
 use crate::auth::Scope;
-use crate::handlers::{admin, alerts, entities, health, networks, payments};
+use crate::handlers::{admin, alerts, cases, entities, health, networks, payments};
 use crate::{metrics, openapi};
 use axum::extract::{DefaultBodyLimit, MatchedPath, State};
 use axum::http::StatusCode;
@@ -27,6 +27,8 @@ pub enum Body {
     Xml,
     /// A seed event as a JSON object.
     Seed,
+    /// A case request as a JSON object (see the summary).
+    CaseJson,
 }
 
 /// Body size limits per kind of route.
@@ -134,6 +136,46 @@ pub const ROUTES: &[Route] = &[
         summary: "Seed (or withdraw) buyers or facilitators confirmed elsewhere: logged like a payment, applied at the engine's event time; earlier payers are re-scored and may raise retroactive alerts (admin; recorded in the audit log)",
         body: Body::Seed,
         handler: |_| post(networks::add_seed),
+    },
+    Route {
+        method: "GET",
+        path: "/v1/cases",
+        scope: Some(Scope::Cases),
+        summary: "The case queue by priority (filters: state, assignee (`-`: unassigned), typology, min_age_days, min_priority, entity, include_snoozed; paging: offset, limit); the read is audited with the user",
+        body: Body::None,
+        handler: |_| get(cases::list),
+    },
+    Route {
+        method: "GET",
+        path: "/v1/cases/{id}",
+        scope: Some(Scope::Cases),
+        summary: "One case: alerts, evidence payments, notes, tags, attachments, reports, timeline; the read is audited with the user",
+        body: Body::None,
+        handler: |_| get(cases::by_id),
+    },
+    Route {
+        method: "POST",
+        path: "/v1/cases/{id}",
+        scope: Some(Scope::Cases),
+        summary: "Change a case: {action: assign|transition|close|snooze|tag, version, ...}; a stale version gets 409 with the changes since; closing as confirmed_osec seeds the entity in the engine",
+        body: Body::CaseJson,
+        handler: |_| post(cases::change),
+    },
+    Route {
+        method: "POST",
+        path: "/v1/cases/{id}/notes",
+        scope: Some(Scope::Cases),
+        summary: "Add a note: {text}",
+        body: Body::CaseJson,
+        handler: |_| post(cases::note),
+    },
+    Route {
+        method: "POST",
+        path: "/v1/cases/{id}/report",
+        scope: Some(Scope::Cases),
+        summary: "The goAML STR: {action: draft (version, edits), return (report_id, comment), approve (report_id; a supervisor other than the drafter), download (report_id; application/xml), filing (report_id, status, fiu_ref, message)}",
+        body: Body::CaseJson,
+        handler: |_| post(cases::report),
     },
     Route {
         method: "GET",
@@ -245,6 +287,28 @@ async fn gate(State(s): State<Shared>, matched: MatchedPath, mut req: axum::extr
             Ok(name) => {
                 if scope == Scope::Admin {
                     req.extensions_mut().insert(Actor(name.to_string()));
+                }
+                if scope == Scope::Cases {
+                    // Case work is done by users: the token's user and role, not the token.
+                    let presented = req
+                        .headers()
+                        .get(axum::http::header::AUTHORIZATION)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.strip_prefix("Bearer "))
+                        .map(str::trim);
+                    match s.tokens.identify(presented, scope).ok().and_then(|i| i.user) {
+                        Some((user, role)) => {
+                            req.extensions_mut().insert(cases::CaseActor(osecwatch_cases::Actor::new(&user, role)))
+                        }
+                        None => {
+                            let r = error(
+                                StatusCode::FORBIDDEN,
+                                "this token belongs to no user; case work needs a user token (`osecwatch users add`)",
+                            );
+                            s.metrics.record(route.path, r.status().as_u16(), started);
+                            return r;
+                        }
+                    };
                 }
                 next.run(req).await
             }

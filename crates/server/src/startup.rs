@@ -72,6 +72,21 @@ pub async fn serve(
     }
     let (replayed, in_log) = (r.replayed, r.in_log);
     core.admin_record(&now, &note, "serve")?;
+    let holds: crate::cases::Holds = Default::default();
+    core.set_holds(holds.clone());
+    let cases = match &cfg.cases {
+        Some(c) => {
+            let c2 = c.clone();
+            let dir = cfg.data_dir.clone();
+            let h = holds.clone();
+            let svc = tokio::task::spawn_blocking(move || crate::cases::CaseService::open(&c2, &dir, h))
+                .await
+                .map_err(|e| ServerError::Cases(e.to_string()))?
+                .map_err(ServerError::Cases)?;
+            Some(Arc::new(svc))
+        }
+        None => None,
+    };
     let (tx, rx) = mpsc::channel::<Request>(65_536);
     let core_thread = std::thread::Builder::new().name("osecwatch-core".into()).spawn(move || core.run(rx))?;
 
@@ -82,7 +97,11 @@ pub async fn serve(
         metrics: Metrics::new(ROUTES.iter().map(|r| r.path)),
         ready: AtomicBool::new(true),
         xml: cfg.xml,
+        cases,
     });
+    if let Some(c) = &cfg.cases {
+        tokio::spawn(crate::cases::feed(state.clone(), std::time::Duration::from_secs(c.feed_secs.max(1))));
+    }
     let app = routes::router(state.clone(), Limits { body: cfg.body_limit, screen: cfg.screen_limit });
     let acceptor = match &cfg.tls {
         Some((cert, key)) => Some(tls::acceptor(cert, key)?),
@@ -219,13 +238,25 @@ fn engine(cfg: &ServeConfig) -> Result<(Engine, String), ServerError> {
 /// Tokens: the configured ones, else the data directory's, else a new admin token (its
 /// digest stored, the secret returned to be shown once).
 fn tokens(cfg: &mut ServeConfig) -> Result<Option<String>, ServerError> {
+    let token_file = cfg.data_dir.join("tokens.toml");
     if !cfg.tokens.is_empty() {
+        // Configured tokens replace the data directory's service tokens, but users and their
+        // tokens (`osecwatch users add`) live there and stay valid.
+        if token_file.exists() {
+            cfg.tokens.load_users_of(&token_file)?;
+        }
         return Ok(None);
     }
-    let token_file = cfg.data_dir.join("tokens.toml");
+    let mut file = auth::TokenFile::default();
     if token_file.exists() {
         cfg.tokens.load_file(&token_file)?;
-        return Ok(None);
+        let text = std::fs::read_to_string(&token_file)?;
+        file = toml::from_str(&text).map_err(|e| ServerError::Tokens(auth::TokenError::Parse(e)))?;
+        // A file with only users' tokens (from `osecwatch users add` before the first start)
+        // still needs a service token.
+        if file.tokens.iter().any(|t| t.user.is_none()) {
+            return Ok(None);
+        }
     }
     let secret = auth::generate_secret()?;
     let entry = auth::TokenEntry {
@@ -234,14 +265,14 @@ fn tokens(cfg: &mut ServeConfig) -> Result<Option<String>, ServerError> {
         scopes: vec![Scope::Admin],
         user: None,
     };
-    write_token_file(&token_file, &entry)?;
+    file.tokens.push(entry.clone());
+    write_token_file(&token_file, &file)?;
     cfg.tokens.add_entry(&entry)?;
     Ok(Some(secret))
 }
 
-fn write_token_file(path: &Path, entry: &auth::TokenEntry) -> Result<(), ServerError> {
-    let text = toml::to_string(&auth::TokenFile { users: vec![], tokens: vec![entry.clone()] })
-        .map_err(ServerError::TokenFile)?;
+fn write_token_file(path: &Path, file: &auth::TokenFile) -> Result<(), ServerError> {
+    let text = toml::to_string(file).map_err(ServerError::TokenFile)?;
     std::fs::write(path, format!("# API tokens (SHA-256 digests only; the secrets are not stored)\n{text}"))?;
     Ok(())
 }

@@ -223,6 +223,7 @@ impl Core {
             since_snapshot: last_logged.saturating_sub(from),
             clock,
             lateness: admission.lateness,
+            holds: None,
         };
         core.publish();
         Ok(Ok(core))

@@ -2,6 +2,7 @@
 
 pub(crate) mod admin;
 pub(crate) mod alerts;
+pub(crate) mod cases;
 pub(crate) mod entities;
 pub(crate) mod health;
 pub(crate) mod networks;

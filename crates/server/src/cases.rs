@@ -1,0 +1,232 @@
+//! Cases in the service: the case store behind `/v1/cases`, the feed that files the live
+//! engine's alerts into cases, and the holds that approved reports put on a reported
+//! customer's payments to the same recipients.
+//!
+//! The store is synchronous (SQLite or PostgreSQL); handlers reach it on tokio's blocking
+//! pool, one at a time through a mutex (case work is human-paced; the store's own version
+//! checks and audit lock keep several services on one PostgreSQL database consistent).
+
+use crate::app::{query, AppState};
+use crate::wal::Replayed;
+use osecwatch_cases::{Actor, AlertIn, Hold, PaymentIn, ReportSettings, Store};
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+
+/// Where cases are kept and how reports are written.
+#[derive(Debug, Clone)]
+pub struct CasesConfig {
+    /// `--db`: a SQLite file or a postgres:// URL; `None`: `cases.sqlite` in the data directory.
+    pub db: Option<String>,
+    /// PostgreSQL schema.
+    pub schema: Option<String>,
+    /// FIU profile name or file.
+    pub profile: String,
+    /// The institution's reporting details (TOML).
+    pub institution: Option<PathBuf>,
+    /// Seconds between two passes of the alert feed.
+    pub feed_secs: u64,
+}
+
+impl Default for CasesConfig {
+    fn default() -> Self {
+        CasesConfig { db: None, schema: None, profile: "generic".into(), institution: None, feed_secs: 10 }
+    }
+}
+
+/// Blocks from approved reports, by sender: (recipients, release time UTC seconds, case).
+#[derive(Debug, Default)]
+pub struct HoldTable(HashMap<String, Vec<(HashSet<String>, i64, String)>>);
+
+impl HoldTable {
+    /// The hold on a payment from `sender` to `recipient` at wall-clock `now`, if any.
+    pub fn check(&self, sender: &str, recipient: &str, now: i64) -> Option<(&str, i64)> {
+        self.0
+            .get(sender)?
+            .iter()
+            .find(|(r, until, _)| *until > now && r.contains(recipient))
+            .map(|(_, until, case)| (case.as_str(), *until))
+    }
+    fn from(holds: Vec<Hold>) -> HoldTable {
+        let mut t: HashMap<String, Vec<(HashSet<String>, i64, String)>> = HashMap::new();
+        for h in holds {
+            let until = chrono::DateTime::parse_from_rfc3339(&h.until).map(|d| d.timestamp()).unwrap_or(0);
+            t.entry(h.sender_id).or_default().push((h.recipients.into_iter().collect(), until, h.case_id));
+        }
+        HoldTable(t)
+    }
+}
+
+/// The shared hold table (the core reads it for every payment).
+pub type Holds = Arc<RwLock<HoldTable>>;
+
+/// The case side of the service.
+pub struct CaseService {
+    pub(crate) store: Mutex<Store>,
+    pub(crate) settings: ReportSettings,
+    pub(crate) holds: Holds,
+    wal: PathBuf,
+}
+
+impl CaseService {
+    /// Open the store (migrating it), load the profile and the institution's details.
+    pub fn open(cfg: &CasesConfig, data_dir: &std::path::Path, holds: Holds) -> Result<CaseService, String> {
+        let backend = osecwatch_cases::Backend::parse(cfg.db.as_deref(), data_dir, cfg.schema.as_deref());
+        let store = Store::open(&backend, data_dir).map_err(|e| format!("case store: {e}"))?;
+        let profile = osecwatch_goaml::Profile::load(&cfg.profile).map_err(|e| e.to_string())?;
+        let reporter = match &cfg.institution {
+            None => osecwatch_goaml::Reporter::default(),
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+                toml::from_str(&text).map_err(|e| format!("{}: {e}", p.display()))?
+            }
+        };
+        let svc = CaseService {
+            store: Mutex::new(store),
+            settings: ReportSettings { profile, reporter, xsd: None },
+            holds,
+            wal: data_dir.join("payments.wal"),
+        };
+        svc.refresh_holds();
+        Ok(svc)
+    }
+
+    /// Run `f` on the store (call from a blocking thread).
+    pub(crate) fn with<T>(&self, f: impl FnOnce(&mut Store) -> T) -> T {
+        let mut g = self.store.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut g)
+    }
+
+    /// Reload the blocks from approved reports.
+    pub(crate) fn refresh_holds(&self) {
+        match self.with(|s| s.holds()) {
+            Ok(h) => *self.holds.write().unwrap_or_else(|p| p.into_inner()) = HoldTable::from(h),
+            Err(e) => tracing::error!(error = %e, "reading holds from the case store failed"),
+        }
+    }
+
+    /// The details of the given payments, from the payments log (one pass).
+    fn payments_from_log(&self, ids: &HashSet<String>) -> HashMap<String, PaymentIn> {
+        let mut out = HashMap::new();
+        let Ok(f) = std::fs::File::open(&self.wal) else { return out };
+        use std::io::BufRead;
+        for line in std::io::BufReader::with_capacity(1 << 16, f).split(b'\n').map_while(Result::ok) {
+            let Ok(Replayed::Payment(p)) = Replayed::parse(&line) else { continue };
+            let Ok(r) = p.row() else { continue };
+            if !ids.contains(r.txn_id) {
+                continue;
+            }
+            let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
+            out.insert(
+                r.txn_id.to_string(),
+                PaymentIn {
+                    txn_id: r.txn_id.to_string(),
+                    at: r.timestamp.to_rfc3339(),
+                    amount_minor: r.amount.minor,
+                    currency: r.amount.currency.to_string(),
+                    sender_id: r.sender_id.to_string(),
+                    sender_name: opt(r.sender_name),
+                    sender_country: r.sender_country.to_string(),
+                    recipient_id: r.recipient_id.to_string(),
+                    recipient_name: opt(r.recipient_name),
+                    recipient_country: r.recipient_country.to_string(),
+                    channel: r.channel.as_str().to_string(),
+                    reference: opt(r.reference),
+                },
+            );
+            if out.len() == ids.len() {
+                break;
+            }
+        }
+        out
+    }
+}
+
+/// What the feed remembers between passes: each alert's (updated_at, evidence count, score).
+type Seen = HashMap<String, (String, usize, u64)>;
+
+/// The feed: every `feed_secs`, the alerts the engine raised or updated since the last pass
+/// are filed into cases, with their payments' details read from the payments log.
+pub(crate) async fn feed(state: Arc<AppState>, every: std::time::Duration) {
+    let Some(svc) = state.cases.clone() else { return };
+    let mut seen: Seen = HashMap::new();
+    let mut details: HashMap<String, PaymentIn> = HashMap::new();
+    loop {
+        tokio::time::sleep(every).await;
+        if !state.ready.load(std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
+        let prev = std::mem::take(&mut seen);
+        let Ok((changed, now_seen)) = query(&state, move |e| {
+            let mut changed = Vec::new();
+            let mut now_seen = Seen::with_capacity(prev.len());
+            for a in e.alert_list() {
+                let fp = (a.updated_at.clone(), a.txn_ids.len(), a.score.to_bits());
+                if prev.get(&a.alert_id) != Some(&fp) {
+                    changed.push(a.clone());
+                }
+                now_seen.insert(a.alert_id.clone(), fp);
+            }
+            (changed, now_seen)
+        })
+        .await
+        else {
+            return;
+        };
+        seen = now_seen;
+        if changed.is_empty() {
+            continue;
+        }
+        let alerts: Vec<AlertIn> = changed
+            .into_iter()
+            .map(|a| AlertIn {
+                alert_id: a.alert_id,
+                entity_type: a.entity_type,
+                entity_id: a.entity_id,
+                typology: a.typology,
+                score: a.score,
+                decision: a.decision.as_str().to_string(),
+                typologies: a.typologies,
+                reasons: a.reasons,
+                raised_at: a.raised_at,
+                updated_at: a.updated_at,
+                txn_ids: a.txn_ids,
+                rule_pack: None,
+            })
+            .collect();
+        let svc2 = svc.clone();
+        let cached = std::mem::take(&mut details);
+        let r = tokio::task::spawn_blocking(move || {
+            let mut cached = cached;
+            let missing: HashSet<String> =
+                alerts.iter().flat_map(|a| a.txn_ids.iter()).filter(|t| !cached.contains_key(*t)).cloned().collect();
+            if !missing.is_empty() {
+                cached.extend(svc2.payments_from_log(&missing));
+            }
+            let res = svc2.with(|s| s.import(&Actor::system(), &alerts, &cached));
+            // Keep only what open alerts may still need.
+            let keep: HashSet<&String> = alerts.iter().flat_map(|a| a.txn_ids.iter()).collect();
+            cached.retain(|k, _| keep.contains(k));
+            (res, cached)
+        })
+        .await;
+        match r {
+            Ok((Ok(sum), cached)) => {
+                details = cached;
+                tracing::info!(
+                    created = sum.created,
+                    joined = sum.joined,
+                    updated = sum.updated,
+                    "alerts filed into cases"
+                );
+            }
+            Ok((Err(e), cached)) => {
+                details = cached;
+                // Filed again at the next pass.
+                seen.clear();
+                tracing::error!(error = %e, "filing alerts into cases failed");
+            }
+            Err(_) => return,
+        }
+    }
+}
