@@ -12,8 +12,11 @@ pub struct EvalArgs {
     #[arg(long)]
     pub world: PathBuf,
     /// alerts.jsonl of the pack to judge (its scores.jsonl beside it is used for curves).
+    #[arg(long, required_unless_present = "dispositions")]
+    pub alerts: Option<PathBuf>,
+    /// Analysts' dispositions (`osecwatch cases export-dispositions`): compared with the ground truth.
     #[arg(long)]
-    pub alerts: PathBuf,
+    pub dispositions: Option<PathBuf>,
     /// alerts.jsonl of a comparison pack (the baseline), shown side by side.
     #[arg(long)]
     pub baseline_alerts: Option<PathBuf>,
@@ -97,11 +100,41 @@ pub fn summary_text(e: &Evaluation) -> String {
     o
 }
 
+/// `eval --dispositions`: the analysts' decisions against the ground truth, in words.
+fn dispositions_text(world: &GroundTruth, path: &Path) -> Result<String> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut ds = Vec::new();
+    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        ds.push(
+            serde_json::from_str::<osecwatch_eval::DispositionIn>(line)
+                .with_context(|| format!("{} line {}: not a disposition", path.display(), i + 1))?,
+        );
+    }
+    let a = osecwatch_eval::dispositions_vs_truth(world, &ds);
+    let mut o = String::new();
+    let _ = writeln!(o, "analysts' dispositions against the ground truth ({} cases):", a.cases);
+    for (k, n) in &a.table {
+        let _ = writeln!(o, "  {k:40} {n}");
+    }
+    let _ = writeln!(
+        o,
+        "  confirmed right {}, confirmed on a benign entity {}, dismissed although OSEC {}, dismissed and benign {}",
+        a.confirmed_right, a.confirmed_wrong, a.dismissed_osec, a.dismissed_right
+    );
+    Ok(o)
+}
+
 pub fn run_eval(a: EvalArgs) -> Result<()> {
     let bar = crate::spinner("loading the world's ground truth");
     let world = GroundTruth::load(&a.world).context("loading the world")?;
+    let Some(alerts) = &a.alerts else {
+        bar.finish_and_clear();
+        let d = a.dispositions.as_deref().context("--alerts or --dispositions")?;
+        crate::out(&dispositions_text(&world, d)?);
+        return Ok(());
+    };
     bar.set_message("evaluating");
-    let main = eval_pack(&world, &a.alerts)?;
+    let main = eval_pack(&world, alerts)?;
     let base = a.baseline_alerts.as_deref().map(|p| eval_pack(&world, p)).transpose()?;
     bar.finish_and_clear();
     let mut o = summary_text(&main);
@@ -112,6 +145,9 @@ pub fn run_eval(a: EvalArgs) -> Result<()> {
         std::fs::write(r, report::html(&main, base.as_ref(), None, "osecwatch evaluation"))
             .with_context(|| format!("writing {}", r.display()))?;
         let _ = writeln!(o, "report: {}", r.display());
+    }
+    if let Some(d) = &a.dispositions {
+        o.push_str(&dispositions_text(&world, d)?);
     }
     if let Some(j) = &a.json {
         let v = serde_json::json!({ "main": main, "baseline": base });

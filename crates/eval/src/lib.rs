@@ -585,3 +585,50 @@ pub fn tune(w: &GroundTruth, scores: &[ScoreRecord], target: Target, block_preci
     }
     Proposal { review, block, below_line, below_line_counts }
 }
+
+/// One analyst decision (a line of `osecwatch cases export-dispositions`), as far as the
+/// comparison with the ground truth needs it.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct DispositionIn {
+    /// The case.
+    pub case_id: String,
+    /// The entity.
+    pub entity_id: String,
+    /// `confirmed_osec`, `false_positive`, `not_osec_but_suspicious`, `no_action`.
+    pub disposition: String,
+}
+
+/// How analysts' dispositions compare with the ground truth.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DispositionAgreement {
+    /// Dispositions read.
+    pub cases: u64,
+    /// `disposition on truth` -> count; truth is `buyer`, `facilitator`, `benign` or `unknown`.
+    pub table: std::collections::BTreeMap<String, u64>,
+    /// Confirmed OSEC on an entity that is OSEC in truth.
+    pub confirmed_right: u64,
+    /// Confirmed OSEC on a benign entity (a wrong report).
+    pub confirmed_wrong: u64,
+    /// Dismissed (false positive, no action) although OSEC in truth (a missed buyer or facilitator).
+    pub dismissed_osec: u64,
+    /// Dismissed and benign in truth.
+    pub dismissed_right: u64,
+}
+
+/// Compare dispositions with the world's labels.
+pub fn dispositions_vs_truth(w: &GroundTruth, ds: &[DispositionIn]) -> DispositionAgreement {
+    let mut a = DispositionAgreement { cases: ds.len() as u64, ..Default::default() };
+    for d in ds {
+        let truth = w.labels.get(&d.entity_id).map(|l| l.role.clone()).unwrap_or_else(|| "unknown".into());
+        *a.table.entry(format!("{} on {truth}", d.disposition)).or_default() += 1;
+        let osec = truth == "buyer" || truth == "facilitator";
+        match (d.disposition.as_str(), osec, truth.as_str()) {
+            ("confirmed_osec", true, _) => a.confirmed_right += 1,
+            ("confirmed_osec", false, "benign") => a.confirmed_wrong += 1,
+            ("false_positive" | "no_action", true, _) => a.dismissed_osec += 1,
+            ("false_positive" | "no_action", false, "benign") => a.dismissed_right += 1,
+            _ => {}
+        }
+    }
+    a
+}

@@ -1,0 +1,109 @@
+//! Helpers shared by the tests that run the real service on loopback.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+pub const SCREEN: &str = "0123456789abcdef-screen";
+pub const INGEST: &str = "0123456789abcdef-ingest";
+pub const READ: &str = "0123456789abcdef-read";
+pub const ADMIN: &str = "0123456789abcdef-admin";
+
+pub fn rules() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules/osec.toml")
+}
+
+pub struct Server {
+    pub child: Child,
+    pub addr: String,
+    /// The first line the server prints: where it listens, with its scheme.
+    pub banner: String,
+}
+
+impl Server {
+    pub fn start(data: &Path) -> Server {
+        Server::start_with(data, &[])
+    }
+
+    pub fn start_with(data: &Path, extra: &[&std::ffi::OsStr]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_osecwatch"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--rules"])
+            .arg(rules())
+            .arg("--data-dir")
+            .arg(data)
+            .args(extra)
+            .env(
+                "OSECWATCH_TOKENS",
+                format!("app:screen:{SCREEN};loader:ingest:{INGEST};analyst:read:{READ};ops:admin:{ADMIN}"),
+            )
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut banner = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut banner).unwrap();
+        let addr = banner
+            .split("://")
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no address in `{banner}`"))
+            .to_string();
+        Server { child, addr, banner }
+    }
+
+    pub fn req(&self, method: &str, path: &str, token: Option<&str>, ctype: &str, body: &[u8]) -> (u16, String) {
+        http(&self.addr, method, path, token, ctype, body)
+    }
+
+    pub fn get(&self, path: &str, token: Option<&str>) -> (u16, String) {
+        self.req("GET", path, token, "application/json", b"")
+    }
+
+    pub fn kill9(mut self) {
+        let _ = Command::new("kill").args(["-9", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn http(addr: &str, method: &str, path: &str, token: Option<&str>, ctype: &str, body: &[u8]) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (headers, mut rest) = text
+        .split_once("\r\n\r\n")
+        .map(|(h, b)| (h.to_string(), b.to_string()))
+        .unwrap_or((text.clone(), String::new()));
+    let code: u16 = headers.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    if headers.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        let mut out = String::new();
+        while let Some((size, tail)) = rest.split_once("\r\n") {
+            let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            out.push_str(&tail[..n]);
+            rest = tail[n + 2..].to_string();
+        }
+        rest = out;
+    }
+    (code, rest)
+}
+
+pub fn json(s: &str) -> serde_json::Value {
+    serde_json::from_str(s).unwrap_or_else(|e| panic!("not JSON ({e}): {s}"))
+}
+
