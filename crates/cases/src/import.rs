@@ -242,7 +242,9 @@ fn import_chunk(
     for r in conn.query(&sql, &ids)? {
         let id = r[0].string();
         if let Some(a) = given.get(id.as_str()) {
-            if r[3].string() == a.updated_at && r[4].real() == a.score && r[2].string() == json!(a.txn_ids).to_string()
+            if r[3].string() == a.updated_at
+                && r[4].real() == a.score
+                && serde_json::from_str::<Vec<String>>(&r[2].string()).ok().as_ref() == Some(&a.txn_ids)
             {
                 same.insert(id.clone());
             }

@@ -306,6 +306,40 @@ pub fn generate_secret() -> Result<String, TokenError> {
     Ok(hex::encode(b))
 }
 
+/// Add a user (or change their role) in a token file and mint a token for them; the secret
+/// is returned to be shown once, only its digest is stored. The file is created if missing.
+pub fn mint_user_token(path: &Path, user: &str, role: Option<Role>) -> Result<String, TokenError> {
+    let in_file = |source: TokenError| TokenError::InFile { path: path.to_path_buf(), source: Box::new(source) };
+    let mut f: TokenFile = match std::fs::read_to_string(path) {
+        Ok(text) => toml::from_str(&text).map_err(|e| in_file(TokenError::Parse(e)))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => TokenFile::default(),
+        Err(e) => return Err(in_file(TokenError::Read(e))),
+    };
+    if user.is_empty() || user.len() > 64 || !user.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.@".contains(&b)) {
+        return Err(TokenError::BadUser(user.to_string()));
+    }
+    match (role, f.users.iter_mut().find(|u| u.name == user)) {
+        (Some(r), Some(u)) => u.role = r,
+        (Some(r), None) => f.users.push(UserEntry { name: user.to_string(), role: r }),
+        (None, Some(_)) => {}
+        (None, None) => return Err(TokenError::NoSuchUser(user.to_string())),
+    }
+    let secret = generate_secret()?;
+    let n = f.tokens.iter().filter(|t| t.user.as_deref() == Some(user)).count() + 1;
+    f.tokens.push(TokenEntry {
+        name: format!("{user}-{n}"),
+        sha256: hex::encode(digest(&secret)),
+        scopes: vec![Scope::Cases, Scope::Read],
+        user: Some(user.to_string()),
+    });
+    let text = toml::to_string(&f).map_err(|e| TokenError::Write(e.to_string()))?;
+    let tmp = path.with_extension("toml.tmp");
+    std::fs::write(&tmp, format!("# API tokens (SHA-256 digests only; the secrets are not stored) and users\n{text}"))
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .map_err(|e| in_file(TokenError::Read(e)))?;
+    Ok(secret)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,38 +376,4 @@ mod tests {
         assert_eq!(s.len(), 64);
         assert_ne!(s, generate_secret().unwrap());
     }
-}
-
-/// Add a user (or change their role) in a token file and mint a token for them; the secret
-/// is returned to be shown once, only its digest is stored. The file is created if missing.
-pub fn mint_user_token(path: &Path, user: &str, role: Option<Role>) -> Result<String, TokenError> {
-    let in_file = |source: TokenError| TokenError::InFile { path: path.to_path_buf(), source: Box::new(source) };
-    let mut f: TokenFile = match std::fs::read_to_string(path) {
-        Ok(text) => toml::from_str(&text).map_err(|e| in_file(TokenError::Parse(e)))?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => TokenFile::default(),
-        Err(e) => return Err(in_file(TokenError::Read(e))),
-    };
-    if user.is_empty() || user.len() > 64 || !user.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.@".contains(&b)) {
-        return Err(TokenError::BadUser(user.to_string()));
-    }
-    match (role, f.users.iter_mut().find(|u| u.name == user)) {
-        (Some(r), Some(u)) => u.role = r,
-        (Some(r), None) => f.users.push(UserEntry { name: user.to_string(), role: r }),
-        (None, Some(_)) => {}
-        (None, None) => return Err(TokenError::NoSuchUser(user.to_string())),
-    }
-    let secret = generate_secret()?;
-    let n = f.tokens.iter().filter(|t| t.user.as_deref() == Some(user)).count() + 1;
-    f.tokens.push(TokenEntry {
-        name: format!("{user}-{n}"),
-        sha256: hex::encode(digest(&secret)),
-        scopes: vec![Scope::Cases, Scope::Read],
-        user: Some(user.to_string()),
-    });
-    let text = toml::to_string(&f).map_err(|e| TokenError::Write(e.to_string()))?;
-    let tmp = path.with_extension("toml.tmp");
-    std::fs::write(&tmp, format!("# API tokens (SHA-256 digests only; the secrets are not stored) and users\n{text}"))
-        .and_then(|_| std::fs::rename(&tmp, path))
-        .map_err(|e| in_file(TokenError::Read(e)))?;
-    Ok(secret)
 }

@@ -106,4 +106,3 @@ pub fn http(addr: &str, method: &str, path: &str, token: Option<&str>, ctype: &s
 pub fn json(s: &str) -> serde_json::Value {
     serde_json::from_str(s).unwrap_or_else(|e| panic!("not JSON ({e}): {s}"))
 }
-
