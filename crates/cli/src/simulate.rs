@@ -113,6 +113,8 @@ pub fn run_demo(a: DemoArgs) -> Result<()> {
         "\nthresholds for a budget of 50 alerts per 10,000 senders:\n{}",
         crate::eval::proposal_text(&proposal)
     ));
+    let cases_text = crate::cases::demo_cases(&a.out, &tx)?;
+    crate::out(&cases_text);
     crate::out(&format!(
         "\ndemo finished in {:.0} s. Open the report: {}\n",
         started.elapsed().as_secs_f64(),
