@@ -77,14 +77,11 @@ impl Chain {
 
     /// Write the buffered records and the new head.
     pub(crate) fn flush(&mut self, conn: &mut dyn Conn) -> Result<(), CaseError> {
-        const COLS: usize = 9;
-        for chunk in self.pending.chunks(crate::MAX_PARAMS / COLS) {
-            let mut sql =
-                String::from("INSERT INTO audit (seq, at, actor, role, action, case_id, detail, prev, hash) VALUES ");
-            let mut p: Vec<Value> = Vec::with_capacity(chunk.len() * COLS);
-            for (i, (r, prev, h)) in chunk.iter().enumerate() {
-                crate::placeholders(&mut sql, i, COLS);
-                p.extend([
+        let rows: Vec<Vec<Value>> = self
+            .pending
+            .iter()
+            .map(|(r, prev, h)| {
+                vec![
                     r.seq.into(),
                     r.at.as_str().into(),
                     r.actor.as_str().into(),
@@ -94,10 +91,15 @@ impl Chain {
                     r.detail.to_string().into(),
                     prev.as_str().into(),
                     h.as_str().into(),
-                ]);
-            }
-            conn.exec(&sql, &p)?;
-        }
+                ]
+            })
+            .collect();
+        conn.bulk_insert(
+            "audit",
+            &["seq", "at", "actor", "role", "action", "case_id", "detail", "prev", "hash"],
+            &rows,
+            "",
+        )?;
         self.pending.clear();
         conn.exec(
             "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1",

@@ -6,7 +6,7 @@
 
 use crate::audit::Chain;
 use crate::sql::{Conn, Row, Value};
-use crate::{placeholders, Actor, CaseError, CaseState, Store, MAX_PARAMS};
+use crate::{Actor, CaseError, CaseState, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
@@ -191,7 +191,7 @@ fn in_list(sql: &mut String, from: usize, n: usize) {
 
 /// Alerts per transaction: enough to amortise a commit, few enough to keep a chunk's
 /// statements under the parameter limits.
-const CHUNK: usize = 2_000;
+const CHUNK: usize = 10_000;
 
 impl Store {
     /// Gather alerts into cases. `payments` gives the details of evidence payments (from the
@@ -217,6 +217,11 @@ impl Store {
             total.follow_ups += s.follow_ups;
             total.suppressed += s.suppressed;
             total.payments_recorded += s.payments_recorded;
+        }
+        // After a large load the planner's statistics are stale (PostgreSQL's autovacuum
+        // catches up later; SQLite has none until asked), and the queue's plans suffer.
+        if total.created + total.joined > 10_000 {
+            self.conn.analyze()?;
         }
         Ok(total)
     }
@@ -435,17 +440,13 @@ fn import_chunk(
     }
     let real = |id: &str| rename.get(id).cloned().unwrap_or_else(|| id.to_string());
 
-    // New cases, multi-row.
-    const NC: usize = 18;
+    // New cases, in bulk. A concurrent creator of the same entity's case cannot slip in (the
+    // audit lock serialises writers); the unique active_key would refuse it if it did.
     let news: Vec<&Work> = new_cases.iter().map(|t| &cases[t]).collect();
-    for chunk in news.chunks(MAX_PARAMS / NC) {
-        let mut sql = String::from(
-            "INSERT INTO cases (id, entity_type, entity_id, typology, state, active_key, score, amount_minor, priority, first_alert_at, last_alert_at, follow_up_of, version, created_at, updated_at, snoozed_until, assignee, headline) VALUES ",
-        );
-        let mut p: Vec<Value> = Vec::with_capacity(chunk.len() * NC);
-        for (i, w) in chunk.iter().enumerate() {
-            placeholders(&mut sql, i, NC);
-            p.extend([
+    let rows: Vec<Vec<Value>> = news
+        .iter()
+        .map(|w| {
+            vec![
                 real(&w.id).into(),
                 w.entity_type.as_str().into(),
                 w.entity_id.as_str().into(),
@@ -461,36 +462,45 @@ fn import_chunk(
                 1i64.into(),
                 now.into(),
                 now.into(),
-                Value::Null,
-                Value::Null,
                 w.headline.as_str().into(),
-            ]);
-        }
-        // A concurrent creator of the same entity's case cannot slip in (the audit lock
-        // serialises writers); the unique active_key would refuse it if it did.
-        conn.exec(&sql, &p)?;
-    }
+            ]
+        })
+        .collect();
+    conn.bulk_insert(
+        "cases",
+        &[
+            "id",
+            "entity_type",
+            "entity_id",
+            "typology",
+            "state",
+            "active_key",
+            "score",
+            "amount_minor",
+            "priority",
+            "first_alert_at",
+            "last_alert_at",
+            "follow_up_of",
+            "version",
+            "created_at",
+            "updated_at",
+            "headline",
+        ],
+        &rows,
+        "",
+    )?;
 
-    // Alerts, multi-row upsert.
-    const AC: usize = 11;
-    for chunk in alert_rows.chunks(MAX_PARAMS / AC) {
-        let mut sql = String::from(
-            "INSERT INTO case_alerts (alert_id, case_id, typology, score, decision, raised_at, updated_at, rules, reasons, txn_ids, rule_pack) VALUES ",
-        );
-        let mut p: Vec<Value> = Vec::with_capacity(chunk.len() * AC);
-        // The same alert twice in one statement would make the upsert touch a row twice.
-        let mut last_of: HashMap<&str, usize> = HashMap::new();
-        for (i, (a, _)) in chunk.iter().enumerate() {
-            last_of.insert(a.alert_id.as_str(), i);
-        }
-        let mut n = 0;
-        for (i, (a, case)) in chunk.iter().enumerate() {
-            if last_of[a.alert_id.as_str()] != i {
-                continue;
-            }
-            placeholders(&mut sql, n, AC);
-            n += 1;
-            p.extend([
+    // Alerts, upserted; the same alert twice in one chunk keeps its last line.
+    let mut last_of: HashMap<&str, usize> = HashMap::new();
+    for (i, (a, _)) in alert_rows.iter().enumerate() {
+        last_of.insert(a.alert_id.as_str(), i);
+    }
+    let rows: Vec<Vec<Value>> = alert_rows
+        .iter()
+        .enumerate()
+        .filter(|(i, (a, _))| last_of[a.alert_id.as_str()] == *i)
+        .map(|(_, (a, case))| {
+            vec![
                 a.alert_id.as_str().into(),
                 real(case).into(),
                 a.typology.as_str().into(),
@@ -502,13 +512,15 @@ fn import_chunk(
                 json!(a.reasons).to_string().into(),
                 json!(a.txn_ids).to_string().into(),
                 a.rule_pack.clone().into(),
-            ]);
-        }
-        sql.push_str(
-            " ON CONFLICT (alert_id) DO UPDATE SET case_id = excluded.case_id, score = excluded.score, decision = excluded.decision, updated_at = excluded.updated_at, rules = excluded.rules, reasons = excluded.reasons, txn_ids = excluded.txn_ids, rule_pack = excluded.rule_pack",
-        );
-        conn.exec(&sql, &p)?;
-    }
+            ]
+        })
+        .collect();
+    conn.bulk_insert(
+        "case_alerts",
+        &["alert_id", "case_id", "typology", "score", "decision", "raised_at", "updated_at", "rules", "reasons", "txn_ids", "rule_pack"],
+        &rows,
+        "ON CONFLICT (alert_id) DO UPDATE SET case_id = excluded.case_id, score = excluded.score, decision = excluded.decision, updated_at = excluded.updated_at, rules = excluded.rules, reasons = excluded.reasons, txn_ids = excluded.txn_ids, rule_pack = excluded.rule_pack",
+    )?;
     // A new case's record names its first alerts; alerts that join an existing case get
     // their own record.
     let mut first_alerts: HashMap<&str, Vec<&str>> = HashMap::new();
@@ -540,15 +552,10 @@ fn import_chunk(
     }
 
     // Evidence payments.
-    const PC: usize = 13;
-    for chunk in pay_rows.chunks(MAX_PARAMS / PC) {
-        let mut sql = String::from(
-            "INSERT INTO case_payments (case_id, txn_id, at, amount_minor, currency, sender_id, sender_name, sender_country, recipient_id, recipient_name, recipient_country, channel, reference) VALUES ",
-        );
-        let mut p: Vec<Value> = Vec::with_capacity(chunk.len() * PC);
-        for (i, (case, x)) in chunk.iter().enumerate() {
-            placeholders(&mut sql, i, PC);
-            p.extend([
+    let rows: Vec<Vec<Value>> = pay_rows
+        .iter()
+        .map(|(case, x)| {
+            vec![
                 real(case).into(),
                 x.txn_id.as_str().into(),
                 x.at.as_str().into(),
@@ -562,11 +569,29 @@ fn import_chunk(
                 x.recipient_country.as_str().into(),
                 x.channel.as_str().into(),
                 x.reference.clone().into(),
-            ]);
-        }
-        sql.push_str(" ON CONFLICT (case_id, txn_id) DO NOTHING");
-        sum.payments_recorded += conn.exec(&sql, &p)?;
-    }
+            ]
+        })
+        .collect();
+    sum.payments_recorded += conn.bulk_insert(
+        "case_payments",
+        &[
+            "case_id",
+            "txn_id",
+            "at",
+            "amount_minor",
+            "currency",
+            "sender_id",
+            "sender_name",
+            "sender_country",
+            "recipient_id",
+            "recipient_name",
+            "recipient_country",
+            "channel",
+            "reference",
+        ],
+        &rows,
+        "ON CONFLICT (case_id, txn_id) DO NOTHING",
+    )?;
 
     // Existing cases that changed: one statement each (few: most alerts open new cases).
     for w in cases.values().filter(|w| !w.new && w.dirty) {

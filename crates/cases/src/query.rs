@@ -68,11 +68,17 @@ pub struct CaseSummary {
     pub version: i64,
 }
 
+/// Counting stops here: a queue of more cases says "10,000 or more" (counting every row of a
+/// large queue would cost more than the page itself).
+pub const COUNT_CAP: i64 = 10_000;
+
 /// One page of the queue.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Page {
-    /// Cases matching the filter.
+    /// Cases matching the filter, counted up to [`COUNT_CAP`].
     pub total: i64,
+    /// Whether more cases than `total` match (the count stopped at the cap).
+    pub more: bool,
     /// This page.
     pub cases: Vec<CaseSummary>,
 }
@@ -275,8 +281,14 @@ impl Store {
             "limit": limit, "offset": offset,
         });
         self.write(|conn, chain, _| {
-            let total = conn.query(&format!("SELECT COUNT(*) FROM cases{wsql}"), &p)?;
+            conn.relax_commit()?;
+            let mut cp = p.clone();
+            cp.push((COUNT_CAP + 1).into());
+            let total = conn
+                .query(&format!("SELECT COUNT(*) FROM (SELECT 1 FROM cases{wsql} LIMIT ${}) AS c", p.len() + 1), &cp)?;
             let total = total.first().map(|r| r[0].int()).unwrap_or(0);
+            let more = total > COUNT_CAP;
+            let total = total.min(COUNT_CAP);
             let mut q = p.clone();
             q.push(limit.into());
             q.push(offset.into());
@@ -287,7 +299,7 @@ impl Store {
             );
             let cases: Vec<CaseSummary> = conn.query(&sql, &q)?.iter().map(|r| summary_of(r, &now)).collect();
             chain.push(&now, actor, "list", None, json!({"filter": filter_json, "returned": cases.len()}));
-            Ok(Page { total, cases })
+            Ok(Page { total, more, cases })
         })
     }
 
@@ -295,6 +307,7 @@ impl Store {
     pub fn get(&mut self, actor: &Actor, case_id: &str) -> Result<CaseDetail, CaseError> {
         need_role(actor, STAFF, "reading a case")?;
         self.write(|conn, chain, now| {
+            conn.relax_commit()?;
             let r = conn.query(&format!("SELECT {SUMMARY_COLS} FROM cases WHERE id = $1"), &[case_id.into()])?;
             let row = r.first().ok_or_else(|| CaseError::NotFound(format!("case {case_id}")))?;
             chain.push(now, actor, "read", Some(case_id), json!({}));

@@ -147,6 +147,8 @@ pub enum CasesCommand {
     },
     /// Check the case audit chain.
     AuditVerify,
+    /// Benchmark the store: import synthetic alerts, list and filter, draft a 200-payment STR.
+    Bench(crate::casebench::BenchArgs),
 }
 
 #[derive(Args)]
@@ -291,6 +293,9 @@ pub fn load_reporter(path: Option<&Path>) -> Result<Reporter> {
 }
 
 pub fn run_cases(a: CasesArgs) -> Result<()> {
+    if let CasesCommand::Bench(b) = a.command {
+        return crate::casebench::run(b);
+    }
     let mut store = a.store.open()?;
     match a.command {
         CasesCommand::Import(i) => {
@@ -316,7 +321,12 @@ pub fn run_cases(a: CasesArgs) -> Result<()> {
             if l.json {
                 crate::out(&format!("{}\n", serde_json::to_string_pretty(&page)?));
             } else {
-                let mut t = format!("{} case(s); showing {}\n", page.total, page.cases.len());
+                let mut t = format!(
+                    "{}{} case(s); showing {}\n",
+                    page.total,
+                    if page.more { " or more" } else { "" },
+                    page.cases.len()
+                );
                 t.push_str("case      state             prio   v  assignee    why\n");
                 for c in &page.cases {
                     t.push_str(&format!(
@@ -428,6 +438,8 @@ pub fn run_cases(a: CasesArgs) -> Result<()> {
                 r.cases, r.attachment_files
             ));
         }
+        // Run above, before the data directory's store is opened.
+        CasesCommand::Bench(_) => {}
         CasesCommand::AuditVerify => {
             let r = store.verify_audit()?;
             if r.problems.is_empty() {
