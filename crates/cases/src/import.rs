@@ -97,6 +97,27 @@ pub struct PaymentIn {
     pub reference: Option<String>,
 }
 
+impl PaymentIn {
+    /// A payment of the canonical record, for a case's evidence.
+    pub fn from_row(r: &osecwatch_model::TxnRow<'_>) -> PaymentIn {
+        let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
+        PaymentIn {
+            txn_id: r.txn_id.to_string(),
+            at: r.timestamp.to_rfc3339(),
+            amount_minor: r.amount.minor,
+            currency: r.amount.currency.to_string(),
+            sender_id: r.sender_id.to_string(),
+            sender_name: opt(r.sender_name),
+            sender_country: r.sender_country.to_string(),
+            recipient_id: r.recipient_id.to_string(),
+            recipient_name: opt(r.recipient_name),
+            recipient_country: r.recipient_country.to_string(),
+            channel: r.channel.as_str().to_string(),
+            reference: opt(r.reference),
+        }
+    }
+}
+
 /// What an import did, in alerts (not cases):
 /// `alerts_read == created + joined + updated + unchanged + reopened + follow_ups + suppressed`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -150,6 +171,31 @@ struct Work {
     dirty: bool,
     /// Payments whose details were added in this chunk (so the amount is re-summed).
     paid: bool,
+}
+
+impl Work {
+    /// A case opened by alert `a` (`follow_up_of`: the reported case it follows).
+    fn fresh(id: &str, key: &str, a: &AlertIn, follow_up_of: Option<String>) -> Work {
+        Work {
+            id: id.to_string(),
+            key: key.to_string(),
+            entity_type: a.entity_type.clone(),
+            entity_id: a.entity_id.clone(),
+            typology: a.typology.clone(),
+            state: CaseState::Open,
+            disposition: None,
+            score: a.score,
+            amount: 0,
+            first: utc(&a.raised_at),
+            last: utc(&a.updated_at),
+            headline: headline(a),
+            version: 1,
+            follow_up_of,
+            new: true,
+            dirty: true,
+            paid: false,
+        }
+    }
 }
 
 const CASE_COLS: &str = "id, entity_type, entity_id, typology, state, disposition, score, amount_minor, first_alert_at, last_alert_at, version, follow_up_of, headline";
@@ -316,27 +362,8 @@ fn import_chunk(
                     (id, "suppressed")
                 } else if st == CaseState::Reported {
                     new_ids += 1;
-                    let f = Work {
-                        id: String::new(),
-                        key: key.clone(),
-                        entity_type: a.entity_type.clone(),
-                        entity_id: a.entity_id.clone(),
-                        typology: a.typology.clone(),
-                        state: CaseState::Open,
-                        disposition: None,
-                        score: a.score,
-                        amount: 0,
-                        first: utc(&a.raised_at),
-                        last: utc(&a.updated_at),
-                        headline: headline(a),
-                        version: 1,
-                        follow_up_of: Some(id.clone()),
-                        new: true,
-                        dirty: true,
-                        paid: false,
-                    };
                     let tmp = format!("#new{new_ids}");
-                    cases.insert(tmp.clone(), Work { id: tmp.clone(), ..f });
+                    cases.insert(tmp.clone(), Work::fresh(&tmp, &key, a, Some(id.clone())));
                     current.insert(key.clone(), tmp.clone());
                     new_cases.push(tmp.clone());
                     sum.follow_ups += 1;
@@ -360,28 +387,7 @@ fn import_chunk(
             None => {
                 new_ids += 1;
                 let tmp = format!("#new{new_ids}");
-                cases.insert(
-                    tmp.clone(),
-                    Work {
-                        id: tmp.clone(),
-                        key: key.clone(),
-                        entity_type: a.entity_type.clone(),
-                        entity_id: a.entity_id.clone(),
-                        typology: a.typology.clone(),
-                        state: CaseState::Open,
-                        disposition: None,
-                        score: a.score,
-                        amount: 0,
-                        first: utc(&a.raised_at),
-                        last: utc(&a.updated_at),
-                        headline: headline(a),
-                        version: 1,
-                        follow_up_of: None,
-                        new: true,
-                        dirty: true,
-                        paid: false,
-                    },
-                );
+                cases.insert(tmp.clone(), Work::fresh(&tmp, &key, a, None));
                 current.insert(key.clone(), tmp.clone());
                 new_cases.push(tmp.clone());
                 sum.created += 1;

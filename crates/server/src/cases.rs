@@ -116,24 +116,7 @@ impl CaseService {
             if !ids.contains(r.txn_id) {
                 continue;
             }
-            let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
-            out.insert(
-                r.txn_id.to_string(),
-                PaymentIn {
-                    txn_id: r.txn_id.to_string(),
-                    at: r.timestamp.to_rfc3339(),
-                    amount_minor: r.amount.minor,
-                    currency: r.amount.currency.to_string(),
-                    sender_id: r.sender_id.to_string(),
-                    sender_name: opt(r.sender_name),
-                    sender_country: r.sender_country.to_string(),
-                    recipient_id: r.recipient_id.to_string(),
-                    recipient_name: opt(r.recipient_name),
-                    recipient_country: r.recipient_country.to_string(),
-                    channel: r.channel.as_str().to_string(),
-                    reference: opt(r.reference),
-                },
-            );
+            out.insert(r.txn_id.to_string(), PaymentIn::from_row(&r));
             if out.len() == ids.len() {
                 break;
             }
