@@ -78,6 +78,7 @@ struct FileConfig {
     fiu_profile: Option<String>,
     institution: Option<PathBuf>,
     cases_feed_secs: Option<u64>,
+    case_retention_years: Option<i64>,
 }
 
 pub fn run_serve(a: ServeArgs) -> Result<()> {
@@ -143,6 +144,12 @@ pub fn run_serve(a: ServeArgs) -> Result<()> {
         }
         if let Some(f) = a.cases_feed_secs.or(file.cases_feed_secs) {
             c.feed_secs = f.max(1);
+        }
+        if let Some(y) = file.case_retention_years {
+            if y < 1 {
+                bail!("case_retention_years must be at least 1");
+            }
+            c.retention_years = y;
         }
         Some(c)
     };

@@ -138,6 +138,7 @@ fn case_flow(db: &[String]) {
     let detail = json(&ok(&["cases", "show", &top, "--json"], &data, db, Some(&anna)));
     let n_pay = detail["payments"].as_array().unwrap().len();
     assert!(n_pay > 0, "evidence payments have their details");
+    assert!(detail["alerts"][0]["rule_pack"].as_str().unwrap().starts_with("osec@"), "alerts name their pack and version");
 
     // The STR: German profile, structure schema, every payment reported.
     let xml = dir.path().join("str.xml");
@@ -367,6 +368,7 @@ fn cases_over_http_with_the_live_feed_concurrent_analysts_and_the_hold() {
     }
     let (_, d) = s.get(&format!("/v1/cases/{id}"), Some(&anna));
     let d = json(&d);
+    assert!(d["alerts"][0]["rule_pack"].as_str().unwrap().starts_with("osec@"), "{d}");
     assert_eq!(d["version"].as_i64().unwrap(), v + 1);
     // Draft without KYC: problems named; with the customer and beneficiary files: fileable.
     let (c, r) =

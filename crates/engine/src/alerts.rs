@@ -108,6 +108,7 @@ impl Engine {
                     raised_at: ts.clone(),
                     updated_at: ts,
                     txn_ids,
+                    rule_pack: self.pack_label.clone(),
                     retroactive: self.retroactive,
                 };
                 let name = self.entities.name(side, entity);

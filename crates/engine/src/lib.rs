@@ -135,6 +135,9 @@ pub struct Alert {
     pub updated_at: String,
     /// The payments behind it (at most 200).
     pub txn_ids: Vec<String>,
+    /// The rule pack that raised it (`id@version`); empty in alerts from before it was recorded.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub rule_pack: String,
     /// Raised at a discovery, not at a payment of its own (a recipient it paid was found to
     /// be a facilitator, or a seed named it or its recipient): `raised_at` is the moment of
     /// discovery, the evidence its earlier payments.
@@ -228,6 +231,8 @@ pub struct Engine {
     network_recipient: Option<u32>,
     /// Alerts raised now are retroactive (re-scoring an earlier payer).
     retroactive: bool,
+    /// `id@version` of the pack, written on every alert and decision record.
+    pack_label: String,
 }
 
 impl Engine {
@@ -242,7 +247,9 @@ impl Engine {
         let of_side =
             |side: EntitySide| (0..pack.typologies.len()).filter(|t| pack.typologies[*t].entity == side).collect();
         let typologies = [of_side(EntitySide::Sender), of_side(EntitySide::Recipient)];
+        let pack_label = format!("{}@{}", pack.meta.id, pack.meta.version);
         Ok(Engine {
+            pack_label,
             pack,
             rates,
             php_per_base,
@@ -264,6 +271,11 @@ impl Engine {
             network_recipient: None,
             retroactive: false,
         })
+    }
+
+    /// The rule pack's `id@version`, as alerts and decision records carry it.
+    pub fn pack_label(&self) -> &str {
+        &self.pack_label
     }
 
     /// Process one payment (in time order): update state, score, raise or update alerts,

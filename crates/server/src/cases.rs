@@ -26,11 +26,21 @@ pub struct CasesConfig {
     pub institution: Option<PathBuf>,
     /// Seconds between two passes of the alert feed.
     pub feed_secs: u64,
+    /// Years a closed or reported case is kept (GwG §8: five); the service deletes older
+    /// ones once a day, audited.
+    pub retention_years: i64,
 }
 
 impl Default for CasesConfig {
     fn default() -> Self {
-        CasesConfig { db: None, schema: None, profile: "generic".into(), institution: None, feed_secs: 10 }
+        CasesConfig {
+            db: None,
+            schema: None,
+            profile: "generic".into(),
+            institution: None,
+            feed_secs: 10,
+            retention_years: 5,
+        }
     }
 }
 
@@ -130,14 +140,29 @@ type Seen = HashMap<String, (String, usize, u64)>;
 
 /// The feed: every `feed_secs`, the alerts the engine raised or updated since the last pass
 /// are filed into cases, with their payments' details read from the payments log.
-pub(crate) async fn feed(state: Arc<AppState>, every: std::time::Duration) {
+pub(crate) async fn feed(state: Arc<AppState>, every: std::time::Duration, retention_years: i64) {
     let Some(svc) = state.cases.clone() else { return };
     let mut seen: Seen = HashMap::new();
     let mut details: HashMap<String, PaymentIn> = HashMap::new();
+    let mut last_retention: Option<std::time::Instant> = None;
     loop {
         tokio::time::sleep(every).await;
         if !state.ready.load(std::sync::atomic::Ordering::Relaxed) {
             return;
+        }
+        // The retention job: once a day, as the system, recorded in the case audit.
+        if last_retention.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(86_400)) {
+            last_retention = Some(std::time::Instant::now());
+            let svc2 = svc.clone();
+            let rules = osecwatch_cases::RetentionRules { case_years: retention_years };
+            match tokio::task::spawn_blocking(move || svc2.with(|s| s.retention(&Actor::system(), &rules))).await {
+                Ok(Ok(r)) if r.cases > 0 => {
+                    tracing::info!(cases = r.cases, files = r.attachment_files, "retention deleted cases")
+                }
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "retention failed"),
+                Err(_) => return,
+            }
         }
         let prev = std::mem::take(&mut seen);
         let Ok((changed, now_seen)) = query(&state, move |e| {
@@ -174,7 +199,7 @@ pub(crate) async fn feed(state: Arc<AppState>, every: std::time::Duration) {
                 raised_at: a.raised_at,
                 updated_at: a.updated_at,
                 txn_ids: a.txn_ids,
-                rule_pack: None,
+                rule_pack: (!a.rule_pack.is_empty()).then_some(a.rule_pack),
             })
             .collect();
         let svc2 = svc.clone();

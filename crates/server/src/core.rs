@@ -482,8 +482,12 @@ impl Core {
             Decision::Block => &self.stats.block,
         };
         counter.fetch_add(1, Ordering::Relaxed);
-        let offset =
-            self.audit.push(&txn.timestamp.to_rfc3339(), "decision", Some(seq), decision_record(txn, &o, digest));
+        let offset = self.audit.push(
+            &txn.timestamp.to_rfc3339(),
+            "decision",
+            Some(seq),
+            decision_record(txn, &o, digest, self.engine.pack_label()),
+        );
         self.index.insert(hash, txn.timestamp.utc, offset);
         Ok(summary(seq, txn, o))
     }
@@ -542,12 +546,13 @@ fn seed_record(e: &SeedEntry, o: &SeedOutcome) -> serde_json::Value {
 /// digest of the payment's canonical record (which tells a retry from a different payment
 /// under the same id, and ties the decision to its line in the payments log); no names, no
 /// references, no amounts.
-fn decision_record(t: &Transaction, o: &Outcome, digest: &str) -> serde_json::Value {
+fn decision_record(t: &Transaction, o: &Outcome, digest: &str, pack: &str) -> serde_json::Value {
     serde_json::json!({
         "txn_id": t.txn_id,
         "decision": o.decision,
         "score": o.score,
         "rules": o.rules,
         "record": digest,
+        "rule_pack": pack,
     })
 }

@@ -100,7 +100,11 @@ pub async fn serve(
         cases,
     });
     if let Some(c) = &cfg.cases {
-        tokio::spawn(crate::cases::feed(state.clone(), std::time::Duration::from_secs(c.feed_secs.max(1))));
+        tokio::spawn(crate::cases::feed(
+            state.clone(),
+            std::time::Duration::from_secs(c.feed_secs.max(1)),
+            c.retention_years,
+        ));
     }
     let app = routes::router(state.clone(), Limits { body: cfg.body_limit, screen: cfg.screen_limit });
     let acceptor = match &cfg.tls {

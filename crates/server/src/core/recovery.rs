@@ -84,7 +84,7 @@ impl Replay {
                 p.seq,
                 p.timestamp().to_string(),
                 "decision",
-                decision_record(&t, &o, &record_digest(&t)),
+                decision_record(&t, &o, &record_digest(&t), self.engine.pack_label()),
             ));
         } else {
             self.audited_payments += 1;
