@@ -46,8 +46,8 @@ pub(crate) struct Chain {
 impl Chain {
     /// Lock the head (first statement of every write transaction) and read it.
     pub(crate) fn lock(conn: &mut dyn Conn) -> Result<Chain, CaseError> {
-        conn.exec("UPDATE audit_head SET seq = seq WHERE id = 1", &[])?;
-        let r = conn.query("SELECT seq, hash FROM audit_head WHERE id = 1", &[])?;
+        // One statement takes the lock and reads the head.
+        let r = conn.query("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash", &[])?;
         let row = r.first().ok_or_else(|| CaseError::Db("audit_head has no row".into()))?;
         Ok(Chain { seq: row[0].int(), hash: row[1].string(), pending: Vec::new() })
     }

@@ -101,19 +101,7 @@ pub(crate) trait Conn: Send {
     /// clause, or empty); returns the rows inserted or updated. By default multi-row
     /// statements of at most [`MAX_PARAMS`](crate::MAX_PARAMS) parameters.
     fn bulk_insert(&mut self, table: &str, cols: &[&str], rows: &[Vec<Value>], tail: &str) -> Result<u64, CaseError> {
-        let mut n = 0;
-        for chunk in rows.chunks((crate::MAX_PARAMS / cols.len().max(1)).max(1)) {
-            let mut sql = format!("INSERT INTO {table} ({}) VALUES ", cols.join(", "));
-            let mut p: Vec<Value> = Vec::with_capacity(chunk.len() * cols.len());
-            for (i, r) in chunk.iter().enumerate() {
-                crate::placeholders(&mut sql, i, cols.len());
-                p.extend(r.iter().cloned());
-            }
-            sql.push(' ');
-            sql.push_str(tail);
-            n += self.exec(&sql, &p)?;
-        }
-        Ok(n)
+        insert_rows(self, table, cols, rows, tail)
     }
 
     /// Make this transaction's commit not wait for the disk (PostgreSQL: for transactions
@@ -127,6 +115,29 @@ pub(crate) trait Conn: Send {
     fn analyze(&mut self) -> Result<(), CaseError> {
         self.batch("ANALYZE cases; ANALYZE case_alerts; ANALYZE case_payments; ANALYZE audit")
     }
+}
+
+/// Multi-row INSERT statements of at most [`MAX_PARAMS`](crate::MAX_PARAMS) parameters.
+fn insert_rows<C: Conn + ?Sized>(
+    conn: &mut C,
+    table: &str,
+    cols: &[&str],
+    rows: &[Vec<Value>],
+    tail: &str,
+) -> Result<u64, CaseError> {
+    let mut n = 0;
+    for chunk in rows.chunks((crate::MAX_PARAMS / cols.len().max(1)).max(1)) {
+        let mut sql = format!("INSERT INTO {table} ({}) VALUES ", cols.join(", "));
+        let mut p: Vec<Value> = Vec::with_capacity(chunk.len() * cols.len());
+        for (i, r) in chunk.iter().enumerate() {
+            crate::placeholders(&mut sql, i, cols.len());
+            p.extend(r.iter().cloned());
+        }
+        sql.push(' ');
+        sql.push_str(tail);
+        n += conn.exec(&sql, &p)?;
+    }
+    Ok(n)
 }
 
 /// SQLite through rusqlite.
@@ -326,8 +337,9 @@ impl Conn for Postgres {
     /// server parses one statement instead of thousands of parameters (measured: a multi-row
     /// insert kept the server's core busy for most of an import).
     fn bulk_insert(&mut self, table: &str, cols: &[&str], rows: &[Vec<Value>], tail: &str) -> Result<u64, CaseError> {
-        if rows.is_empty() {
-            return Ok(0);
+        // A few rows (a read's audit record): one INSERT is one round trip, COPY four.
+        if rows.len() < 256 {
+            return insert_rows(self, table, cols, rows, tail);
         }
         let tmp = format!("bulk_{table}");
         self.batch(&format!(

@@ -138,7 +138,10 @@ fn case_flow(db: &[String]) {
     let detail = json(&ok(&["cases", "show", &top, "--json"], &data, db, Some(&anna)));
     let n_pay = detail["payments"].as_array().unwrap().len();
     assert!(n_pay > 0, "evidence payments have their details");
-    assert!(detail["alerts"][0]["rule_pack"].as_str().unwrap().starts_with("osec@"), "alerts name their pack and version");
+    assert!(
+        detail["alerts"][0]["rule_pack"].as_str().unwrap().starts_with("osec@"),
+        "alerts name their pack and version"
+    );
 
     // The STR: German profile, structure schema, every payment reported.
     let xml = dir.path().join("str.xml");
