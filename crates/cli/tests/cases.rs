@@ -430,6 +430,19 @@ fn cases_over_http_with_the_live_feed_concurrent_analysts_and_the_hold() {
         assert_eq!(b["decision"], "block");
         assert!(b["rules"].as_array().unwrap().iter().any(|r| r == "HOLD-STR"), "{b}");
     }
+    // A confirmed case becomes a seed in the engine (a logged event).
+    let (_, b) = s.get("/v1/cases?state=open&limit=5", Some(&anna));
+    let other = json(&b)["cases"].as_array().unwrap().iter().find(|c| c["case_id"] != id.as_str()).unwrap().clone();
+    let (c, r) = post(
+        &s,
+        &format!("/v1/cases/{}", other["case_id"].as_str().unwrap()),
+        &anna,
+        &format!(r#"{{"action":"close","version":{},"disposition":"confirmed_osec"}}"#, other["version"]),
+    );
+    assert_eq!(c, 200, "{r}");
+    assert!(!r["seed"].is_null(), "{r}");
+    let (_, seeds) = s.get("/v1/network/seeds", Some(READ));
+    assert!(seeds.contains(other["entity_id"].as_str().unwrap()), "{seeds}");
     // The case reads are in the audit with the user.
     let (_, d2) = s.get(&format!("/v1/cases/{id}"), Some(&sven));
     let tl = json(&d2)["timeline"].as_array().unwrap().clone();

@@ -152,6 +152,7 @@ pub(crate) async fn change(
     let seed_on_close = matches!(&ch, Change::Close { disposition, .. } if disposition == "confirmed_osec");
     let id2 = id.clone();
     let who2 = who.clone();
+    let closer = who.user.clone();
     let version = with_store(&s, move |c| {
         c.with(|st| match ch {
             Change::Assign { version, to } => st.assign(&who, &id, version, to.as_deref()),
@@ -188,7 +189,7 @@ pub(crate) async fn change(
             ids: vec![d.summary.entity_id.clone()],
             source: format!("case {} confirmed_osec", d.summary.case_id),
         };
-        match crate::app::seed(&s, ev, format!("user {}", d.summary.assignee.clone().unwrap_or_default())).await? {
+        match crate::app::seed(&s, ev, format!("user {closer}")).await? {
             Ok(a) => seeded = Some(serde_json::to_value(a).unwrap_or_default()),
             Err(e) => tracing::error!(error = %e, "seeding a confirmed case failed"),
         }
