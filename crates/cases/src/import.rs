@@ -501,32 +501,52 @@ fn import_chunk(
     for (i, (a, _)) in alert_rows.iter().enumerate() {
         last_of.insert(a.alert_id.as_str(), i);
     }
-    let rows: Vec<Vec<Value>> = alert_rows
-        .iter()
-        .enumerate()
-        .filter(|(i, (a, _))| last_of[a.alert_id.as_str()] == *i)
-        .map(|(_, (a, case))| {
-            vec![
-                a.alert_id.as_str().into(),
-                real(case).into(),
-                a.typology.as_str().into(),
-                a.score.into(),
-                a.decision.as_str().into(),
-                a.raised_at.as_str().into(),
-                a.updated_at.as_str().into(),
-                json!(a.typologies).to_string().into(),
-                json!(a.reasons).to_string().into(),
-                json!(a.txn_ids).to_string().into(),
-                a.rule_pack.clone().into(),
-            ]
-        })
-        .collect();
+    // Alerts not filed before cannot conflict: they go in directly; known ones are upserted.
+    let (mut fresh, mut again): (Vec<Vec<Value>>, Vec<Vec<Value>>) = (Vec::new(), Vec::new());
+    for (i, (a, case)) in alert_rows.iter().enumerate() {
+        if last_of[a.alert_id.as_str()] != i {
+            continue;
+        }
+        let row = vec![
+            a.alert_id.as_str().into(),
+            real(case).into(),
+            a.typology.as_str().into(),
+            a.score.into(),
+            a.decision.as_str().into(),
+            a.raised_at.as_str().into(),
+            a.updated_at.as_str().into(),
+            json!(a.typologies).to_string().into(),
+            json!(a.reasons).to_string().into(),
+            json!(a.txn_ids).to_string().into(),
+            a.rule_pack.clone().into(),
+        ];
+        if known.contains_key(&a.alert_id) {
+            again.push(row);
+        } else {
+            fresh.push(row);
+        }
+    }
+    const ALERT_COLS: &[&str] = &[
+        "alert_id",
+        "case_id",
+        "typology",
+        "score",
+        "decision",
+        "raised_at",
+        "updated_at",
+        "rules",
+        "reasons",
+        "txn_ids",
+        "rule_pack",
+    ];
+    conn.bulk_insert("case_alerts", ALERT_COLS, &fresh, "")?;
     conn.bulk_insert(
         "case_alerts",
-        &["alert_id", "case_id", "typology", "score", "decision", "raised_at", "updated_at", "rules", "reasons", "txn_ids", "rule_pack"],
-        &rows,
+        ALERT_COLS,
+        &again,
         "ON CONFLICT (alert_id) DO UPDATE SET case_id = excluded.case_id, score = excluded.score, decision = excluded.decision, updated_at = excluded.updated_at, rules = excluded.rules, reasons = excluded.reasons, txn_ids = excluded.txn_ids, rule_pack = excluded.rule_pack",
     )?;
+
     // A new case's record names its first alerts; alerts that join an existing case get
     // their own record.
     let mut first_alerts: HashMap<&str, Vec<&str>> = HashMap::new();
@@ -557,47 +577,48 @@ fn import_chunk(
         chain.push(now, actor, action, Some(&id), detail);
     }
 
-    // Evidence payments.
-    let rows: Vec<Vec<Value>> = pay_rows
-        .iter()
-        .map(|(case, x)| {
-            vec![
-                real(case).into(),
-                x.txn_id.as_str().into(),
-                x.at.as_str().into(),
-                x.amount_minor.into(),
-                x.currency.as_str().into(),
-                x.sender_id.as_str().into(),
-                x.sender_name.clone().into(),
-                x.sender_country.as_str().into(),
-                x.recipient_id.as_str().into(),
-                x.recipient_name.clone().into(),
-                x.recipient_country.as_str().into(),
-                x.channel.as_str().into(),
-                x.reference.clone().into(),
-            ]
-        })
-        .collect();
-    sum.payments_recorded += conn.bulk_insert(
-        "case_payments",
-        &[
-            "case_id",
-            "txn_id",
-            "at",
-            "amount_minor",
-            "currency",
-            "sender_id",
-            "sender_name",
-            "sender_country",
-            "recipient_id",
-            "recipient_name",
-            "recipient_country",
-            "channel",
-            "reference",
-        ],
-        &rows,
-        "ON CONFLICT (case_id, txn_id) DO NOTHING",
-    )?;
+    // Evidence payments: a new case's cannot be there yet; an existing case's may be.
+    let (mut fresh, mut again): (Vec<Vec<Value>>, Vec<Vec<Value>>) = (Vec::new(), Vec::new());
+    for (case, x) in &pay_rows {
+        let row = vec![
+            real(case).into(),
+            x.txn_id.as_str().into(),
+            x.at.as_str().into(),
+            x.amount_minor.into(),
+            x.currency.as_str().into(),
+            x.sender_id.as_str().into(),
+            x.sender_name.clone().into(),
+            x.sender_country.as_str().into(),
+            x.recipient_id.as_str().into(),
+            x.recipient_name.clone().into(),
+            x.recipient_country.as_str().into(),
+            x.channel.as_str().into(),
+            x.reference.clone().into(),
+        ];
+        if cases.get(case).is_some_and(|w| w.new) {
+            fresh.push(row);
+        } else {
+            again.push(row);
+        }
+    }
+    const PAY_COLS: &[&str] = &[
+        "case_id",
+        "txn_id",
+        "at",
+        "amount_minor",
+        "currency",
+        "sender_id",
+        "sender_name",
+        "sender_country",
+        "recipient_id",
+        "recipient_name",
+        "recipient_country",
+        "channel",
+        "reference",
+    ];
+    sum.payments_recorded += conn.bulk_insert("case_payments", PAY_COLS, &fresh, "")?;
+    sum.payments_recorded +=
+        conn.bulk_insert("case_payments", PAY_COLS, &again, "ON CONFLICT (case_id, txn_id) DO NOTHING")?;
 
     // Existing cases that changed: one statement each (few: most alerts open new cases).
     for w in cases.values().filter(|w| !w.new && w.dirty) {

@@ -341,10 +341,15 @@ impl Conn for Postgres {
         if rows.len() < 256 {
             return insert_rows(self, table, cols, rows, tail);
         }
-        let tmp = format!("bulk_{table}");
-        self.batch(&format!(
-            "CREATE TEMP TABLE IF NOT EXISTS {tmp} (LIKE {table}) ON COMMIT DELETE ROWS; TRUNCATE {tmp}"
-        ))?;
+        // Without a conflict clause the rows go straight into the table; with one, through a
+        // temporary table that the INSERT ... SELECT applies the clause from.
+        let direct = tail.trim().is_empty();
+        let tmp = if direct { table.to_string() } else { format!("bulk_{table}") };
+        if !direct {
+            self.batch(&format!(
+                "CREATE TEMP TABLE IF NOT EXISTS {tmp} (LIKE {table}) ON COMMIT DELETE ROWS; TRUNCATE {tmp}"
+            ))?;
+        }
         let list = cols.join(", ");
         let mut w = self.client.copy_in(&format!("COPY {tmp} ({list}) FROM STDIN")).map_err(pg_err)?;
         let mut buf = String::with_capacity(1 << 16);
@@ -363,7 +368,10 @@ impl Conn for Postgres {
             }
         }
         w.write_all(buf.as_bytes()).map_err(|e| CaseError::Db(format!("postgres: COPY: {e}")))?;
-        w.finish().map_err(pg_err)?;
+        let copied = w.finish().map_err(pg_err)?;
+        if direct {
+            return Ok(copied);
+        }
         self.exec(&format!("INSERT INTO {table} ({list}) SELECT {list} FROM {tmp} {tail}"), &[])
     }
 
