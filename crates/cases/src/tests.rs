@@ -360,23 +360,7 @@ fn drafting_a_report_from_a_case(kind: &str) {
     let mut s = f.open();
     let pays: HashMap<_, _> = [pay("t1", "S1", "R1", 5000), pay("t2", "S1", "R2", 7000)].into_iter().collect();
     s.import(&Actor::system(), &[alert("AL-1", "S1", 90.0, &["t1", "t2"])], &pays).unwrap();
-    s.put_kyc(&[osecwatch_goaml::Client {
-        account_id: "S1".into(),
-        customer_id: Some("K-1".into()),
-        first_name: Some("Max".into()),
-        last_name: Some("Beispiel".into()),
-        birthdate: Some("1970-05-04".into()),
-        ssn: Some("12345678901".into()),
-        nationality: Some("DE".into()),
-        residence: Some("DE".into()),
-        phone: Some("+49 30 1234567".into()),
-        occupation: Some("Engineer".into()),
-        iban: Some("DE89370400440532013000".into()),
-        opened: Some("2015-01-10".into()),
-        branch: Some("Köln".into()),
-        ..Default::default()
-    }])
-    .unwrap();
+    s.put_kyc(&[osecwatch_goaml::Client::sample("S1")]).unwrap();
     let bank = |id: &str, swift: Option<&str>| osecwatch_goaml::Counterparty {
         account_id: id.into(),
         institution_name: Some("BPI".into()),

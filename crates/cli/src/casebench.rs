@@ -77,21 +77,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
     let per_filter: Vec<String> = per.iter_mut().zip(names).map(|(v, n)| format!("{n} {:.1}", pct(v, 0.99))).collect();
     // The case with 200 payments.
     let big = st.list(&who, &Filter { entity: Some("BIG-SENDER".into()), ..Default::default() })?.cases[0].clone();
-    st.put_kyc(&[osecwatch_goaml::Client {
-        account_id: "BIG-SENDER".into(),
-        customer_id: Some("K-1".into()),
-        first_name: Some("Max".into()),
-        last_name: Some("Beispiel".into()),
-        birthdate: Some("1970-05-04".into()),
-        ssn: Some("12345678901".into()),
-        nationality: Some("DE".into()),
-        residence: Some("DE".into()),
-        phone: Some("+49 30 1234567".into()),
-        occupation: Some("Engineer".into()),
-        opened: Some("2015-01-10".into()),
-        branch: Some("Berlin".into()),
-        ..Default::default()
-    }])?;
+    st.put_kyc(&[osecwatch_goaml::Client::sample("BIG-SENDER")])?;
     let settings = ReportSettings {
         profile: osecwatch_goaml::Profile::load("generic")?,
         reporter: toml::from_str(include_str!("../../../examples/institution.toml"))?,

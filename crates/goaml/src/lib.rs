@@ -94,6 +94,34 @@ pub struct Client {
     pub branch: Option<String>,
 }
 
+impl Client {
+    /// A complete, fictitious customer of `account_id` (every field a report needs), for
+    /// tests, benchmarks and examples.
+    pub fn sample(account_id: &str) -> Client {
+        let s = |v: &str| Some(v.to_string());
+        Client {
+            account_id: account_id.to_string(),
+            customer_id: s("K-1"),
+            first_name: s("Max"),
+            last_name: s("Beispiel"),
+            birthdate: s("1970-05-04"),
+            ssn: s("12345678901"),
+            nationality: s("DE"),
+            residence: s("DE"),
+            phone: s("+49 30 1234567"),
+            occupation: s("Engineer"),
+            address: s("Ringstr. 5"),
+            city: s("Köln"),
+            zip: s("50667"),
+            country: s("DE"),
+            iban: s("DE89370400440532013000"),
+            opened: s("2015-01-10"),
+            currency: s("EUR"),
+            branch: s("Köln"),
+        }
+    }
+}
+
 /// A foreign beneficiary (`t_to`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counterparty {
