@@ -339,20 +339,7 @@ fn retention_deletes_and_records_it(kind: &str) {
 }
 
 fn reporter() -> osecwatch_goaml::Reporter {
-    osecwatch_goaml::Reporter {
-        rentity_id: Some(4711),
-        rentity_branch: Some("HQ".into()),
-        institution_name: Some("Musterbank AG".into()),
-        swift: Some("MUSTDEFFXXX".into()),
-        currency_code_local: Some("EUR".into()),
-        person_first_name: Some("Erika".into()),
-        person_last_name: Some("Muster".into()),
-        person_email: Some("mlro@musterbank.example".into()),
-        address: Some("Hauptstr. 1".into()),
-        city: Some("Berlin".into()),
-        country_code: Some("DE".into()),
-        ..Default::default()
-    }
+    osecwatch_goaml::Reporter::sample()
 }
 
 fn drafting_a_report_from_a_case(kind: &str) {

@@ -9,11 +9,13 @@
 //! runs a user-supplied XSD through `xmllint` and says when the schema's own patterns are
 //! the problem.
 
+mod check;
 mod narrative;
 mod profile;
 mod write;
 mod xsd;
 
+pub use check::check;
 pub use narrative::{draft_narrative, NarrativeFacts};
 pub use profile::{Profile, ProfileError};
 pub use write::write_xml;
@@ -92,6 +94,28 @@ pub struct Client {
     pub currency: Option<String>,
     /// Branch that holds the account.
     pub branch: Option<String>,
+}
+
+impl Reporter {
+    /// A complete, fictitious reporting institution (Musterbank), for tests and benchmarks.
+    pub fn sample() -> Reporter {
+        let s = |v: &str| Some(v.to_string());
+        Reporter {
+            rentity_id: Some(4711),
+            rentity_branch: s("HQ"),
+            institution_name: s("Musterbank AG"),
+            swift: s("MUSTDEFFXXX"),
+            institution_code: None,
+            currency_code_local: s("EUR"),
+            person_first_name: s("Erika"),
+            person_last_name: s("Muster"),
+            person_email: s("mlro@musterbank.example"),
+            address: s("Hauptstr. 1"),
+            city: s("Berlin"),
+            zip: s("10115"),
+            country_code: s("DE"),
+        }
+    }
 }
 
 impl Client {
@@ -200,173 +224,6 @@ pub(crate) fn sql_date(t: &str) -> Option<String> {
     chrono::DateTime::parse_from_rfc3339(t).ok().map(|d| d.format("%Y-%m-%dT%H:%M:%S").to_string())
 }
 
-/// Every problem that stops the report from being filed, in words, each naming where it is
-/// (`transaction TX123: to_account.swift or institution_code is required`).
-pub fn check(r: &ReportInput, p: &Profile) -> Vec<String> {
-    let mut out = Vec::new();
-    let need = |out: &mut Vec<String>, v: &Option<String>, what: &str| {
-        if v.as_deref().is_none_or(|s| s.trim().is_empty()) {
-            out.push(what.to_string());
-        }
-    };
-    let rep = &r.reporter;
-    if rep.rentity_id.is_none_or(|i| i < 1) {
-        out.push("report: rentity_id (the FIU's id of your institution, >= 1) is required".into());
-    }
-    need(&mut out, &rep.rentity_branch, "report: rentity_branch is required");
-    need(&mut out, &rep.currency_code_local, "report: currency_code_local is required");
-    need(&mut out, &rep.person_first_name, "report: reporting_person.first_name is required");
-    need(&mut out, &rep.person_last_name, "report: reporting_person.last_name is required");
-    need(&mut out, &rep.address, "report: location.address is required");
-    need(&mut out, &rep.city, "report: location.city is required");
-    need(&mut out, &rep.country_code, "report: location.country_code is required");
-    need(&mut out, &rep.institution_name, "report: the institution's name (from_account.institution_name) is required");
-    if rep.swift.is_none() && rep.institution_code.is_none() {
-        out.push("report: the institution's swift or institution_code (from_account) is required".into());
-    }
-    if p.entity_reference_required && r.entity_reference.trim().is_empty() {
-        out.push(format!("report: entity_reference is required by profile {}", p.name));
-    }
-    if r.entity_reference.len() > 255 {
-        out.push("report: entity_reference is longer than 255 characters".into());
-    }
-    if r.reason.trim().is_empty() {
-        out.push("report: reason (the narrative) is empty".into());
-    }
-    let chars = r.reason.chars().count();
-    if chars > p.narrative_max_chars {
-        out.push(format!("report: reason has {chars} characters, at most {} are allowed", p.narrative_max_chars));
-    }
-    if r.transactions.is_empty() {
-        out.push(
-            "report: no transaction to report (an STR needs at least one; the case has no payment details)".into(),
-        );
-    }
-    if r.indicators.is_empty() {
-        out.push("report: report_indicators needs at least one indicator code".into());
-    }
-    for i in &r.indicators {
-        if !p.indicators.contains_key(i) {
-            out.push(format!("report: indicator `{i}` is not in profile {}'s list", p.name));
-        }
-    }
-    for f in &p.mandatory.fields {
-        if f == "reporting_person.email" {
-            need(
-                &mut out,
-                &rep.person_email,
-                &format!("report: reporting_person.email is required by profile {}", p.name),
-            );
-        }
-    }
-    for c in &r.clients {
-        let at = format!("customer of account {}", c.account_id);
-        let fields: [(&Option<String>, &str); 11] = [
-            (&c.first_name, "first_name"),
-            (&c.last_name, "last_name"),
-            (&c.birthdate, "birthdate"),
-            (&c.ssn, "ssn (tax or social security number)"),
-            (&c.nationality, "nationality1"),
-            (&c.residence, "residence"),
-            (&c.phone, "phones.phone"),
-            (&c.occupation, "occupation"),
-            (&c.opened, "from_account.opened"),
-            (&c.customer_id, "from_account.client_number"),
-            (&c.branch, "from_account.branch"),
-        ];
-        for (v, name) in fields {
-            need(&mut out, v, &format!("{at}: {name} is required (add it to the customer file)"));
-        }
-        if let Some(b) = &c.birthdate {
-            if sql_date(b).is_none() {
-                out.push(format!("{at}: birthdate `{b}` is not a date (YYYY-MM-DD)"));
-            }
-        }
-        if let Some(o) = &c.opened {
-            if sql_date(o).is_none() {
-                out.push(format!("{at}: from_account.opened is not a date (YYYY-MM-DD)"));
-            }
-        }
-        if let Some(ph) = &c.phone {
-            if split_phone(ph).is_none() {
-                out.push(format!("{at}: phone must start with + and the country prefix (`+49 30 1234567`)"));
-            }
-        }
-        if p.mandatory.fields.iter().any(|f| f == "from_account.iban") {
-            need(&mut out, &c.iban, &format!("{at}: from_account.iban is required by profile {}", p.name));
-        }
-        if let Some(i) = &c.iban {
-            if !iban_ok(i) {
-                out.push(format!("{at}: from_account.iban fails its check digits"));
-            }
-        }
-    }
-    let mut first_to: std::collections::BTreeMap<&str, &str> = Default::default();
-    let mut count_to: std::collections::HashMap<&str, usize> = Default::default();
-    for t in &r.transactions {
-        let at = format!("transaction {}", t.number);
-        if t.number.is_empty() || t.number.chars().count() > 100 {
-            out.push(format!("{at}: transactionnumber must have 1 to 100 characters"));
-        }
-        match sql_date(&t.at) {
-            Some(d) if d.as_str() >= "1753-01-01" => {}
-            _ => out.push(format!("{at}: date_transaction `{}` is not a time after 1753", t.at)),
-        }
-        if t.amount_minor <= 0 {
-            out.push(format!("{at}: amount_local must be positive"));
-        }
-        if let Some(local) = &rep.currency_code_local {
-            if &t.currency != local {
-                out.push(format!(
-                    "{at}: amount is in {}, the report's local currency is {local}; goAML wants amount_local (convert it and give from_foreign_currency)",
-                    t.currency
-                ));
-            }
-        }
-        if !p.transmode.contains_key(&t.channel) {
-            out.push(format!("{at}: channel `{}` has no transmode code in profile {}", t.channel, p.name));
-        }
-        if !r.clients.iter().any(|c| c.account_id == t.from_account) {
-            out.push(format!("{at}: the paying account {} is not among the report's customers", t.from_account));
-        }
-        first_to.entry(t.to_account.as_str()).or_insert(t.number.as_str());
-        *count_to.entry(t.to_account.as_str()).or_default() += 1;
-    }
-    // Beneficiary problems are the beneficiary's, not each payment's: said once, naming the
-    // first payment and how many more go to it.
-    for (to, first) in &first_to {
-        let n = count_to[to];
-        let at = if n > 1 { format!("transaction {first} and {} more", n - 1) } else { format!("transaction {first}") };
-        match r.counterparties.iter().find(|c| c.account_id == *to) {
-            None => out.push(format!("{at}: beneficiary {to} has no details")),
-            Some(c) => {
-                if c.institution_name.as_deref().is_none_or(str::is_empty) {
-                    out.push(format!("{at}: to_account.institution_name is required (beneficiary {})", c.account_id));
-                }
-                if c.swift.as_deref().is_none_or(str::is_empty)
-                    && c.institution_code.as_deref().is_none_or(str::is_empty)
-                {
-                    out.push(format!(
-                        "{at}: to_account.swift or institution_code is required (beneficiary {})",
-                        c.account_id
-                    ));
-                }
-                if let Some(s) = c.swift.as_deref().filter(|s| !s.is_empty()) {
-                    if !(s.len() == 8 || s.len() == 11) || !s.bytes().all(|b| b.is_ascii_alphanumeric()) {
-                        out.push(format!("{at}: to_account.swift `{s}` is not a BIC (8 or 11 letters and digits)"));
-                    }
-                }
-                if c.country.as_deref().is_none_or(|s| s.len() != 2) {
-                    out.push(format!("{at}: to_country is required (beneficiary {})", c.account_id));
-                }
-            }
-        }
-    }
-    out.sort();
-    out.dedup();
-    out
-}
-
 /// `+49 30 1234567` -> ("49", "30 1234567").
 pub(crate) fn split_phone(p: &str) -> Option<(String, String)> {
     let p = p.trim().strip_prefix('+')?;
@@ -389,9 +246,8 @@ pub fn iban_ok(iban: &str) -> bool {
             'A'..='Z' => c as u32 - 'A' as u32 + 10,
             _ => return false,
         };
-        for d in if v >= 10 { vec![v / 10, v % 10] } else { vec![v] } {
-            rem = (rem * 10 + d) % 97;
-        }
+        // A letter stands for two digits.
+        rem = if v >= 10 { (rem * 100 + v) % 97 } else { (rem * 10 + v) % 97 };
     }
     rem == 1
 }

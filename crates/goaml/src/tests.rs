@@ -2,21 +2,7 @@ use super::*;
 use std::path::Path;
 
 pub(crate) fn reporter() -> Reporter {
-    Reporter {
-        rentity_id: Some(4711),
-        rentity_branch: Some("HQ".into()),
-        institution_name: Some("Musterbank AG".into()),
-        swift: Some("MUSTDEFFXXX".into()),
-        institution_code: None,
-        currency_code_local: Some("EUR".into()),
-        person_first_name: Some("Erika".into()),
-        person_last_name: Some("Muster".into()),
-        person_email: Some("mlro@musterbank.example".into()),
-        address: Some("Hauptstr. 1".into()),
-        city: Some("Berlin".into()),
-        zip: Some("10115".into()),
-        country_code: Some("DE".into()),
-    }
+    Reporter::sample()
 }
 
 fn input() -> ReportInput {
