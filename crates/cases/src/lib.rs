@@ -22,7 +22,7 @@ mod sql;
 
 pub use audit::{AuditRecord, ChainReport};
 pub use import::{AlertIn, ImportSummary, PaymentIn};
-pub use ops::{Disposition, DispositionRecord, Hold, RetentionRules, RetentionSummary};
+pub use ops::{Disposition, DispositionRecord, DraftRecord, Hold, RetentionRules, RetentionSummary};
 pub use query::{CaseDetail, CaseSummary, Filter, NoteView, Page, ReportView};
 pub use report::{DraftEdits, Drafted, ReportSettings};
 pub use schema::SCHEMA_VERSION;

@@ -85,6 +85,23 @@ impl Default for RetentionRules {
     }
 }
 
+/// A report draft as it is saved.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DraftRecord {
+    /// The FIU profile's name.
+    pub profile: String,
+    /// The narrative.
+    pub narrative: String,
+    /// The XML.
+    pub xml: String,
+    /// What stops it from being approved; empty: it can be approved.
+    pub problems: Vec<String>,
+    /// The earlier report a follow-up refers to.
+    pub refers_to: Option<String>,
+    /// The analyst's edits as JSON (kept for the next draft), if any.
+    pub edits: Option<String>,
+}
+
 /// A block that follows an approved report: the reported customer's payments to the same
 /// recipients are held until the FIU consents or the waiting period ends.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -387,18 +404,14 @@ impl Store {
 
     /// Save a report draft (replacing an earlier draft or returned report of the case). With
     /// no problems the case moves to `pending_approval`; with problems it stays where it is.
-    #[allow(clippy::too_many_arguments)]
     pub fn save_draft(
         &mut self,
         actor: &Actor,
         case_id: &str,
         version: i64,
-        profile: &str,
-        narrative: &str,
-        xml: &str,
-        problems: &[String],
-        refers_to: Option<&str>,
+        d: &DraftRecord,
     ) -> Result<(String, i64), CaseError> {
+        let (profile, problems) = (d.profile.as_str(), &d.problems);
         need_role(actor, &[Role::Analyst, Role::Supervisor, Role::Admin], "drafting a report")?;
         self.write(|conn, chain, now| {
             let c = load(conn, case_id, now)?;
@@ -413,17 +426,18 @@ impl Store {
             };
             conn.exec("DELETE FROM reports WHERE id = $1", &[id.as_str().into()])?;
             conn.exec(
-                "INSERT INTO reports (id, case_id, state, profile, narrative, xml, problems, drafted_by, drafted_at, refers_to) VALUES ($1, $2, 'draft', $3, $4, $5, $6, $7, $8, $9)",
+                "INSERT INTO reports (id, case_id, state, profile, narrative, xml, problems, drafted_by, drafted_at, refers_to, edits) VALUES ($1, $2, 'draft', $3, $4, $5, $6, $7, $8, $9, $10)",
                 &[
                     id.as_str().into(),
                     case_id.into(),
                     profile.into(),
-                    narrative.into(),
-                    xml.into(),
+                    d.narrative.as_str().into(),
+                    d.xml.as_str().into(),
                     json!(problems).to_string().into(),
                     actor.user.as_str().into(),
                     now.into(),
-                    refers_to.into(),
+                    d.refers_to.clone().into(),
+                    d.edits.clone().into(),
                 ],
             )?;
             let to = if problems.is_empty() { CaseState::PendingApproval } else { c.state };

@@ -220,6 +220,16 @@ fn concurrent_imports_make_one_case(kind: &str) {
     assert!(s.verify_audit().unwrap().problems.is_empty(), "concurrent writers keep one chain");
 }
 
+fn draft(narrative: &str, problems: &[&str]) -> DraftRecord {
+    DraftRecord {
+        profile: "generic".into(),
+        narrative: narrative.into(),
+        xml: "<report/>".into(),
+        problems: problems.iter().map(|p| p.to_string()).collect(),
+        ..Default::default()
+    }
+}
+
 fn four_eyes_and_filing(kind: &str) {
     let f = Fixture::new(kind, "eyes");
     let mut s = f.open();
@@ -227,11 +237,9 @@ fn four_eyes_and_filing(kind: &str) {
     s.import(&Actor::system(), &[alert("AL-1", "S1", 90.0, &["t1"])], &pays).unwrap();
     let c = s.list(&analyst(), &Filter::default()).unwrap().cases[0].clone();
     // With problems the draft stays in investigation and cannot be approved.
-    let (rid, v) = s
-        .save_draft(&analyst(), &c.case_id, c.version, "generic", "n", "<report/>", &["birthdate missing".into()], None)
-        .unwrap();
+    let (rid, v) = s.save_draft(&analyst(), &c.case_id, c.version, &draft("n", &["birthdate missing"])).unwrap();
     assert!(matches!(s.approve(&supervisor(), &c.case_id, &rid, "2025-06-04T12:00:00Z"), Err(CaseError::Invalid(_))));
-    let (rid2, _) = s.save_draft(&analyst(), &c.case_id, v, "generic", "n2", "<report/>", &[], None).unwrap();
+    let (rid2, _) = s.save_draft(&analyst(), &c.case_id, v, &draft("n2", &[])).unwrap();
     assert_eq!(rid, rid2, "a redraft replaces the draft");
     // The drafter cannot approve, whatever their role; an analyst cannot approve at all.
     let self_approve = s.approve(&Actor::new("anna", Role::Admin), &c.case_id, &rid, "2025-06-04T12:00:00Z");
