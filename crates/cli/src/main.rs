@@ -1,7 +1,6 @@
 //! `osecwatch`: the command-line front of the engine. Each subcommand wires library crates
 //! together; all printing and exit codes live here, never in the libraries.
 
-mod casebench;
 mod cases;
 mod clockopts;
 mod convert;

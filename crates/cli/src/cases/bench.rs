@@ -80,7 +80,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
     st.put_kyc(&[osecwatch_goaml::Client::sample("BIG-SENDER")])?;
     let settings = ReportSettings {
         profile: osecwatch_goaml::Profile::load("generic")?,
-        reporter: toml::from_str(include_str!("../../../examples/institution.toml"))?,
+        reporter: toml::from_str(super::demo::DEMO_INSTITUTION)?,
         xsd: None,
     };
     let mut version = big.version;
