@@ -32,6 +32,13 @@ pub struct ServeArgs {
     /// later one is refused as late (409) unless it is a known duplicate [default: 86400]
     #[arg(long, value_name = "SECS")]
     pub allowed_lateness: Option<i64>,
+    #[command(flatten)]
+    pub cases: CaseArgs,
+}
+
+/// The case side of the service.
+#[derive(Args)]
+pub struct CaseArgs {
     /// Case database: a SQLite file or a postgres:// URL (env OSECWATCH_DB; default DATA_DIR/cases.sqlite).
     #[arg(long)]
     pub db: Option<String>,
@@ -81,14 +88,42 @@ struct FileConfig {
     case_retention_years: Option<i64>,
 }
 
-pub fn run_serve(a: ServeArgs) -> Result<()> {
-    let file: FileConfig = match &a.config {
+/// The case store's settings: flags, then environment, then the configuration file.
+fn cases_config(a: CaseArgs, file: &mut FileConfig) -> Result<Option<osecwatch_server::cases::CasesConfig>> {
+    if a.no_cases || file.cases == Some(false) {
+        return Ok(None);
+    }
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let mut c = osecwatch_server::cases::CasesConfig {
+        db: a.db.or_else(|| env("OSECWATCH_DB")).or(file.cases_db.take()),
+        schema: a.db_schema.or_else(|| env("OSECWATCH_DB_SCHEMA")).or(file.cases_db_schema.take()),
+        institution: a.institution.or(file.institution.take()),
+        ..Default::default()
+    };
+    if let Some(p) = a.fiu_profile.or(file.fiu_profile.take()) {
+        c.profile = p;
+    }
+    if let Some(f) = a.cases_feed_secs.or(file.cases_feed_secs) {
+        c.feed_secs = f.max(1);
+    }
+    if let Some(y) = file.case_retention_years {
+        if y < 1 {
+            bail!("case_retention_years must be at least 1");
+        }
+        c.retention_years = y;
+    }
+    Ok(Some(c))
+}
+
+/// The service's settings: flags, then environment, then the configuration file.
+fn config(a: ServeArgs) -> Result<ServeConfig> {
+    let mut file: FileConfig = match &a.config {
         Some(p) => toml::from_str(&std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?)
             .with_context(|| format!("configuration {}", p.display()))?,
         None => FileConfig::default(),
     };
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let mut cfg = ServeConfig::default();
+    let mut cfg = ServeConfig { cases: cases_config(a.cases, &mut file)?, ..ServeConfig::default() };
     if let Some(l) = a.listen.or_else(|| env("OSECWATCH_LISTEN")).or(file.listen) {
         cfg.listen = l.parse().with_context(|| format!("listen address `{l}` (expected e.g. 127.0.0.1:8080)"))?;
     }
@@ -130,35 +165,17 @@ pub fn run_serve(a: ServeArgs) -> Result<()> {
         (None, None) => None,
         _ => bail!("TLS needs both a certificate and a key (--tls-cert and --tls-key)"),
     };
-    cfg.cases = if a.no_cases || file.cases == Some(false) {
-        None
-    } else {
-        let mut c = osecwatch_server::cases::CasesConfig {
-            db: a.db.or_else(|| env("OSECWATCH_DB")).or(file.cases_db),
-            schema: a.db_schema.or_else(|| env("OSECWATCH_DB_SCHEMA")).or(file.cases_db_schema),
-            institution: a.institution.or(file.institution),
-            ..Default::default()
-        };
-        if let Some(p) = a.fiu_profile.or(file.fiu_profile) {
-            c.profile = p;
-        }
-        if let Some(f) = a.cases_feed_secs.or(file.cases_feed_secs) {
-            c.feed_secs = f.max(1);
-        }
-        if let Some(y) = file.case_retention_years {
-            if y < 1 {
-                bail!("case_retention_years must be at least 1");
-            }
-            c.retention_years = y;
-        }
-        Some(c)
-    };
     if let Some(f) = env("OSECWATCH_TOKENS_FILE").map(PathBuf::from).or(file.tokens_file) {
         cfg.tokens.load_file(&f).map_err(anyhow::Error::msg)?;
     }
     if let Some(t) = env("OSECWATCH_TOKENS") {
         cfg.tokens.load_env(&t).map_err(anyhow::Error::msg)?;
     }
+    Ok(cfg)
+}
+
+pub fn run_serve(a: ServeArgs) -> Result<()> {
+    let cfg = config(a)?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let data = cfg.data_dir.clone();
     rt.block_on(async move {
