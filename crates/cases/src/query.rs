@@ -303,6 +303,13 @@ impl Store {
         })
     }
 
+    /// A case's entity (type, id), for the service's own use (a seed after a confirmed case):
+    /// no user reads anything, so nothing is audited.
+    pub fn entity_of(&mut self, case_id: &str) -> Result<(String, String), CaseError> {
+        let r = self.conn.query("SELECT entity_type, entity_id FROM cases WHERE id = $1", &[case_id.into()])?;
+        r.first().map(|r| (r[0].string(), r[1].string())).ok_or_else(|| CaseError::NotFound(format!("case {case_id}")))
+    }
+
     /// One case in full; the read is audited.
     pub fn get(&mut self, actor: &Actor, case_id: &str) -> Result<CaseDetail, CaseError> {
         need_role(actor, STAFF, "reading a case")?;

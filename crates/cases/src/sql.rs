@@ -169,14 +169,15 @@ impl Sqlite {
     }
 }
 
-fn to_sqlite(v: &Value) -> rusqlite::types::Value {
-    use rusqlite::types::Value as V;
-    match v {
+/// A value as SQLite binds it, borrowed (no copy of the text).
+fn to_sqlite(v: &Value) -> rusqlite::types::ToSqlOutput<'_> {
+    use rusqlite::types::ValueRef as V;
+    rusqlite::types::ToSqlOutput::Borrowed(match v {
         Value::Null => V::Null,
         Value::Int(i) => V::Integer(*i),
         Value::Real(f) => V::Real(*f),
-        Value::Text(s) => V::Text(s.clone()),
-    }
+        Value::Text(s) => V::Text(s.as_bytes()),
+    })
 }
 
 /// `$n` -> `?n`. Both mean "parameter n", but SQLite resolves a `$name` by a linear search

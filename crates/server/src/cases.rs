@@ -49,10 +49,12 @@ impl Default for CasesConfig {
 pub struct HoldTable(HashMap<String, Vec<(HashSet<String>, i64, String)>>);
 
 impl HoldTable {
-    /// The hold on a payment from `sender` to `recipient` at wall-clock `now`, if any.
-    pub fn check(&self, sender: &str, recipient: &str, now: i64) -> Option<(&str, i64)> {
-        self.0
-            .get(sender)?
+    /// The hold on a payment from `sender` to `recipient`, if any; `now` (the wall clock) is
+    /// read only for a sender that has holds, so a payment of anyone else costs one lookup.
+    pub fn check(&self, sender: &str, recipient: &str, now: impl FnOnce() -> i64) -> Option<(&str, i64)> {
+        let holds = self.0.get(sender)?;
+        let now = now();
+        holds
             .iter()
             .find(|(r, until, _)| *until > now && r.contains(recipient))
             .map(|(_, until, case)| (case.as_str(), *until))

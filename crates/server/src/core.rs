@@ -465,7 +465,7 @@ impl Core {
         let mut o = self.engine.process(&txn.as_row())?;
         if let Some(h) = &self.holds {
             let table = h.read().unwrap_or_else(|p| p.into_inner());
-            if let Some((case, until)) = table.check(&txn.sender_id, &txn.recipient_id, wall_clock().utc) {
+            if let Some((case, until)) = table.check(&txn.sender_id, &txn.recipient_id, || wall_clock().utc) {
                 // For the compliance system that called: never shown to the customer or the
                 // front office (tipping-off ban, GwG §47).
                 o.decision = Decision::Block;

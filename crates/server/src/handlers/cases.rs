@@ -150,35 +150,41 @@ pub(crate) async fn change(
 ) -> Answer {
     let Json(ch) = body.map_err(|e| error(StatusCode::UNPROCESSABLE_ENTITY, e.body_text()))?;
     let seed_on_close = matches!(&ch, Change::Close { disposition, .. } if disposition == "confirmed_osec");
-    let id2 = id.clone();
-    let who2 = who.clone();
     let closer = who.user.clone();
-    let version = with_store(&s, move |c| {
-        c.with(|st| match ch {
-            Change::Assign { version, to } => st.assign(&who, &id, version, to.as_deref()),
-            Change::Transition { version, to } => {
-                let to = CaseState::parse(&to).ok_or_else(|| CaseError::Invalid(format!("state `{to}`")))?;
-                st.transition(&who, &id, version, to)
-            }
-            Change::Close { version, disposition, reason } => {
-                let d = Disposition::parse(&disposition).ok_or_else(|| {
-                    CaseError::Invalid(format!(
-                        "disposition `{disposition}`: confirmed_osec, false_positive, not_osec_but_suspicious, no_action"
-                    ))
-                })?;
-                st.close(&who, &id, version, d, reason.as_deref())
-            }
-            Change::Snooze { version, until, reason } => st.snooze(&who, &id, version, &until, &reason),
-            Change::Tag { tag } => st.tag(&who, &id, &tag).map(|_| -1),
+    let case_id = id.clone();
+    // The new version (none for a tag), and for a confirmed case its entity.
+    let (version, confirmed) = with_store(&s, move |c| {
+        c.with(|st| {
+            let v = match ch {
+                Change::Assign { version, to } => st.assign(&who, &id, version, to.as_deref())?,
+                Change::Transition { version, to } => {
+                    let to = CaseState::parse(&to).ok_or_else(|| CaseError::Invalid(format!("state `{to}`")))?;
+                    st.transition(&who, &id, version, to)?
+                }
+                Change::Close { version, disposition, reason } => {
+                    let d = Disposition::parse(&disposition).ok_or_else(|| {
+                        CaseError::Invalid(format!(
+                            "disposition `{disposition}`: confirmed_osec, false_positive, not_osec_but_suspicious, no_action"
+                        ))
+                    })?;
+                    st.close(&who, &id, version, d, reason.as_deref())?
+                }
+                Change::Snooze { version, until, reason } => st.snooze(&who, &id, version, &until, &reason)?,
+                Change::Tag { tag } => {
+                    st.tag(&who, &id, &tag)?;
+                    return Ok((None, None));
+                }
+            };
+            let entity = if seed_on_close { Some(st.entity_of(&id)?) } else { None };
+            Ok((Some(v), entity))
         })
     })
     .await?;
     // A confirmed buyer or facilitator becomes a seed: logged, replayed, raising the risk of
     // its counterparts (the network rules).
     let mut seeded = None;
-    if seed_on_close {
-        let d = with_store(&s, move |c| c.with(|st| st.get(&who2, &id2))).await?;
-        let role = if d.summary.entity_type == "recipient" {
+    if let Some((entity_type, entity_id)) = confirmed {
+        let role = if entity_type == "recipient" {
             osecwatch_engine::SeedRole::Facilitator
         } else {
             osecwatch_engine::SeedRole::Buyer
@@ -186,8 +192,8 @@ pub(crate) async fn change(
         let ev = osecwatch_engine::SeedEvent {
             role,
             action: osecwatch_engine::SeedAction::Add,
-            ids: vec![d.summary.entity_id.clone()],
-            source: format!("case {} confirmed_osec", d.summary.case_id),
+            ids: vec![entity_id],
+            source: format!("case {case_id} confirmed_osec"),
         };
         match crate::app::seed(&s, ev, format!("user {closer}")).await? {
             Ok(a) => seeded = Some(serde_json::to_value(a).unwrap_or_default()),
