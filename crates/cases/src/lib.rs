@@ -13,6 +13,7 @@
 
 mod audit;
 pub mod files;
+mod filing;
 mod import;
 mod ops;
 mod query;
@@ -21,8 +22,9 @@ mod schema;
 mod sql;
 
 pub use audit::{AuditRecord, ChainReport};
+pub use filing::{DraftRecord, Hold};
 pub use import::{AlertIn, ImportSummary, PaymentIn};
-pub use ops::{Disposition, DispositionRecord, DraftRecord, Hold, RetentionRules, RetentionSummary};
+pub use ops::{Disposition, DispositionRecord, RetentionRules, RetentionSummary};
 pub use query::{CaseDetail, CaseSummary, Filter, NoteView, Page, ReportView};
 pub use report::{DraftEdits, Drafted, ReportSettings};
 pub use schema::SCHEMA_VERSION;

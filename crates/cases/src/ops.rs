@@ -5,7 +5,7 @@
 //! changes made since.
 
 use crate::audit::Chain;
-use crate::query::{need_role, report_of, summary_of, CaseSummary, ReportView, REPORT_COLS, STAFF, SUMMARY_COLS};
+use crate::query::{need_role, summary_of, CaseSummary, STAFF, SUMMARY_COLS};
 use crate::sql::{Conn, Value};
 use crate::{Actor, CaseError, CaseState, Role, Store};
 use serde::{Deserialize, Serialize};
@@ -85,37 +85,6 @@ impl Default for RetentionRules {
     }
 }
 
-/// A report draft as it is saved.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DraftRecord {
-    /// The FIU profile's name.
-    pub profile: String,
-    /// The narrative.
-    pub narrative: String,
-    /// The XML.
-    pub xml: String,
-    /// What stops it from being approved; empty: it can be approved.
-    pub problems: Vec<String>,
-    /// The earlier report a follow-up refers to.
-    pub refers_to: Option<String>,
-    /// The analyst's edits as JSON (kept for the next draft), if any.
-    pub edits: Option<String>,
-}
-
-/// A block that follows an approved report: the reported customer's payments to the same
-/// recipients are held until the FIU consents or the waiting period ends.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Hold {
-    /// The reported case.
-    pub case_id: String,
-    /// The customer.
-    pub sender_id: String,
-    /// The recipients of the reported payments.
-    pub recipients: Vec<String>,
-    /// Release time (UTC).
-    pub until: String,
-}
-
 /// What a retention run deleted.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct RetentionSummary {
@@ -125,13 +94,13 @@ pub struct RetentionSummary {
     pub attachment_files: u64,
 }
 
-fn load(conn: &mut dyn Conn, case_id: &str, now: &str) -> Result<CaseSummary, CaseError> {
+pub(crate) fn load(conn: &mut dyn Conn, case_id: &str, now: &str) -> Result<CaseSummary, CaseError> {
     let r = conn.query(&format!("SELECT {SUMMARY_COLS} FROM cases WHERE id = $1"), &[case_id.into()])?;
     r.first().map(|r| summary_of(r, now)).ok_or_else(|| CaseError::NotFound(format!("case {case_id}")))
 }
 
 /// Refuse a stale version with the changes since.
-fn check_version(conn: &mut dyn Conn, c: &CaseSummary, expected: i64) -> Result<(), CaseError> {
+pub(crate) fn check_version(conn: &mut dyn Conn, c: &CaseSummary, expected: i64) -> Result<(), CaseError> {
     if c.version == expected {
         return Ok(());
     }
@@ -148,7 +117,7 @@ fn check_version(conn: &mut dyn Conn, c: &CaseSummary, expected: i64) -> Result<
 }
 
 /// Apply `set` (SQL assignments from `$3` on) at `expected`, bumping the version.
-fn update(
+pub(crate) fn update(
     conn: &mut dyn Conn,
     case_id: &str,
     expected: i64,
@@ -166,7 +135,7 @@ fn update(
     Ok(expected + 1)
 }
 
-fn clean(text: &str, what: &str, max: usize) -> Result<String, CaseError> {
+pub(crate) fn clean(text: &str, what: &str, max: usize) -> Result<String, CaseError> {
     let t = text.trim();
     if t.is_empty() {
         return Err(CaseError::Invalid(format!("{what} is empty")));
@@ -177,7 +146,7 @@ fn clean(text: &str, what: &str, max: usize) -> Result<String, CaseError> {
     Ok(t.to_string())
 }
 
-fn next(conn: &mut dyn Conn, counter: &str) -> Result<i64, CaseError> {
+pub(crate) fn next(conn: &mut dyn Conn, counter: &str) -> Result<i64, CaseError> {
     let r = conn.query("UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value", &[counter.into()])?;
     r.first().map(|r| r[0].int()).ok_or_else(|| CaseError::Db(format!("counter {counter} missing")))
 }
@@ -402,172 +371,6 @@ impl Store {
         })
     }
 
-    /// Save a report draft (replacing an earlier draft or returned report of the case). With
-    /// no problems the case moves to `pending_approval`; with problems it stays where it is.
-    pub fn save_draft(
-        &mut self,
-        actor: &Actor,
-        case_id: &str,
-        version: i64,
-        d: &DraftRecord,
-    ) -> Result<(String, i64), CaseError> {
-        let (profile, problems) = (d.profile.as_str(), &d.problems);
-        need_role(actor, &[Role::Analyst, Role::Supervisor, Role::Admin], "drafting a report")?;
-        self.write(|conn, chain, now| {
-            let c = load(conn, case_id, now)?;
-            check_version(conn, &c, version)?;
-            if !c.state.active() {
-                return Err(CaseError::Invalid(format!("case {case_id} is {}; reports are drafted for active cases", c.state.as_str())));
-            }
-            let open = conn.query("SELECT id FROM reports WHERE case_id = $1 AND state IN ('draft', 'returned')", &[case_id.into()])?;
-            let id = match open.first() {
-                Some(r) => r[0].string(),
-                None => format!("R-{:06}", next(conn, "report")?),
-            };
-            conn.exec("DELETE FROM reports WHERE id = $1", &[id.as_str().into()])?;
-            conn.exec(
-                "INSERT INTO reports (id, case_id, state, profile, narrative, xml, problems, drafted_by, drafted_at, refers_to, edits) VALUES ($1, $2, 'draft', $3, $4, $5, $6, $7, $8, $9, $10)",
-                &[
-                    id.as_str().into(),
-                    case_id.into(),
-                    profile.into(),
-                    d.narrative.as_str().into(),
-                    d.xml.as_str().into(),
-                    json!(problems).to_string().into(),
-                    actor.user.as_str().into(),
-                    now.into(),
-                    d.refers_to.clone().into(),
-                    d.edits.clone().into(),
-                ],
-            )?;
-            let to = if problems.is_empty() { CaseState::PendingApproval } else { c.state };
-            let v = update(conn, case_id, version, now, "state = $4", vec![to.as_str().into()])?;
-            chain.push(
-                now,
-                actor,
-                "report_drafted",
-                Some(case_id),
-                json!({"report": id, "profile": profile, "problems": problems.len(), "state": to.as_str(), "version": v}),
-            );
-            Ok((id.clone(), v))
-        })
-    }
-
-    /// A supervisor sends the draft back with a comment; the case returns to `investigating`.
-    pub fn return_report(
-        &mut self,
-        actor: &Actor,
-        case_id: &str,
-        report_id: &str,
-        comment: &str,
-    ) -> Result<(), CaseError> {
-        need_role(actor, &[Role::Supervisor, Role::Admin], "returning a report")?;
-        let comment = clean(comment, "comment", 4000)?;
-        self.write(|conn, chain, now| {
-            let c = load(conn, case_id, now)?;
-            let r = report_in(conn, case_id, report_id)?;
-            if r.state != "draft" {
-                return Err(CaseError::Invalid(format!("report {report_id} is {}, not a draft", r.state)));
-            }
-            conn.exec(
-                "UPDATE reports SET state = 'returned', returned_comment = $1 WHERE id = $2",
-                &[comment.as_str().into(), report_id.into()],
-            )?;
-            let v = update(conn, case_id, c.version, now, "state = 'investigating'", vec![])?;
-            chain.push(now, actor, "report_returned", Some(case_id), json!({"report": report_id, "version": v}));
-            Ok(())
-        })
-    }
-
-    /// A supervisor other than the drafter approves: the report is final and the case
-    /// `reported`. `release_at` is when the block on the customer's payments to the same
-    /// recipients ends (FIU consent or the legal waiting period).
-    pub fn approve(
-        &mut self,
-        actor: &Actor,
-        case_id: &str,
-        report_id: &str,
-        release_at: &str,
-    ) -> Result<ReportView, CaseError> {
-        need_role(actor, &[Role::Supervisor, Role::Admin], "approving a report")?;
-        self.write(|conn, chain, now| {
-            let c = load(conn, case_id, now)?;
-            let r = report_in(conn, case_id, report_id)?;
-            if r.drafted_by == actor.user {
-                return Err(CaseError::Forbidden(format!(
-                    "four eyes: {} drafted report {report_id} and cannot approve it; another supervisor must",
-                    actor.user
-                )));
-            }
-            if r.state != "draft" {
-                return Err(CaseError::Invalid(format!("report {report_id} is {}, not a draft", r.state)));
-            }
-            if !r.problems.is_empty() {
-                return Err(CaseError::Invalid(format!(
-                    "report {report_id} has {} validation problem(s); fix them and draft again: {}",
-                    r.problems.len(),
-                    r.problems.join("; ")
-                )));
-            }
-            if c.state != CaseState::PendingApproval {
-                return Err(CaseError::Invalid(format!("case {case_id} is {}, not pending_approval", c.state.as_str())));
-            }
-            conn.exec(
-                "UPDATE reports SET state = 'approved', approved_by = $1, approved_at = $2, release_at = $3 WHERE id = $4",
-                &[actor.user.as_str().into(), now.into(), release_at.into(), report_id.into()],
-            )?;
-            let v = update(conn, case_id, c.version, now, "state = 'reported', active_key = NULL", vec![])?;
-            chain.push(now, actor, "report_approved", Some(case_id), json!({"report": report_id, "drafted_by": r.drafted_by, "release_at": release_at, "version": v}));
-            report_in(conn, case_id, report_id)
-        })
-    }
-
-    /// The report's XML, for download; recorded in the audit with the user.
-    pub fn report_xml(
-        &mut self,
-        actor: &Actor,
-        case_id: &str,
-        report_id: &str,
-    ) -> Result<(ReportView, String), CaseError> {
-        need_role(actor, STAFF, "downloading a report")?;
-        self.write(|conn, chain, _now| {
-            let r = report_in(conn, case_id, report_id)?;
-            let x = conn.query("SELECT xml FROM reports WHERE id = $1", &[report_id.into()])?;
-            let xml = x.first().map(|r| r[0].string()).unwrap_or_default();
-            chain.push(_now, actor, "report_downloaded", Some(case_id), json!({"report": report_id, "state": r.state}));
-            Ok((r, xml))
-        })
-    }
-
-    /// Record the filing: submitted, or the FIU's acknowledgement (with its reference number)
-    /// or rejection (with its message).
-    pub fn record_filing(
-        &mut self,
-        actor: &Actor,
-        case_id: &str,
-        report_id: &str,
-        status: &str,
-        fiu_ref: Option<&str>,
-        message: Option<&str>,
-    ) -> Result<ReportView, CaseError> {
-        need_role(actor, STAFF, "recording a filing")?;
-        if !matches!(status, "submitted" | "acknowledged" | "rejected") {
-            return Err(CaseError::Invalid(format!("filing status `{status}`: submitted, acknowledged or rejected")));
-        }
-        self.write(|conn, chain, now| {
-            let r = report_in(conn, case_id, report_id)?;
-            if r.state != "approved" {
-                return Err(CaseError::Invalid(format!("report {report_id} is {}; only an approved report is filed", r.state)));
-            }
-            conn.exec(
-                "UPDATE reports SET fiu_status = $1, fiu_ref = COALESCE($2, fiu_ref), fiu_message = $3, submitted_at = COALESCE(submitted_at, $4) WHERE id = $5",
-                &[status.into(), fiu_ref.into(), message.into(), now.into(), report_id.into()],
-            )?;
-            chain.push(now, actor, "filing_recorded", Some(case_id), json!({"report": report_id, "status": status, "fiu_ref": fiu_ref}));
-            report_in(conn, case_id, report_id)
-        })
-    }
-
     /// Dispositions of closed cases (for `eval --dispositions` and the engine's seeds).
     pub fn dispositions(&mut self, actor: &Actor) -> Result<Vec<DispositionRecord>, CaseError> {
         need_role(actor, STAFF, "exporting dispositions")?;
@@ -598,30 +401,6 @@ impl Store {
             chain.push(now, actor, "dispositions_exported", None, json!({"records": out.len()}));
             Ok(out)
         })
-    }
-
-    /// Active blocks from approved reports: every reported sender case whose release time
-    /// is still ahead.
-    pub fn holds(&mut self) -> Result<Vec<Hold>, CaseError> {
-        let now = self.now();
-        let rows = self.conn.query(
-            "SELECT c.id, c.entity_id, r.release_at FROM reports r JOIN cases c ON c.id = r.case_id WHERE r.state = 'approved' AND c.entity_type = 'sender' AND r.release_at > $1 ORDER BY c.id",
-            &[now.as_str().into()],
-        )?;
-        let mut out = Vec::new();
-        for r in rows {
-            let rec = self
-                .conn
-                .query(
-                    "SELECT DISTINCT recipient_id FROM case_payments WHERE case_id = $1 ORDER BY recipient_id",
-                    &[r[0].clone()],
-                )?
-                .iter()
-                .map(|x| x[0].string())
-                .collect();
-            out.push(Hold { case_id: r[0].string(), sender_id: r[1].string(), recipients: rec, until: r[2].string() });
-        }
-        Ok(out)
     }
 
     /// Delete cases that ended more than the rule's years ago, with everything they hold;
@@ -670,7 +449,7 @@ impl Store {
     }
 
     /// Store customers' KYC fields (from the customer file) for reports: account -> fields.
-    pub fn put_customers(&mut self, rows: &[(String, String, serde_json::Value)]) -> Result<u64, CaseError> {
+    pub(crate) fn put_customers(&mut self, rows: &[(String, String, serde_json::Value)]) -> Result<u64, CaseError> {
         let actor = Actor::system();
         self.write(|conn, chain, now| {
             let mut n = 0;
@@ -690,19 +469,4 @@ impl Store {
             Ok(n)
         })
     }
-
-    /// A customer's KYC fields by account id.
-    pub fn customer(&mut self, account_id: &str) -> Result<Option<(String, serde_json::Value)>, CaseError> {
-        let r =
-            self.conn.query("SELECT customer_id, kyc FROM customers WHERE account_id = $1", &[account_id.into()])?;
-        Ok(r.first().map(|r| (r[0].string(), serde_json::from_str(&r[1].string()).unwrap_or_default())))
-    }
-}
-
-fn report_in(conn: &mut dyn Conn, case_id: &str, report_id: &str) -> Result<ReportView, CaseError> {
-    let r = conn.query(
-        &format!("SELECT {REPORT_COLS} FROM reports WHERE id = $1 AND case_id = $2"),
-        &[report_id.into(), case_id.into()],
-    )?;
-    r.first().map(report_of).ok_or_else(|| CaseError::NotFound(format!("report {report_id} of case {case_id}")))
 }
