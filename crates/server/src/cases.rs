@@ -155,15 +155,8 @@ pub(crate) async fn feed(state: Arc<AppState>, every: std::time::Duration, reten
         // The retention job: once a day, as the system, recorded in the case audit.
         if last_retention.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(86_400)) {
             last_retention = Some(std::time::Instant::now());
-            let svc2 = svc.clone();
-            let rules = osecwatch_cases::RetentionRules { case_years: retention_years };
-            match tokio::task::spawn_blocking(move || svc2.with(|s| s.retention(&Actor::system(), &rules))).await {
-                Ok(Ok(r)) if r.cases > 0 => {
-                    tracing::info!(cases = r.cases, files = r.attachment_files, "retention deleted cases")
-                }
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => tracing::error!(error = %e, "retention failed"),
-                Err(_) => return,
+            if !retention(&svc, retention_years).await {
+                return;
             }
         }
         let prev = std::mem::take(&mut seen);
@@ -204,39 +197,70 @@ pub(crate) async fn feed(state: Arc<AppState>, every: std::time::Duration, reten
                 rule_pack: (!a.rule_pack.is_empty()).then_some(a.rule_pack),
             })
             .collect();
-        let svc2 = svc.clone();
-        let cached = std::mem::take(&mut details);
-        let r = tokio::task::spawn_blocking(move || {
-            let mut cached = cached;
-            let missing: HashSet<String> =
-                alerts.iter().flat_map(|a| a.txn_ids.iter()).filter(|t| !cached.contains_key(*t)).cloned().collect();
-            if !missing.is_empty() {
-                cached.extend(svc2.payments_from_log(&missing));
-            }
-            let res = svc2.with(|s| s.import(&Actor::system(), &alerts, &cached));
-            // Keep only what open alerts may still need.
-            let keep: HashSet<&String> = alerts.iter().flat_map(|a| a.txn_ids.iter()).collect();
-            cached.retain(|k, _| keep.contains(k));
-            (res, cached)
-        })
-        .await;
-        match r {
-            Ok((Ok(sum), cached)) => {
+        match file(&svc, alerts, std::mem::take(&mut details)).await {
+            Some((ok, cached)) => {
                 details = cached;
-                tracing::info!(
-                    created = sum.created,
-                    joined = sum.joined,
-                    updated = sum.updated,
-                    "alerts filed into cases"
-                );
+                if !ok {
+                    // Filed again at the next pass.
+                    seen.clear();
+                }
             }
-            Ok((Err(e), cached)) => {
-                details = cached;
-                // Filed again at the next pass.
-                seen.clear();
-                tracing::error!(error = %e, "filing alerts into cases failed");
-            }
-            Err(_) => return,
+            None => return,
+        }
+    }
+}
+
+/// One retention run on the blocking pool; false when the runtime is shutting down.
+async fn retention(svc: &Arc<CaseService>, years: i64) -> bool {
+    let svc = svc.clone();
+    let rules = osecwatch_cases::RetentionRules { case_years: years };
+    match tokio::task::spawn_blocking(move || svc.with(|s| s.retention(&Actor::system(), &rules))).await {
+        Ok(Ok(r)) if r.cases > 0 => {
+            tracing::info!(cases = r.cases, files = r.attachment_files, "retention deleted cases")
+        }
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "retention failed"),
+        Err(_) => return false,
+    }
+    true
+}
+
+/// File changed alerts into cases, their payments' details from `cached` or the payments
+/// log; returns whether it worked and the details open alerts may still need (`None`: the
+/// runtime is shutting down).
+async fn file(
+    svc: &Arc<CaseService>,
+    alerts: Vec<AlertIn>,
+    cached: HashMap<String, PaymentIn>,
+) -> Option<(bool, HashMap<String, PaymentIn>)> {
+    let svc = svc.clone();
+    let r = tokio::task::spawn_blocking(move || {
+        let mut cached = cached;
+        let missing: HashSet<String> =
+            alerts.iter().flat_map(|a| a.txn_ids.iter()).filter(|t| !cached.contains_key(*t)).cloned().collect();
+        if !missing.is_empty() {
+            cached.extend(svc.payments_from_log(&missing));
+        }
+        let res = svc.with(|s| s.import(&Actor::system(), &alerts, &cached));
+        let keep: HashSet<&String> = alerts.iter().flat_map(|a| a.txn_ids.iter()).collect();
+        cached.retain(|k, _| keep.contains(k));
+        (res, cached)
+    })
+    .await
+    .ok()?;
+    match r.0 {
+        Ok(sum) => {
+            tracing::info!(
+                created = sum.created,
+                joined = sum.joined,
+                updated = sum.updated,
+                "alerts filed into cases"
+            );
+            Some((true, r.1))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "filing alerts into cases failed");
+            Some((false, r.1))
         }
     }
 }

@@ -74,19 +74,7 @@ pub async fn serve(
     core.admin_record(&now, &note, "serve")?;
     let holds: crate::cases::Holds = Default::default();
     core.set_holds(holds.clone());
-    let cases = match &cfg.cases {
-        Some(c) => {
-            let c2 = c.clone();
-            let dir = cfg.data_dir.clone();
-            let h = holds.clone();
-            let svc = tokio::task::spawn_blocking(move || crate::cases::CaseService::open(&c2, &dir, h))
-                .await
-                .map_err(|e| ServerError::Cases(e.to_string()))?
-                .map_err(ServerError::Cases)?;
-            Some(Arc::new(svc))
-        }
-        None => None,
-    };
+    let cases = open_cases(&cfg, holds.clone()).await?;
     let (tx, rx) = mpsc::channel::<Request>(65_536);
     let core_thread = std::thread::Builder::new().name("osecwatch-core".into()).spawn(move || core.run(rx))?;
 
@@ -128,6 +116,20 @@ pub async fn serve(
     drop(state);
     let _ = tokio::task::spawn_blocking(move || core_thread.join()).await;
     Ok(())
+}
+
+/// The case store, when cases are on (opened and migrated on the blocking pool).
+async fn open_cases(
+    cfg: &ServeConfig,
+    holds: crate::cases::Holds,
+) -> Result<Option<Arc<crate::cases::CaseService>>, ServerError> {
+    let Some(c) = cfg.cases.clone() else { return Ok(None) };
+    let dir = cfg.data_dir.clone();
+    let svc = tokio::task::spawn_blocking(move || crate::cases::CaseService::open(&c, &dir, holds))
+        .await
+        .map_err(|e| ServerError::Cases(e.to_string()))?
+        .map_err(ServerError::Cases)?;
+    Ok(Some(Arc::new(svc)))
 }
 
 /// What one attempt at recovery found besides the core.
