@@ -168,12 +168,33 @@ impl Store {
         case_id: &str,
         report_id: &str,
     ) -> Result<(ReportView, String), CaseError> {
-        need_role(actor, STAFF, "downloading a report")?;
-        self.write(|conn, chain, _now| {
+        self.report_text(actor, case_id, report_id, "report_downloaded")
+    }
+
+    /// The report's XML shown on screen (the workbench's preview): audited as a view, not a
+    /// download.
+    pub fn report_preview(
+        &mut self,
+        actor: &Actor,
+        case_id: &str,
+        report_id: &str,
+    ) -> Result<(ReportView, String), CaseError> {
+        self.report_text(actor, case_id, report_id, "report_viewed")
+    }
+
+    fn report_text(
+        &mut self,
+        actor: &Actor,
+        case_id: &str,
+        report_id: &str,
+        action: &str,
+    ) -> Result<(ReportView, String), CaseError> {
+        need_role(actor, STAFF, "reading a report")?;
+        self.write(|conn, chain, now| {
             let r = report_in(conn, case_id, report_id)?;
             let x = conn.query("SELECT xml FROM reports WHERE id = $1", &[report_id.into()])?;
             let xml = x.first().map(|r| r[0].string()).unwrap_or_default();
-            chain.push(_now, actor, "report_downloaded", Some(case_id), json!({"report": report_id, "state": r.state}));
+            chain.push(now, actor, action, Some(case_id), json!({"report": report_id, "state": r.state}));
             Ok((r, xml))
         })
     }

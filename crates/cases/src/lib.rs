@@ -20,14 +20,16 @@ mod query;
 mod report;
 mod schema;
 mod sql;
+mod stats;
 
 pub use audit::{AuditRecord, ChainReport};
 pub use filing::{DraftRecord, Hold};
 pub use import::{AlertIn, ImportSummary, PaymentIn};
 pub use ops::{Disposition, DispositionRecord, RetentionRules, RetentionSummary};
-pub use query::{CaseDetail, CaseSummary, Filter, NoteView, Page, ReportView};
+pub use query::{CaseAlert, CaseDetail, CaseSummary, Filter, NoteView, Page, ReportView};
 pub use report::{DraftEdits, Drafted, ReportSettings};
 pub use schema::SCHEMA_VERSION;
+pub use stats::{AgeBand, Dashboard, DayCount, RuleYield};
 
 use serde::{Deserialize, Serialize};
 use sql::Conn;

@@ -11,6 +11,8 @@ use serde_json::json;
 pub struct Filter {
     /// Only this state.
     pub state: Option<CaseState>,
+    /// Only cases still being worked (open, investigating, pending approval).
+    pub active: bool,
     /// Only cases assigned to this user (`-` for unassigned).
     pub assignee: Option<String>,
     /// Only this typology.
@@ -21,6 +23,8 @@ pub struct Filter {
     pub min_priority: Option<f64>,
     /// Only this entity id.
     pub entity: Option<String>,
+    /// Only cases with an evidence payment to this country (ISO alpha-2): the corridor.
+    pub corridor: Option<String>,
     /// Include cases snoozed until later.
     pub include_snoozed: bool,
     /// Page size (default 50, at most 500).
@@ -251,6 +255,9 @@ impl Store {
         if let Some(s) = f.state {
             add(&mut wh, "state = ?", s.as_str().into(), &mut p);
         }
+        if f.active {
+            wh.push("state IN ('open', 'investigating', 'pending_approval')".into());
+        }
         match f.assignee.as_deref() {
             Some("-") => wh.push("assignee IS NULL".into()),
             Some(a) => add(&mut wh, "assignee = ?", a.into(), &mut p),
@@ -269,6 +276,14 @@ impl Store {
         if let Some(e) = &f.entity {
             add(&mut wh, "entity_id = ?", e.as_str().into(), &mut p);
         }
+        if let Some(c) = &f.corridor {
+            add(
+                &mut wh,
+                "EXISTS (SELECT 1 FROM case_payments p WHERE p.case_id = cases.id AND p.recipient_country = ?)",
+                c.as_str().into(),
+                &mut p,
+            );
+        }
         if !f.include_snoozed {
             add(&mut wh, "(snoozed_until IS NULL OR snoozed_until <= ?)", now.as_str().into(), &mut p);
         }
@@ -276,8 +291,8 @@ impl Store {
         let limit = f.limit.unwrap_or(50).clamp(1, 500);
         let offset = f.offset.unwrap_or(0).max(0);
         let filter_json = json!({
-            "state": f.state.map(|s| s.as_str()), "assignee": f.assignee, "typology": f.typology,
-            "min_age_days": f.min_age_days, "min_priority": f.min_priority, "entity": f.entity,
+            "state": f.state.map(|s| s.as_str()), "active": f.active, "assignee": f.assignee, "typology": f.typology,
+            "min_age_days": f.min_age_days, "min_priority": f.min_priority, "entity": f.entity, "corridor": f.corridor,
             "limit": limit, "offset": offset,
         });
         self.write(|conn, chain, _| {
@@ -301,6 +316,18 @@ impl Store {
             chain.push(&now, actor, "list", None, json!({"filter": filter_json, "returned": cases.len()}));
             Ok(Page { total, more, cases })
         })
+    }
+
+    /// For each recipient of a case's evidence, how many other entities with cases pay it
+    /// too (from the case store's payments; the live engine knows more). Part of reading the
+    /// case, so not audited apart.
+    pub fn recipient_reach(&mut self, case_id: &str) -> Result<Vec<(String, i64)>, CaseError> {
+        let rows = self.conn.query(
+            "SELECT p.recipient_id, COUNT(DISTINCT o.sender_id) FROM (SELECT DISTINCT recipient_id, sender_id FROM case_payments WHERE case_id = $1) p \
+             LEFT JOIN case_payments o ON o.recipient_id = p.recipient_id AND o.sender_id <> p.sender_id GROUP BY p.recipient_id ORDER BY p.recipient_id",
+            &[case_id.into()],
+        )?;
+        Ok(rows.iter().map(|r| (r[0].string(), r[1].int())).collect())
     }
 
     /// A case's entity (type, id), for the service's own use (a seed after a confirmed case):

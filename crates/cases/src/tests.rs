@@ -411,6 +411,45 @@ fn drafting_a_report_from_a_case(kind: &str) {
     );
 }
 
+fn corridor_filter_and_dashboard(kind: &str) {
+    let f = Fixture::new(kind, "dash");
+    let mut s = f.open();
+    let mut pays: HashMap<_, _> = [pay("t1", "S1", "R1", 5000), pay("t2", "S2", "R2", 7000)].into_iter().collect();
+    pays.get_mut("t2").unwrap().recipient_country = "TH".into();
+    let mut a2 = alert("AL-2", "S2", 55.0, &["t2"]);
+    a2.typologies = vec!["R-OSEC-02".into(), "R-OSEC-05".into()];
+    let alerts = vec![alert("AL-1", "S1", 60.0, &["t1"]), a2];
+    s.import(&Actor::system(), &alerts, &pays).unwrap();
+    let th = Filter { corridor: Some("TH".into()), ..Default::default() };
+    let page = s.list(&analyst(), &th).unwrap();
+    assert_eq!((page.total, page.cases[0].entity_id.as_str()), (1, "S2"));
+    let none = Filter { corridor: Some("VN".into()), ..Default::default() };
+    assert_eq!(s.list(&analyst(), &none).unwrap().total, 0);
+    // One case confirmed, one a false positive: each rule's yield follows its cases.
+    for (entity, disposition, reason) in
+        [("S1", Disposition::ConfirmedOsec, None), ("S2", Disposition::FalsePositive, Some("family"))]
+    {
+        let c =
+            s.list(&analyst(), &Filter { entity: Some(entity.into()), ..Default::default() }).unwrap().cases[0].clone();
+        s.close(&supervisor(), &c.case_id, c.version, disposition, reason).unwrap();
+    }
+    // The clock says 2025-06-01; the alerts are of 2025-03-01: 92 days old.
+    let d = s.dashboard(&analyst(), 30, 30).unwrap();
+    assert_eq!(d.alerts_per_day, vec![DayCount { day: "2025-03-01".into(), typology: "OSEC-BUYER".into(), alerts: 2 }]);
+    assert_eq!(d.overdue, 0, "closed cases are not overdue");
+    assert!(d.open_by_age.iter().all(|b| b.cases == 0));
+    let r1 = d.rules.iter().find(|r| r.rule == "R-OSEC-01").unwrap();
+    assert_eq!((r1.confirmed, r1.false_positive, r1.true_share()), (1, 0, Some(1.0)));
+    let r5 = d.rules.iter().find(|r| r.rule == "R-OSEC-05").unwrap();
+    assert_eq!((r5.confirmed, r5.false_positive, r5.true_share()), (0, 1, Some(0.0)));
+    // A new open case counts as open and, at 92 days, overdue.
+    s.import(&Actor::system(), &[alert("AL-3", "S3", 50.0, &["t1"])], &pays).unwrap();
+    let d = s.dashboard(&analyst(), 30, 30).unwrap();
+    assert_eq!(d.overdue, 1);
+    assert_eq!(d.open_by_age.iter().map(|b| b.cases).collect::<Vec<_>>(), vec![0, 0, 0, 1]);
+    assert!(s.audit_page(0, 1000).unwrap().iter().any(|r| r.action == "dashboard" && r.actor == "anna"));
+}
+
 macro_rules! both {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -424,6 +463,7 @@ macro_rules! both {
 
 both!(
     import_joins_and_counts,
+    corridor_filter_and_dashboard,
     closed_false_positive_reopens_only_with_new_payments,
     stale_version_is_refused_with_the_changes,
     concurrent_imports_make_one_case,

@@ -44,6 +44,14 @@ pub struct DemoArgs {
     /// Directory holding osec.toml and baseline.toml.
     #[arg(long, default_value = "rules")]
     pub rules_dir: PathBuf,
+    /// Then open the analyst workbench on the demo's cases (`serve` on OUT/data; sign in at
+    /// http://LISTEN/ui with the demo tokens printed). `--serve` on a finished demo directory
+    /// skips the rest and only serves.
+    #[arg(long)]
+    pub serve: bool,
+    /// Where `--serve` listens.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
 }
 
 pub fn load_scenario(name: &str, seed: Option<u64>, customers: Option<u64>, months: Option<u32>) -> Result<Scenario> {
@@ -73,6 +81,10 @@ pub fn run_simulate(a: SimulateArgs) -> Result<()> {
 }
 
 pub fn run_demo(a: DemoArgs) -> Result<()> {
+    if a.serve && a.out.join("data/cases.sqlite").exists() && a.out.join("report.html").exists() {
+        crate::out(&format!("osecwatch demo: {} holds a finished demo; serving it\n", a.out.display()));
+        return crate::cases::demo_serve(&a.out, &a.listen);
+    }
     let started = Instant::now();
     let sc = load_scenario(&a.scenario, None, None, None)?;
     crate::out(&format!(
@@ -120,6 +132,9 @@ pub fn run_demo(a: DemoArgs) -> Result<()> {
         started.elapsed().as_secs_f64(),
         report.display()
     ));
+    if a.serve {
+        return crate::cases::demo_serve(&a.out, &a.listen);
+    }
     Ok(())
 }
 

@@ -26,6 +26,8 @@ pub(crate) struct AppState {
     pub(crate) xml: XmlOptions,
     /// The case store, when cases are on.
     pub(crate) cases: Option<Arc<crate::cases::CaseService>>,
+    /// The workbench's sessions and settings.
+    pub(crate) ui: crate::ui::UiState,
 }
 
 pub(crate) type Shared = Arc<AppState>;

@@ -265,6 +265,13 @@ impl Tokens {
         Ok(())
     }
 
+    /// The named users, with their roles (the workbench's assignee list).
+    pub fn users(&self) -> Vec<(String, Role)> {
+        let mut u: Vec<(String, Role)> = self.1.iter().map(|u| (u.name.clone(), u.role)).collect();
+        u.sort();
+        u
+    }
+
     /// Check a presented secret for a scope and say who it is. A token of a user that is not
     /// (or no longer) listed has no user: it cannot act on cases.
     pub fn identify(&self, presented: Option<&str>, need: Scope) -> Result<Identity, Denied> {

@@ -45,6 +45,7 @@ pub mod routes;
 pub mod snapshot;
 mod startup;
 pub mod tls;
+pub mod ui;
 pub mod wal;
 
 pub use config::{Ready, ServeConfig};

@@ -141,7 +141,7 @@ pub const ROUTES: &[Route] = &[
         method: "GET",
         path: "/v1/cases",
         scope: Some(Scope::Cases),
-        summary: "The case queue by priority (filters: state, assignee (`-`: unassigned), typology, min_age_days, min_priority, entity, include_snoozed; paging: offset, limit); the read is audited with the user",
+        summary: "The case queue by priority (filters: state, assignee (`-`: unassigned), typology, min_age_days, min_priority, entity, corridor (recipient country), active (open, investigating, pending_approval only), include_snoozed; paging: offset, limit); the read is audited with the user",
         body: Body::None,
         handler: |_| get(cases::list),
     },
@@ -234,6 +234,7 @@ pub(crate) fn router(state: Shared, limits: Limits) -> Router {
         r = r.route(route.path, (route.handler)(limits));
     }
     r.route_layer(axum::middleware::from_fn_with_state(state.clone(), gate))
+        .merge(crate::ui::router())
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such route (see /openapi.json)") })
         .layer(DefaultBodyLimit::max(limits.body))
         .layer(axum::middleware::map_response(json_errors))
@@ -248,12 +249,13 @@ async fn json_errors(resp: Response) -> Response {
     if !(status.is_client_error() || status.is_server_error()) {
         return resp;
     }
-    let is_json = resp
+    // JSON errors stay as they are, and so do the workbench's error pages.
+    let own_shape = resp
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if is_json {
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
+    if own_shape {
         return resp;
     }
     let message = match status {

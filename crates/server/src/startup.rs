@@ -86,6 +86,7 @@ pub async fn serve(
         ready: AtomicBool::new(true),
         xml: cfg.xml,
         cases,
+        ui: crate::ui::UiState::new(cfg.tls.is_some()),
     });
     if let Some(c) = &cfg.cases {
         tokio::spawn(crate::cases::feed(

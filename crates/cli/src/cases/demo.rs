@@ -28,6 +28,8 @@ pub fn demo_cases(out: &Path, transactions: &Path) -> Result<String> {
     };
     let mut text = String::from("\nfiling the OSEC alerts into cases ...\n");
     text.push_str(&import(&mut st, &i)?);
+    // The service started by `demo --serve` reads the institution from here.
+    std::fs::write(data.join("institution.toml"), DEMO_INSTITUTION)?;
     let tokens = data.join("tokens.toml");
     let analyst = mint_user_token(&tokens, "demo-analyst", Some(Role::Analyst)).map_err(anyhow::Error::msg)?;
     let supervisor = mint_user_token(&tokens, "demo-supervisor", Some(Role::Supervisor)).map_err(anyhow::Error::msg)?;
@@ -65,4 +67,37 @@ pub fn demo_cases(out: &Path, transactions: &Path) -> Result<String> {
         data.display()
     ));
     Ok(text)
+}
+
+/// `demo --serve`: the service on the demo's data directory, with the workbench. The demo
+/// users' tokens live in that directory's `tokens.toml` (hashes only), so fresh ones are
+/// minted and printed for the two demo users.
+pub fn demo_serve(out: &Path, listen: &str) -> Result<()> {
+    use clap::Parser;
+    let data = out.join("data");
+    let tokens = data.join("tokens.toml");
+    let analyst = mint_user_token(&tokens, "demo-analyst", Some(Role::Analyst)).map_err(anyhow::Error::msg)?;
+    let supervisor = mint_user_token(&tokens, "demo-supervisor", Some(Role::Supervisor)).map_err(anyhow::Error::msg)?;
+    crate::out(&format!(
+        "\nthe workbench: http://{listen}/ui (stop with Ctrl-C)\nsign in with a demo user's token (shown once):\n  demo-analyst     {analyst}\n  demo-supervisor  {supervisor}\n\n"
+    ));
+    #[derive(Parser)]
+    struct Wrap {
+        #[command(flatten)]
+        serve: crate::serve::ServeArgs,
+    }
+    let data_s = data.display().to_string();
+    let inst = data.join("institution.toml").display().to_string();
+    let w = Wrap::try_parse_from([
+        "serve",
+        "--listen",
+        listen,
+        "--data-dir",
+        &data_s,
+        "--fiu-profile",
+        "de",
+        "--institution",
+        &inst,
+    ])?;
+    crate::serve::run_serve(w.serve)
 }

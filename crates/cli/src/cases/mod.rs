@@ -9,7 +9,7 @@ mod import;
 mod report;
 mod users;
 
-pub use demo::demo_cases;
+pub use demo::{demo_cases, demo_serve};
 pub use users::{run_users, UsersArgs};
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -168,6 +168,12 @@ pub struct ListArgs {
     pub min_priority: Option<f64>,
     #[arg(long)]
     pub entity: Option<String>,
+    /// Only cases with an evidence payment to this country (ISO code): the corridor.
+    #[arg(long)]
+    pub corridor: Option<String>,
+    /// Only cases still being worked (open, investigating, pending approval).
+    #[arg(long)]
+    pub active: bool,
     #[arg(long)]
     pub include_snoozed: bool,
     #[arg(long, default_value_t = 20)]
@@ -234,6 +240,8 @@ fn list(store: &mut Store, who: &Actor, l: ListArgs) -> Result<String> {
         min_age_days: l.min_age_days,
         min_priority: l.min_priority,
         entity: l.entity,
+        corridor: l.corridor.map(|c| c.to_ascii_uppercase()),
+        active: l.active,
         include_snoozed: l.include_snoozed,
         limit: Some(l.limit),
         offset: Some(l.offset),

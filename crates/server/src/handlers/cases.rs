@@ -58,6 +58,8 @@ pub(crate) struct ListQuery {
     min_age_days: Option<i64>,
     min_priority: Option<f64>,
     entity: Option<String>,
+    corridor: Option<String>,
+    active: Option<bool>,
     include_snoozed: Option<bool>,
     limit: Option<i64>,
     offset: Option<i64>,
@@ -89,6 +91,8 @@ pub(crate) async fn list(
         min_age_days: q.min_age_days,
         min_priority: q.min_priority,
         entity: q.entity,
+        corridor: q.corridor.map(|c| c.to_ascii_uppercase()),
+        active: q.active.unwrap_or(false),
         include_snoozed: q.include_snoozed.unwrap_or(false),
         limit: q.limit,
         offset: q.offset,
@@ -180,26 +184,10 @@ pub(crate) async fn change(
         })
     })
     .await?;
-    // A confirmed buyer or facilitator becomes a seed: logged, replayed, raising the risk of
-    // its counterparts (the network rules).
-    let mut seeded = None;
-    if let Some((entity_type, entity_id)) = confirmed {
-        let role = if entity_type == "recipient" {
-            osecwatch_engine::SeedRole::Facilitator
-        } else {
-            osecwatch_engine::SeedRole::Buyer
-        };
-        let ev = osecwatch_engine::SeedEvent {
-            role,
-            action: osecwatch_engine::SeedAction::Add,
-            ids: vec![entity_id],
-            source: format!("case {case_id} confirmed_osec"),
-        };
-        match crate::app::seed(&s, ev, format!("user {closer}")).await? {
-            Ok(a) => seeded = Some(serde_json::to_value(a).unwrap_or_default()),
-            Err(e) => tracing::error!(error = %e, "seeding a confirmed case failed"),
-        }
-    }
+    let seeded = match confirmed {
+        Some((entity_type, entity_id)) => seed_confirmed(&s, &entity_type, entity_id, &case_id, &closer).await,
+        None => None,
+    };
     Ok(Json(serde_json::json!({ "version": version, "seed": seeded })).into_response())
 }
 
@@ -272,4 +260,35 @@ pub(crate) async fn report(
         Out::Json(v) => Json(v).into_response(),
         Out::Xml(x) => ([(axum::http::header::CONTENT_TYPE, "application/xml; charset=utf-8")], x).into_response(),
     })
+}
+
+/// A confirmed buyer or facilitator becomes a seed: logged, replayed, raising the risk of its
+/// counterparts (the network rules). Returns the seed's answer, if it was applied.
+pub(crate) async fn seed_confirmed(
+    s: &Shared,
+    entity_type: &str,
+    entity_id: String,
+    case: &str,
+    closer: &str,
+) -> Option<serde_json::Value> {
+    let role = if entity_type == "recipient" {
+        osecwatch_engine::SeedRole::Facilitator
+    } else {
+        osecwatch_engine::SeedRole::Buyer
+    };
+    let case_id = case.rsplit('/').next().unwrap_or(case);
+    let ev = osecwatch_engine::SeedEvent {
+        role,
+        action: osecwatch_engine::SeedAction::Add,
+        ids: vec![entity_id],
+        source: format!("case {case_id} confirmed_osec"),
+    };
+    match crate::app::seed(s, ev, format!("user {closer}")).await {
+        Ok(Ok(a)) => Some(serde_json::to_value(a).unwrap_or_default()),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "seeding a confirmed case failed");
+            None
+        }
+        Err(_) => None,
+    }
 }

@@ -1,0 +1,342 @@
+//! The workbench's forms: sign-in and sign-out, the case actions (note, assign, state,
+//! snooze, close, tag) and the report steps (draft, approve, return). Each checks the session
+//! and its CSRF token first, acts through the same store calls as the API (which check roles,
+//! versions and four eyes), then redirects to the page with a message (post/redirect/get).
+
+use super::session::{self, Who};
+use super::{blocking, checked_form, error_page, page, store_of, Nav};
+use crate::app::Shared;
+use askama::Template;
+use axum::extract::{Form, Path as UrlPath, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use osecwatch_cases::{CaseState, Disposition, DraftEdits};
+use std::collections::HashMap;
+
+type Fields = HashMap<String, String>;
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    nav: Option<Nav>,
+    csrf: String,
+    error: Option<String>,
+    idle_minutes: u64,
+    absolute_hours: u64,
+}
+
+fn login_form(s: &Shared, status: StatusCode, error: Option<String>) -> Response {
+    // No session yet: the form's CSRF token is a double-submit cookie.
+    let csrf = session::random_hex(16);
+    let cookie = session::set_cookie(session::LOGIN_COOKIE, &csrf, session::IDLE, s.ui.secure);
+    let mut r = page(
+        status,
+        LoginPage {
+            nav: None,
+            csrf,
+            error,
+            idle_minutes: session::IDLE.as_secs() / 60,
+            absolute_hours: session::ABSOLUTE.as_secs() / 3600,
+        },
+    );
+    if let Ok(v) = cookie.parse() {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+    r
+}
+
+/// `GET /ui/login`.
+pub(crate) async fn login_page(State(s): State<Shared>) -> Response {
+    login_form(&s, StatusCode::OK, None)
+}
+
+/// `POST /ui/login`: a user token for a session.
+pub(crate) async fn login(State(s): State<Shared>, headers: HeaderMap, Form(f): Form<Fields>) -> Response {
+    let sent = f.get("csrf").map(String::as_str).unwrap_or("");
+    let expected = session::cookie(&headers, session::LOGIN_COOKIE).unwrap_or("");
+    if expected.is_empty() || !session::same_secret(sent, expected) {
+        return login_form(
+            &s,
+            StatusCode::FORBIDDEN,
+            Some("the sign-in form was stale or forged (CSRF); try again".into()),
+        );
+    }
+    let token = f.get("token").map(|t| t.trim()).filter(|t| !t.is_empty());
+    let user = s.tokens.identify(token, crate::auth::Scope::Cases).ok().and_then(|i| i.user);
+    let Some((user, role)) = user else {
+        // The same answer for an unknown token and a token without a user: no probing.
+        tracing::info!("workbench sign-in refused");
+        return login_form(
+            &s,
+            StatusCode::UNAUTHORIZED,
+            Some(
+                "that token is not a user's token with case access; ask an administrator (`osecwatch users add`)"
+                    .into(),
+            ),
+        );
+    };
+    let id = s.ui.sessions.create(&user, role);
+    tracing::info!(role = role.as_str(), "workbench sign-in");
+    let mut r = Redirect::to("/ui/queue").into_response();
+    for c in [
+        session::set_cookie(session::COOKIE, &id, session::ABSOLUTE, s.ui.secure),
+        session::set_cookie(session::LOGIN_COOKIE, "", std::time::Duration::ZERO, s.ui.secure),
+    ] {
+        if let Ok(v) = c.parse() {
+            r.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    r
+}
+
+/// `POST /ui/logout`.
+pub(crate) async fn logout(State(s): State<Shared>, headers: HeaderMap, Form(f): Form<Fields>) -> Response {
+    let who = match checked_form(&s, &headers, &f) {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    s.ui.sessions.remove(&who.id);
+    let mut r = Redirect::to("/ui/login").into_response();
+    if let Ok(v) = session::set_cookie(session::COOKIE, "", std::time::Duration::ZERO, s.ui.secure).parse() {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+    r
+}
+
+fn field<'f>(f: &'f Fields, name: &str) -> &'f str {
+    f.get(name).map(|v| v.trim()).unwrap_or("")
+}
+
+fn version(f: &Fields) -> Result<i64, String> {
+    field(f, "version").parse().map_err(|_| "the form carried no case version; reload the case".to_string())
+}
+
+/// Back to a page with a message.
+fn done(s: &Shared, who: &Who, to: String, kind: &'static str, msg: String) -> Response {
+    s.ui.sessions.flash(&who.id, kind, msg);
+    Redirect::to(&to).into_response()
+}
+
+/// `POST /ui/cases/{id}/{action}`: note, assign, state, snooze, close, tag.
+pub(crate) async fn case_action(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    UrlPath((id, action)): UrlPath<(String, String)>,
+    Form(f): Form<Fields>,
+) -> Response {
+    let who = match checked_form(&s, &headers, &f) {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    let svc = match store_of(&s, &who) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let to = format!("/ui/cases/{id}");
+    let actor = who.actor();
+    let case_id = id.clone();
+    let step: Result<
+        Box<dyn FnOnce(&mut osecwatch_cases::Store) -> Result<String, osecwatch_cases::CaseError> + Send>,
+        String,
+    > = match action.as_str() {
+        "note" => {
+            let text = field(&f, "text").to_string();
+            Ok(Box::new(move |st| st.add_note(&actor, &case_id, &text).map(|_| "note added".into())))
+        }
+        "assign" => version(&f).map(|v| {
+            let user = Some(field(&f, "to").to_string()).filter(|u| !u.is_empty());
+            Box::new(move |st: &mut osecwatch_cases::Store| {
+                st.assign(&actor, &case_id, v, user.as_deref())
+                    .map(|_| format!("assigned to {}", user.as_deref().unwrap_or("nobody")))
+            }) as Box<_>
+        }),
+        "state" => match (version(&f), CaseState::parse(field(&f, "to"))) {
+            (Ok(v), Some(state)) => Ok(Box::new(move |st: &mut osecwatch_cases::Store| {
+                st.transition(&actor, &case_id, v, state).map(|_| format!("moved to {}", state.as_str()))
+            }) as Box<_>),
+            (Err(e), _) => Err(e),
+            (_, None) => Err("unknown state".into()),
+        },
+        "snooze" => version(&f).map(|v| {
+            // A date from the form means the end of that day, UTC.
+            let until = format!("{}T23:59:59Z", field(&f, "until"));
+            let reason = field(&f, "reason").to_string();
+            Box::new(move |st: &mut osecwatch_cases::Store| {
+                st.snooze(&actor, &case_id, v, &until, &reason).map(|_| format!("snoozed until {until}"))
+            }) as Box<_>
+        }),
+        "close" => match (version(&f), Disposition::parse(field(&f, "disposition"))) {
+            (Ok(v), Some(d)) => {
+                let reason = Some(field(&f, "reason").to_string()).filter(|r| !r.is_empty());
+                Ok(Box::new(move |st: &mut osecwatch_cases::Store| {
+                    st.close(&actor, &case_id, v, d, reason.as_deref()).map(|_| format!("closed as {}", d.as_str()))
+                }) as Box<_>)
+            }
+            (Err(e), _) => Err(e),
+            (_, None) => Err("unknown disposition".into()),
+        },
+        "tag" => {
+            let tag = field(&f, "tag").to_string();
+            Ok(Box::new(move |st: &mut osecwatch_cases::Store| {
+                st.tag(&actor, &case_id, &tag).map(|_| format!("tagged {tag}"))
+            }) as Box<_>)
+        }
+        _ => return error_page(Some(&who), StatusCode::NOT_FOUND, "no such action"),
+    };
+    let step = match step {
+        Ok(s) => s,
+        Err(e) => return done(&s, &who, to, "error", e),
+    };
+    let confirmed = action == "close" && field(&f, "disposition") == "confirmed_osec";
+    let outcome = blocking(&who, svc, move |c| {
+        c.with(|st| {
+            let msg = step(st)?;
+            let entity = if confirmed { Some(st.entity_of(&id)?) } else { None };
+            Ok((msg, entity))
+        })
+    })
+    .await;
+    match outcome {
+        Ok((msg, entity)) => {
+            if let Some((kind, entity_id)) = entity {
+                crate::handlers::cases::seed_confirmed(&s, &kind, entity_id, &to, &who.user).await;
+            }
+            done(&s, &who, to, "ok", msg)
+        }
+        // Refusals the user can act on come back to the case with the reason.
+        Err(r) if r.status() != StatusCode::INTERNAL_SERVER_ERROR => {
+            let why = refusal_text(r).await;
+            done(&s, &who, to, "error", why)
+        }
+        Err(r) => r,
+    }
+}
+
+/// The message of a refusal page (its `role="alert"` paragraph), for a flash.
+async fn refusal_text(r: Response) -> String {
+    let body = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&body);
+    text.split("<p role=\"alert\">")
+        .nth(1)
+        .and_then(|t| t.split("</p>").next())
+        .map(unescape)
+        .unwrap_or_else(|| "refused".into())
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#39;", "'").replace("&amp;", "&")
+}
+
+/// The customer fields the report form offers (name in `goaml::Client`, label).
+pub(crate) const CLIENT_FIELDS: [(&str, &str); 17] = [
+    ("first_name", "First name"),
+    ("last_name", "Last name"),
+    ("birthdate", "Birth date (YYYY-MM-DD)"),
+    ("ssn", "Tax or social security number"),
+    ("nationality", "Nationality (ISO code; reported, never scored)"),
+    ("residence", "Country of residence"),
+    ("phone", "Phone (+49 30 1234567)"),
+    ("occupation", "Occupation"),
+    ("address", "Street address"),
+    ("city", "City"),
+    ("zip", "Post code"),
+    ("country", "Country of the address"),
+    ("iban", "IBAN"),
+    ("opened", "Account opened (YYYY-MM-DD)"),
+    ("customer_id", "Customer number"),
+    ("branch", "Branch"),
+    ("currency", "Account currency"),
+];
+
+/// The analyst's edits from the report form, over the last draft's.
+fn edits_of(f: &Fields, entity_id: &str, mut base: DraftEdits) -> DraftEdits {
+    let narrative = field(f, "narrative");
+    base.narrative = (!narrative.is_empty()).then(|| narrative.replace("\r\n", "\n"));
+    let action = field(f, "action");
+    base.action = (!action.is_empty()).then(|| action.to_string());
+    let mut client = serde_json::Map::new();
+    client.insert("account_id".into(), entity_id.into());
+    for (name, _) in CLIENT_FIELDS {
+        let v = field(f, &format!("client.{name}"));
+        if !v.is_empty() {
+            client.insert(name.into(), v.into());
+        }
+    }
+    if client.len() > 1 {
+        if let Ok(c) = serde_json::from_value::<osecwatch_goaml::Client>(serde_json::Value::Object(client)) {
+            base.clients.retain(|x| x.account_id != entity_id);
+            base.clients.push(c);
+        }
+    }
+    base
+}
+
+/// `POST /ui/cases/{id}/report/{action}`: draft, approve, return.
+pub(crate) async fn report_action(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    UrlPath((id, action)): UrlPath<(String, String)>,
+    Form(f): Form<Fields>,
+) -> Response {
+    let who = match checked_form(&s, &headers, &f) {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    let svc = match store_of(&s, &who) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let to = format!("/ui/cases/{id}/report");
+    let actor = who.actor();
+    let report_id = field(&f, "report_id").to_string();
+    let outcome = match action.as_str() {
+        "draft" => {
+            let v = match version(&f) {
+                Ok(v) => v,
+                Err(e) => return done(&s, &who, to, "error", e),
+            };
+            blocking(&who, svc, move |c| {
+                c.with(|st| {
+                    let (_, entity) = st.entity_of(&id)?;
+                    let edits = edits_of(&f, &entity, st.last_edits(&id)?);
+                    let d = st.draft_report(&actor, &id, v, &c.settings, &edits)?;
+                    Ok(match d.problems.len() {
+                        0 => format!("report {} drafted; it has no problems and waits for a supervisor", d.report_id),
+                        n => format!("report {} drafted with {n} problem(s) to fix", d.report_id),
+                    })
+                })
+            })
+            .await
+        }
+        "approve" => {
+            blocking(&who, svc, move |c| {
+                let until = c
+                    .settings
+                    .profile
+                    .release_after(chrono::Utc::now())
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+                let r = c.with(|st| st.approve(&actor, &id, &report_id, &until))?;
+                c.refresh_holds();
+                Ok(format!("report {} approved; download the XML for filing", r.report_id))
+            })
+            .await
+        }
+        "return" => {
+            let comment = field(&f, "comment").to_string();
+            blocking(&who, svc, move |c| {
+                c.with(|st| st.return_report(&actor, &id, &report_id, &comment))
+                    .map(|_| format!("report {report_id} returned to the analyst"))
+            })
+            .await
+        }
+        _ => return error_page(Some(&who), StatusCode::NOT_FOUND, "no such report step"),
+    };
+    match outcome {
+        Ok(msg) => done(&s, &who, to, "ok", msg),
+        Err(r) if r.status() != StatusCode::INTERNAL_SERVER_ERROR => {
+            let why = refusal_text(r).await;
+            done(&s, &who, to, "error", why)
+        }
+        Err(r) => r,
+    }
+}
