@@ -35,17 +35,25 @@ pub struct RuleYield {
     pub rule: String,
     /// Closed as `confirmed_osec`.
     pub confirmed: i64,
+    /// Reported to the FIU (an approved STR).
+    pub reported: i64,
     /// Closed as `false_positive`.
     pub false_positive: i64,
-    /// Closed as `not_osec_but_suspicious` or `no_action`, or reported.
+    /// Closed as `not_osec_but_suspicious` or `no_action`.
     pub other: i64,
 }
 
 impl RuleYield {
-    /// Confirmed among confirmed and false positives (`None` before any of either).
+    /// Confirmed or reported among those and the false positives (`None` before any).
     pub fn true_share(&self) -> Option<f64> {
-        let n = self.confirmed + self.false_positive;
-        (n > 0).then(|| self.confirmed as f64 / n as f64)
+        let t = self.confirmed + self.reported;
+        let n = t + self.false_positive;
+        (n > 0).then(|| t as f64 / n as f64)
+    }
+
+    /// Cases judged in all.
+    pub fn judged(&self) -> i64 {
+        self.confirmed + self.reported + self.false_positive + self.other
     }
 }
 
@@ -115,7 +123,7 @@ impl Store {
                 .map(|r| (r[0].string(), r[1].int()))
                 .collect();
             let judged = conn.query(
-                "SELECT a.rules, c.disposition, c.id FROM case_alerts a JOIN cases c ON c.id = a.case_id WHERE c.disposition IS NOT NULL OR c.state = 'reported'",
+                "SELECT a.rules, c.disposition, c.id, c.state FROM case_alerts a JOIN cases c ON c.id = a.case_id WHERE c.disposition IS NOT NULL OR c.state = 'reported'",
                 &[],
             )?;
             let mut per: BTreeMap<String, RuleYield> = BTreeMap::new();
@@ -130,6 +138,7 @@ impl Store {
                     }
                     let y = per.entry(rule.clone()).or_insert_with(|| RuleYield { rule, ..Default::default() });
                     match disposition.as_str() {
+                        _ if r[3].string() == "reported" => y.reported += 1,
                         "confirmed_osec" => y.confirmed += 1,
                         "false_positive" => y.false_positive += 1,
                         _ => y.other += 1,
@@ -137,11 +146,7 @@ impl Store {
                 }
             }
             let mut rules: Vec<RuleYield> = per.into_values().collect();
-            rules.sort_by(|a, b| {
-                (b.confirmed + b.false_positive + b.other)
-                    .cmp(&(a.confirmed + a.false_positive + a.other))
-                    .then_with(|| a.rule.cmp(&b.rule))
-            });
+            rules.sort_by(|a, b| b.judged().cmp(&a.judged()).then_with(|| a.rule.cmp(&b.rule)));
             chain.push(now, actor, "dashboard", None, json!({"days": days, "overdue_days": overdue_days}));
             Ok(Dashboard { alerts_per_day, open_by_age, overdue, overdue_days, rules, states })
         })

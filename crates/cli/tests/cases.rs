@@ -5,76 +5,7 @@
 
 mod common;
 use common::*;
-use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_osecwatch"))
-}
-
-fn run(args: &[&str], data: &Path, db: &[String], token: Option<&str>) -> (bool, String, String) {
-    let mut c = bin();
-    c.args(args).arg("--data-dir").arg(data).args(db).env_remove("OSECWATCH_TOKEN");
-    if let Some(t) = token {
-        c.env("OSECWATCH_TOKEN", t);
-    }
-    let o = c.output().unwrap();
-    (
-        o.status.success(),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
-}
-
-fn ok(args: &[&str], data: &Path, db: &[String], token: Option<&str>) -> String {
-    let (good, out, err) = run(args, data, db, token);
-    assert!(good, "osecwatch {args:?} failed:\n{out}\n{err}");
-    out
-}
-
-fn user(data: &Path, db: &[String], name: &str, role: &str) -> String {
-    let out = ok(&["users", "add", name, "--role", role], data, db, None);
-    out.lines().nth(1).unwrap().trim().to_string()
-}
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// A small world and its scan (14 alerts with seed 11).
-fn world(dir: &Path) -> (PathBuf, PathBuf) {
-    let w = dir.join("w");
-    let s = dir.join("s");
-    let o = bin()
-        .args([
-            "simulate",
-            "--scenario",
-            "small",
-            "--customers",
-            "1500",
-            "--months",
-            "4",
-            "--seed",
-            "11",
-            "--quiet",
-            "--out",
-        ])
-        .arg(&w)
-        .output()
-        .unwrap();
-    assert!(o.status.success());
-    let o = bin()
-        .args(["scan", "--input"])
-        .arg(w.join("transactions.csv"))
-        .arg("--rules")
-        .arg(rules())
-        .arg("--out")
-        .arg(&s)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    (w, s)
-}
 
 fn pg_url() -> String {
     std::env::var("OSECWATCH_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())

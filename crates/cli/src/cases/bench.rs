@@ -23,6 +23,12 @@ pub struct BenchArgs {
     /// A postgres:// URL (a fresh schema is made and dropped); default: SQLite in a temporary directory.
     #[arg(long)]
     pub db: Option<String>,
+    /// Payments of the one big case (the draft benchmark's, and the workbench's case page).
+    #[arg(long, default_value_t = 200)]
+    pub big_payments: usize,
+    /// Keep the SQLite store in this data directory (for `scripts/bench-ui.sh`, which serves it).
+    #[arg(long, conflicts_with = "db")]
+    pub keep: Option<std::path::PathBuf>,
 }
 
 fn lcg(x: &mut u64) -> u64 {
@@ -36,14 +42,21 @@ fn pct(v: &mut [f64], p: f64) -> f64 {
 }
 
 pub fn run(a: BenchArgs) -> Result<()> {
-    let dir = tempfile::tempdir()?;
+    let tmp = tempfile::tempdir()?;
+    let dir = match &a.keep {
+        Some(d) => {
+            std::fs::create_dir_all(d)?;
+            d.clone()
+        }
+        None => tmp.path().to_path_buf(),
+    };
     let schema = format!("bench_{}", std::process::id());
     let backend = match &a.db {
         Some(u) => Backend::Postgres { url: u.clone(), schema: Some(schema.clone()) },
-        None => Backend::Sqlite(dir.path().join("cases.sqlite")),
+        None => Backend::Sqlite(dir.join("cases.sqlite")),
     };
-    let mut st = Store::open(&backend, dir.path())?;
-    let (alerts, payments) = synthetic(a.alerts);
+    let mut st = Store::open(&backend, &dir)?;
+    let (alerts, payments) = synthetic(a.alerts, a.big_payments);
     let sys = Actor::system();
     let t = Instant::now();
     let s = st.import(&sys, &alerts, &payments)?;
@@ -95,8 +108,9 @@ pub fn run(a: BenchArgs) -> Result<()> {
     }
     let (d50, dmax) = (pct(&mut dt, 0.5), pct(&mut dt, 1.0));
     crate::out(&format!(
-        "case store benchmark on {}\n  import {} alerts ({} payments with details): {:.2} s ({} cases opened, {} joined) -> {:.0} alerts/s\n  list/filter among {} cases, {} queries over 8 filters: p50 {:.2} ms, p99 {:.2} ms (p99 by filter, ms: {})\n  draft an STR of {} payments, {} times: median {:.1} ms, max {:.1} ms\n",
+        "case store benchmark on {}{}\n  import {} alerts ({} payments with details): {:.2} s ({} cases opened, {} joined) -> {:.0} alerts/s\n  list/filter among {} cases, {} queries over 8 filters: p50 {:.2} ms, p99 {:.2} ms (p99 by filter, ms: {})\n  draft an STR of {} payments, {} times: median {:.1} ms, max {:.1} ms\n",
         st.dialect(),
+        a.keep.as_ref().map(|d| format!(" (kept in {})", d.display())).unwrap_or_default(),
         s.alerts_read,
         payments.len(),
         import_s,
@@ -126,9 +140,9 @@ fn postgres_drop(url: &str) -> Result<postgres::Client> {
     Ok(postgres::Client::connect(url, postgres::NoTls)?)
 }
 
-/// `n` alerts on `n` entities (so `n` cases), five payments each; one sender with 200
+/// `n` alerts on `n` entities (so `n` cases), five payments each; one sender with `big`
 /// payments to ten recipients.
-fn synthetic(n: usize) -> (Vec<AlertIn>, HashMap<String, PaymentIn>) {
+fn synthetic(n: usize, big: usize) -> (Vec<AlertIn>, HashMap<String, PaymentIn>) {
     let mut x = 42u64;
     let mut alerts = Vec::with_capacity(n);
     let mut pays = HashMap::with_capacity(n * 5 + 200);
@@ -166,10 +180,10 @@ fn synthetic(n: usize) -> (Vec<AlertIn>, HashMap<String, PaymentIn>) {
             rule_pack: Some("osec".into()),
         });
     }
-    let mut ids = Vec::with_capacity(200);
-    for k in 0..200u64 {
+    let mut ids = Vec::with_capacity(big);
+    for k in 0..big as u64 {
         let id = format!("TBIG-{k:03}");
-        let at = format!("2025-{:02}-{:02}T{:02}:30:00+01:00", 1 + k / 40, 1 + k % 28, 18 + k % 6);
+        let at = format!("2025-{:02}-{:02}T{:02}:{:02}:00+01:00", 1 + (k / 40).min(11), 1 + k % 28, 18 + k % 6, k % 60);
         pays.insert(id.clone(), payment(&id, &at, 2_000 + k as i64 * 37, "BIG-SENDER", &format!("RBIG-{}", k % 10)));
         ids.push(id);
     }

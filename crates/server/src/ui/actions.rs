@@ -117,6 +117,74 @@ fn done(s: &Shared, who: &Who, to: String, kind: &'static str, msg: String) -> R
     Redirect::to(&to).into_response()
 }
 
+/// One change to a case, read from its form.
+enum CaseStep {
+    Note(String),
+    Assign(i64, Option<String>),
+    State(i64, CaseState),
+    Snooze(i64, String, String),
+    Close(i64, Disposition, Option<String>),
+    Tag(String),
+}
+
+impl CaseStep {
+    /// The step a form asks for; `Ok(None)` for an unknown action, `Err` for a bad form.
+    fn read(action: &str, f: &Fields) -> Result<Option<CaseStep>, String> {
+        let opt = |name: &str| Some(field(f, name).to_string()).filter(|v| !v.is_empty());
+        Ok(Some(match action {
+            "note" => CaseStep::Note(field(f, "text").to_string()),
+            "assign" => CaseStep::Assign(version(f)?, opt("to")),
+            "state" => CaseStep::State(version(f)?, CaseState::parse(field(f, "to")).ok_or("unknown state")?),
+            // A date from the form means the end of that day, UTC.
+            "snooze" => {
+                CaseStep::Snooze(version(f)?, format!("{}T23:59:59Z", field(f, "until")), field(f, "reason").into())
+            }
+            "close" => CaseStep::Close(
+                version(f)?,
+                Disposition::parse(field(f, "disposition")).ok_or("unknown disposition")?,
+                opt("reason"),
+            ),
+            "tag" => CaseStep::Tag(field(f, "tag").to_string()),
+            _ => return Ok(None),
+        }))
+    }
+
+    /// Apply it as `actor`; the message for the page.
+    fn apply(
+        self,
+        st: &mut osecwatch_cases::Store,
+        actor: &osecwatch_cases::Actor,
+        id: &str,
+    ) -> Result<String, osecwatch_cases::CaseError> {
+        Ok(match self {
+            CaseStep::Note(text) => {
+                st.add_note(actor, id, &text)?;
+                "note added".into()
+            }
+            CaseStep::Assign(v, to) => {
+                st.assign(actor, id, v, to.as_deref())?;
+                format!("assigned to {}", to.as_deref().unwrap_or("nobody"))
+            }
+            CaseStep::State(v, state) => {
+                st.transition(actor, id, v, state)?;
+                format!("moved to {}", state.as_str())
+            }
+            CaseStep::Snooze(v, until, reason) => {
+                st.snooze(actor, id, v, &until, &reason)?;
+                format!("snoozed until {until}")
+            }
+            CaseStep::Close(v, d, reason) => {
+                st.close(actor, id, v, d, reason.as_deref())?;
+                format!("closed as {}", d.as_str())
+            }
+            CaseStep::Tag(tag) => {
+                st.tag(actor, id, &tag)?;
+                format!("tagged {tag}")
+            }
+        })
+    }
+}
+
 /// `POST /ui/cases/{id}/{action}`: note, assign, state, snooze, close, tag.
 pub(crate) async fn case_action(
     State(s): State<Shared>,
@@ -133,64 +201,16 @@ pub(crate) async fn case_action(
         Err(r) => return r,
     };
     let to = format!("/ui/cases/{id}");
-    let actor = who.actor();
-    let case_id = id.clone();
-    let step: Result<
-        Box<dyn FnOnce(&mut osecwatch_cases::Store) -> Result<String, osecwatch_cases::CaseError> + Send>,
-        String,
-    > = match action.as_str() {
-        "note" => {
-            let text = field(&f, "text").to_string();
-            Ok(Box::new(move |st| st.add_note(&actor, &case_id, &text).map(|_| "note added".into())))
-        }
-        "assign" => version(&f).map(|v| {
-            let user = Some(field(&f, "to").to_string()).filter(|u| !u.is_empty());
-            Box::new(move |st: &mut osecwatch_cases::Store| {
-                st.assign(&actor, &case_id, v, user.as_deref())
-                    .map(|_| format!("assigned to {}", user.as_deref().unwrap_or("nobody")))
-            }) as Box<_>
-        }),
-        "state" => match (version(&f), CaseState::parse(field(&f, "to"))) {
-            (Ok(v), Some(state)) => Ok(Box::new(move |st: &mut osecwatch_cases::Store| {
-                st.transition(&actor, &case_id, v, state).map(|_| format!("moved to {}", state.as_str()))
-            }) as Box<_>),
-            (Err(e), _) => Err(e),
-            (_, None) => Err("unknown state".into()),
-        },
-        "snooze" => version(&f).map(|v| {
-            // A date from the form means the end of that day, UTC.
-            let until = format!("{}T23:59:59Z", field(&f, "until"));
-            let reason = field(&f, "reason").to_string();
-            Box::new(move |st: &mut osecwatch_cases::Store| {
-                st.snooze(&actor, &case_id, v, &until, &reason).map(|_| format!("snoozed until {until}"))
-            }) as Box<_>
-        }),
-        "close" => match (version(&f), Disposition::parse(field(&f, "disposition"))) {
-            (Ok(v), Some(d)) => {
-                let reason = Some(field(&f, "reason").to_string()).filter(|r| !r.is_empty());
-                Ok(Box::new(move |st: &mut osecwatch_cases::Store| {
-                    st.close(&actor, &case_id, v, d, reason.as_deref()).map(|_| format!("closed as {}", d.as_str()))
-                }) as Box<_>)
-            }
-            (Err(e), _) => Err(e),
-            (_, None) => Err("unknown disposition".into()),
-        },
-        "tag" => {
-            let tag = field(&f, "tag").to_string();
-            Ok(Box::new(move |st: &mut osecwatch_cases::Store| {
-                st.tag(&actor, &case_id, &tag).map(|_| format!("tagged {tag}"))
-            }) as Box<_>)
-        }
-        _ => return error_page(Some(&who), StatusCode::NOT_FOUND, "no such action"),
-    };
-    let step = match step {
-        Ok(s) => s,
+    let step = match CaseStep::read(&action, &f) {
+        Ok(Some(step)) => step,
+        Ok(None) => return error_page(Some(&who), StatusCode::NOT_FOUND, "no such action"),
         Err(e) => return done(&s, &who, to, "error", e),
     };
+    let actor = who.actor();
     let confirmed = action == "close" && field(&f, "disposition") == "confirmed_osec";
     let outcome = blocking(&who, svc, move |c| {
         c.with(|st| {
-            let msg = step(st)?;
+            let msg = step.apply(st, &actor, &id)?;
             let entity = if confirmed { Some(st.entity_of(&id)?) } else { None };
             Ok((msg, entity))
         })
@@ -250,8 +270,11 @@ pub(crate) const CLIENT_FIELDS: [(&str, &str); 17] = [
 
 /// The analyst's edits from the report form, over the last draft's.
 fn edits_of(f: &Fields, entity_id: &str, mut base: DraftEdits) -> DraftEdits {
-    let narrative = field(f, "narrative");
-    base.narrative = (!narrative.is_empty()).then(|| narrative.replace("\r\n", "\n"));
+    // A narrative left as drafted is not an edit: the next draft writes it afresh from the
+    // case (new alerts, fixed customer data).
+    let narrative = field(f, "narrative").replace("\r\n", "\n");
+    let drafted = field(f, "drafted_narrative").replace("\r\n", "\n");
+    base.narrative = (!narrative.is_empty() && narrative != drafted).then_some(narrative);
     let action = field(f, "action");
     base.action = (!action.is_empty()).then(|| action.to_string());
     let mut client = serde_json::Map::new();

@@ -24,8 +24,9 @@ pub struct Dot<'a> {
     pub night: bool,
 }
 
-/// Colours for recipients, distinguishable for common colour-vision deficiencies (Okabe-Ito).
-pub const PALETTE: [&str; 8] = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"];
+/// Colours for recipients, distinguishable for common colour-vision deficiencies (Okabe-Ito,
+/// with its pale yellow swapped for a purple that keeps 3:1 against white, WCAG 1.4.11).
+pub const PALETTE: [&str; 8] = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#7F3C8D", "#000000"];
 
 /// Escape text for SVG/HTML content and attributes.
 pub fn esc(s: &str) -> String {
@@ -45,7 +46,7 @@ pub fn esc(s: &str) -> String {
 
 const W: f64 = 760.0;
 const H: f64 = 240.0;
-const LEFT: f64 = 56.0;
+const LEFT: f64 = 74.0;
 const RIGHT: f64 = 12.0;
 const TOP: f64 = 12.0;
 const BOTTOM: f64 = 30.0;

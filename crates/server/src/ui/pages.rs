@@ -350,7 +350,7 @@ fn case_page(
         let reference = p.reference.clone().unwrap_or_default();
         let lower = reference.to_lowercase();
         let mut marks = Vec::new();
-        if ev.high_risk.iter().any(|c| *c == p.recipient_country) {
+        if ev.high_risk.contains(&p.recipient_country) {
             marks.push("corridor");
         }
         if night {
@@ -377,7 +377,7 @@ fn case_page(
             });
         }
         payments.push(PayRow {
-            at: p.at.clone(),
+            at: at.map(|t| t.format("%Y-%m-%d %H:%M %:z").to_string()).unwrap_or_else(|| p.at.clone()),
             amount: money(&p.currency, p.amount_minor),
             recipient: match &p.recipient_name {
                 Some(n) => format!("{} {n}", p.recipient_id),
@@ -517,6 +517,7 @@ struct ReportPage {
     can_draft: bool,
     approved: bool,
     narrative: String,
+    drafted_narrative: String,
     action: String,
     client_fields: Vec<(&'static str, &'static str, String)>,
 }
@@ -566,6 +567,11 @@ pub(crate) async fn report(State(s): State<Shared>, headers: HeaderMap, UrlPath(
         profile,
         approved: report.as_ref().is_some_and(|r| r.state == "approved"),
         narrative: edits.narrative.clone().or_else(|| report.as_ref().map(|r| r.narrative.clone())).unwrap_or_default(),
+        drafted_narrative: if edits.narrative.is_some() {
+            String::new()
+        } else {
+            report.as_ref().map(|r| r.narrative.clone()).unwrap_or_default()
+        },
         action: edits.action.clone().unwrap_or_default(),
         report,
         xml: xml.unwrap_or_default(),
@@ -613,7 +619,7 @@ struct DashboardPage {
     days: i64,
     chart: String,
     legend: Vec<(&'static str, String)>,
-    rules: Vec<(String, i64, i64, i64, String)>,
+    rules: Vec<(String, i64, i64, i64, i64, String)>,
     engine: (u64, String, u64, String),
 }
 
@@ -628,13 +634,13 @@ pub(crate) async fn dashboard(State(s): State<Shared>, headers: HeaderMap) -> Re
     let svc = try_page!(store_of(&s, &who));
     let actor = who.actor();
     let d = try_page!(blocking(&who, svc, move |c| c.with(|st| st.dashboard(&actor, DAYS, OVERDUE_DAYS))).await);
-    let (chart, legend) = day_bars(&d.alerts_per_day);
+    let (chart, legend) = day_bars(&d.alerts_per_day, DAYS);
     let rules = d
         .rules
         .iter()
         .map(|r| {
             let share = r.true_share().map(|x| format!("{:.0} %", x * 100.0)).unwrap_or_else(|| "-".into());
-            (r.rule.clone(), r.confirmed, r.false_positive, r.other, share)
+            (r.rule.clone(), r.confirmed, r.reported, r.false_positive, r.other, share)
         })
         .collect();
     use std::sync::atomic::Ordering::Relaxed;
@@ -650,18 +656,24 @@ pub(crate) async fn dashboard(State(s): State<Shared>, headers: HeaderMap) -> Re
     page(StatusCode::OK, DashboardPage { nav: Nav::of(&who), d, days: DAYS, chart, legend, rules, engine })
 }
 
-/// Alerts per day as stacked bars, one colour per typology.
-fn day_bars(days: &[osecwatch_cases::DayCount]) -> (String, Vec<(&'static str, String)>) {
+/// Alerts per day as stacked bars, one colour per typology: `n` days ending at the latest
+/// day with alerts, days without alerts drawn empty.
+fn day_bars(days: &[osecwatch_cases::DayCount], n: i64) -> (String, Vec<(&'static str, String)>) {
     let mut typologies: Vec<&str> = days.iter().map(|d| d.typology.as_str()).collect();
     typologies.sort();
     typologies.dedup();
-    let mut per_day: Vec<(&str, Vec<i64>)> = Vec::new();
+    let parse = |d: &str| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok();
+    let last = days.iter().filter_map(|d| parse(&d.day)).max();
+    let mut per_day: Vec<(String, Vec<i64>)> = match last {
+        Some(last) => (0..n)
+            .rev()
+            .map(|k| ((last - chrono::Duration::days(k)).format("%Y-%m-%d").to_string(), vec![0; typologies.len()]))
+            .collect(),
+        None => Vec::new(),
+    };
     for d in days {
         let i = typologies.iter().position(|t| *t == d.typology).unwrap_or(0);
-        if per_day.last().map(|(x, _)| *x) != Some(d.day.as_str()) {
-            per_day.push((d.day.as_str(), vec![0; typologies.len()]));
-        }
-        if let Some((_, v)) = per_day.last_mut() {
+        if let Some((_, v)) = per_day.iter_mut().find(|(x, _)| *x == d.day) {
             v[i] += d.alerts;
         }
     }
