@@ -180,7 +180,7 @@ async fn post_from_page(c: &Client, path: &str, fields: &[(&str, &str)], with_cs
 }
 
 /// A world whose customer file lacks every birth date, filed into cases, with two users and
-/// the service running on it.
+/// the service running on it (its log in `DIR/serve.log`).
 fn setup(dir: &Path) -> (Server, String, String) {
     let (w, s) = world(dir);
     let data = dir.join("data");
@@ -213,9 +213,10 @@ fn setup(dir: &Path) -> (Server, String, String) {
     let anna = user(&data, &[], "anna", "analyst");
     let sven = user(&data, &[], "sven", "supervisor");
     let inst = root().join("examples/institution.toml");
-    let server = Server::start_with(
+    let server = Server::start_logged(
         &data,
         &["--institution".as_ref(), inst.as_os_str(), "--cases-feed-secs".as_ref(), "3600".as_ref()],
+        &dir.join("serve.log"),
     );
     (server, anna, sven)
 }
@@ -341,4 +342,214 @@ fn analyst_and_supervisor_file_an_str_in_the_browser() {
     drop(server);
     let out = ok(&["cases", "audit-verify"], &dir.path().join("data"), &[], None);
     assert!(out.contains("intact"), "{out}");
+}
+
+// ------------------------------------------------------------ over plain HTTP (no browser)
+
+/// One request with extra headers: (status, headers lower-cased, body).
+fn call(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    let mut head =
+        format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    if method == "POST" {
+        head.push_str("Content-Type: application/x-www-form-urlencoded\r\n");
+    }
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (h, b) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let code = h.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    (code, h.to_ascii_lowercase(), b.to_string())
+}
+
+fn header_value(headers: &str, name: &str, starting: &str) -> Option<String> {
+    headers
+        .lines()
+        .filter_map(|l| l.strip_prefix(&format!("{name}: ")))
+        .find(|v| v.starts_with(starting))
+        .map(String::from)
+}
+
+fn form_value(html: &str, name: &str) -> String {
+    let at = html.find(&format!("name=\"{name}\" value=\"")).unwrap_or_else(|| panic!("no {name} in the page"));
+    let rest = &html[at + name.len() + 15..];
+    rest[..rest.find('"').unwrap()].to_string()
+}
+
+fn url_form(fields: &[(&str, &str)]) -> String {
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    fields.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&")
+}
+
+/// Sign in over HTTP: the session cookie's `Set-Cookie` value.
+fn http_sign_in(addr: &str, token: &str) -> String {
+    let (code, headers, page) = call(addr, "GET", "/ui/login", &[], "");
+    assert_eq!(code, 200);
+    let login = header_value(&headers, "set-cookie", "osw_login=").expect("the sign-in form's cookie");
+    let login_cookie = login.split(';').next().unwrap().to_string();
+    let csrf = form_value(&page, "csrf");
+    // The form's token must match its cookie.
+    let (code, _, _) = call(
+        addr,
+        "POST",
+        "/ui/login",
+        &[("Cookie", &login_cookie)],
+        &url_form(&[("csrf", "forged"), ("token", token)]),
+    );
+    assert_eq!(code, 403, "a sign-in form with a forged token is refused");
+    let (code, headers, _) =
+        call(addr, "POST", "/ui/login", &[("Cookie", &login_cookie)], &url_form(&[("csrf", &csrf), ("token", token)]));
+    assert_eq!(code, 303);
+    assert!(headers.contains("location: /ui/queue"), "{headers}");
+    header_value(&headers, "set-cookie", "osw_session=").expect("a session cookie")
+}
+
+#[test]
+fn sessions_csrf_roles_and_a_quiet_log_over_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, anna, sven) = setup(dir.path());
+    let addr = server.addr.clone();
+    // Not signed in: pages redirect to the sign-in form; assets are public.
+    let (code, headers, _) = call(&addr, "GET", "/ui/queue", &[], "");
+    assert_eq!(code, 303);
+    assert!(headers.contains("location: /ui/login"));
+    assert_eq!(call(&addr, "GET", "/ui/assets/ui.css", &[], "").0, 200);
+    // A token of no user is refused (the API's admin token is not a user's).
+    let (code, _, page) = {
+        let (_, h, p) = call(&addr, "GET", "/ui/login", &[], "");
+        let c = header_value(&h, "set-cookie", "osw_login=").unwrap();
+        let c = c.split(';').next().unwrap().to_string();
+        call(
+            &addr,
+            "POST",
+            "/ui/login",
+            &[("Cookie", &c)],
+            &url_form(&[("csrf", &form_value(&p, "csrf")), ("token", ADMIN)]),
+        )
+    };
+    assert_eq!(code, 401, "{page}");
+
+    let set = http_sign_in(&addr, &sven);
+    for attr in ["httponly", "samesite=strict", "path=/ui", "max-age=43200"] {
+        assert!(set.contains(attr), "session cookie lacks {attr}: {set}");
+    }
+    assert!(!set.contains("secure"), "no Secure flag without TLS: {set}");
+    let cookie = set.split(';').next().unwrap().to_string();
+    let (code, headers, page) = call(&addr, "GET", "/ui/queue", &[("Cookie", &cookie)], "");
+    assert_eq!(code, 200);
+    for h in [
+        "content-type: text/html",
+        "cache-control: no-store",
+        "x-frame-options: deny",
+        "content-security-policy: default-src 'self'",
+    ] {
+        assert!(headers.contains(h), "queue page lacks {h}: {headers}");
+    }
+    let case_id = page.split("data-href=\"/ui/cases/").nth(1).unwrap().split('"').next().unwrap().to_string();
+    // The recipient (facilitator) cases render too, and unknown cases are a 404 page.
+    let (code, _, _) = call(&addr, "GET", "/ui/queue?typology=OSEC-FACILITATOR", &[("Cookie", &cookie)], "");
+    assert_eq!(code, 200);
+    let (code, _, page404) = call(&addr, "GET", "/ui/cases/C-999999", &[("Cookie", &cookie)], "");
+    assert_eq!(code, 404, "{page404}");
+
+    // A supervisor who drafts may not approve their own draft: four eyes in the UI as in the API.
+    let (_, _, case_page) = call(&addr, "GET", &format!("/ui/cases/{case_id}"), &[("Cookie", &cookie)], "");
+    let entity =
+        case_page.split(&format!("Case {case_id}: sender ")).nth(1).unwrap().split('<').next().unwrap().to_string();
+    let csrf = form_value(&case_page, "csrf");
+    let version = form_value(&case_page, "version");
+    let (code, _, body) = call(
+        &addr,
+        "POST",
+        &format!("/ui/cases/{case_id}/note"),
+        &[("Cookie", &cookie)],
+        &url_form(&[("text", "no token")]),
+    );
+    assert_eq!(code, 403, "a form without the CSRF token: {body}");
+    let (code, _, _) = call(
+        &addr,
+        "POST",
+        &format!("/ui/cases/{case_id}/report/draft"),
+        &[("Cookie", &cookie)],
+        &url_form(&[("csrf", &csrf), ("version", &version), ("client.birthdate", "1980-01-02")]),
+    );
+    assert_eq!(code, 303);
+    let (_, _, report) = call(&addr, "GET", &format!("/ui/cases/{case_id}/report"), &[("Cookie", &cookie)], "");
+    assert!(report.contains("No problems"), "{report}");
+    assert!(!report.contains("/report/approve"), "no approve button for the drafting supervisor");
+    let rid = report.split("Report R-").nth(1).unwrap().split(':').next().unwrap();
+    let rid = format!("R-{rid}");
+    let (code, _, _) = call(
+        &addr,
+        "POST",
+        &format!("/ui/cases/{case_id}/report/approve"),
+        &[("Cookie", &cookie)],
+        &url_form(&[("csrf", &csrf), ("report_id", &rid)]),
+    );
+    assert_eq!(code, 303);
+    let (_, _, report) = call(&addr, "GET", &format!("/ui/cases/{case_id}/report"), &[("Cookie", &cookie)], "");
+    assert!(report.contains("four eyes") && report.contains(&format!("Report {rid}: draft")), "{report}");
+    // A draft is not downloadable as a filing.
+    let (code, _, _) = call(&addr, "GET", &format!("/ui/cases/{case_id}/report/{rid}/xml"), &[("Cookie", &cookie)], "");
+    assert_eq!(code, 409);
+    // Another supervisor approves.
+    let _ = anna;
+    let other = user(&dir.path().join("data"), &[], "vera", "supervisor");
+    drop(server);
+    let server = Server::start_logged(
+        &dir.path().join("data"),
+        &["--institution".as_ref(), root().join("examples/institution.toml").as_os_str()],
+        &dir.path().join("serve2.log"),
+    );
+    let addr = server.addr.clone();
+    assert_eq!(call(&addr, "GET", "/ui/queue", &[("Cookie", &cookie)], "").0, 303, "a restart signs everyone out");
+    let vera = http_sign_in(&addr, &other);
+    let vera = vera.split(';').next().unwrap().to_string();
+    let (_, _, report) = call(&addr, "GET", &format!("/ui/cases/{case_id}/report"), &[("Cookie", &vera)], "");
+    assert!(report.contains("/report/approve"), "another supervisor sees the approve button");
+    let csrf = form_value(&report, "csrf");
+    call(
+        &addr,
+        "POST",
+        &format!("/ui/cases/{case_id}/report/approve"),
+        &[("Cookie", &vera)],
+        &url_form(&[("csrf", &csrf), ("report_id", &rid)]),
+    );
+    let (code, headers, xml) =
+        call(&addr, "GET", &format!("/ui/cases/{case_id}/report/{rid}/xml"), &[("Cookie", &vera)], "");
+    assert_eq!(code, 200, "{xml}");
+    assert!(headers.contains(&format!("filename=\"{}.xml\"", rid.to_ascii_lowercase())), "{headers}");
+    assert!(xml.contains("<birthdate>1980-01-02T00:00:00</birthdate>"));
+    // Sign-out ends the session.
+    let (code, _, _) = call(&addr, "POST", "/ui/logout", &[("Cookie", &vera)], &url_form(&[("csrf", &csrf)]));
+    assert_eq!(code, 303);
+    assert_eq!(call(&addr, "GET", "/ui/queue", &[("Cookie", &vera)], "").0, 303);
+    drop(server);
+    // The service's log says what happened without a name, an account, a case's entity or a token.
+    let log = std::fs::read_to_string(dir.path().join("serve.log")).unwrap()
+        + &std::fs::read_to_string(dir.path().join("serve2.log")).unwrap();
+    assert!(log.contains("workbench sign-in"), "sign-ins are logged: {log}");
+    let customers = std::fs::read_to_string(dir.path().join("customers.csv")).unwrap();
+    assert!(!log.contains(&entity), "the log names the case's customer {entity}");
+    for line in customers.lines().skip(1).take(200) {
+        let account = line.split(',').next().unwrap();
+        assert!(!log.contains(account), "the log names account {account}");
+    }
+    for secret in [sven.as_str(), other.as_str(), &cookie[12..]] {
+        assert!(!log.contains(secret), "the log holds a token or session id");
+    }
 }

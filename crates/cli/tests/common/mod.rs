@@ -28,6 +28,19 @@ impl Server {
     }
 
     pub fn start_with(data: &Path, extra: &[&std::ffi::OsStr]) -> Server {
+        Server::spawn(data, extra, None)
+    }
+
+    /// With the service's log (`RUST_LOG=info`) written to `log`.
+    pub fn start_logged(data: &Path, extra: &[&std::ffi::OsStr], log: &Path) -> Server {
+        Server::spawn(data, extra, Some(log))
+    }
+
+    fn spawn(data: &Path, extra: &[&std::ffi::OsStr], log: Option<&Path>) -> Server {
+        let stderr = match log {
+            Some(l) => Stdio::from(std::fs::File::create(l).unwrap()),
+            None => Stdio::null(),
+        };
         let mut child = Command::new(env!("CARGO_BIN_EXE_osecwatch"))
             .args(["serve", "--listen", "127.0.0.1:0", "--rules"])
             .arg(rules())
@@ -38,8 +51,9 @@ impl Server {
                 "OSECWATCH_TOKENS",
                 format!("app:screen:{SCREEN};loader:ingest:{INGEST};analyst:read:{READ};ops:admin:{ADMIN}"),
             )
+            .env("RUST_LOG", if log.is_some() { "info" } else { "warn" })
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .unwrap();
         let mut banner = String::new();
