@@ -353,8 +353,9 @@ fn plural(n: usize) -> &'static str {
     }
 }
 
-/// Text and attribute escaping for XML.
-fn esc(s: &str) -> String {
+/// Text and attribute escaping for XML (and so for SVG inside HTML); control characters,
+/// which XML 1.0 forbids, become U+FFFD.
+pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

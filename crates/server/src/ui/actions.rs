@@ -192,12 +192,8 @@ pub(crate) async fn case_action(
     UrlPath((id, action)): UrlPath<(String, String)>,
     Form(f): Form<Fields>,
 ) -> Response {
-    let who = match checked_form(&s, &headers, &f) {
-        Ok(w) => w,
-        Err(r) => return r,
-    };
-    let svc = match store_of(&s, &who) {
-        Ok(c) => c,
+    let (who, svc) = match checked_form(&s, &headers, &f).and_then(|w| store_of(&s, &w).map(|c| (w, c))) {
+        Ok(x) => x,
         Err(r) => return r,
     };
     let to = format!("/ui/cases/{id}");
@@ -216,20 +212,21 @@ pub(crate) async fn case_action(
         })
     })
     .await;
-    match outcome {
-        Ok((msg, entity)) => {
+    let mut msg = Vec::new();
+    let outcome = match outcome {
+        Ok((m, entity)) => {
+            msg.push(m);
             if let Some((kind, entity_id)) = entity {
-                crate::handlers::cases::seed_confirmed(&s, &kind, entity_id, &to, &who.user).await;
+                // A confirmed buyer or facilitator becomes a seed of the engine, as over the API.
+                if crate::handlers::cases::seed_confirmed(&s, &kind, entity_id, &to, &who.user).await.is_some() {
+                    msg.push("the entity is now a seed of the network rules".into());
+                }
             }
-            done(&s, &who, to, "ok", msg)
+            Ok(msg.join("; "))
         }
-        // Refusals the user can act on come back to the case with the reason.
-        Err(r) if r.status() != StatusCode::INTERNAL_SERVER_ERROR => {
-            let why = refusal_text(r).await;
-            done(&s, &who, to, "error", why)
-        }
-        Err(r) => r,
-    }
+        Err(r) => Err(r),
+    };
+    finish(&s, &who, to, outcome).await
 }
 
 /// The message of a refusal page (its `role="alert"` paragraph), for a flash.
@@ -301,12 +298,8 @@ pub(crate) async fn report_action(
     UrlPath((id, action)): UrlPath<(String, String)>,
     Form(f): Form<Fields>,
 ) -> Response {
-    let who = match checked_form(&s, &headers, &f) {
-        Ok(w) => w,
-        Err(r) => return r,
-    };
-    let svc = match store_of(&s, &who) {
-        Ok(c) => c,
+    let (who, svc) = match checked_form(&s, &headers, &f).and_then(|w| store_of(&s, &w).map(|c| (w, c))) {
+        Ok(x) => x,
         Err(r) => return r,
     };
     let to = format!("/ui/cases/{id}/report");
@@ -354,11 +347,17 @@ pub(crate) async fn report_action(
         }
         _ => return error_page(Some(&who), StatusCode::NOT_FOUND, "no such report step"),
     };
+    finish(&s, &who, to, outcome).await
+}
+
+/// Back to the page with the outcome: the message, or a refusal's reason the user can act on;
+/// a failure of the store itself stays an error page.
+async fn finish(s: &Shared, who: &Who, to: String, outcome: Result<String, Response>) -> Response {
     match outcome {
-        Ok(msg) => done(&s, &who, to, "ok", msg),
+        Ok(msg) => done(s, who, to, "ok", msg),
         Err(r) if r.status() != StatusCode::INTERNAL_SERVER_ERROR => {
             let why = refusal_text(r).await;
-            done(&s, &who, to, "error", why)
+            done(s, who, to, "error", why)
         }
         Err(r) => r,
     }

@@ -28,21 +28,7 @@ pub struct Dot<'a> {
 /// with its pale yellow swapped for a purple that keeps 3:1 against white, WCAG 1.4.11).
 pub const PALETTE: [&str; 8] = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#7F3C8D", "#000000"];
 
-/// Escape text for SVG/HTML content and attributes.
-pub fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            c => o.push(c),
-        }
-    }
-    o
-}
+pub use osecwatch_svg::esc;
 
 const W: f64 = 760.0;
 const H: f64 = 240.0;
