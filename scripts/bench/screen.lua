@@ -14,6 +14,11 @@ function init(args)
   run = os.getenv("OSECWATCH_BENCH_RUN") or "r"
   -- The script's start (wall clock, seconds), shared by both threads and both runs.
   t0 = tonumber(os.getenv("OSECWATCH_BENCH_T0") or os.time())
+  -- The warm-up's wall seconds and the days of event time it covers: enough to fill the
+  -- engine's longest window (365 days) with the workload's senders, so that memory is in its
+  -- steady state when the measured run starts.
+  warm_s = tonumber(os.getenv("OSECWATCH_BENCH_WARM_S") or "5")
+  warm_days = tonumber(os.getenv("OSECWATCH_BENCH_WARM_DAYS") or "2.5")
   counter = 0
   second = -1
   in_second = 0
@@ -24,17 +29,27 @@ local corridors = { "PH", "PH", "PH", "TH", "VN", "CO" }
 function request()
   counter = counter + 1
   local n = counter
-  -- Event time runs 12 hours per wall-clock second on one timeline for both threads and both
-  -- runs (the warm-up and the measured run), starting 40 days before the wall clock: the
-  -- 30-day windows slide, both threads stay within the service's allowed lateness (24 h) of
-  -- each other, and no payment is dated in the future (the service refuses those).
+  -- Event time runs on one timeline for both threads and both runs: during the warm-up
+  -- (its first warm_s wall seconds) it covers warm_days days, then 12 hours per wall-clock
+  -- second, ending about 40 days before the wall clock: the windows slide, both threads stay
+  -- within the service's allowed lateness (24 h) of each other in the measured run, and no
+  -- payment is dated in the future (the service refuses those).
   local now = os.time()
   if now ~= second then
     second = now
     in_second = 0
   end
   in_second = in_second + 1
-  local t = t0 - 40 * 86400 + (now - t0) * 43200 + math.min(in_second * 3, 43199) + tid
+  local e = now - t0
+  local warm_rate = warm_days * 86400 / warm_s
+  local start = t0 - 40 * 86400 - warm_days * 86400
+  local t
+  if e < warm_s then
+    t = start + e * warm_rate + math.min(in_second * 3, warm_rate - 1) + tid
+  else
+    t = start + warm_days * 86400 + (e - warm_s) * 43200 + math.min(in_second * 3, 43199) + tid
+  end
+  t = math.floor(t)
   local country = "DE"
   local channel = "card"
   local mcc = ',"merchant_category":"5411"'

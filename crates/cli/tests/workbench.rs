@@ -221,6 +221,140 @@ fn setup(dir: &Path) -> (Server, String, String) {
     (server, anna, sven)
 }
 
+/// Signed out, a wrong token, then the analyst's sign-in, the queue and its keys.
+async fn sign_in_and_the_queue(c: &Client, base: &str, anna: &str) {
+    // Not signed in: every page leads to the sign-in form.
+    c.goto(&format!("{base}/ui/queue")).await.unwrap();
+    assert_eq!(c.current_url().await.unwrap().path(), "/ui/login");
+    review(c, "01-sign-in").await;
+    // A wrong token is refused with a message.
+    c.find(Locator::Id("token")).await.unwrap().send_keys("not-a-token-at-all").await.unwrap();
+    press(c, "form[action='/ui/login'] button").await;
+    assert!(text(c).await.contains("not a user's token"), "{}", text(c).await);
+
+    sign_in(c, &base, &anna).await;
+    let queue = text(c).await;
+    assert!(queue.contains("Queue:") && queue.contains("Why it is here"), "{queue}");
+    review(c, "02-queue").await;
+    // Keys: focus the first row, j moves to the second, Enter opens it.
+    let rows = c.find_all(Locator::Css("tbody tr.row")).await.unwrap();
+    assert!(rows.len() >= 2, "the small world has several cases");
+    let second = rows[1].attr("data-href").await.unwrap().unwrap();
+    rows[0].send_keys("j").await.unwrap();
+    mark_page(c).await;
+    rows[1].send_keys("\u{E007}").await.unwrap();
+    await_fresh(c).await;
+    assert_eq!(c.current_url().await.unwrap().path(), second, "j then Enter opens the next case");
+}
+
+/// The top buyer case through the filter, its page, a note, and a forged form; the case id.
+async fn the_top_case_and_a_note(c: &Client, base: &str) -> String {
+    // The top buyer case, through the typology filter.
+    c.goto(&format!("{base}/ui/queue")).await.unwrap();
+    c.find(Locator::Css("#f-typology option[value='OSEC-BUYER']")).await.unwrap().click().await.unwrap();
+    press(c, "form.filters button").await;
+    assert!(c.current_url().await.unwrap().query().unwrap_or("").contains("typology=OSEC-BUYER"));
+    let top = c.find(Locator::Css("tbody tr.row a")).await.unwrap();
+    let case_id = top.text().await.unwrap();
+    click_to_page(c, top).await;
+    let page = text(c).await;
+    assert!(page.contains(&format!("Case {case_id}")) && page.contains("Why it was raised"), "{page}");
+    assert!(page.contains("Evidence payments") && page.contains("corridor"), "payments are marked: {page}");
+    let circles = c.find_all(Locator::Css("svg.timeline circle")).await.unwrap();
+    assert!(!circles.is_empty(), "the timeline draws the payments");
+    review(c, "03-case").await;
+
+    // A note.
+    c.find(Locator::Id("note"))
+        .await
+        .unwrap()
+        .send_keys("Checked the recipients: two unrelated PH wallets.")
+        .await
+        .unwrap();
+    press(c, "form[action$='/note'] button").await;
+    let page = text(c).await;
+    assert!(page.contains("note added") && page.contains("two unrelated PH wallets"), "{page}");
+
+    // A form without the CSRF token changes nothing.
+    let (status, body) =
+        post_from_page(c, &format!("/ui/cases/{case_id}/note"), &[("text", "forged note")], false).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("CSRF"), "{body}");
+    c.refresh().await.unwrap();
+    assert!(!text(c).await.contains("forged note"));
+
+    case_id
+}
+
+/// The STR drafted, its named problem fixed, the drafter's approval refused; the report id.
+async fn the_str_drafted_and_fixed(c: &Client, case_id: &str) -> String {
+    // Draft the STR: the validation names the missing birth date.
+    click_to_page(c, c.find(Locator::LinkText("STR review")).await.unwrap()).await;
+    press(c, "form[action$='/report/draft'] button").await;
+    let page = text(c).await;
+    assert!(page.contains("birthdate is required"), "the problem is named: {page}");
+    review(c, "04-str-problems").await;
+    // Fix it and draft again.
+    c.find(Locator::Id("c-birthdate")).await.unwrap().send_keys("1971-04-09").await.unwrap();
+    c.find(Locator::Id("narrative")).await.unwrap().send_keys(" Reviewed in the workbench.").await.unwrap();
+    press(c, "form[action$='/report/draft'] button").await;
+    let page = text(c).await;
+    assert!(page.contains("No problems"), "{page}");
+    assert!(page.contains("<birthdate>1971-04-09T00:00:00</birthdate>"), "the XML preview shows the fix: {page}");
+    assert!(page.contains("Reviewed in the workbench.</reason>"), "the analyst's narrative is the report's: {page}");
+    assert!(
+        c.find(Locator::Css("form[action$='/report/approve']")).await.is_err(),
+        "no approve button for the drafter"
+    );
+    review(c, "05-str-drafted").await;
+    // The drafting analyst's approval, posted anyway, is refused.
+    let rid = c.find(Locator::Css("h2")).await.unwrap().text().await.unwrap();
+    let rid = rid.split_whitespace().nth(1).unwrap().trim_end_matches(':').to_string();
+    let (status, body) =
+        post_from_page(c, &format!("/ui/cases/{case_id}/report/approve"), &[("report_id", &rid)], true).await;
+    assert_eq!(status, 200, "refusals come back to the page with the reason");
+    assert!(body.contains("approving a report needs the role supervisor"), "{body}");
+    c.refresh().await.unwrap();
+    assert!(text(c).await.contains(&format!("Report {rid}: draft")));
+    sign_out(c).await;
+
+    rid
+}
+
+/// The supervisor approves, downloads and checks the file; the dashboard.
+async fn approved_and_downloaded(c: &Client, base: &str, sven: &str, case_id: &str, rid: &str) {
+    // The supervisor approves and downloads.
+    sign_in(c, &base, &sven).await;
+    c.goto(&format!("{base}/ui/cases/{case_id}/report")).await.unwrap();
+    press(c, "form[action$='/report/approve'] button").await;
+    let page = text(c).await;
+    assert!(
+        page.contains(&format!("report {rid} approved")) && page.contains(&format!("Report {rid}: approved")),
+        "{page}"
+    );
+    review(c, "06-str-approved").await;
+    let href = c.find(Locator::Id("download")).await.unwrap().attr("href").await.unwrap().unwrap();
+    let xml: serde_json::Value = c
+        .execute_async(
+            "const [p, done] = arguments; fetch(p, {credentials: 'same-origin'}).then(r => r.text().then(t => done([r.status, r.headers.get('content-disposition'), t])));",
+            vec![href.clone().into()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(xml[0], 200);
+    assert!(xml[1].as_str().unwrap_or("").contains(&format!("{rid}.xml")), "{xml}");
+    let file = xml[2].as_str().unwrap();
+    std::fs::write(shots().join("approved-str.xml"), file).unwrap();
+    assert!(file.starts_with("<?xml") && file.contains("<report>"), "{file}");
+    assert!(file.contains(&format!("<entity_reference>{case_id}</entity_reference>")));
+    assert!(file.contains("<birthdate>1971-04-09T00:00:00</birthdate>"), "the analyst's fix is in the filed report");
+    // The dashboard counts the reported case.
+    c.goto(&format!("{base}/ui/dashboard")).await.unwrap();
+    let page = text(c).await;
+    assert!(page.contains("Which rules earn their keep") && page.contains("reported"), "{page}");
+    review(c, "07-dashboard").await;
+}
+
 #[test]
 fn analyst_and_supervisor_file_an_str_in_the_browser() {
     let Some((_driver, port)) = driver() else { return };
@@ -230,112 +364,10 @@ fn analyst_and_supervisor_file_an_str_in_the_browser() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
         let c = browser(port, &dir.path().join("chromium")).await;
-        // Not signed in: every page leads to the sign-in form.
-        c.goto(&format!("{base}/ui/queue")).await.unwrap();
-        assert_eq!(c.current_url().await.unwrap().path(), "/ui/login");
-        review(&c, "01-sign-in").await;
-        // A wrong token is refused with a message.
-        c.find(Locator::Id("token")).await.unwrap().send_keys("not-a-token-at-all").await.unwrap();
-        press(&c, "form[action='/ui/login'] button").await;
-        assert!(text(&c).await.contains("not a user's token"), "{}", text(&c).await);
-
-        sign_in(&c, &base, &anna).await;
-        let queue = text(&c).await;
-        assert!(queue.contains("Queue:") && queue.contains("Why it is here"), "{queue}");
-        review(&c, "02-queue").await;
-        // Keys: focus the first row, j moves to the second, Enter opens it.
-        let rows = c.find_all(Locator::Css("tbody tr.row")).await.unwrap();
-        assert!(rows.len() >= 2, "the small world has several cases");
-        let second = rows[1].attr("data-href").await.unwrap().unwrap();
-        rows[0].send_keys("j").await.unwrap();
-        mark_page(&c).await;
-        rows[1].send_keys("\u{E007}").await.unwrap();
-        await_fresh(&c).await;
-        assert_eq!(c.current_url().await.unwrap().path(), second, "j then Enter opens the next case");
-
-        // The top buyer case, through the typology filter.
-        c.goto(&format!("{base}/ui/queue")).await.unwrap();
-        c.find(Locator::Css("#f-typology option[value='OSEC-BUYER']")).await.unwrap().click().await.unwrap();
-        press(&c, "form.filters button").await;
-        assert!(c.current_url().await.unwrap().query().unwrap_or("").contains("typology=OSEC-BUYER"));
-        let top = c.find(Locator::Css("tbody tr.row a")).await.unwrap();
-        let case_id = top.text().await.unwrap();
-        click_to_page(&c, top).await;
-        let page = text(&c).await;
-        assert!(page.contains(&format!("Case {case_id}")) && page.contains("Why it was raised"), "{page}");
-        assert!(page.contains("Evidence payments") && page.contains("corridor"), "payments are marked: {page}");
-        let circles = c.find_all(Locator::Css("svg.timeline circle")).await.unwrap();
-        assert!(!circles.is_empty(), "the timeline draws the payments");
-        review(&c, "03-case").await;
-
-        // A note.
-        c.find(Locator::Id("note")).await.unwrap().send_keys("Checked the recipients: two unrelated PH wallets.").await.unwrap();
-        press(&c, "form[action$='/note'] button").await;
-        let page = text(&c).await;
-        assert!(page.contains("note added") && page.contains("two unrelated PH wallets"), "{page}");
-
-        // A form without the CSRF token changes nothing.
-        let (status, body) =
-            post_from_page(&c, &format!("/ui/cases/{case_id}/note"), &[("text", "forged note")], false).await;
-        assert_eq!(status, 403, "{body}");
-        assert!(body.contains("CSRF"), "{body}");
-        c.refresh().await.unwrap();
-        assert!(!text(&c).await.contains("forged note"));
-
-        // Draft the STR: the validation names the missing birth date.
-        click_to_page(&c, c.find(Locator::LinkText("STR review")).await.unwrap()).await;
-        press(&c, "form[action$='/report/draft'] button").await;
-        let page = text(&c).await;
-        assert!(page.contains("birthdate is required"), "the problem is named: {page}");
-        review(&c, "04-str-problems").await;
-        // Fix it and draft again.
-        c.find(Locator::Id("c-birthdate")).await.unwrap().send_keys("1971-04-09").await.unwrap();
-        c.find(Locator::Id("narrative")).await.unwrap().send_keys(" Reviewed in the workbench.").await.unwrap();
-        press(&c, "form[action$='/report/draft'] button").await;
-        let page = text(&c).await;
-        assert!(page.contains("No problems"), "{page}");
-        assert!(page.contains("<birthdate>1971-04-09T00:00:00</birthdate>"), "the XML preview shows the fix: {page}");
-        assert!(page.contains("Reviewed in the workbench.</reason>"), "the analyst's narrative is the report's: {page}");
-        assert!(c.find(Locator::Css("form[action$='/report/approve']")).await.is_err(), "no approve button for the drafter");
-        review(&c, "05-str-drafted").await;
-        // The drafting analyst's approval, posted anyway, is refused.
-        let rid = c.find(Locator::Css("h2")).await.unwrap().text().await.unwrap();
-        let rid = rid.split_whitespace().nth(1).unwrap().trim_end_matches(':').to_string();
-        let (status, body) =
-            post_from_page(&c, &format!("/ui/cases/{case_id}/report/approve"), &[("report_id", &rid)], true).await;
-        assert_eq!(status, 200, "refusals come back to the page with the reason");
-        assert!(body.contains("approving a report needs the role supervisor"), "{body}");
-        c.refresh().await.unwrap();
-        assert!(text(&c).await.contains(&format!("Report {rid}: draft")));
-        sign_out(&c).await;
-
-        // The supervisor approves and downloads.
-        sign_in(&c, &base, &sven).await;
-        c.goto(&format!("{base}/ui/cases/{case_id}/report")).await.unwrap();
-        press(&c, "form[action$='/report/approve'] button").await;
-        let page = text(&c).await;
-        assert!(page.contains(&format!("report {rid} approved")) && page.contains(&format!("Report {rid}: approved")), "{page}");
-        review(&c, "06-str-approved").await;
-        let href = c.find(Locator::Id("download")).await.unwrap().attr("href").await.unwrap().unwrap();
-        let xml: serde_json::Value = c
-            .execute_async(
-                "const [p, done] = arguments; fetch(p, {credentials: 'same-origin'}).then(r => r.text().then(t => done([r.status, r.headers.get('content-disposition'), t])));",
-                vec![href.clone().into()],
-            )
-            .await
-            .unwrap();
-        assert_eq!(xml[0], 200);
-        assert!(xml[1].as_str().unwrap_or("").contains(&format!("{rid}.xml")), "{xml}");
-        let file = xml[2].as_str().unwrap();
-        std::fs::write(shots().join("approved-str.xml"), file).unwrap();
-        assert!(file.starts_with("<?xml") && file.contains("<report>"), "{file}");
-        assert!(file.contains(&format!("<entity_reference>{case_id}</entity_reference>")));
-        assert!(file.contains("<birthdate>1971-04-09T00:00:00</birthdate>"), "the analyst's fix is in the filed report");
-        // The dashboard counts the reported case.
-        c.goto(&format!("{base}/ui/dashboard")).await.unwrap();
-        let page = text(&c).await;
-        assert!(page.contains("Which rules earn their keep") && page.contains("reported"), "{page}");
-        review(&c, "07-dashboard").await;
+        sign_in_and_the_queue(&c, &base, &anna).await;
+        let case_id = the_top_case_and_a_note(&c, &base).await;
+        let rid = the_str_drafted_and_fixed(&c, &case_id).await;
+        approved_and_downloaded(&c, &base, &sven, &case_id, &rid).await;
         c.close().await.unwrap();
     });
     // Every page read and form went through the store as a user: the audit chain says so.
@@ -418,23 +450,20 @@ fn http_sign_in(addr: &str, token: &str) -> String {
     header_value(&headers, "set-cookie", "osw_session=").expect("a session cookie")
 }
 
-#[test]
-fn sessions_csrf_roles_and_a_quiet_log_over_http() {
-    let dir = tempfile::tempdir().unwrap();
-    let (server, anna, sven) = setup(dir.path());
-    let addr = server.addr.clone();
+/// Before sign-in: redirects, public assets, a token of no user refused.
+fn signed_out_answers(addr: &str) {
     // Not signed in: pages redirect to the sign-in form; assets are public.
-    let (code, headers, _) = call(&addr, "GET", "/ui/queue", &[], "");
+    let (code, headers, _) = call(addr, "GET", "/ui/queue", &[], "");
     assert_eq!(code, 303);
     assert!(headers.contains("location: /ui/login"));
-    assert_eq!(call(&addr, "GET", "/ui/assets/ui.css", &[], "").0, 200);
+    assert_eq!(call(addr, "GET", "/ui/assets/ui.css", &[], "").0, 200);
     // A token of no user is refused (the API's admin token is not a user's).
     let (code, _, page) = {
-        let (_, h, p) = call(&addr, "GET", "/ui/login", &[], "");
+        let (_, h, p) = call(addr, "GET", "/ui/login", &[], "");
         let c = header_value(&h, "set-cookie", "osw_login=").unwrap();
         let c = c.split(';').next().unwrap().to_string();
         call(
-            &addr,
+            addr,
             "POST",
             "/ui/login",
             &[("Cookie", &c)],
@@ -442,14 +471,17 @@ fn sessions_csrf_roles_and_a_quiet_log_over_http() {
         )
     };
     assert_eq!(code, 401, "{page}");
+}
 
-    let set = http_sign_in(&addr, &sven);
+/// The supervisor's session: its cookie's attributes and the pages' headers; (cookie, top case).
+fn supervisor_session(addr: &str, sven: &str) -> (String, String) {
+    let set = http_sign_in(addr, sven);
     for attr in ["httponly", "samesite=strict", "path=/ui", "max-age=43200"] {
         assert!(set.contains(attr), "session cookie lacks {attr}: {set}");
     }
     assert!(!set.contains("secure"), "no Secure flag without TLS: {set}");
     let cookie = set.split(';').next().unwrap().to_string();
-    let (code, headers, page) = call(&addr, "GET", "/ui/queue", &[("Cookie", &cookie)], "");
+    let (code, headers, page) = call(addr, "GET", "/ui/queue", &[("Cookie", &cookie)], "");
     assert_eq!(code, 200);
     for h in [
         "content-type: text/html",
@@ -461,11 +493,21 @@ fn sessions_csrf_roles_and_a_quiet_log_over_http() {
     }
     let case_id = page.split("data-href=\"/ui/cases/").nth(1).unwrap().split('"').next().unwrap().to_string();
     // The recipient (facilitator) cases render too, and unknown cases are a 404 page.
-    let (code, _, _) = call(&addr, "GET", "/ui/queue?typology=OSEC-FACILITATOR", &[("Cookie", &cookie)], "");
+    let (code, _, _) = call(addr, "GET", "/ui/queue?typology=OSEC-FACILITATOR", &[("Cookie", &cookie)], "");
     assert_eq!(code, 200);
-    let (code, _, page404) = call(&addr, "GET", "/ui/cases/C-999999", &[("Cookie", &cookie)], "");
+    let (code, _, page404) = call(addr, "GET", "/ui/cases/C-999999", &[("Cookie", &cookie)], "");
     assert_eq!(code, 404, "{page404}");
 
+    (cookie, case_id)
+}
+
+#[test]
+fn sessions_csrf_roles_and_a_quiet_log_over_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, _anna, sven) = setup(dir.path());
+    let addr = server.addr.clone();
+    signed_out_answers(&addr);
+    let (cookie, case_id) = supervisor_session(&addr, &sven);
     // A supervisor who drafts may not approve their own draft: four eyes in the UI as in the API.
     let (_, _, case_page) = call(&addr, "GET", &format!("/ui/cases/{case_id}"), &[("Cookie", &cookie)], "");
     let entity =
@@ -507,7 +549,6 @@ fn sessions_csrf_roles_and_a_quiet_log_over_http() {
     let (code, _, _) = call(&addr, "GET", &format!("/ui/cases/{case_id}/report/{rid}/xml"), &[("Cookie", &cookie)], "");
     assert_eq!(code, 409);
     // Another supervisor approves.
-    let _ = anna;
     let other = user(&dir.path().join("data"), &[], "vera", "supervisor");
     drop(server);
     let server = Server::start_logged(

@@ -8,8 +8,20 @@
 //! so reads are audited like the API's. URLs carry ids only; no personal data goes into
 //! query strings or the log.
 
+/// A page handler's early return: the value, or the response (sign-in redirect, error page).
+macro_rules! try_page {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(r) => return r,
+        }
+    };
+}
+
 mod actions;
+mod case;
 mod chart;
+mod dashboard;
 mod pages;
 pub mod session;
 
@@ -47,9 +59,9 @@ pub(crate) fn router() -> Router<Shared> {
         .route("/ui/login", get(actions::login_page).post(actions::login))
         .route("/ui/logout", post(actions::logout))
         .route("/ui/queue", get(pages::queue))
-        .route("/ui/dashboard", get(pages::dashboard))
-        .route("/ui/cases/{id}", get(pages::case))
-        .route("/ui/cases/{id}/attachments/{sha}", get(pages::attachment))
+        .route("/ui/dashboard", get(dashboard::dashboard))
+        .route("/ui/cases/{id}", get(case::case))
+        .route("/ui/cases/{id}/attachments/{sha}", get(case::attachment))
         .route("/ui/cases/{id}/report", get(pages::report))
         .route("/ui/cases/{id}/report/{rid}/xml", get(pages::download))
         .route("/ui/cases/{id}/{action}", post(actions::case_action))
