@@ -232,7 +232,7 @@ async fn sign_in_and_the_queue(c: &Client, base: &str, anna: &str) {
     press(c, "form[action='/ui/login'] button").await;
     assert!(text(c).await.contains("not a user's token"), "{}", text(c).await);
 
-    sign_in(c, &base, &anna).await;
+    sign_in(c, base, anna).await;
     let queue = text(c).await;
     assert!(queue.contains("Queue:") && queue.contains("Why it is here"), "{queue}");
     review(c, "02-queue").await;
@@ -324,7 +324,7 @@ async fn the_str_drafted_and_fixed(c: &Client, case_id: &str) -> String {
 /// The supervisor approves, downloads and checks the file; the dashboard.
 async fn approved_and_downloaded(c: &Client, base: &str, sven: &str, case_id: &str, rid: &str) {
     // The supervisor approves and downloads.
-    sign_in(c, &base, &sven).await;
+    sign_in(c, base, sven).await;
     c.goto(&format!("{base}/ui/cases/{case_id}/report")).await.unwrap();
     press(c, "form[action$='/report/approve'] button").await;
     let page = text(c).await;
