@@ -330,6 +330,20 @@ impl Store {
         Ok(rows.iter().map(|r| (r[0].string(), r[1].int())).collect())
     }
 
+    /// Which of these payments are already recorded with their details in some case (the
+    /// service's feed reads only the others from its payments log). Not audited: no user
+    /// reads anything.
+    pub fn recorded_payments(&mut self, ids: &[&str]) -> Result<std::collections::HashSet<String>, CaseError> {
+        let mut out = std::collections::HashSet::new();
+        for part in ids.chunks(500) {
+            let marks: Vec<String> = (1..=part.len()).map(|i| format!("${i}")).collect();
+            let params: Vec<Value> = part.iter().map(|t| (*t).into()).collect();
+            let sql = format!("SELECT DISTINCT txn_id FROM case_payments WHERE txn_id IN ({})", marks.join(", "));
+            out.extend(self.conn.query(&sql, &params)?.iter().map(|r| r[0].string()));
+        }
+        Ok(out)
+    }
+
     /// A case's entity (type, id), for the service's own use (a seed after a confirmed case):
     /// no user reads anything, so nothing is audited.
     pub fn entity_of(&mut self, case_id: &str) -> Result<(String, String), CaseError> {

@@ -156,10 +156,17 @@ CREATE INDEX case_payments_recipient ON case_payments (recipient_id, sender_id);
 CREATE INDEX case_payments_country ON case_payments (recipient_country, case_id);
 ",
     ),
+    (
+        4,
+        "evidence payments by payment id (the service's feed asks which it already has)",
+        "
+CREATE INDEX case_payments_txn ON case_payments (txn_id);
+",
+    ),
 ];
 
 /// The newest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Bring the database up to `target` (the newest unless a test asks for an older one).
 pub(crate) fn migrate(conn: &mut dyn Conn, target: i64, now: &str) -> Result<Vec<i64>, CaseError> {

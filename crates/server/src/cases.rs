@@ -117,24 +117,50 @@ impl CaseService {
         }
     }
 
-    /// The details of the given payments, from the payments log (one pass).
+    /// The details of the given payments, from the payments log.
     fn payments_from_log(&self, ids: &HashSet<String>) -> HashMap<String, PaymentIn> {
-        let mut out = HashMap::new();
-        let Ok(f) = std::fs::File::open(&self.wal) else { return out };
-        use std::io::BufRead;
-        for line in std::io::BufReader::with_capacity(1 << 16, f).split(b'\n').map_while(Result::ok) {
-            let Ok(Replayed::Payment(p)) = Replayed::parse(&line) else { continue };
+        payments_from_log(&self.wal, ids, 4 << 20)
+    }
+}
+
+/// The details of the given payments, from the payments log read backwards from its end in
+/// blocks of `block` bytes: a feed pass's new evidence is the latest payments, so a pass
+/// reads the log's tail, not the whole log (a retroactive alert's older payments take it
+/// further back). Stops when every id is found, or at the log's start.
+pub(crate) fn payments_from_log(
+    wal: &std::path::Path,
+    ids: &HashSet<String>,
+    block: u64,
+) -> HashMap<String, PaymentIn> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut out = HashMap::new();
+    if ids.is_empty() {
+        return out;
+    }
+    let Ok(mut f) = std::fs::File::open(wal) else { return out };
+    let Ok(mut end) = f.metadata().map(|m| m.len()) else { return out };
+    // The start of a line cut by the last block boundary: it ends the next (earlier) block.
+    let mut carry: Vec<u8> = Vec::new();
+    while end > 0 && out.len() < ids.len() {
+        let start = end.saturating_sub(block.max(1));
+        let mut buf = vec![0u8; (end - start) as usize];
+        if f.seek(SeekFrom::Start(start)).is_err() || f.read_exact(&mut buf).is_err() {
+            break;
+        }
+        buf.extend_from_slice(&carry);
+        // Unless at the file's start, the block's first line may be cut: keep it for later.
+        let first = if start == 0 { 0 } else { memchr::memchr(b'\n', &buf).map_or(buf.len(), |i| i + 1) };
+        carry = buf[..first].to_vec();
+        for line in buf[first..].split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            let Ok(Replayed::Payment(p)) = Replayed::parse(line) else { continue };
             let Ok(r) = p.row() else { continue };
-            if !ids.contains(r.txn_id) {
-                continue;
-            }
-            out.insert(r.txn_id.to_string(), PaymentIn::from_row(&r));
-            if out.len() == ids.len() {
-                break;
+            if ids.contains(r.txn_id) && !out.contains_key(r.txn_id) {
+                out.insert(r.txn_id.to_string(), PaymentIn::from_row(&r));
             }
         }
-        out
+        end = start;
     }
+    out
 }
 
 /// What the feed remembers between passes: each alert's (updated_at, evidence count, score).
@@ -145,7 +171,6 @@ type Seen = HashMap<String, (String, usize, u64)>;
 pub(crate) async fn feed(state: Arc<AppState>, every: std::time::Duration, retention_years: i64) {
     let Some(svc) = state.cases.clone() else { return };
     let mut seen: Seen = HashMap::new();
-    let mut details: HashMap<String, PaymentIn> = HashMap::new();
     let mut last_retention: Option<std::time::Instant> = None;
     loop {
         tokio::time::sleep(every).await;
@@ -159,24 +184,23 @@ pub(crate) async fn feed(state: Arc<AppState>, every: std::time::Duration, reten
                 return;
             }
         }
-        let prev = std::mem::take(&mut seen);
-        let Ok((changed, now_seen)) = query(&state, move |e| {
-            let mut changed = Vec::new();
-            let mut now_seen = Seen::with_capacity(prev.len());
-            for a in e.alert_list() {
-                let fp = (a.updated_at.clone(), a.txn_ids.len(), a.score.to_bits());
-                if prev.get(&a.alert_id) != Some(&fp) {
-                    changed.push(a.clone());
-                }
-                now_seen.insert(a.alert_id.clone(), fp);
+        // The alert list is read in slices, each one short request to the core thread, so a
+        // long list never holds up live decisions for long.
+        let prev = Arc::new(std::mem::take(&mut seen));
+        let mut changed = Vec::new();
+        let mut from = 0;
+        loop {
+            let p = prev.clone();
+            let Ok((mut part, part_seen, next)) = query(&state, move |e| changed_alerts(e, &p, from)).await else {
+                return;
+            };
+            changed.append(&mut part);
+            seen.extend(part_seen);
+            match next {
+                Some(n) => from = n,
+                None => break,
             }
-            (changed, now_seen)
-        })
-        .await
-        else {
-            return;
-        };
-        seen = now_seen;
+        }
         if changed.is_empty() {
             continue;
         }
@@ -197,14 +221,10 @@ pub(crate) async fn feed(state: Arc<AppState>, every: std::time::Duration, reten
                 rule_pack: (!a.rule_pack.is_empty()).then_some(a.rule_pack),
             })
             .collect();
-        match file(&svc, alerts, std::mem::take(&mut details)).await {
-            Some((ok, cached)) => {
-                details = cached;
-                if !ok {
-                    // Filed again at the next pass.
-                    seen.clear();
-                }
-            }
+        match file(&svc, alerts).await {
+            // Filed again at the next pass.
+            Some(false) => seen.clear(),
+            Some(true) => {}
             None => return,
         }
     }
@@ -225,30 +245,25 @@ async fn retention(svc: &Arc<CaseService>, years: i64) -> bool {
     true
 }
 
-/// File changed alerts into cases, their payments' details from `cached` or the payments
-/// log; returns whether it worked and the details open alerts may still need (`None`: the
-/// runtime is shutting down).
-async fn file(
-    svc: &Arc<CaseService>,
-    alerts: Vec<AlertIn>,
-    cached: HashMap<String, PaymentIn>,
-) -> Option<(bool, HashMap<String, PaymentIn>)> {
+/// File changed alerts into cases, with the details of the evidence payments no case holds
+/// yet read from the payments log; whether it worked (`None`: the runtime is shutting down).
+async fn file(svc: &Arc<CaseService>, alerts: Vec<AlertIn>) -> Option<bool> {
     let svc = svc.clone();
     let r = tokio::task::spawn_blocking(move || {
-        let mut cached = cached;
-        let missing: HashSet<String> =
-            alerts.iter().flat_map(|a| a.txn_ids.iter()).filter(|t| !cached.contains_key(*t)).cloned().collect();
-        if !missing.is_empty() {
-            cached.extend(svc.payments_from_log(&missing));
-        }
-        let res = svc.with(|s| s.import(&Actor::system(), &alerts, &cached));
-        let keep: HashSet<&String> = alerts.iter().flat_map(|a| a.txn_ids.iter()).collect();
-        cached.retain(|k, _| keep.contains(k));
-        (res, cached)
+        let ids: Vec<&str> = {
+            let mut v: Vec<&str> = alerts.iter().flat_map(|a| a.txn_ids.iter().map(String::as_str)).collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        let known = svc.with(|s| s.recorded_payments(&ids))?;
+        let missing: HashSet<String> = ids.iter().filter(|t| !known.contains(**t)).map(|t| t.to_string()).collect();
+        let details = svc.payments_from_log(&missing);
+        svc.with(|s| s.import(&Actor::system(), &alerts, &details))
     })
     .await
     .ok()?;
-    match r.0 {
+    match r {
         Ok(sum) => {
             tracing::info!(
                 created = sum.created,
@@ -256,11 +271,40 @@ async fn file(
                 updated = sum.updated,
                 "alerts filed into cases"
             );
-            Some((true, r.1))
+            Some(true)
         }
         Err(e) => {
             tracing::error!(error = %e, "filing alerts into cases failed");
-            Some((false, r.1))
+            Some(false)
         }
     }
+}
+
+/// At most this many alerts are looked at, or evidence ids copied, in one request to the
+/// core thread.
+const SLICE_ALERTS: usize = 2_000;
+const SLICE_IDS: usize = 20_000;
+
+/// The alerts from position `from` that changed since the last pass (not in `prev` with the
+/// same fingerprint), their fingerprints, and where the next slice starts (`None`: done).
+fn changed_alerts(
+    e: &mut osecwatch_engine::Engine,
+    prev: &Seen,
+    from: usize,
+) -> (Vec<osecwatch_engine::Alert>, Seen, Option<usize>) {
+    let mut changed = Vec::new();
+    let mut seen = Seen::new();
+    let mut ids = 0;
+    for (i, a) in e.alert_list().enumerate().skip(from) {
+        if i - from >= SLICE_ALERTS || ids >= SLICE_IDS {
+            return (changed, seen, Some(i));
+        }
+        let fp = (a.updated_at.clone(), a.txn_ids.len(), a.score.to_bits());
+        if prev.get(&a.alert_id) != Some(&fp) {
+            ids += a.txn_ids.len();
+            changed.push(a.clone());
+        }
+        seen.insert(a.alert_id.clone(), fp);
+    }
+    (changed, seen, None)
 }

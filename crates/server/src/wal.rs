@@ -214,6 +214,33 @@ mod tests {
         rows.pop().unwrap()
     }
 
+    /// The case feed reads payments' details backwards from the log's end, block by block:
+    /// lines cut by a block boundary are read whole, every id is found, nothing else kept.
+    #[test]
+    fn the_case_feed_finds_payments_from_the_end_across_blocks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("payments.wal");
+        let mut buf = Vec::new();
+        for i in 0..300 {
+            let mut t = txn(&format!("P{i:03}"), &format!("{}.00", 10 + i));
+            t.reference = Some("x".repeat(i % 37));
+            write_line(&mut buf, &LogEntry::from_txn(i as u64 + 1, &t)).unwrap();
+        }
+        std::fs::write(&path, &buf).unwrap();
+        let want: std::collections::HashSet<String> =
+            ["P000", "P001", "P150", "P298", "P299", "NOPE"].iter().map(|s| s.to_string()).collect();
+        for block in [1, 97, 256, 4096, 1 << 20] {
+            let got = crate::cases::payments_from_log(&path, &want, block);
+            assert_eq!(got.len(), 5, "block {block}: {:?}", got.keys());
+            assert_eq!(got["P150"].amount_minor, 16_000, "block {block}");
+            assert_eq!(got["P000"].reference.as_deref(), None, "block {block}: an empty reference is none");
+            assert_eq!(got["P299"].reference.as_deref().map(str::len), Some(299 % 37), "block {block}");
+        }
+        // Only the tail is read when the ids are recent: a block that holds them is enough.
+        let recent: std::collections::HashSet<String> = ["P299".to_string()].into_iter().collect();
+        assert_eq!(crate::cases::payments_from_log(&path, &recent, 4096).len(), 1);
+    }
+
     /// The one-pass reader of the replay reads what serde reads, and leaves anything unusual
     /// (escapes, another key order) to serde.
     #[test]
