@@ -190,3 +190,77 @@ pub fn world(dir: &Path) -> (PathBuf, PathBuf) {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     (w, s)
 }
+
+// ------------------------------------------------------------ the workbench over plain HTTP
+
+/// One request with extra headers: (status, headers lower-cased, body).
+pub fn call(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    let mut head =
+        format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    if method == "POST" {
+        head.push_str("Content-Type: application/x-www-form-urlencoded\r\n");
+    }
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (h, b) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let code = h.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    (code, h.to_ascii_lowercase(), b.to_string())
+}
+
+pub fn header_value(headers: &str, name: &str, starting: &str) -> Option<String> {
+    headers
+        .lines()
+        .filter_map(|l| l.strip_prefix(&format!("{name}: ")))
+        .find(|v| v.starts_with(starting))
+        .map(String::from)
+}
+
+pub fn form_value(html: &str, name: &str) -> String {
+    let at = html.find(&format!("name=\"{name}\" value=\"")).unwrap_or_else(|| panic!("no {name} in the page"));
+    let rest = &html[at + name.len() + 15..];
+    rest[..rest.find('"').unwrap()].to_string()
+}
+
+pub fn url_form(fields: &[(&str, &str)]) -> String {
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    fields.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&")
+}
+
+/// Sign in over HTTP: the session cookie's `Set-Cookie` value.
+pub fn http_sign_in(addr: &str, token: &str) -> String {
+    let (code, headers, page) = call(addr, "GET", "/ui/login", &[], "");
+    assert_eq!(code, 200);
+    let login = header_value(&headers, "set-cookie", "osw_login=").expect("the sign-in form's cookie");
+    let login_cookie = login.split(';').next().unwrap().to_string();
+    let csrf = form_value(&page, "csrf");
+    // The form's token must match its cookie.
+    let (code, _, _) = call(
+        addr,
+        "POST",
+        "/ui/login",
+        &[("Cookie", &login_cookie)],
+        &url_form(&[("csrf", "forged"), ("token", token)]),
+    );
+    assert_eq!(code, 403, "a sign-in form with a forged token is refused");
+    let (code, headers, _) =
+        call(addr, "POST", "/ui/login", &[("Cookie", &login_cookie)], &url_form(&[("csrf", &csrf), ("token", token)]));
+    assert_eq!(code, 303);
+    assert!(headers.contains("location: /ui/queue"), "{headers}");
+    header_value(&headers, "set-cookie", "osw_session=").expect("a session cookie")
+}

@@ -92,6 +92,7 @@ async fn engine_view(
     recipients: Vec<String>,
     countries: Vec<String>,
 ) -> Option<EngineView> {
+    let network = ego_network(s, &entity).await;
     query(s, move |e| {
         let st = &e.pack().settings;
         let high_risk =
@@ -108,15 +109,37 @@ async fn engine_view(
                 payers.insert(r, v[osecwatch_engine::Feature::ALL[i] as usize]);
             }
         }
-        let network = e
-            .networks()
-            .into_iter()
-            .find(|n| n.members.iter().any(|m| m.entity_id == entity))
-            .and_then(|n| osecwatch_svg::ego_svg(&n, &entity));
-        EngineView { high_risk, night, small_minor, base, cover, payers, network }
+        EngineView { high_risk, night, small_minor, base, cover, payers, network: None }
     })
     .await
     .ok()
+    .map(|mut v| {
+        v.network = network;
+        v
+    })
+}
+
+/// How long the networks computed for one case page serve the next ones. Computing them reads
+/// every alert and its payers on the core thread: about 25 ms with 9,000 alerts under load
+/// (`/v1/networks` in `bench-serve.sh`'s steady state), a stall of live decisions that an
+/// analyst paging through cases should not cause on every page.
+const NETWORKS_FRESH: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The entity's ego network, from networks at most [`NETWORKS_FRESH`] old.
+async fn ego_network(s: &Shared, entity: &str) -> Option<String> {
+    let cached = {
+        let g = s.ui.networks.lock().unwrap_or_else(|p| p.into_inner());
+        g.as_ref().filter(|(at, _)| at.elapsed() < NETWORKS_FRESH).map(|(_, n)| n.clone())
+    };
+    let all = match cached {
+        Some(n) => n,
+        None => {
+            let n = std::sync::Arc::new(query(s, |e| e.networks()).await.ok()?);
+            *s.ui.networks.lock().unwrap_or_else(|p| p.into_inner()) = Some((std::time::Instant::now(), n.clone()));
+            n
+        }
+    };
+    all.iter().find(|n| n.members.iter().any(|m| m.entity_id == entity)).and_then(|n| osecwatch_svg::ego_svg(n, entity))
 }
 
 /// `GET /ui/cases/{id}`.

@@ -42,12 +42,14 @@ pub struct UiState {
     pub secure: bool,
     /// When the service started (the dashboard's throughput).
     pub started: Instant,
+    /// The engine's networks as last computed for a case page, and when.
+    pub(crate) networks: std::sync::Mutex<Option<(Instant, std::sync::Arc<Vec<osecwatch_engine::Network>>)>>,
 }
 
 impl UiState {
     /// The workbench of a service (TLS or not).
     pub fn new(secure: bool) -> UiState {
-        UiState { sessions: Sessions::default(), secure, started: Instant::now() }
+        UiState { sessions: Sessions::default(), secure, started: Instant::now(), networks: Default::default() }
     }
 }
 
