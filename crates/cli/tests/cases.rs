@@ -300,37 +300,7 @@ fn cases_over_http_with_the_live_feed_concurrent_analysts_and_the_hold() {
         assert_eq!(*c, 409, "{b}");
         assert_eq!(json(b)["changes"][0]["action"], "assigned");
     }
-    // The workbench draws a case's network from the live engine: a member of a network
-    // that has a case shows its ego network on the case page.
-    let (_, nets) = s.get("/v1/networks?limit=1000", Some(READ));
-    let members: Vec<String> = json(&nets)["networks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|n| n["members"].as_array().unwrap().iter().map(|m| m["entity_id"].as_str().unwrap().to_string()))
-        .collect();
-    assert!(!members.is_empty(), "the live world has a network");
-    let cookie = http_sign_in(&s.addr, &anna);
-    let cookie = cookie.split(';').next().unwrap().to_string();
-    let member_case = page["cases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| members.contains(&c["entity_id"].as_str().unwrap().to_string()));
-    let (_, all) = s.get("/v1/cases?limit=500", Some(&anna));
-    let member_case = member_case.cloned().or_else(|| {
-        json(&all)["cases"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| members.contains(&c["entity_id"].as_str().unwrap().to_string()))
-            .cloned()
-    });
-    let mc = member_case.expect("a network member has a case");
-    let (code, _, html) =
-        call(&s.addr, "GET", &format!("/ui/cases/{}", mc["case_id"].as_str().unwrap()), &[("Cookie", &cookie)], "");
-    assert_eq!(code, 200);
-    assert!(html.contains("<div class=\"network\"><svg"), "the case page draws the network");
+    the_workbench_draws_a_members_network(&s, &anna);
     let (_, d) = s.get(&format!("/v1/cases/{id}"), Some(&anna));
     let d = json(&d);
     assert!(d["alerts"][0]["rule_pack"].as_str().unwrap().starts_with("osec@"), "{d}");
@@ -410,4 +380,31 @@ fn cases_over_http_with_the_live_feed_concurrent_analysts_and_the_hold() {
     let tl = json(&d2)["timeline"].as_array().unwrap().clone();
     assert!(tl.iter().any(|r| r["action"] == "read" && r["actor"] == "anna"));
     assert!(tl.iter().any(|r| r["action"] == "report_approved" && r["actor"] == "sven"));
+}
+
+/// The workbench draws a case's network from the live engine: a member of a network that has a
+/// case shows its ego network on the case page.
+fn the_workbench_draws_a_members_network(s: &Server, anna: &str) {
+    let (_, nets) = s.get("/v1/networks?limit=1000", Some(READ));
+    let members: Vec<String> = json(&nets)["networks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|n| n["members"].as_array().unwrap().iter().map(|m| m["entity_id"].as_str().unwrap().to_string()))
+        .collect();
+    assert!(!members.is_empty(), "the live world has a network");
+    let cookie = http_sign_in(&s.addr, anna);
+    let cookie = cookie.split(';').next().unwrap().to_string();
+    let (_, all) = s.get("/v1/cases?limit=500", Some(anna));
+    let all = json(&all);
+    let mc = all["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| members.contains(&c["entity_id"].as_str().unwrap().to_string()))
+        .expect("a network member has a case");
+    let path = format!("/ui/cases/{}", mc["case_id"].as_str().unwrap());
+    let (code, _, html) = call(&s.addr, "GET", &path, &[("Cookie", &cookie)], "");
+    assert_eq!(code, 200);
+    assert!(html.contains("<div class=\"network\"><svg"), "the case page draws the network");
 }
