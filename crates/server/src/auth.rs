@@ -306,6 +306,12 @@ impl Tokens {
     }
 }
 
+/// Whether two secrets are equal, in time that depends on neither: their digests are compared
+/// (fixed length, [`ct_eq`]), so neither the length nor the first differing byte shows.
+pub(crate) fn same_secret(a: &str, b: &str) -> bool {
+    ct_eq(&digest(a), &digest(b))
+}
+
 /// A new random secret (32 bytes from the operating system, hex).
 pub fn generate_secret() -> Result<String, TokenError> {
     let mut b = [0u8; 32];

@@ -109,6 +109,22 @@ impl CaseService {
         f(&mut g)
     }
 
+    /// A supervisor approves a report (four eyes checked by the store); the block on the
+    /// reported customer's payments lasts until the profile's release time. The holds are
+    /// reloaded at once. The API and the workbench both approve through here.
+    pub(crate) fn approve(
+        &self,
+        who: &Actor,
+        case_id: &str,
+        report_id: &str,
+    ) -> Result<osecwatch_cases::ReportView, osecwatch_cases::CaseError> {
+        let until =
+            self.settings.profile.release_after(chrono::Utc::now()).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let r = self.with(|st| st.approve(who, case_id, report_id, &until))?;
+        self.refresh_holds();
+        Ok(r)
+    }
+
     /// Reload the blocks from approved reports.
     pub(crate) fn refresh_holds(&self) {
         match self.with(|s| s.holds()) {
@@ -163,14 +179,41 @@ pub(crate) fn payments_from_log(
     out
 }
 
-/// What the feed remembers between passes: each alert's (updated_at, evidence count, score).
-type Seen = HashMap<String, (String, usize, u64)>;
+/// Why a store call from a request did not give its answer.
+#[derive(Debug)]
+pub(crate) enum StoreFailure {
+    /// The store refused or failed.
+    Case(osecwatch_cases::CaseError),
+    /// The blocking task died (a panic in the store call, or shutdown).
+    Task,
+}
+
+/// Run a store call on tokio's blocking pool (the store is synchronous): the API's and the
+/// workbench's one way to the store.
+pub(crate) async fn run_blocking<T: Send + 'static>(
+    svc: Arc<CaseService>,
+    f: impl FnOnce(&CaseService) -> Result<T, osecwatch_cases::CaseError> + Send + 'static,
+) -> Result<T, StoreFailure> {
+    tokio::task::spawn_blocking(move || f(&svc)).await.map_err(|_| StoreFailure::Task)?.map_err(StoreFailure::Case)
+}
+
+/// What the feed remembers between passes: a fingerprint of each alert (its update time,
+/// evidence count and score), by the alert's position in the engine's list (alerts are only
+/// ever appended), so a pass allocates nothing per unchanged alert.
+type Seen = Vec<u64>;
+
+fn fingerprint(a: &osecwatch_engine::Alert) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (&a.updated_at, a.txn_ids.len(), a.score.to_bits()).hash(&mut h);
+    h.finish()
+}
 
 /// The feed: every `feed_secs`, the alerts the engine raised or updated since the last pass
 /// are filed into cases, with their payments' details read from the payments log.
 pub(crate) async fn feed(state: Arc<AppState>, every: std::time::Duration, retention_years: i64) {
     let Some(svc) = state.cases.clone() else { return };
-    let mut seen: Seen = HashMap::new();
+    let mut seen: Seen = Vec::new();
     let mut last_retention: Option<std::time::Instant> = None;
     loop {
         tokio::time::sleep(every).await;
@@ -293,18 +336,18 @@ fn changed_alerts(
     from: usize,
 ) -> (Vec<osecwatch_engine::Alert>, Seen, Option<usize>) {
     let mut changed = Vec::new();
-    let mut seen = Seen::new();
+    let mut seen = Seen::with_capacity(SLICE_ALERTS);
     let mut ids = 0;
     for (i, a) in e.alert_list().enumerate().skip(from) {
         if i - from >= SLICE_ALERTS || ids >= SLICE_IDS {
             return (changed, seen, Some(i));
         }
-        let fp = (a.updated_at.clone(), a.txn_ids.len(), a.score.to_bits());
-        if prev.get(&a.alert_id) != Some(&fp) {
+        let fp = fingerprint(a);
+        if prev.get(i) != Some(&fp) {
             ids += a.txn_ids.len();
             changed.push(a.clone());
         }
-        seen.insert(a.alert_id.clone(), fp);
+        seen.push(fp);
     }
     (changed, seen, None)
 }

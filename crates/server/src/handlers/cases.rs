@@ -44,10 +44,10 @@ async fn with_store<T: Send + 'static>(
 ) -> Result<T, Response> {
     let svc: Arc<CaseService> =
         s.cases.clone().ok_or_else(|| error(StatusCode::SERVICE_UNAVAILABLE, "cases are not configured"))?;
-    tokio::task::spawn_blocking(move || f(&svc))
-        .await
-        .map_err(|_| error(StatusCode::INTERNAL_SERVER_ERROR, "case task failed"))?
-        .map_err(answer)
+    crate::cases::run_blocking(svc, f).await.map_err(|e| match e {
+        crate::cases::StoreFailure::Case(e) => answer(e),
+        crate::cases::StoreFailure::Task => error(StatusCode::INTERNAL_SERVER_ERROR, "case task failed"),
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -237,14 +237,7 @@ pub(crate) async fn report(
                 .with(|st| st.return_report(&who, &id, &report_id, &comment))
                 .map(|_| Out::Json(serde_json::json!({ "returned": report_id }))),
             ReportStep::Approve { report_id } => {
-                let until = c
-                    .settings
-                    .profile
-                    .release_after(chrono::Utc::now())
-                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-                let r = c.with(|st| st.approve(&who, &id, &report_id, &until))?;
-                c.refresh_holds();
-                Ok(Out::Json(serde_json::to_value(r).unwrap_or_default()))
+                c.approve(&who, &id, &report_id).map(|r| Out::Json(serde_json::to_value(r).unwrap_or_default()))
             }
             ReportStep::Download { report_id } => {
                 c.with(|st| st.report_xml(&who, &id, &report_id)).map(|(_, x)| Out::Xml(x))

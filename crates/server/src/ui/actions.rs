@@ -4,8 +4,9 @@
 //! versions and four eyes), then redirects to the page with a message (post/redirect/get).
 
 use super::session::{self, Who};
-use super::{blocking, checked_form, error_page, page, store_of, Nav};
+use super::{checked_form, error_page, form_with_store, page, refusal, Nav};
 use crate::app::Shared;
+use crate::cases::{run_blocking, StoreFailure};
 use askama::Template;
 use axum::extract::{Form, Path as UrlPath, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -27,7 +28,9 @@ struct LoginPage {
 
 fn login_form(s: &Shared, status: StatusCode, error: Option<String>) -> Response {
     // No session yet: the form's CSRF token is a double-submit cookie.
-    let csrf = session::random_hex(16);
+    let Ok(csrf) = crate::auth::generate_secret() else {
+        return error_page(None, StatusCode::INTERNAL_SERVER_ERROR, "no randomness from the operating system");
+    };
     let cookie = session::set_cookie(session::LOGIN_COOKIE, &csrf, session::IDLE, s.ui.secure);
     let mut r = page(
         status,
@@ -75,7 +78,9 @@ pub(crate) async fn login(State(s): State<Shared>, headers: HeaderMap, Form(f): 
             ),
         );
     };
-    let id = s.ui.sessions.create(&user, role);
+    let Some(id) = s.ui.sessions.create(&user, role) else {
+        return error_page(None, StatusCode::INTERNAL_SERVER_ERROR, "no randomness from the operating system");
+    };
     tracing::info!(role = role.as_str(), "workbench sign-in");
     let mut r = Redirect::to("/ui/queue").into_response();
     for c in [
@@ -192,7 +197,7 @@ pub(crate) async fn case_action(
     UrlPath((id, action)): UrlPath<(String, String)>,
     Form(f): Form<Fields>,
 ) -> Response {
-    let (who, svc) = match checked_form(&s, &headers, &f).and_then(|w| store_of(&s, &w).map(|c| (w, c))) {
+    let (who, svc) = match form_with_store(&s, &headers, &f) {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -203,8 +208,8 @@ pub(crate) async fn case_action(
         Err(e) => return done(&s, &who, to, "error", e),
     };
     let actor = who.actor();
-    let confirmed = action == "close" && field(&f, "disposition") == "confirmed_osec";
-    let outcome = blocking(&who, svc, move |c| {
+    let confirmed = matches!(step, CaseStep::Close(_, Disposition::ConfirmedOsec, _));
+    let outcome = run_blocking(svc, move |c| {
         c.with(|st| {
             let msg = step.apply(st, &actor, &id)?;
             let entity = if confirmed { Some(st.entity_of(&id)?) } else { None };
@@ -212,36 +217,17 @@ pub(crate) async fn case_action(
         })
     })
     .await;
-    let mut msg = Vec::new();
     let outcome = match outcome {
-        Ok((m, entity)) => {
-            msg.push(m);
-            if let Some((kind, entity_id)) = entity {
-                // A confirmed buyer or facilitator becomes a seed of the engine, as over the API.
-                if crate::handlers::cases::seed_confirmed(&s, &kind, entity_id, &to, &who.user).await.is_some() {
-                    msg.push("the entity is now a seed of the network rules".into());
-                }
+        // A confirmed buyer or facilitator becomes a seed of the engine, as over the API.
+        Ok((msg, Some((kind, entity_id)))) => {
+            match crate::handlers::cases::seed_confirmed(&s, &kind, entity_id, &to, &who.user).await {
+                Some(_) => Ok(format!("{msg}; the entity is now a seed of the network rules")),
+                None => Ok(msg),
             }
-            Ok(msg.join("; "))
         }
-        Err(r) => Err(r),
+        other => other.map(|(msg, _)| msg),
     };
-    finish(&s, &who, to, outcome).await
-}
-
-/// The message of a refusal page (its `role="alert"` paragraph), for a flash.
-async fn refusal_text(r: Response) -> String {
-    let body = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap_or_default();
-    let text = String::from_utf8_lossy(&body);
-    text.split("<p role=\"alert\">")
-        .nth(1)
-        .and_then(|t| t.split("</p>").next())
-        .map(unescape)
-        .unwrap_or_else(|| "refused".into())
-}
-
-fn unescape(s: &str) -> String {
-    s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#39;", "'").replace("&amp;", "&")
+    finish(&s, &who, to, outcome)
 }
 
 /// The customer fields the report form offers (name in `goaml::Client`, label).
@@ -298,7 +284,7 @@ pub(crate) async fn report_action(
     UrlPath((id, action)): UrlPath<(String, String)>,
     Form(f): Form<Fields>,
 ) -> Response {
-    let (who, svc) = match checked_form(&s, &headers, &f).and_then(|w| store_of(&s, &w).map(|c| (w, c))) {
+    let (who, svc) = match form_with_store(&s, &headers, &f) {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -311,7 +297,7 @@ pub(crate) async fn report_action(
                 Ok(v) => v,
                 Err(e) => return done(&s, &who, to, "error", e),
             };
-            blocking(&who, svc, move |c| {
+            run_blocking(svc, move |c| {
                 c.with(|st| {
                     let (_, entity) = st.entity_of(&id)?;
                     let edits = edits_of(&f, &entity, st.last_edits(&id)?);
@@ -325,21 +311,15 @@ pub(crate) async fn report_action(
             .await
         }
         "approve" => {
-            blocking(&who, svc, move |c| {
-                let until = c
-                    .settings
-                    .profile
-                    .release_after(chrono::Utc::now())
-                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-                let r = c.with(|st| st.approve(&actor, &id, &report_id, &until))?;
-                c.refresh_holds();
-                Ok(format!("report {} approved; download the XML for filing", r.report_id))
+            run_blocking(svc, move |c| {
+                c.approve(&actor, &id, &report_id)
+                    .map(|r| format!("report {} approved; download the XML for filing", r.report_id))
             })
             .await
         }
         "return" => {
             let comment = field(&f, "comment").to_string();
-            blocking(&who, svc, move |c| {
+            run_blocking(svc, move |c| {
                 c.with(|st| st.return_report(&actor, &id, &report_id, &comment))
                     .map(|_| format!("report {report_id} returned to the analyst"))
             })
@@ -347,18 +327,17 @@ pub(crate) async fn report_action(
         }
         _ => return error_page(Some(&who), StatusCode::NOT_FOUND, "no such report step"),
     };
-    finish(&s, &who, to, outcome).await
+    finish(&s, &who, to, outcome)
 }
 
 /// Back to the page with the outcome: the message, or a refusal's reason the user can act on;
 /// a failure of the store itself stays an error page.
-async fn finish(s: &Shared, who: &Who, to: String, outcome: Result<String, Response>) -> Response {
+fn finish(s: &Shared, who: &Who, to: String, outcome: Result<String, StoreFailure>) -> Response {
     match outcome {
         Ok(msg) => done(s, who, to, "ok", msg),
-        Err(r) if r.status() != StatusCode::INTERNAL_SERVER_ERROR => {
-            let why = refusal_text(r).await;
-            done(s, who, to, "error", why)
-        }
-        Err(r) => r,
+        Err(e) => match refusal(e) {
+            (StatusCode::INTERNAL_SERVER_ERROR, why) => error_page(Some(who), StatusCode::INTERNAL_SERVER_ERROR, why),
+            (_, why) => done(s, who, to, "error", why),
+        },
     }
 }

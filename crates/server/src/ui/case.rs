@@ -102,11 +102,10 @@ async fn engine_view(
         let base = st.base_currency.to_string();
         let cover = st.cover_keywords.clone();
         let now = Timestamp::new(e.last_event_utc(), 0);
-        let idx = osecwatch_engine::Feature::ALL.iter().position(|f| f.name() == "recipient.unrelated_payers_365d");
         let mut payers = HashMap::new();
         for r in recipients {
-            if let (Some(v), Some(i)) = (e.recipient_values(&r, now), idx) {
-                payers.insert(r, v[osecwatch_engine::Feature::ALL[i] as usize]);
+            if let Some(v) = e.recipient_values(&r, now) {
+                payers.insert(r, v[osecwatch_engine::Feature::RUnrelatedPayers365 as usize]);
             }
         }
         EngineView { high_risk, night, small_minor, base, cover, payers, network: None }

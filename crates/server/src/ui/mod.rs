@@ -26,6 +26,7 @@ mod pages;
 pub mod session;
 
 use crate::app::Shared;
+use crate::cases::{run_blocking, StoreFailure};
 use askama::Template;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -169,35 +170,46 @@ pub(crate) fn store_of(s: &Shared, w: &Who) -> Result<std::sync::Arc<crate::case
     })
 }
 
-/// A case-store error as a page (database details go to the log, not the page).
-pub(crate) fn store_error(w: &Who, e: osecwatch_cases::CaseError) -> Response {
+/// What a store failure means for the user: its status and the words to show (database
+/// details go to the log, not the page).
+pub(crate) fn refusal(e: StoreFailure) -> (StatusCode, String) {
     use osecwatch_cases::CaseError as E;
     match e {
-        E::NotFound(m) => error_page(Some(w), StatusCode::NOT_FOUND, format!("{m} not found")),
-        E::Forbidden(m) => error_page(Some(w), StatusCode::FORBIDDEN, m),
-        E::Invalid(m) => error_page(Some(w), StatusCode::UNPROCESSABLE_ENTITY, m),
-        E::Conflict { case_id, .. } => error_page(
-            Some(w),
-            StatusCode::CONFLICT,
-            format!("case {case_id} changed since you opened it; reload the case and try again"),
-        ),
-        e @ (E::Db(_) | E::Io { .. }) => {
-            tracing::error!(error = %e, "case store (workbench)");
-            error_page(Some(w), StatusCode::INTERNAL_SERVER_ERROR, "the case store failed; see the service log")
+        StoreFailure::Case(E::NotFound(m)) => (StatusCode::NOT_FOUND, format!("{m} not found")),
+        StoreFailure::Case(E::Forbidden(m)) => (StatusCode::FORBIDDEN, m),
+        StoreFailure::Case(E::Invalid(m)) => (StatusCode::UNPROCESSABLE_ENTITY, m),
+        StoreFailure::Case(E::Conflict { case_id, .. }) => {
+            (StatusCode::CONFLICT, format!("case {case_id} changed since you opened it; reload the case and try again"))
         }
+        StoreFailure::Case(e @ (E::Db(_) | E::Io { .. })) => {
+            tracing::error!(error = %e, "case store (workbench)");
+            (StatusCode::INTERNAL_SERVER_ERROR, "the case store failed; see the service log".into())
+        }
+        StoreFailure::Task => (StatusCode::INTERNAL_SERVER_ERROR, "the case task failed".into()),
     }
 }
 
-/// Run a store call on the blocking pool.
+/// Run a store call on the blocking pool for a page: a failure is the error page.
 pub(crate) async fn blocking<T: Send + 'static>(
     w: &Who,
     svc: std::sync::Arc<crate::cases::CaseService>,
     f: impl FnOnce(&crate::cases::CaseService) -> Result<T, osecwatch_cases::CaseError> + Send + 'static,
 ) -> Result<T, Response> {
-    tokio::task::spawn_blocking(move || f(&svc))
-        .await
-        .map_err(|_| error_page(Some(w), StatusCode::INTERNAL_SERVER_ERROR, "the case task failed"))?
-        .map_err(|e| store_error(w, e))
+    run_blocking(svc, f).await.map_err(|e| {
+        let (status, why) = refusal(e);
+        error_page(Some(w), status, why)
+    })
+}
+
+/// The signed-in user of a form post whose CSRF token matches, and the case store.
+pub(crate) fn form_with_store(
+    s: &Shared,
+    headers: &HeaderMap,
+    form: &std::collections::HashMap<String, String>,
+) -> Result<(Who, std::sync::Arc<crate::cases::CaseService>), Response> {
+    let who = checked_form(s, headers, form)?;
+    let svc = store_of(s, &who)?;
+    Ok((who, svc))
 }
 
 /// Money in minor units as `EUR 1,234.56`.

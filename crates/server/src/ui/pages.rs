@@ -3,7 +3,7 @@
 use super::actions::CLIENT_FIELDS;
 use super::chart::esc;
 use super::{blocking, error_page, money, page, signed_in, store_of, Nav};
-use crate::app::Shared;
+use crate::app::{query, Shared};
 use askama::Template;
 use axum::extract::{Path as UrlPath, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -140,9 +140,15 @@ pub(crate) async fn queue(
             headline: c.headline.clone(),
         })
         .collect::<Vec<_>>();
-    let typologies = ["OSEC-BUYER", "OSEC-FACILITATOR", "OSEC-ESCALATION"]
-        .iter()
-        .map(|t| (t.to_string(), q.typology.as_deref() == Some(*t)))
+    // The filter offers the typologies of the pack the service runs.
+    let pack: Vec<String> =
+        query(&s, |e| e.pack().typologies.iter().map(|t| t.id.clone()).collect()).await.unwrap_or_default();
+    let typologies = pack
+        .into_iter()
+        .map(|t| {
+            let chosen = q.typology.as_deref() == Some(t.as_str());
+            (t, chosen)
+        })
         .collect();
     let states = ["open", "investigating", "pending_approval", "reported", "closed"]
         .iter()

@@ -4,6 +4,7 @@
 //! [`IDLE`] without a request or [`ABSOLUTE`] after sign-in, and carry the CSRF token every
 //! form must send back.
 
+use crate::auth::generate_secret;
 use osecwatch_cases::Role;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -66,37 +67,24 @@ struct Session {
 #[derive(Default)]
 pub struct Sessions(Mutex<HashMap<String, Session>>);
 
-/// `n` random bytes as hex (session ids, CSRF tokens).
-pub fn random_hex(n: usize) -> String {
-    let mut b = vec![0u8; n];
-    // The OS's random source is there on every supported system; without it no secret
-    // could be made at all, and a predictable one would be worse than stopping.
-    getrandom::fill(&mut b).expect("the operating system's random source");
-    hex::encode(b)
-}
-
-/// Compare two secrets in time independent of where they differ.
-pub fn same_secret(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
+pub(crate) use crate::auth::same_secret;
 
 impl Sessions {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Start a session for a user; returns its id.
-    pub fn create(&self, user: &str, role: Role) -> String {
-        let id = random_hex(32);
+    /// Start a session for a user; returns its id (`None` without the system's randomness:
+    /// a guessable session id would be worse than none).
+    pub fn create(&self, user: &str, role: Role) -> Option<String> {
+        let id = generate_secret().ok()?;
+        let csrf = generate_secret().ok()?;
         let now = Instant::now();
         let mut m = self.lock();
         // Expired sessions go when someone signs in, so the map never outgrows its users.
         m.retain(|_, s| alive(s, now));
-        m.insert(
-            id.clone(),
-            Session { user: user.into(), role, csrf: random_hex(32), created: now, seen: now, flash: None },
-        );
-        id
+        m.insert(id.clone(), Session { user: user.into(), role, csrf, created: now, seen: now, flash: None });
+        Some(id)
     }
 
     /// The live session with this id (its idle clock restarts; its flash is taken).
@@ -168,7 +156,7 @@ mod tests {
     #[test]
     fn sessions_start_answer_and_end() {
         let s = Sessions::default();
-        let id = s.create("anna", Role::Analyst);
+        let id = s.create("anna", Role::Analyst).unwrap();
         let who = s.get(&id).expect("a new session is live");
         assert_eq!((who.user.as_str(), who.role, who.csrf.len()), ("anna", Role::Analyst, 64));
         assert!(s.get("not-a-session").is_none());
@@ -183,10 +171,10 @@ mod tests {
     #[test]
     fn an_idle_session_expires() {
         let s = Sessions::default();
-        let id = s.create("anna", Role::Analyst);
+        let id = s.create("anna", Role::Analyst).unwrap();
         s.lock().get_mut(&id).unwrap().seen = Instant::now() - IDLE - Duration::from_secs(1);
         assert!(s.get(&id).is_none(), "idle past the limit");
-        let id = s.create("anna", Role::Analyst);
+        let id = s.create("anna", Role::Analyst).unwrap();
         s.lock().get_mut(&id).unwrap().created = Instant::now() - ABSOLUTE - Duration::from_secs(1);
         assert!(s.get(&id).is_none(), "past the absolute limit, however busy");
     }
