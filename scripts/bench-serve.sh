@@ -81,6 +81,12 @@ print(f"seed storm: {n} seed events of 50 facilitators, {ok} answered 200, {resc
 PY
   grep -c '"kind":"seed"' "$DIR/data/audit.jsonl" | sed 's/^/  seed records in the audit: /'
 fi
+# What a workbench case page's network picture costs the core thread on this engine: the
+# networks are computed per call of /v1/networks (the workbench caches them for a minute).
+NETS=""
+for _ in 1 2 3; do NETS="$NETS $(curl -s -o /dev/null -w '%{time_total}' -H "Authorization: Bearer $OSECWATCH_BENCH_TOKEN" 'http://127.0.0.1:18181/v1/networks?limit=1')"; done
+ALERTS=$(curl -s -H "Authorization: Bearer $OSECWATCH_BENCH_TOKEN" http://127.0.0.1:18181/metrics | awk '/^osecwatch_alerts / {print $2}')
+echo "networks computed (GET /v1/networks, s) with ${ALERTS:-?} alerts in the engine:$NETS"
 RSS1=$(rss)
 METRICS=$(curl -s -H "Authorization: Bearer $OSECWATCH_BENCH_TOKEN" http://127.0.0.1:18181/metrics)
 OK=$(echo "$METRICS" | awk '/^osecwatch_requests_total\{route="\/v1\/screen",code="200"\}/ {print $2}')

@@ -112,24 +112,12 @@ pub fn import(store: &mut Store, i: &ImportArgs) -> Result<String> {
     if let Some(c) = &i.customers {
         let k = read_customers(c).map_err(anyhow::Error::msg)?;
         store.put_kyc(&k.records)?;
-        text.push_str(&format!(
-            "customers: {} line(s) read, {} used, {} rejected{}\n",
-            k.read,
-            k.records.len(),
-            k.rejected.len(),
-            k.rejected.first().map(|r| format!(" (first: line {}: {})", r.line, r.reason)).unwrap_or_default()
-        ));
+        text.push_str(&file_summary("customers", &k));
     }
     if let Some(c) = &i.counterparties {
         let k = read_counterparties(c).map_err(anyhow::Error::msg)?;
         store.put_counterparties(&k.records)?;
-        text.push_str(&format!(
-            "beneficiaries: {} line(s) read, {} used, {} rejected{}\n",
-            k.read,
-            k.records.len(),
-            k.rejected.len(),
-            k.rejected.first().map(|r| format!(" (first: line {}: {})", r.line, r.reason)).unwrap_or_default()
-        ));
+        text.push_str(&file_summary("beneficiaries", &k));
     }
     bar.set_message(format!("filing {} alerts into cases", alerts.len()));
     let s = store.import(&Actor::system(), &alerts, &payments)?;
@@ -149,4 +137,15 @@ pub fn import(store: &mut Store, i: &ImportArgs) -> Result<String> {
         started.elapsed().as_secs_f64()
     ));
     Ok(text)
+}
+
+/// One line on a customer or beneficiary file: read, used, rejected, and the first rejection.
+fn file_summary<T>(what: &str, k: &osecwatch_cases::files::Keyed<T>) -> String {
+    format!(
+        "{what}: {} line(s) read, {} used, {} rejected{}\n",
+        k.read,
+        k.records.len(),
+        k.rejected.len(),
+        k.rejected.first().map(|r| format!(" (first: line {}: {})", r.line, r.reason)).unwrap_or_default()
+    )
 }
