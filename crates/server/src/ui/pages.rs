@@ -65,30 +65,19 @@ fn nonempty(v: &Option<String>) -> Option<String> {
 
 /// The query string of a queue page (filters are states, codes and ids: no personal data).
 fn queue_href(q: &QueueQuery, page: i64) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    for (k, v) in [
+    let mut parts: Vec<(&str, String)> = [
         ("state", &q.state),
         ("typology", &q.typology),
         ("assignee", &q.assignee),
         ("min_age_days", &q.min_age_days),
         ("corridor", &q.corridor),
         ("entity", &q.entity),
-    ] {
-        if let Some(v) = nonempty(v) {
-            parts.push(format!("{k}={}", url_encode(&v)));
-        }
-    }
-    parts.push(format!("page={page}"));
-    format!("/ui/queue?{}", parts.join("&"))
-}
-
-fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| nonempty(v).map(|v| (k, v)))
+    .collect();
+    parts.push(("page", page.to_string()));
+    format!("/ui/queue?{}", serde_urlencoded::to_string(&parts).unwrap_or_default())
 }
 
 /// `GET /ui/queue`: active cases by priority, filtered and paged.
@@ -284,4 +273,26 @@ pub(crate) async fn download(
         resp.headers_mut().insert(header::CONTENT_DISPOSITION, v);
     }
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paging_links_keep_the_filters() {
+        let q = QueueQuery {
+            typology: Some("OSEC-BUYER".into()),
+            entity: Some("DE 1&2=3".into()),
+            corridor: Some(" ".into()),
+            ..Default::default()
+        };
+        let href = queue_href(&q, 3);
+        let (path, query) = href.split_once('?').unwrap();
+        assert_eq!(path, "/ui/queue");
+        let back: QueueQuery = serde_urlencoded::from_str(query).unwrap();
+        assert_eq!(back.typology.as_deref(), Some("OSEC-BUYER"));
+        assert_eq!(back.entity.as_deref(), Some("DE 1&2=3"), "odd characters survive: {href}");
+        assert_eq!((back.corridor, back.state, back.page), (None, None, Some(3)), "empty filters are left out");
+    }
 }
