@@ -4,7 +4,7 @@
 use anyhow::{Context, Result};
 use clap::Args;
 use osecwatch_formats::{open_writer, Format, FormatError, TxnWriter};
-use osecwatch_ingest::{read_file_with, IngestStats, Location, QuarantineWriter, Rejection, Visitor};
+use osecwatch_ingest::{read_input, CsvOptions, IngestStats, Location, Mapping, QuarantineWriter, Rejection, Visitor};
 use osecwatch_model::TxnRow;
 use std::fs::File;
 use std::io::BufWriter;
@@ -19,6 +19,9 @@ pub struct ConvertArgs {
     /// rows go to `<out>.quarantine.csv`.
     #[arg(long)]
     pub out: PathBuf,
+    /// Read the inputs as a bank's own CSV export through this mapping file (see `scan --map`).
+    #[arg(long)]
+    pub map: Option<PathBuf>,
     #[command(flatten)]
     pub xml: crate::xmlopts::XmlArgs,
 }
@@ -56,18 +59,13 @@ pub fn run_convert(a: ConvertArgs) -> Result<()> {
         error: None,
     };
     let xml = a.xml.options()?;
+    let map = a.map.as_deref().map(Mapping::from_file).transpose()?;
     let bar = crate::spinner("converting");
     let mut total = IngestStats::default();
     let mut lines = String::new();
     for input in &a.input {
-        let s = read_file_with(input, &xml, &mut v)?;
-        lines.push_str(&format!(
-            "  {}: read {} = accepted {} + rejected {}\n",
-            input.display(),
-            s.read,
-            s.accepted,
-            s.rejected
-        ));
+        let s = read_input(input, map.as_ref(), &xml, CsvOptions::default(), None, &mut v)?;
+        lines.push_str(&format!("  {}: {}\n", input.display(), counts(&s)));
         total.add(s);
     }
     if let Some(e) = v.error.take() {
@@ -77,13 +75,18 @@ pub fn run_convert(a: ConvertArgs) -> Result<()> {
     bar.finish_and_clear();
     v.quarantine.flush()?;
     crate::out(&format!(
-        "converted {} file(s) into {}: read {} = accepted {} + rejected {}\n{lines}  rejected rows: {}\n",
+        "converted {} file(s) into {}: {}\n{lines}  rejected rows: {}\n",
         a.input.len(),
         a.out.display(),
-        total.read,
-        total.accepted,
-        total.rejected,
+        counts(&total),
         qpath.display()
     ));
     Ok(())
+}
+
+/// `read N = accepted A + rejected R [+ skipped S]`.
+pub fn counts(s: &IngestStats) -> String {
+    let skipped =
+        if s.skipped > 0 { format!(" + skipped {} (not outgoing payments)", s.skipped) } else { String::new() };
+    format!("read {} = accepted {} + rejected {}{skipped}", s.read, s.accepted, s.rejected)
 }

@@ -5,9 +5,12 @@ mod cases;
 mod clockopts;
 mod convert;
 mod eval;
+mod map;
 mod network;
+mod rules;
 mod scan;
 mod serve;
+mod shapes;
 mod simulate;
 mod validate;
 mod xmlopts;
@@ -56,6 +59,12 @@ enum Command {
     Users(cases::UsersArgs),
     /// List the shipped scenario presets.
     Scenarios,
+    /// Rule packs: print a built-in pack, check an edited one, list the features rules read.
+    #[command(subcommand)]
+    Rules(rules::RulesCommand),
+    /// Bank exports as they come: check what a mapping file makes of one.
+    #[command(subcommand)]
+    Map(map::MapCommand),
 }
 
 fn main() {
@@ -101,6 +110,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Simulate(a) => simulate::run_simulate(a),
         Command::Demo(a) => simulate::run_demo(a),
         Command::Scan(a) => scan::run_scan(a),
+        Command::Rules(c) => rules::run_rules(c),
+        Command::Map(c) => map::run_map(c),
         Command::Network(a) => network::run_network(a),
         Command::Convert(a) => convert::run_convert(a),
         Command::Eval(a) => eval::run_eval(a),

@@ -80,7 +80,7 @@ pub fn run_network(a: NetworkArgs) -> Result<()> {
         seed_facilitators: seeds.facilitators.iter().map(|f| f.1.clone()).collect(),
         ..s.options()?
     };
-    let (summary, engine) = scan(&s.input, &s.rules, &s.out, &opts)?;
+    let (summary, engine) = scan(&s.input, s.rules.as_deref(), &s.out, &opts)?;
     print_scan(&summary, &s.out);
     let (nodes, edges) = write_graphml(&engine, &s.out.join("graph.graphml"))?;
     write_hubs(&engine, a.top, &s.out.join("hubs.csv"))?;

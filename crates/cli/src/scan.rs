@@ -3,10 +3,10 @@
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use osecwatch_engine::{Decision, Engine, RulePack};
+use osecwatch_engine::{Decision, Engine};
 use osecwatch_ingest::{
-    read_file_opts, ClockSettings, CsvOptions, EventClock, IngestStats, Location, OrderGuard, QuarantineWriter,
-    Rejection, ReorderBuffer, Visitor,
+    read_input, ClockSettings, CsvOptions, EventClock, IngestStats, Location, OrderGuard, QuarantineWriter, Rejection,
+    ReorderBuffer, Visitor,
 };
 use osecwatch_model::{Timestamp, TxnRow};
 use serde::Serialize;
@@ -21,9 +21,15 @@ pub struct ScanArgs {
     /// Payment files (canonical CSV, JSON Lines or Parquet), read in the order given.
     #[arg(long, num_args = 1.., required = true)]
     pub input: Vec<PathBuf>,
-    /// Rule pack (TOML).
-    #[arg(long, default_value = "rules/osec.toml")]
-    pub rules: PathBuf,
+    /// Read the inputs as a bank's own CSV export through this mapping file (TOML: columns,
+    /// dialect, encoding, number and date notation; see mappings/). Rows that are not
+    /// outgoing payments are counted as skipped with their reason.
+    #[arg(long)]
+    pub map: Option<PathBuf>,
+    /// Rule pack file (TOML), or `builtin:NAME`; default: the built-in OSEC pack
+    /// (`osecwatch rules show` prints it).
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
     /// Output directory for alerts.jsonl, networks.jsonl (with a picture per network in
     /// networks/), scores.jsonl, quarantine.csv and scan_summary.json.
     #[arg(long)]
@@ -75,6 +81,8 @@ struct ScanVisitor<'a> {
     bar: &'a ProgressBar,
     seen: u64,
     error: Option<anyhow::Error>,
+    /// Rows skipped as not outgoing payments, by reason.
+    skipped: BTreeMap<String, u64>,
 }
 
 impl ScanVisitor<'_> {
@@ -177,6 +185,16 @@ impl Visitor for ScanVisitor<'_> {
             self.error.get_or_insert(anyhow::anyhow!("writing quarantine: {e}"));
         }
     }
+
+    fn skip(&mut self, _: &dyn Fn() -> Location, reason: &str) {
+        self.tick();
+        match self.skipped.get_mut(reason) {
+            Some(n) => *n += 1,
+            None => {
+                self.skipped.insert(reason.to_string(), 1);
+            }
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -187,6 +205,10 @@ pub struct ScanSummary {
     read: u64,
     accepted: u64,
     rejected: u64,
+    /// Rows of a mapped export that are not outgoing payments, by reason.
+    skipped: u64,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    skipped_reasons: BTreeMap<String, u64>,
     decisions: BTreeMap<&'static str, u64>,
     alerts: u64,
     alerts_by_typology: BTreeMap<String, u64>,
@@ -235,6 +257,7 @@ impl ScanArgs {
             quiet: self.quiet,
             xml: self.xml.options()?,
             csv,
+            map: self.map.as_deref().map(osecwatch_ingest::Mapping::from_file).transpose()?,
             ..ScanOptions::default()
         })
     }
@@ -242,7 +265,7 @@ impl ScanArgs {
 
 pub fn run_scan(a: ScanArgs) -> Result<()> {
     let opts = a.options()?;
-    let (summary, _) = scan(&a.input, &a.rules, &a.out, &opts)?;
+    let (summary, _) = scan(&a.input, a.rules.as_deref(), &a.out, &opts)?;
     print_scan(&summary, &a.out);
     Ok(())
 }
@@ -258,11 +281,24 @@ pub fn print_scan(summary: &ScanSummary, out: &Path) {
         summary.seconds,
         summary.payments_per_second / 1e6
     );
-    let _ = writeln!(
-        o,
-        "  read {} = accepted {} + rejected {} (see quarantine.csv)",
-        summary.read, summary.accepted, summary.rejected
-    );
+    if summary.skipped > 0 {
+        let why: Vec<String> = summary.skipped_reasons.iter().map(|(r, n)| format!("{n} {r}")).collect();
+        let _ = writeln!(
+            o,
+            "  read {} = accepted {} + rejected {} (see quarantine.csv) + skipped {} (not outgoing payments: {})",
+            summary.read,
+            summary.accepted,
+            summary.rejected,
+            summary.skipped,
+            why.join("; ")
+        );
+    } else {
+        let _ = writeln!(
+            o,
+            "  read {} = accepted {} + rejected {} (see quarantine.csv)",
+            summary.read, summary.accepted, summary.rejected
+        );
+    }
     let _ = writeln!(
         o,
         "  decisions: allow {}, review {}, block {}",
@@ -385,6 +421,8 @@ pub struct ScanOptions<'a> {
     pub quiet: bool,
     pub xml: osecwatch_ingest::XmlOptions,
     pub csv: CsvOptions,
+    /// A bank export's mapping, when the inputs are one.
+    pub map: Option<osecwatch_ingest::Mapping>,
     /// Buyer seeds: sender ids confirmed elsewhere, added to the watch list.
     pub seed_buyers: Vec<String>,
     /// Facilitator seeds: recipient ids confirmed elsewhere.
@@ -393,7 +431,12 @@ pub struct ScanOptions<'a> {
 
 /// Run the pack over the inputs and write the scan's files; returns the summary and the
 /// engine (for `osecwatch network`, which writes the graph from it).
-pub fn scan(inputs: &[PathBuf], rules: &Path, out: &Path, o: &ScanOptions<'_>) -> Result<(ScanSummary, Engine)> {
+pub fn scan(
+    inputs: &[PathBuf],
+    rules: Option<&Path>,
+    out: &Path,
+    o: &ScanOptions<'_>,
+) -> Result<(ScanSummary, Engine)> {
     let (window, quiet, xml, csv) = (o.window, o.quiet, &o.xml, o.csv);
     if window < 0 {
         bail!("--reorder-window must be 0 or more seconds");
@@ -401,7 +444,7 @@ pub fn scan(inputs: &[PathBuf], rules: &Path, out: &Path, o: &ScanOptions<'_>) -
     if o.lateness < 0 {
         bail!("--allowed-lateness must be 0 or more seconds");
     }
-    let pack = RulePack::from_file(rules)?;
+    let pack = crate::rules::load_pack(rules)?;
     let pack_id = pack.meta.id.clone();
     let pack_version = pack.meta.version.clone();
     let mut engine = Engine::new(pack).context("rule pack rates")?;
@@ -431,9 +474,10 @@ pub fn scan(inputs: &[PathBuf], rules: &Path, out: &Path, o: &ScanOptions<'_>) -
         bar: &bar,
         seen: 0,
         error: None,
+        skipped: BTreeMap::new(),
     };
     for input in inputs {
-        let s = read_file_opts(input, xml, csv, Some(&filter), &mut v)?;
+        let s = read_input(input, o.map.as_ref(), xml, csv, Some(&filter), &mut v)?;
         stats.add(s);
     }
     if let Some(mut rb) = v.reorder.take() {
@@ -444,6 +488,7 @@ pub fn scan(inputs: &[PathBuf], rules: &Path, out: &Path, o: &ScanOptions<'_>) -
     }
     v.quarantine.flush()?;
     let late = v.late_rejects;
+    let skipped_reasons = std::mem::take(&mut v.skipped);
     let decisions = v.decisions;
     bar.finish_and_clear();
     let secs = start.elapsed().as_secs_f64();
@@ -451,7 +496,7 @@ pub fn scan(inputs: &[PathBuf], rules: &Path, out: &Path, o: &ScanOptions<'_>) -
     // counts still reconcile.
     stats.accepted -= late;
     stats.rejected += late;
-    debug_assert_eq!(stats.read, stats.accepted + stats.rejected);
+    debug_assert_eq!(stats.read, stats.accepted + stats.rejected + stats.skipped);
     let alerts = engine.alerts();
     let (by_typ, by_dec) = write_alerts(&out.join("alerts.jsonl"), &alerts)?;
     // Networks: connected groups of alerted buyers and facilitators, each with its picture.
@@ -468,6 +513,8 @@ pub fn scan(inputs: &[PathBuf], rules: &Path, out: &Path, o: &ScanOptions<'_>) -
         read: stats.read,
         accepted: stats.accepted,
         rejected: stats.rejected,
+        skipped: stats.skipped,
+        skipped_reasons,
         decisions: BTreeMap::from([("allow", decisions[0]), ("review", decisions[1]), ("block", decisions[2])]),
         alerts: alerts.len() as u64,
         alerts_by_typology: by_typ,

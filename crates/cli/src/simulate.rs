@@ -31,6 +31,10 @@ pub struct SimulateArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Also write the payments as a bank's own export would hold them, to try a shipped
+    /// mapping on (mappings/NAME.toml): de-bank-csv, remittance-ledger (comma-separated for both).
+    #[arg(long, value_delimiter = ',')]
+    pub export_shape: Vec<String>,
 }
 
 #[derive(Args)]
@@ -41,9 +45,9 @@ pub struct DemoArgs {
     /// Scenario to run (default: the 100,000-customer German bank).
     #[arg(long, default_value = "default")]
     pub scenario: String,
-    /// Directory holding osec.toml and baseline.toml.
-    #[arg(long, default_value = "rules")]
-    pub rules_dir: PathBuf,
+    /// Directory holding osec.toml and baseline.toml (default: the built-in packs).
+    #[arg(long)]
+    pub rules_dir: Option<PathBuf>,
     /// Then open the analyst workbench on the demo's cases (`serve` on OUT/data; sign in at
     /// http://LISTEN/ui with the demo tokens printed). `--serve` on a finished demo directory
     /// skips the rest and only serves.
@@ -75,8 +79,18 @@ pub fn run_simulate(a: SimulateArgs) -> Result<()> {
         bail!("--format `{}`: allowed: csv, jsonl, parquet", a.format);
     };
     let sc = load_scenario(&a.scenario, a.seed, a.customers, a.months)?;
+    for s in &a.export_shape {
+        if format != Format::Csv {
+            bail!("--export-shape needs --format csv (the shape is written from transactions.csv)");
+        }
+        crate::shapes::check_shape(s)?;
+    }
     let summary = run_with_progress(&sc, &a.out, format, a.quiet)?;
     print_summary(&summary);
+    for s in &a.export_shape {
+        let p = crate::shapes::write_shape(s, &a.out)?;
+        crate::out(&format!("  export in the `{s}` shape: {}\n", p.display()));
+    }
     Ok(())
 }
 
@@ -98,10 +112,14 @@ pub fn run_demo(a: DemoArgs) -> Result<()> {
     print_summary(&summary);
     let tx = a.out.join("transactions.csv");
     for pack in ["osec", "baseline"] {
-        let rules = a.rules_dir.join(format!("{pack}.toml"));
+        let rules = match &a.rules_dir {
+            Some(d) => d.join(format!("{pack}.toml")),
+            None => PathBuf::from(format!("builtin:{pack}")),
+        };
         let out = a.out.join(format!("scan-{pack}"));
         crate::out(&format!("\nscanning with {} ...\n", rules.display()));
-        let (s, _) = crate::scan::scan(std::slice::from_ref(&tx), &rules, &out, &crate::scan::ScanOptions::default())?;
+        let (s, _) =
+            crate::scan::scan(std::slice::from_ref(&tx), Some(&rules), &out, &crate::scan::ScanOptions::default())?;
         crate::scan::print_scan(&s, &out);
     }
     crate::out("\nevaluating against the ground truth ...\n");

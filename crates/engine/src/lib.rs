@@ -3,7 +3,7 @@
 //!
 //! ```no_run
 //! use osecwatch_engine::{Engine, RulePack};
-//! let pack = RulePack::from_file("rules/osec.toml".as_ref()).unwrap();
+//! let pack = RulePack::builtin("osec").unwrap(); // or RulePack::from_file(path)
 //! let mut engine = Engine::new(pack).unwrap();
 //! // for each canonical row in time order:
 //! // let decision = engine.process(&row)?;
@@ -52,7 +52,7 @@ pub use facts::fnv1a;
 pub use features::{Feature, ValueKind, Values, N_FEATURES};
 pub use networks::{GraphEdge, Network, NetworkEdge, NetworkMember, PayerCounts, RecipientSummary};
 pub use prefilter::RelevanceFilter;
-pub use rules::{EntitySide, Evaluation, RuleError, RulePack};
+pub use rules::{EntitySide, Evaluation, RuleError, RulePack, BUILTIN_PACKS};
 pub use seeds::{SeedAction, SeedEvent, SeedOutcome, SeedRole};
 pub use snapshot::{EngineSnapshot, SnapshotError};
 pub use tracks::{FirstAt, ScoreRecord, THRESHOLD_STEP};

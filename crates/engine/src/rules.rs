@@ -402,7 +402,29 @@ pub struct Evaluation {
     pub own_corroborated: bool,
 }
 
+/// The packs built into the binary, by name: what every command uses when no pack file is
+/// given, so a command works outside the source tree (`osecwatch rules show NAME` prints one).
+pub const BUILTIN_PACKS: &[(&str, &str)] =
+    &[("osec", include_str!("../../../rules/osec.toml")), ("baseline", include_str!("../../../rules/baseline.toml"))];
+
 impl RulePack {
+    /// The text of a built-in pack (`osec`, `baseline`).
+    pub fn builtin_text(name: &str) -> Option<&'static str> {
+        BUILTIN_PACKS.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
+    }
+
+    /// Compile a built-in pack.
+    pub fn builtin(name: &str) -> Result<RulePack, RuleError> {
+        let text = Self::builtin_text(name).ok_or_else(|| RuleError::Parse {
+            file: format!("builtin:{name}"),
+            message: format!(
+                "no built-in pack `{name}` (built in: {})",
+                BUILTIN_PACKS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+            ),
+        })?;
+        RulePack::from_toml(text, &format!("builtin:{name}"))
+    }
+
     /// Read and compile a pack file.
     pub fn from_file(path: &std::path::Path) -> Result<RulePack, RuleError> {
         let text = std::fs::read_to_string(path)

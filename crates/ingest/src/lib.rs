@@ -17,6 +17,7 @@ pub(crate) mod csv;
 mod customers;
 mod iso20022;
 mod jsonl;
+pub mod mapped;
 mod order;
 mod parquet;
 mod rates;
@@ -28,6 +29,7 @@ pub use csv::{read_csv, read_csv_filtered, read_csv_from, read_csv_with, CsvOpti
 pub use customers::{read_customer_file, read_customers_from, CustomerFile, CustomerReject};
 pub use iso20022::{is_document_refusal, read_iso20022, read_iso20022_from, MessageKind, XmlOptions};
 pub use jsonl::{read_jsonl, read_jsonl_from};
+pub use mapped::{mapped_columns, read_mapped, read_mapped_from, MappedColumns, Mapping};
 pub use order::{too_late, OrderGuard, ReorderBuffer};
 pub use parquet::read_parquet;
 pub use rates::{RateError, RateTable};
@@ -70,6 +72,9 @@ pub trait Visitor {
     fn pass<'a>(&mut self, _at: Timestamp, row: &dyn Fn() -> TxnRow<'a>, location: &dyn Fn() -> Location) {
         self.accept(&row(), location)
     }
+    /// A row that is not an outgoing payment (a mapping's sign convention or filter said so):
+    /// counted and not screened; `reason` says why in words, without row content.
+    fn skip(&mut self, _location: &dyn Fn() -> Location, _reason: &str) {}
     /// `count` consecutive valid rows the [`Prefilter`] did not want, whose times never go
     /// back: each is at or after the one before it and every row the reader handed over
     /// before it from the same block. `first` and `last` are the first and the last time. A
@@ -117,7 +122,7 @@ impl Visitor for Counter {
 impl Counter {
     /// Panics unless the reader's statistics agree with what it handed over.
     pub fn assert_reconciles(&self, s: &IngestStats) {
-        assert_eq!(s.read, s.accepted + s.rejected, "read != accepted + rejected");
+        assert_eq!(s.read, s.accepted + s.rejected + s.skipped, "read != accepted + rejected + skipped");
         assert_eq!(
             (s.accepted, s.rejected),
             (self.accepted, self.rejected),
@@ -126,7 +131,7 @@ impl Counter {
     }
 }
 
-/// Counts that always reconcile: `read == accepted + rejected`.
+/// Counts that always reconcile: `read == accepted + rejected + skipped`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct IngestStats {
     /// Rows (or messages) read: always `accepted + rejected`.
@@ -135,6 +140,8 @@ pub struct IngestStats {
     pub accepted: u64,
     /// Rows rejected.
     pub rejected: u64,
+    /// Valid rows that are not outgoing payments (only mapped bank exports have them).
+    pub skipped: u64,
 }
 
 impl IngestStats {
@@ -143,6 +150,7 @@ impl IngestStats {
         self.read += o.read;
         self.accepted += o.accepted;
         self.rejected += o.rejected;
+        self.skipped += o.skipped;
     }
 }
 
@@ -214,6 +222,22 @@ pub fn read_file_opts(
             read_iso20022_from(path, std::io::BufReader::new(f), xml, visitor)
         }
         None => Err(IngestError::UnknownFormat { path: path.to_path_buf() }),
+    }
+}
+
+/// Read one input: through `map` when given (a bank export), otherwise by its extension
+/// ([`read_file_opts`]).
+pub fn read_input(
+    path: &Path,
+    map: Option<&Mapping>,
+    xml: &XmlOptions,
+    csv: CsvOptions,
+    filter: Option<&dyn Prefilter>,
+    visitor: &mut dyn Visitor,
+) -> Result<IngestStats, IngestError> {
+    match map {
+        Some(m) => read_mapped(path, m, visitor),
+        None => read_file_opts(path, xml, csv, filter, visitor),
     }
 }
 

@@ -58,7 +58,7 @@ fn canonical_formats_round_trip() {
         let p = write(dir.path(), name, f, &txns);
         let mut c = Collect::default();
         let s = read_file(&p, &mut c).unwrap();
-        assert_eq!(s, IngestStats { read: 50, accepted: 50, rejected: 0 }, "{name}");
+        assert_eq!(s, IngestStats { read: 50, accepted: 50, rejected: 0, skipped: 0 }, "{name}");
         assert_eq!(c.rows, txns, "{name}");
     }
 }
@@ -134,7 +134,7 @@ fn hostile_json_lines() {
     std::fs::write(&p, lines.join("\n")).unwrap();
     let mut c = Collect::default();
     let s = read_file(&p, &mut c).unwrap();
-    assert_eq!(s, IngestStats { read: 5, accepted: 2, rejected: 3 });
+    assert_eq!(s, IngestStats { read: 5, accepted: 2, rejected: 3, skipped: 0 });
     assert_eq!(c.rows[0].amount.minor, 4550);
     assert_eq!(c.rows[1].merchant_category, Some(5967));
     let reasons: Vec<&str> = c.rejected.iter().map(|r| r.reason.as_str()).collect();
@@ -312,7 +312,7 @@ const PACS: &str = r#"<?xml version="1.0"?>
 #[test]
 fn pacs008_any_order_prefixes_and_header_wrapper() {
     let (s, c) = xml(PACS);
-    assert_eq!(s, IngestStats { read: 2, accepted: 1, rejected: 1 });
+    assert_eq!(s, IngestStats { read: 2, accepted: 1, rejected: 1, skipped: 0 });
     let t = &c.rows[0];
     assert_eq!(t.txn_id, "TX1");
     assert_eq!(t.sender_id, "DE89370400440532013000");
@@ -366,7 +366,7 @@ fn pain001_uses_payment_information_and_unique_ids() {
   <CdtrAcct><Id><Othr><Id>W1</Id></Othr></Id></CdtrAcct></CdtTrfTxInf>
 </PmtInf></CstmrCdtTrfInitn></Document>"#;
     let (s, c) = xml(doc);
-    assert_eq!(s, IngestStats { read: 2, accepted: 2, rejected: 0 }, "{:?}", c.rejected);
+    assert_eq!(s, IngestStats { read: 2, accepted: 2, rejected: 0, skipped: 0 }, "{:?}", c.rejected);
     assert_eq!(c.rows[0].sender_name.as_deref(), Some("Anna Weber"));
     assert_eq!(c.rows[0].recipient_country.as_str(), "PH", "from the creditor agent's BIC");
     assert_eq!(c.rows[0].timestamp.to_rfc3339(), "2025-01-02T00:00:00+00:00");
@@ -434,7 +434,7 @@ fn oversized_ids_and_texts_are_quarantined_alone() {
         let p = write(dir.path(), name, format, &txns);
         let mut c = Collect::default();
         let s = read_file(&p, &mut c).unwrap();
-        assert_eq!(s, IngestStats { read: 3, accepted: 1, rejected: 2 }, "{name}");
+        assert_eq!(s, IngestStats { read: 3, accepted: 1, rejected: 2, skipped: 0 }, "{name}");
         assert_eq!(c.rejected[0].reason, "`txn_id` is 1048576 bytes long; at most 256 are accepted", "{name}");
         assert_eq!(c.rejected[1].reason, "`reference` is 1025 bytes long; at most 1024 are accepted", "{name}");
         assert!(c.rejected.iter().all(|r| r.raw.len() < 1000), "{name}: the quarantine keeps a clipped row");

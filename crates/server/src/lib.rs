@@ -55,7 +55,7 @@ pub use startup::serve;
 use std::path::PathBuf;
 
 /// The rule pack used when none is configured.
-pub const DEFAULT_PACK: &str = include_str!("../../../rules/osec.toml");
+pub const DEFAULT_PACK: &str = osecwatch_engine::BUILTIN_PACKS[0].1;
 
 /// A problem with one of the service's files (write-ahead log, audit log).
 #[derive(Debug, thiserror::Error)]

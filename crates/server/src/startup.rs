@@ -220,7 +220,7 @@ fn engine(cfg: &ServeConfig) -> Result<(Engine, String), ServerError> {
             let text = std::fs::read_to_string(p).map_err(|source| ServerError::Read { path: p.clone(), source })?;
             (RulePack::from_toml(&text, &p.display().to_string())?, text)
         }
-        None => (RulePack::from_toml(DEFAULT_PACK, "rules/osec.toml (built in)")?, DEFAULT_PACK.to_string()),
+        None => (RulePack::from_toml(DEFAULT_PACK, "builtin:osec")?, DEFAULT_PACK.to_string()),
     };
     let mut engine = Engine::new(pack)?;
     if let Ok(w) = std::fs::read_to_string(cfg.data_dir.join("watchlist.txt")) {
