@@ -32,6 +32,10 @@ pub struct ServeArgs {
     /// later one is refused as late (409) unless it is a known duplicate [default: 86400]
     #[arg(long, value_name = "SECS")]
     pub allowed_lateness: Option<i64>,
+    /// A bank export mapping the batch endpoint reads with `?map=NAME`: NAME=FILE
+    /// (repeatable; see mappings/).
+    #[arg(long, value_name = "NAME=FILE")]
+    pub map: Vec<String>,
     #[command(flatten)]
     pub cases: CaseArgs,
 }
@@ -131,6 +135,11 @@ fn config(a: ServeArgs) -> Result<ServeConfig> {
         cfg.data_dir = d;
     }
     cfg.rules = a.rules.or_else(|| env("OSECWATCH_RULES").map(PathBuf::from)).or(file.rules);
+    for m in &a.map {
+        let Some((name, path)) = m.split_once('=') else { bail!("--map `{m}`: expected NAME=FILE") };
+        let mapping = osecwatch_ingest::Mapping::from_file(path.as_ref())?;
+        cfg.maps.insert(name.to_string(), mapping);
+    }
     if let Some(b) = file.body_limit_bytes {
         cfg.body_limit = b;
     }

@@ -2,6 +2,8 @@
 //! mapping (the shipped mappings on the simulator's export shapes scan like the canonical
 //! file), and what `map check` and `rules check` say.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -218,4 +220,30 @@ fn a_mapping_that_does_not_fit_the_file_is_refused_and_bad_rows_are_quarantined(
         "{}",
         reasons[0]
     );
+}
+
+#[test]
+fn the_service_screens_a_bank_export_through_a_configured_mapping() {
+    let d = tempfile::tempdir().unwrap();
+    let w = world(d.path());
+    let map = root().join("mappings/de-bank-csv.toml");
+    let arg = format!("de={}", map.display());
+    let s = common::Server::start_with(&d.path().join("data"), &[std::ffi::OsStr::new("--map"), arg.as_ref()]);
+    let bytes = std::fs::read(w.join("export-de-bank-csv.csv")).unwrap();
+    // The header and the first 300 bookings, in the export's own encoding.
+    let end = bytes.iter().enumerate().filter(|(_, b)| **b == b'\n').nth(300).unwrap().0 + 1;
+    let body = &bytes[..end];
+    let credits = encoding_rs::WINDOWS_1252.decode(body).0.matches("\"Gutschrift\"").count() as u64;
+    assert!(credits > 0);
+    let (code, text) = s.req("POST", "/v1/transactions?map=de", Some(common::INGEST), "text/csv", body);
+    assert_eq!(code, 200, "{text}");
+    let v = common::json(&text);
+    assert_eq!(v["read"].as_u64(), Some(300));
+    assert_eq!(v["skipped"].as_u64(), Some(credits));
+    assert_eq!(v["accepted"].as_u64(), Some(300 - credits), "{text}");
+    assert_eq!(v["skipped_reasons"]["incoming (a positive amount)"].as_u64(), Some(credits));
+    assert_eq!(v["results"][0]["txn_id"], "TX000000000001");
+    let (code, text) = s.req("POST", "/v1/transactions?map=nope", Some(common::INGEST), "text/csv", body);
+    assert_eq!(code, 422);
+    assert!(text.contains("no mapping `nope`") && text.contains("de"), "{text}");
 }

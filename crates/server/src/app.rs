@@ -24,6 +24,8 @@ pub(crate) struct AppState {
     /// False once shutdown has begun.
     pub(crate) ready: AtomicBool,
     pub(crate) xml: XmlOptions,
+    /// Bank export mappings by name (`?map=NAME` on the batch endpoint).
+    pub(crate) maps: std::collections::BTreeMap<String, osecwatch_ingest::Mapping>,
     /// The case store, when cases are on.
     pub(crate) cases: Option<Arc<crate::cases::CaseService>>,
     /// The workbench's sessions and settings.

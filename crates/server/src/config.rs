@@ -33,6 +33,8 @@ pub struct ServeConfig {
     pub allowed_lateness: i64,
     /// Cases: where they are kept, the FIU profile, the institution's details; `None`: off.
     pub cases: Option<crate::cases::CasesConfig>,
+    /// Bank export mappings by name, for `POST /v1/transactions?map=NAME`.
+    pub maps: std::collections::BTreeMap<String, osecwatch_ingest::Mapping>,
 }
 
 impl Default for ServeConfig {
@@ -48,6 +50,7 @@ impl Default for ServeConfig {
             snapshot_every: 5_000_000,
             tls: None,
             clock: osecwatch_ingest::ClockSettings::default(),
+            maps: Default::default(),
             allowed_lateness: 86_400,
             cases: Some(crate::cases::CasesConfig::default()),
         }

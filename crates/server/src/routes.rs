@@ -69,7 +69,7 @@ pub const ROUTES: &[Route] = &[
         method: "POST",
         path: "/v1/transactions",
         scope: Some(Scope::Ingest),
-        summary: "Ingest a batch (JSON Lines, or CSV with Content-Type text/csv): per-row results and rejections",
+        summary: "Ingest a batch (JSON Lines, CSV with Content-Type text/csv, or a bank export with ?map=NAME for a mapping given to serve --map): per-row results, rejections and skipped rows",
         body: Body::Batch,
         handler: |_| post(payments::transactions),
     },

@@ -85,6 +85,7 @@ pub async fn serve(
         metrics: Metrics::new(ROUTES.iter().map(|r| r.path)),
         ready: AtomicBool::new(true),
         xml: cfg.xml,
+        maps: cfg.maps.clone(),
         cases,
         ui: crate::ui::UiState::new(cfg.tls.is_some()),
     });

@@ -17,6 +17,8 @@ struct Collect {
     rejected: Vec<(String, String)>,
     /// Why the whole document was refused (ISO 20022), if it was.
     document: Option<String>,
+    /// Rows of a bank export that are not outgoing payments, by reason.
+    skipped: std::collections::BTreeMap<String, u64>,
 }
 
 impl Visitor for Collect {
@@ -28,6 +30,9 @@ impl Visitor for Collect {
             self.document = Some(r.reason.clone());
         }
         self.rejected.push((r.location.position, r.reason));
+    }
+    fn skip(&mut self, _: &dyn Fn() -> Location, reason: &str) {
+        *self.skipped.entry(reason.to_string()).or_default() += 1;
     }
 }
 
@@ -55,15 +60,34 @@ pub(crate) async fn screen(State(s): State<Shared>, body: Bytes) -> Answer {
     }
 }
 
-/// `POST /v1/transactions`: JSON Lines, or CSV with `Content-Type: text/csv`.
-pub(crate) async fn transactions(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> Answer {
+/// Which mapping a batch names (`?map=NAME`).
+#[derive(serde::Deserialize)]
+pub(crate) struct BatchQuery {
+    map: Option<String>,
+}
+
+/// `POST /v1/transactions`: JSON Lines, CSV with `Content-Type: text/csv`, or a bank
+/// export read through a configured mapping (`?map=NAME`).
+pub(crate) async fn transactions(
+    State(s): State<Shared>,
+    axum::extract::Query(q): axum::extract::Query<BatchQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Answer {
     let csv = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/csv"));
     let mut c = Collect::default();
     let path = std::path::Path::new("request body");
-    let read = if csv {
+    let read = if let Some(name) = &q.map {
+        let Some(m) = s.maps.get(name) else {
+            let known: Vec<&str> = s.maps.keys().map(String::as_str).collect();
+            let msg = format!("no mapping `{name}` (configured with serve --map: {})", known.join(", "));
+            return Err(error(StatusCode::UNPROCESSABLE_ENTITY, msg));
+        };
+        osecwatch_ingest::read_mapped_from(path, body.as_ref(), m, &mut c)
+    } else if csv {
         osecwatch_ingest::read_csv_from(path, body.as_ref(), &mut c)
     } else {
         osecwatch_ingest::read_jsonl_from(path, body.as_ref(), &mut c)
@@ -113,10 +137,13 @@ async fn batch_response(s: &AppState, c: Collect) -> Answer {
     }
     let rejections: Vec<serde_json::Value> =
         c.rejected.into_iter().map(|(at, reason)| serde_json::json!({ "at": at, "reason": reason })).collect();
+    let skipped: u64 = c.skipped.values().sum();
     Ok(Json(serde_json::json!({
-        "read": accepted + rejected,
+        "read": accepted as u64 + rejected as u64 + skipped,
         "accepted": accepted,
         "rejected": rejected,
+        "skipped": skipped,
+        "skipped_reasons": c.skipped,
         "results": results,
         "rejections": rejections,
     }))
