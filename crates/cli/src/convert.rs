@@ -4,7 +4,9 @@
 use anyhow::{Context, Result};
 use clap::Args;
 use osecwatch_formats::{open_writer, Format, FormatError, TxnWriter};
-use osecwatch_ingest::{read_input, CsvOptions, IngestStats, Location, Mapping, QuarantineWriter, Rejection, Visitor};
+use osecwatch_ingest::{
+    read_input, IngestStats, InputOptions, Location, Mapping, QuarantineWriter, Rejection, Visitor,
+};
 use osecwatch_model::TxnRow;
 use std::fs::File;
 use std::io::BufWriter;
@@ -24,6 +26,8 @@ pub struct ConvertArgs {
     pub map: Option<PathBuf>,
     #[command(flatten)]
     pub xml: crate::xmlopts::XmlArgs,
+    #[command(flatten)]
+    pub zones: crate::scan::ZoneArgs,
 }
 
 struct ConvertVisitor {
@@ -59,12 +63,17 @@ pub fn run_convert(a: ConvertArgs) -> Result<()> {
         error: None,
     };
     let xml = a.xml.options()?;
-    let map = a.map.as_deref().map(Mapping::from_file).transpose()?;
+    let opts = InputOptions {
+        xml,
+        map: a.map.as_deref().map(Mapping::from_file).transpose()?,
+        columnar: a.zones.options()?,
+        ..InputOptions::default()
+    };
     let bar = crate::spinner("converting");
     let mut total = IngestStats::default();
     let mut lines = String::new();
     for input in &a.input {
-        let s = read_input(input, map.as_ref(), &xml, CsvOptions::default(), None, &mut v)?;
+        let s = read_input(input, &opts, None, &mut v)?;
         lines.push_str(&format!("  {}: {}\n", input.display(), counts(&s)));
         total.add(s);
     }

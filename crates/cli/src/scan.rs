@@ -5,8 +5,8 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use osecwatch_engine::{Decision, Engine};
 use osecwatch_ingest::{
-    read_input, ClockSettings, CsvOptions, EventClock, IngestStats, Location, OrderGuard, QuarantineWriter, Rejection,
-    ReorderBuffer, Visitor,
+    read_input, ClockSettings, CsvOptions, EventClock, IngestStats, InputOptions, Location, OrderGuard,
+    QuarantineWriter, Rejection, ReorderBuffer, Visitor,
 };
 use osecwatch_model::{Timestamp, TxnRow};
 use serde::Serialize;
@@ -46,6 +46,8 @@ pub struct ScanArgs {
     pub allowed_lateness: i64,
     #[command(flatten)]
     pub clock: crate::clockopts::ClockArgs,
+    #[command(flatten)]
+    pub zones: ZoneArgs,
     /// Sender ids on a watch list (one per line), for R-OSEC-09.
     #[arg(long)]
     pub watchlist: Option<PathBuf>,
@@ -67,6 +69,34 @@ pub struct ScanArgs {
     pub xml: crate::xmlopts::XmlArgs,
 }
 
+/// Time zones for typed timestamps in Parquet and Arrow IPC files.
+#[derive(Args)]
+pub struct ZoneArgs {
+    /// The zone of TIMESTAMP columns without a time zone (wall-clock times) [default: UTC]
+    #[arg(long, value_name = "IANA ZONE")]
+    pub timezone: Option<String>,
+    /// The zone whose local time night and payday features read for TIMESTAMPTZ columns
+    /// (instants) when the file has no utc_offset_minutes column [default: --timezone]
+    #[arg(long, value_name = "IANA ZONE")]
+    pub sender_timezone: Option<String>,
+}
+
+impl ZoneArgs {
+    pub fn options(&self) -> Result<osecwatch_ingest::ColumnarOptions> {
+        let zone = |z: &Option<String>, flag: &str| -> Result<Option<chrono_tz::Tz>> {
+            z.as_deref()
+                .map(|s| {
+                    s.parse().map_err(|_| anyhow::anyhow!("--{flag} `{s}` is not an IANA time zone (Europe/Berlin)"))
+                })
+                .transpose()
+        };
+        Ok(osecwatch_ingest::ColumnarOptions {
+            timezone: zone(&self.timezone, "timezone")?.unwrap_or(chrono_tz::Tz::UTC),
+            sender_timezone: zone(&self.sender_timezone, "sender-timezone")?,
+        })
+    }
+}
+
 struct ScanVisitor<'a> {
     engine: &'a mut Engine,
     /// Event time no single row can hijack (the same check as the service's).
@@ -83,6 +113,12 @@ struct ScanVisitor<'a> {
     error: Option<anyhow::Error>,
     /// Rows skipped as not outgoing payments, by reason.
     skipped: BTreeMap<String, u64>,
+    /// Files: (this file's name, whether it comes from a directory or pattern, whether a
+    /// row of it has been seen), the previous file's name, the latest time seen.
+    file: (String, bool, bool),
+    prev_file: String,
+    latest: i64,
+    window: i64,
 }
 
 impl ScanVisitor<'_> {
@@ -116,6 +152,33 @@ impl ScanVisitor<'_> {
         }
     }
 
+    /// A new input begins; `grouped` names it when it comes from a directory or a pattern,
+    /// whose files must not overlap in time beyond the reorder window.
+    fn file_start(&mut self, name: String, grouped: bool, window: i64) {
+        self.prev_file = std::mem::replace(&mut self.file, (name, grouped, false)).0;
+        self.window = window;
+    }
+
+    /// The first row of a file of a directory or pattern must not go back in time beyond
+    /// the reorder window: such files were written for other periods and overlap.
+    #[inline]
+    fn seen_time(&mut self, utc: i64) {
+        if !self.file.2 {
+            self.file.2 = true;
+            if self.file.1 && self.latest != i64::MIN && utc < self.latest - self.window && self.error.is_none() {
+                let (at, latest) = (Timestamp::new(utc, 0), Timestamp::new(self.latest, 0));
+                self.error = Some(anyhow::anyhow!(
+                    "{} starts at {at}, before the latest payment of {} ({latest}) by more than the reorder window ({} s): \
+                     the files overlap in time; read them in time order, or allow more with --reorder-window",
+                    self.file.0,
+                    self.prev_file,
+                    self.window
+                ));
+            }
+        }
+        self.latest = self.latest.max(utc);
+    }
+
     fn reject_late(&mut self, location: Location, reason: String) {
         self.late_rejects += 1;
         let r = Rejection { location, reason, raw: String::new() };
@@ -126,6 +189,7 @@ impl ScanVisitor<'_> {
 impl Visitor for ScanVisitor<'_> {
     fn accept(&mut self, row: &TxnRow<'_>, loc: &dyn Fn() -> Location) {
         self.tick();
+        self.seen_time(row.timestamp.utc);
         if let Err(reason) = self.clock.check(row.timestamp.utc, self.wall) {
             return self.reject_late(loc(), reason);
         }
@@ -149,6 +213,7 @@ impl Visitor for ScanVisitor<'_> {
             return self.accept(&row(), loc);
         }
         self.tick();
+        self.seen_time(at.utc);
         if let Err(reason) = self.clock.check(at.utc, self.wall) {
             return self.reject_late(loc(), reason);
         }
@@ -166,6 +231,7 @@ impl Visitor for ScanVisitor<'_> {
         if self.reorder.is_some() {
             return false;
         }
+        self.seen_time(first.utc);
         let before = self.clock.clone();
         if !self.clock.check_run(first.utc, last.utc, self.wall) {
             return false;
@@ -174,6 +240,7 @@ impl Visitor for ScanVisitor<'_> {
             self.clock = before;
             return false;
         }
+        self.latest = self.latest.max(last.utc);
         self.tick_by(count);
         self.engine.pass_run(count, last);
         self.decisions[0] += count;
@@ -258,9 +325,22 @@ impl ScanArgs {
             xml: self.xml.options()?,
             csv,
             map: self.map.as_deref().map(osecwatch_ingest::Mapping::from_file).transpose()?,
+            columnar: self.zones.options()?,
             ..ScanOptions::default()
         })
     }
+}
+
+/// The inputs with directories and patterns expanded; `true` for files from an expansion.
+fn expand(inputs: &[PathBuf]) -> Result<Vec<(PathBuf, bool)>> {
+    let mut out = Vec::new();
+    for p in inputs {
+        match osecwatch_ingest::expand_input(p)? {
+            Some(files) => out.extend(files.into_iter().map(|f| (f, true))),
+            None => out.push((p.clone(), false)),
+        }
+    }
+    Ok(out)
 }
 
 pub fn run_scan(a: ScanArgs) -> Result<()> {
@@ -423,6 +503,8 @@ pub struct ScanOptions<'a> {
     pub csv: CsvOptions,
     /// A bank export's mapping, when the inputs are one.
     pub map: Option<osecwatch_ingest::Mapping>,
+    /// Time zones for typed timestamps (Parquet, Arrow IPC).
+    pub columnar: osecwatch_ingest::ColumnarOptions,
     /// Buyer seeds: sender ids confirmed elsewhere, added to the watch list.
     pub seed_buyers: Vec<String>,
     /// Facilitator seeds: recipient ids confirmed elsewhere.
@@ -475,10 +557,19 @@ pub fn scan(
         seen: 0,
         error: None,
         skipped: BTreeMap::new(),
+        file: (String::new(), false, true),
+        prev_file: String::new(),
+        latest: i64::MIN,
+        window: 0,
     };
-    for input in inputs {
-        let s = read_input(input, o.map.as_ref(), xml, csv, Some(&filter), &mut v)?;
+    let read_opts = InputOptions { xml: xml.clone(), csv, columnar: o.columnar, map: o.map.clone() };
+    for (input, grouped) in expand(inputs)? {
+        v.file_start(input.display().to_string(), grouped, window);
+        let s = read_input(&input, &read_opts, Some(&filter), &mut v)?;
         stats.add(s);
+        if v.error.is_some() {
+            break;
+        }
     }
     if let Some(mut rb) = v.reorder.take() {
         rb.finish(&mut |t| v.release(t));

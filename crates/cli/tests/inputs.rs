@@ -247,3 +247,44 @@ fn the_service_screens_a_bank_export_through_a_configured_mapping() {
     assert_eq!(code, 422);
     assert!(text.contains("no mapping `nope`") && text.contains("de"), "{text}");
 }
+
+#[test]
+fn a_partitioned_parquet_dataset_scans_like_one_file_and_overlapping_files_are_an_error() {
+    let d = tempfile::tempdir().unwrap();
+    let w = world(d.path());
+    let text = std::fs::read_to_string(w.join("transactions.csv")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let half = lines.len() / 2;
+    let parts = [&lines[1..half], &lines[half..]];
+    // Two days of a data lake, each written as typed Parquet by `convert`.
+    for (name, rows) in [("dt=2025-01-01", parts[0]), ("dt=2025-03-01", parts[1])] {
+        let csv = d.path().join(format!("{name}.csv"));
+        std::fs::write(&csv, format!("{}\n{}\n", lines[0], rows.join("\n"))).unwrap();
+        let out = d.path().join("lake").join(name).join("part-0.parquet");
+        ok(bin().args(["convert", "--input"]).arg(&csv).arg("--out").arg(&out).output().unwrap());
+    }
+    let whole = d.path().join("whole");
+    ok(bin()
+        .args(["scan", "--quiet", "--input"])
+        .arg(w.join("transactions.csv"))
+        .arg("--out")
+        .arg(&whole)
+        .output()
+        .unwrap());
+    let lake = d.path().join("from-lake");
+    ok(bin().args(["scan", "--quiet", "--input"]).arg(d.path().join("lake")).arg("--out").arg(&lake).output().unwrap());
+    assert_eq!(alerts(&lake), alerts(&whole), "typed Parquet keeps every record, offsets included");
+
+    // The later half filed under an earlier day: the files overlap in time.
+    std::fs::rename(d.path().join("lake/dt=2025-03-01"), d.path().join("lake/dt=2024-12-31")).unwrap();
+    let o = bin()
+        .args(["scan", "--quiet", "--input"])
+        .arg(d.path().join("lake"))
+        .arg("--out")
+        .arg(d.path().join("x"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("dt=2025-01-01") && e.contains("overlap in time") && e.contains("--reorder-window"), "{e}");
+}

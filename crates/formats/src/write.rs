@@ -1,9 +1,9 @@
 //! Writers for canonical transaction files.
 
 use crate::{Format, FormatError};
-use arrow_array::builder::StringBuilder;
+use arrow_array::builder::{Decimal128Builder, Int16Builder, StringBuilder, TimestampMicrosecondBuilder};
 use arrow_array::{ArrayRef, RecordBatch};
-use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use osecwatch_model::{format_mcc, TxnRow, CANONICAL_COLUMNS};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
@@ -253,25 +253,48 @@ impl<W: Write> TxnWriter for JsonlTxnWriter<W> {
 /// builders stay a few tens of megabytes.
 const PARQUET_BATCH: usize = 65_536;
 
-/// Parquet with every canonical column as UTF-8 text (optional ones nullable), so the file
-/// holds exactly what the CSV holds: the timestamp keeps its local offset and the amount
-/// its exact decimal form, whatever the currency's exponent.
+/// The scale of the `amount` column: three decimals hold every ISO 4217 currency but the
+/// few with four (CLF, UYW), which the writer refuses rather than round.
+pub const AMOUNT_SCALE: i8 = 3;
+
+/// Parquet typed as data lakes type it: `timestamp` a TIMESTAMP(µs, UTC) with the sender's
+/// local offset beside it in `utc_offset_minutes` (a TIMESTAMPTZ keeps only the instant, and
+/// the night and payday features need the sender's local time), `amount` a DECIMAL(18, 3),
+/// `merchant_category` a SMALLINT, the rest UTF-8 text (optional ones nullable). DuckDB,
+/// Spark and pandas read it as it is; osecwatch reads it back to the same records.
 pub struct ParquetTxnWriter {
     writer: ArrowWriter<File>,
     schema: SchemaRef,
-    cols: Vec<StringBuilder>,
+    text: Vec<StringBuilder>,
+    ts: TimestampMicrosecondBuilder,
+    amount: Decimal128Builder,
+    mcc: Int16Builder,
+    offset: Int16Builder,
     rows: usize,
     path: PathBuf,
-    scratch: Scratch,
 }
 
-/// The Arrow schema of canonical Parquet files.
+/// The Arrow schema of the Parquet files osecwatch writes.
 pub fn canonical_schema() -> SchemaRef {
     let optional = ["sender_name", "recipient_name", "reference", "merchant_category"];
-    Arc::new(Schema::new(
-        CANONICAL_COLUMNS.iter().map(|c| Field::new(*c, DataType::Utf8, optional.contains(c))).collect::<Vec<_>>(),
-    ))
+    let mut fields: Vec<Field> = CANONICAL_COLUMNS
+        .iter()
+        .map(|c| {
+            let t = match *c {
+                "timestamp" => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+                "amount" => DataType::Decimal128(18, AMOUNT_SCALE),
+                "merchant_category" => DataType::Int16,
+                _ => DataType::Utf8,
+            };
+            Field::new(*c, t, optional.contains(c))
+        })
+        .collect();
+    fields.push(Field::new("utc_offset_minutes", DataType::Int16, false));
+    Arc::new(Schema::new(fields))
 }
+
+/// The text columns, by position in [`CANONICAL_COLUMNS`].
+const TEXT: [usize; 10] = [0, 2, 3, 4, 5, 6, 7, 9, 10, 11];
 
 impl ParquetTxnWriter {
     /// A writer to `file` (`path` names it in errors).
@@ -283,10 +306,15 @@ impl ParquetTxnWriter {
         Ok(ParquetTxnWriter {
             writer,
             schema,
-            cols: (0..CANONICAL_COLUMNS.len()).map(|_| StringBuilder::new()).collect(),
+            text: TEXT.iter().map(|_| StringBuilder::new()).collect(),
+            ts: TimestampMicrosecondBuilder::new().with_timezone("UTC"),
+            amount: Decimal128Builder::new()
+                .with_precision_and_scale(18, AMOUNT_SCALE)
+                .expect("18, 3 is a valid decimal"),
+            mcc: Int16Builder::new(),
+            offset: Int16Builder::new(),
             rows: 0,
             path: path.to_path_buf(),
-            scratch: Scratch::default(),
         })
     }
 
@@ -294,7 +322,17 @@ impl ParquetTxnWriter {
         if self.rows == 0 {
             return Ok(());
         }
-        let arrays: Vec<ArrayRef> = self.cols.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef).collect();
+        let mut text = self.text.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef);
+        let mut arrays: Vec<ArrayRef> = Vec::with_capacity(14);
+        for c in 0..CANONICAL_COLUMNS.len() {
+            arrays.push(match c {
+                1 => Arc::new(self.ts.finish()),
+                8 => Arc::new(self.amount.finish()),
+                12 => Arc::new(self.mcc.finish()),
+                _ => text.next().expect("one builder per text column"),
+            });
+        }
+        arrays.push(Arc::new(self.offset.finish()));
         let batch = RecordBatch::try_new(self.schema.clone(), arrays)
             .map_err(|source| FormatError::Arrow { path: self.path.clone(), source })?;
         self.writer.write(&batch).map_err(|source| FormatError::Parquet { path: self.path.clone(), source })?;
@@ -305,29 +343,32 @@ impl ParquetTxnWriter {
 
 impl TxnWriter for ParquetTxnWriter {
     fn write(&mut self, row: &TxnRow<'_>) -> Result<(), FormatError> {
-        let s = &mut self.scratch;
-        s.fill(row);
-        // Both scratch fields hold ASCII written by the model crate.
-        fn utf8(b: &[u8]) -> &str {
-            std::str::from_utf8(b).unwrap_or_default()
+        let exp = row.amount.currency.exponent() as i8;
+        if exp > AMOUNT_SCALE {
+            let source = arrow_schema::ArrowError::InvalidArgumentError(format!(
+                "{} has {exp} decimals; the amount column holds {AMOUNT_SCALE}",
+                row.amount.currency
+            ));
+            return Err(FormatError::Arrow { path: self.path.clone(), source });
         }
         fn opt(v: &str) -> Option<&str> {
             (!v.is_empty()).then_some(v)
         }
-        let c = &mut self.cols;
-        c[0].append_value(row.txn_id);
-        c[1].append_value(utf8(&s.ts));
-        c[2].append_value(row.sender_id);
-        c[3].append_option(opt(row.sender_name));
-        c[4].append_value(row.sender_country.as_str());
-        c[5].append_value(row.recipient_id);
-        c[6].append_option(opt(row.recipient_name));
-        c[7].append_value(row.recipient_country.as_str());
-        c[8].append_value(utf8(&s.amount));
-        c[9].append_value(row.amount.currency.as_str());
-        c[10].append_value(row.channel.as_str());
-        c[11].append_option(opt(row.reference));
-        c[12].append_option(row.merchant_category.map(|_| utf8(&s.mcc)));
+        let t = &mut self.text;
+        t[0].append_value(row.txn_id);
+        t[1].append_value(row.sender_id);
+        t[2].append_option(opt(row.sender_name));
+        t[3].append_value(row.sender_country.as_str());
+        t[4].append_value(row.recipient_id);
+        t[5].append_option(opt(row.recipient_name));
+        t[6].append_value(row.recipient_country.as_str());
+        t[7].append_value(row.amount.currency.as_str());
+        t[8].append_value(row.channel.as_str());
+        t[9].append_option(opt(row.reference));
+        self.ts.append_value(row.timestamp.utc * 1_000_000);
+        self.amount.append_value(row.amount.minor as i128 * 10i128.pow((AMOUNT_SCALE - exp) as u32));
+        self.mcc.append_option(row.merchant_category.map(|m| m as i16));
+        self.offset.append_value(row.timestamp.offset_min);
         self.rows += 1;
         if self.rows >= PARQUET_BATCH {
             self.flush_batch()?;

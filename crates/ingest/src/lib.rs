@@ -31,7 +31,7 @@ pub use iso20022::{is_document_refusal, read_iso20022, read_iso20022_from, Messa
 pub use jsonl::{read_jsonl, read_jsonl_from};
 pub use mapped::{mapped_columns, read_mapped, read_mapped_from, MappedColumns, Mapping};
 pub use order::{too_late, OrderGuard, ReorderBuffer};
-pub use parquet::read_parquet;
+pub use parquet::{read_arrow_ipc, read_parquet, read_parquet_with, ColumnarOptions, OFFSET_COLUMN};
 pub use rates::{RateError, RateTable};
 pub use row::{check_lengths, Coded, RowParser, MAX_ID_BYTES, MAX_NAME_BYTES, MAX_REFERENCE_BYTES};
 pub use xsd::{message_id, validate_xml, Validation};
@@ -183,7 +183,7 @@ pub enum IngestError {
         message: String,
     },
     /// The extension names no supported format.
-    #[error("{path}: unsupported input format (expected .csv, .jsonl, .ndjson, .parquet or .xml)")]
+    #[error("{path}: unsupported input format (expected .csv, .jsonl, .ndjson, .parquet, .arrow or .xml)")]
     UnknownFormat {
         /// The file.
         path: PathBuf,
@@ -217,6 +217,7 @@ pub fn read_file_opts(
         }
         Some(Format::Jsonl) => read_jsonl(path, visitor),
         Some(Format::Parquet) => read_parquet(path, visitor),
+        None if is_arrow_ipc(path) => read_arrow_ipc(path, &ColumnarOptions::default(), visitor),
         None if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("xml")) => {
             let f = std::fs::File::open(path).map_err(|source| IngestError::Io { path: path.to_path_buf(), source })?;
             read_iso20022_from(path, std::io::BufReader::new(f), xml, visitor)
@@ -225,20 +226,102 @@ pub fn read_file_opts(
     }
 }
 
-/// Read one input: through `map` when given (a bank export), otherwise by its extension
-/// ([`read_file_opts`]).
+/// How inputs are read: every format's settings in one place.
+#[derive(Debug, Clone, Default)]
+pub struct InputOptions {
+    /// ISO 20022 messages.
+    pub xml: XmlOptions,
+    /// Canonical CSV.
+    pub csv: CsvOptions,
+    /// Typed timestamps in Parquet and Arrow IPC.
+    pub columnar: ColumnarOptions,
+    /// A bank export's mapping: every input is read through it.
+    pub map: Option<Mapping>,
+}
+
+/// Read one input: through the mapping when one is given (a bank export), otherwise by its
+/// extension; `filter` is asked by the CSV reader's workers.
 pub fn read_input(
     path: &Path,
-    map: Option<&Mapping>,
-    xml: &XmlOptions,
-    csv: CsvOptions,
+    o: &InputOptions,
     filter: Option<&dyn Prefilter>,
     visitor: &mut dyn Visitor,
 ) -> Result<IngestStats, IngestError> {
-    match map {
-        Some(m) => read_mapped(path, m, visitor),
-        None => read_file_opts(path, xml, csv, filter, visitor),
+    if let Some(m) = &o.map {
+        return read_mapped(path, m, visitor);
     }
+    match osecwatch_formats::Format::from_path(path) {
+        Some(Format::Parquet) => read_parquet_with(path, &o.columnar, visitor),
+        _ if is_arrow_ipc(path) => read_arrow_ipc(path, &o.columnar, visitor),
+        _ => read_file_opts(path, &o.xml, o.csv, filter, visitor),
+    }
+}
+
+fn is_arrow_ipc(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| ["arrow", "feather", "ipc"].contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// The files a directory or a glob pattern names, in path order (hive partitions such as
+/// `dt=2025-01-01/part-0.parquet` sort in time order); `None` for a plain file. A directory
+/// is read as a dataset of one format (its Parquet files if any, else Arrow IPC, JSON Lines,
+/// CSV, XML); an empty expansion is an error.
+pub fn expand_input(p: &Path) -> Result<Option<Vec<PathBuf>>, IngestError> {
+    let s = p.to_string_lossy();
+    let mut files = if p.is_dir() {
+        let mut out = Vec::new();
+        let mut stack = vec![p.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).map_err(io(&d))? {
+                let path = e.map_err(io(&d))?.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if readable(&path) {
+                    out.push(path);
+                }
+            }
+        }
+        out
+    } else if s.contains(['*', '?', '[']) && !p.exists() {
+        let fmt = |m: String| IngestError::Format { path: p.to_path_buf(), message: m };
+        let paths = glob::glob(&s).map_err(|e| fmt(format!("not a valid pattern: {e}")))?;
+        paths
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| fmt(e.to_string()))?
+            .into_iter()
+            .filter(|f| f.is_file())
+            .collect()
+    } else {
+        return Ok(None);
+    };
+    if p.is_dir() {
+        // A directory is a dataset of one format, as data lakes keep them: its Parquet files
+        // if it has any (a `_SUCCESS` marker or a side file is not a payment file), else its
+        // Arrow IPC, JSON Lines, CSV or XML files.
+        let rank = |f: &PathBuf| match osecwatch_formats::Format::from_path(f) {
+            Some(Format::Parquet) => 0,
+            _ if is_arrow_ipc(f) => 1,
+            Some(Format::Jsonl) => 2,
+            Some(Format::Csv) => 3,
+            _ => 4,
+        };
+        if let Some(best) = files.iter().map(rank).min() {
+            files.retain(|f| rank(f) == best);
+        }
+    }
+    if files.is_empty() {
+        return Err(IngestError::Format { path: p.to_path_buf(), message: "names no payment files".into() });
+    }
+    files.sort();
+    Ok(Some(files))
+}
+
+/// Whether a file's extension names a format osecwatch reads.
+fn readable(p: &Path) -> bool {
+    osecwatch_formats::Format::from_path(p).is_some()
+        || is_arrow_ipc(p)
+        || p.extension().is_some_and(|e| e.eq_ignore_ascii_case("xml"))
 }
 
 /// Truncate raw input for the quarantine file (on a character boundary).

@@ -1,56 +1,292 @@
-//! Canonical Parquet: the canonical columns as UTF-8 text, as osecwatch writes them.
+//! Columnar inputs: Parquet and Arrow IPC files with the canonical column names, typed as
+//! data lakes type them, or as the canonical text.
+//!
+//! Accepted types per column (anything else is refused before a row is read, naming the
+//! column, its type and what is supported):
+//! - text columns: UTF-8 (`Utf8`, `LargeUtf8`, `Utf8View`) or dictionary-encoded UTF-8;
+//! - `timestamp`: RFC 3339 text, or a TIMESTAMP in s/ms/µs/ns. With a time zone (TIMESTAMPTZ)
+//!   it is an instant; without one it is a wall-clock time in [`ColumnarOptions::timezone`].
+//!   A TIMESTAMPTZ keeps no sender-local offset, which the night and payday features need:
+//!   the offset comes from an optional `utc_offset_minutes` integer column (osecwatch writes
+//!   it), else from [`ColumnarOptions::sender_timezone`] at that instant;
+//! - `amount`: decimal text, DECIMAL of any precision and scale, integers (whole units of
+//!   the currency), or floats. **Floats** are read by their shortest decimal form (45.1 is
+//!   45.10): a float with more decimals than its currency has (0.30000000000000004) is
+//!   refused, never rounded;
+//! - `merchant_category`: text or an integer (742 is `0742`);
+//! - nulls are absent values (refused where the field is required).
+//!
+//! Rows then go through the same [`RowParser`] as CSV, so they are accepted and refused for
+//! the same reasons.
 
 use crate::row::{deliver, map_columns, RowParser};
 use crate::{clip, io, IngestError, IngestStats, Location, Visitor};
-use osecwatch_model::CANONICAL_COLUMNS;
+use arrow_array::{Array, ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, TimestampSecondArray};
+use arrow_schema::{DataType, Schema, TimeUnit};
+use chrono::{LocalResult, Offset, TimeZone};
+use chrono_tz::Tz;
+use osecwatch_model::{Timestamp, CANONICAL_COLUMNS};
 use std::fs::File;
 use std::path::Path;
 
-/// Read canonical Parquet: the canonical columns as UTF-8 text (as osecwatch writes them).
+/// How typed timestamps are read.
+#[derive(Debug, Clone, Copy)]
+pub struct ColumnarOptions {
+    /// The zone of TIMESTAMP values without a time zone (wall-clock times); default UTC.
+    pub timezone: Tz,
+    /// The zone whose local time the features read for instants (TIMESTAMPTZ) when the file
+    /// has no `utc_offset_minutes` column; default: `timezone`.
+    pub sender_timezone: Option<Tz>,
+}
+
+impl Default for ColumnarOptions {
+    fn default() -> Self {
+        ColumnarOptions { timezone: Tz::UTC, sender_timezone: None }
+    }
+}
+
+/// The optional column that carries each payment's sender-local offset beside a TIMESTAMPTZ.
+pub const OFFSET_COLUMN: &str = "utc_offset_minutes";
+
+const TS: usize = 1;
+const AMOUNT: usize = 8;
+const MCC: usize = 12;
+
+/// How one canonical column is stored.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    Text,
+    /// TIMESTAMP; `true` with a time zone (an instant).
+    Time(bool),
+    Int,
+    Float,
+}
+
+/// Read canonical Parquet, typed or text.
 pub fn read_parquet(path: &Path, v: &mut dyn Visitor) -> Result<IngestStats, IngestError> {
-    use arrow_array::{Array, StringArray};
+    read_parquet_with(path, &ColumnarOptions::default(), v)
+}
+
+/// [`read_parquet`] with the time-zone settings for typed timestamps.
+pub fn read_parquet_with(path: &Path, o: &ColumnarOptions, v: &mut dyn Visitor) -> Result<IngestStats, IngestError> {
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     let fmt = |m: String| IngestError::Format { path: path.to_path_buf(), message: m };
     let file = File::open(path).map_err(io(path))?;
     let builder =
         ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| fmt(format!("not a Parquet file: {e}")))?;
     let schema = builder.schema().clone();
-    let pos = map_columns(path, schema.fields().iter().map(|f| f.name().as_str()))?;
+    let reader = builder.build().map_err(|e| fmt(e.to_string()))?;
+    read_batches(path, &schema, reader.map(|b| b.map_err(|e| e.to_string())), o, v)
+}
+
+/// Read an Arrow IPC file (`.arrow`, `.feather`, `.ipc`) with the same columns and types.
+pub fn read_arrow_ipc(path: &Path, o: &ColumnarOptions, v: &mut dyn Visitor) -> Result<IngestStats, IngestError> {
+    let fmt = |m: String| IngestError::Format { path: path.to_path_buf(), message: m };
+    let file = File::open(path).map_err(io(path))?;
+    let reader = arrow_ipc::reader::FileReader::try_new(std::io::BufReader::new(file), None)
+        .map_err(|e| fmt(format!("not an Arrow IPC file: {e}")))?;
+    let schema = reader.schema();
+    read_batches(path, &schema, reader.map(|b| b.map_err(|e| e.to_string())), o, v)
+}
+
+/// The kind of each canonical column, or the refusal naming the column and its type.
+fn kinds(path: &Path, schema: &Schema, pos: &[Option<usize>; 13]) -> Result<[Kind; 13], IngestError> {
+    let mut kinds = [Kind::Text; 13];
     for (c, p) in pos.iter().enumerate() {
-        if let Some(i) = p {
-            if schema.field(*i).data_type() != &arrow_schema::DataType::Utf8 {
-                return Err(fmt(format!(
-                    "column `{}` is {}, expected UTF-8 text",
-                    CANONICAL_COLUMNS[c],
-                    schema.field(*i).data_type()
-                )));
+        let Some(i) = p else { continue };
+        let t = schema.field(*i).data_type();
+        let text = matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
+            || matches!(t, DataType::Dictionary(_, v) if matches!(**v, DataType::Utf8 | DataType::LargeUtf8));
+        let int = t.is_integer();
+        let kind = match (c, t) {
+            _ if text => Some(Kind::Text),
+            (TS, DataType::Timestamp(_, tz)) => Some(Kind::Time(tz.is_some())),
+            (
+                AMOUNT,
+                DataType::Decimal32(..) | DataType::Decimal64(..) | DataType::Decimal128(..) | DataType::Decimal256(..),
+            ) => Some(Kind::Text),
+            (AMOUNT, _) if int => Some(Kind::Int),
+            (AMOUNT, DataType::Float16 | DataType::Float32 | DataType::Float64) => Some(Kind::Float),
+            (MCC, _) if int => Some(Kind::Int),
+            _ => None,
+        };
+        kinds[c] = kind.ok_or_else(|| {
+            let supported = match c {
+                TS => "text (RFC 3339) or TIMESTAMP (s, ms, µs, ns; with or without a time zone)",
+                AMOUNT => "decimal text, DECIMAL, integers or floats",
+                MCC => "text or integers",
+                _ => "text (UTF-8, dictionary-encoded or not)",
+            };
+            IngestError::Format {
+                path: path.to_path_buf(),
+                message: format!("column `{}` is {t}; supported for it: {supported}", CANONICAL_COLUMNS[c]),
             }
+        })?;
+    }
+    Ok(kinds)
+}
+
+/// One batch's column in a shape rows can be read from.
+enum Col {
+    Text(StringArray),
+    Time(TimestampSecondArray, bool),
+    Int(Int64Array),
+    Float(Float64Array),
+    Absent,
+}
+
+fn to_col(a: &ArrayRef, k: Kind) -> Result<Col, String> {
+    use arrow_cast::cast;
+    let down = |a: ArrayRef| a;
+    Ok(match k {
+        Kind::Text => {
+            let s = cast(a, &DataType::Utf8).map_err(|e| e.to_string())?;
+            Col::Text(down(s).as_any().downcast_ref::<StringArray>().ok_or("not text")?.clone())
+        }
+        Kind::Time(instant) => {
+            // Seconds are what the canonical record keeps; a finer unit is truncated.
+            let tz = match a.data_type() {
+                DataType::Timestamp(_, tz) => tz.clone(),
+                _ => None,
+            };
+            let s = cast(a, &DataType::Timestamp(TimeUnit::Second, tz)).map_err(|e| e.to_string())?;
+            let ts = s.as_any().downcast_ref::<TimestampSecondArray>().ok_or("not a timestamp")?.clone();
+            Col::Time(ts, instant)
+        }
+        Kind::Int => {
+            let s = cast(a, &DataType::Int64).map_err(|e| e.to_string())?;
+            Col::Int(s.as_any().downcast_ref::<Int64Array>().ok_or("not an integer")?.clone())
+        }
+        Kind::Float => {
+            let s = cast(a, &DataType::Float64).map_err(|e| e.to_string())?;
+            Col::Float(s.as_any().downcast_ref::<Float64Array>().ok_or("not a float")?.clone())
+        }
+    })
+}
+
+fn read_batches(
+    path: &Path,
+    schema: &Schema,
+    batches: impl Iterator<Item = Result<RecordBatch, String>>,
+    o: &ColumnarOptions,
+    v: &mut dyn Visitor,
+) -> Result<IngestStats, IngestError> {
+    let fmt = |m: String| IngestError::Format { path: path.to_path_buf(), message: m };
+    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).filter(|n| *n != OFFSET_COLUMN).collect();
+    let mut pos = map_columns(path, names.iter().copied())?;
+    // `map_columns` saw the names without the offset column: positions back in the schema.
+    for p in pos.iter_mut().flatten() {
+        *p = schema.index_of(names[*p]).expect("a name of this schema");
+    }
+    let kinds = kinds(path, schema, &pos)?;
+    let offset_col = schema.index_of(OFFSET_COLUMN).ok();
+    if let Some(i) = offset_col {
+        if !schema.field(i).data_type().is_integer() {
+            return Err(fmt(format!(
+                "column `{OFFSET_COLUMN}` is {}; supported: integers",
+                schema.field(i).data_type()
+            )));
         }
     }
-    let reader = builder.build().map_err(|e| fmt(e.to_string()))?;
     let source = path.display().to_string();
     let mut stats = IngestStats::default();
     let mut parser = RowParser::default();
     let mut row_no = 0u64;
-    for batch in reader {
+    let (mut ts, mut amount, mut mcc) = (String::new(), String::new(), String::new());
+    for batch in batches {
         let batch = batch.map_err(|e| fmt(format!("after row {row_no}: {e}")))?;
-        let cols: Vec<Option<&StringArray>> =
-            pos.iter().map(|p| p.and_then(|i| batch.column(i).as_any().downcast_ref::<StringArray>())).collect();
+        let cols = (0..13)
+            .map(|c| match pos[c] {
+                Some(i) => to_col(batch.column(i), kinds[c]),
+                None => Ok(Col::Absent),
+            })
+            .collect::<Result<Vec<Col>, String>>()
+            .map_err(|e| fmt(format!("after row {row_no}: {e}")))?;
+        let offsets = match offset_col {
+            Some(i) => Some(match to_col(batch.column(i), Kind::Int).map_err(fmt)? {
+                Col::Int(a) => a,
+                _ => unreachable!("to_col gives Int for Kind::Int"),
+            }),
+            None => None,
+        };
         for r in 0..batch.num_rows() {
             row_no += 1;
             stats.read += 1;
-            let mut f: [&str; 13] = [""; 13];
-            for (c, col) in cols.iter().enumerate() {
-                if let Some(col) = col {
-                    if !col.is_null(r) {
-                        f[c] = col.value(r);
-                    }
-                }
-            }
             let n = row_no;
             let loc = || Location { source: source.clone(), position: format!("row {n}") };
-            deliver(parser.parse(&f), &mut stats, v, &loc, || clip(&f.join(",")));
+            // Typed values as canonical text first, into buffers kept across rows.
+            let mut problem = None;
+            let mut typed = [false; 13];
+            for (c, col) in cols.iter().enumerate() {
+                let buf = match c {
+                    TS => &mut ts,
+                    MCC => &mut mcc,
+                    _ => &mut amount,
+                };
+                typed[c] = true;
+                match col {
+                    Col::Time(a, instant) if !a.is_null(r) => {
+                        let off = offsets.as_ref().filter(|o| !o.is_null(r)).map(|o| o.value(r));
+                        match time_text(a.value(r), *instant, off, o) {
+                            Ok(t) => *buf = t,
+                            Err(e) => problem = Some(format!("timestamp: {e}")),
+                        }
+                    }
+                    Col::Int(a) if !a.is_null(r) => {
+                        let x = a.value(r);
+                        *buf = if c == MCC && (0..=9999).contains(&x) { format!("{x:04}") } else { x.to_string() };
+                    }
+                    Col::Float(a) if !a.is_null(r) => {
+                        let x = a.value(r);
+                        *buf = if x.is_finite() { format!("{x}") } else { format!("{x} (not a number)") };
+                    }
+                    _ => typed[c] = false,
+                }
+            }
+            let mut f: [&str; 13] = [""; 13];
+            for (c, col) in cols.iter().enumerate() {
+                f[c] = match col {
+                    Col::Text(a) if !a.is_null(r) => a.value(r),
+                    _ if typed[c] => match c {
+                        TS => &ts,
+                        MCC => &mcc,
+                        _ => &amount,
+                    },
+                    _ => "",
+                };
+            }
+            let parsed = match problem {
+                Some(p) => Err(p),
+                None => parser.parse(&f),
+            };
+            deliver(parsed, &mut stats, v, &loc, || clip(&f.join(",")));
         }
     }
     Ok(stats)
+}
+
+/// A typed timestamp as canonical text: an instant at the sender's offset, or a wall-clock
+/// time in the configured zone.
+fn time_text(secs: i64, instant: bool, offset_min: Option<i64>, o: &ColumnarOptions) -> Result<String, String> {
+    let utc = if instant {
+        secs
+    } else {
+        let naive = chrono::DateTime::from_timestamp(secs, 0).ok_or("out of range")?.naive_utc();
+        match o.timezone.from_local_datetime(&naive) {
+            LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => t.timestamp(),
+            LocalResult::None => {
+                return Err(format!("{naive} does not exist in {} (the clocks went forward)", o.timezone))
+            }
+        }
+    };
+    let off = match offset_min {
+        Some(m) if (-18 * 60..=18 * 60).contains(&m) => m as i16,
+        Some(m) => return Err(format!("{OFFSET_COLUMN} {m} is not an offset (at most 18 hours)")),
+        None => {
+            let zone = if instant { o.sender_timezone.unwrap_or(o.timezone) } else { o.timezone };
+            let at = chrono::DateTime::from_timestamp(utc, 0).ok_or("out of range")?.naive_utc();
+            (zone.offset_from_utc_datetime(&at).fix().local_minus_utc() / 60) as i16
+        }
+    };
+    Ok(Timestamp::new(utc, off).to_rfc3339())
 }
