@@ -13,6 +13,7 @@
 //! and never contain row content.
 
 mod clock;
+mod columnar;
 pub(crate) mod csv;
 mod customers;
 mod iso20022;
@@ -251,7 +252,7 @@ pub fn read_input(
         return read_mapped(path, m, visitor);
     }
     match osecwatch_formats::Format::from_path(path) {
-        Some(Format::Parquet) => read_parquet_with(path, &o.columnar, visitor),
+        Some(Format::Parquet) => read_parquet_with(path, &o.columnar, filter, visitor),
         _ if is_arrow_ipc(path) => read_arrow_ipc(path, &o.columnar, visitor),
         _ => read_file_opts(path, &o.xml, o.csv, filter, visitor),
     }

@@ -19,9 +19,12 @@
 //! Rows then go through the same [`RowParser`] as CSV, so they are accepted and refused for
 //! the same reasons.
 
-use crate::row::{deliver, map_columns, RowParser};
-use crate::{clip, io, IngestError, IngestStats, Location, Visitor};
-use arrow_array::{Array, ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, TimestampSecondArray};
+use crate::columnar::{Deliver, Prepared};
+use crate::row::map_columns;
+use crate::{io, IngestError, IngestStats, Prefilter, Visitor};
+use arrow_array::{
+    Array, ArrayRef, Decimal128Array, Float64Array, Int64Array, RecordBatch, StringArray, TimestampSecondArray,
+};
 use arrow_schema::{DataType, Schema, TimeUnit};
 use chrono::{LocalResult, Offset, TimeZone};
 use chrono_tz::Tz;
@@ -60,23 +63,57 @@ enum Kind {
     Time(bool),
     Int,
     Float,
+    /// DECIMAL up to 38 digits, read as an integer and its scale.
+    Decimal,
 }
 
 /// Read canonical Parquet, typed or text.
 pub fn read_parquet(path: &Path, v: &mut dyn Visitor) -> Result<IngestStats, IngestError> {
-    read_parquet_with(path, &ColumnarOptions::default(), v)
+    read_parquet_with(path, &ColumnarOptions::default(), None, v)
 }
 
 /// [`read_parquet`] with the time-zone settings for typed timestamps.
-pub fn read_parquet_with(path: &Path, o: &ColumnarOptions, v: &mut dyn Visitor) -> Result<IngestStats, IngestError> {
-    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+pub fn read_parquet_with(
+    path: &Path,
+    o: &ColumnarOptions,
+    filter: Option<&dyn Prefilter>,
+    v: &mut dyn Visitor,
+) -> Result<IngestStats, IngestError> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    read_parquet_threads(path, o, filter, workers, v)
+}
+
+/// [`read_parquet_with`] with `workers` threads decoding row groups (1: all on the calling
+/// thread). Rows reach the visitor on the calling thread, in file order, either way.
+pub fn read_parquet_threads(
+    path: &Path,
+    o: &ColumnarOptions,
+    filter: Option<&dyn Prefilter>,
+    workers: usize,
+    v: &mut dyn Visitor,
+) -> Result<IngestStats, IngestError> {
     let fmt = |m: String| IngestError::Format { path: path.to_path_buf(), message: m };
-    let file = File::open(path).map_err(io(path))?;
-    let builder =
-        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| fmt(format!("not a Parquet file: {e}")))?;
+    let builder = open_parquet(path)?;
     let schema = builder.schema().clone();
-    let reader = builder.build().map_err(|e| fmt(e.to_string()))?;
-    read_batches(path, &schema, reader.map(|b| b.map_err(|e| e.to_string())), o, v)
+    let groups = builder.metadata().num_row_groups();
+    if workers <= 1 || groups <= 1 {
+        let reader = builder.build().map_err(|e| fmt(e.to_string()))?;
+        return read_batches(path, &schema, reader.map(|b| b.map_err(|e| e.to_string())), o, filter, v);
+    }
+    let l = layout(path, &schema)?;
+    let source = path.display().to_string();
+    let mut d = Deliver::new(&source, filter.is_some());
+    crate::columnar::read_groups(path, groups, workers, &l, o, filter, &mut d, v)?;
+    Ok(d.stats)
+}
+
+/// A Parquet reader's builder, or why the file is not Parquet.
+pub(crate) fn open_parquet(
+    path: &Path,
+) -> Result<parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder<File>, IngestError> {
+    let file = File::open(path).map_err(io(path))?;
+    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| IngestError::Format { path: path.to_path_buf(), message: format!("not a Parquet file: {e}") })
 }
 
 /// Read an Arrow IPC file (`.arrow`, `.feather`, `.ipc`) with the same columns and types.
@@ -86,7 +123,7 @@ pub fn read_arrow_ipc(path: &Path, o: &ColumnarOptions, v: &mut dyn Visitor) -> 
     let reader = arrow_ipc::reader::FileReader::try_new(std::io::BufReader::new(file), None)
         .map_err(|e| fmt(format!("not an Arrow IPC file: {e}")))?;
     let schema = reader.schema();
-    read_batches(path, &schema, reader.map(|b| b.map_err(|e| e.to_string())), o, v)
+    read_batches(path, &schema, reader.map(|b| b.map_err(|e| e.to_string())), o, None, v)
 }
 
 /// The kind of each canonical column, or the refusal naming the column and its type.
@@ -101,10 +138,11 @@ fn kinds(path: &Path, schema: &Schema, pos: &[Option<usize>; 13]) -> Result<[Kin
         let kind = match (c, t) {
             _ if text => Some(Kind::Text),
             (TS, DataType::Timestamp(_, tz)) => Some(Kind::Time(tz.is_some())),
-            (
-                AMOUNT,
-                DataType::Decimal32(..) | DataType::Decimal64(..) | DataType::Decimal128(..) | DataType::Decimal256(..),
-            ) => Some(Kind::Text),
+            (AMOUNT, DataType::Decimal32(..) | DataType::Decimal64(..) | DataType::Decimal128(..)) => {
+                Some(Kind::Decimal)
+            }
+            // Wider than 128 bits: read as its exact decimal text.
+            (AMOUNT, DataType::Decimal256(..)) => Some(Kind::Text),
             (AMOUNT, _) if int => Some(Kind::Int),
             (AMOUNT, DataType::Float16 | DataType::Float32 | DataType::Float64) => Some(Kind::Float),
             (MCC, _) if int => Some(Kind::Int),
@@ -127,11 +165,14 @@ fn kinds(path: &Path, schema: &Schema, pos: &[Option<usize>; 13]) -> Result<[Kin
 }
 
 /// One batch's column in a shape rows can be read from.
-enum Col {
+pub(crate) enum Col {
     Text(StringArray),
+    /// Seconds; `true` for instants.
     Time(TimestampSecondArray, bool),
     Int(Int64Array),
     Float(Float64Array),
+    /// Unscaled values and the scale.
+    Decimal(Decimal128Array, i8),
     Absent,
 }
 
@@ -161,16 +202,26 @@ fn to_col(a: &ArrayRef, k: Kind) -> Result<Col, String> {
             let s = cast(a, &DataType::Float64).map_err(|e| e.to_string())?;
             Col::Float(s.as_any().downcast_ref::<Float64Array>().ok_or("not a float")?.clone())
         }
+        Kind::Decimal => {
+            let scale = match a.data_type() {
+                DataType::Decimal32(_, s) | DataType::Decimal64(_, s) | DataType::Decimal128(_, s) => *s,
+                _ => 0,
+            };
+            let s = cast(a, &DataType::Decimal128(38, scale)).map_err(|e| e.to_string())?;
+            Col::Decimal(s.as_any().downcast_ref::<Decimal128Array>().ok_or("not a decimal")?.clone(), scale)
+        }
     })
 }
 
-fn read_batches(
-    path: &Path,
-    schema: &Schema,
-    batches: impl Iterator<Item = Result<RecordBatch, String>>,
-    o: &ColumnarOptions,
-    v: &mut dyn Visitor,
-) -> Result<IngestStats, IngestError> {
+/// What a reader needs to turn batches into rows: where each canonical column is, how it
+/// is typed, and the offset column.
+pub(crate) struct Layout {
+    pos: [Option<usize>; 13],
+    kinds: [Kind; 13],
+    offset_col: Option<usize>,
+}
+
+fn layout(path: &Path, schema: &Schema) -> Result<Layout, IngestError> {
     let fmt = |m: String| IngestError::Format { path: path.to_path_buf(), message: m };
     let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).filter(|n| *n != OFFSET_COLUMN).collect();
     let mut pos = map_columns(path, names.iter().copied())?;
@@ -188,81 +239,123 @@ fn read_batches(
             )));
         }
     }
+    Ok(Layout { pos, kinds, offset_col })
+}
+
+/// A batch's columns in readable shape, every row read the fast way where it can be.
+pub(crate) fn prepare_batch(
+    batch: &RecordBatch,
+    l: &Layout,
+    o: &ColumnarOptions,
+    filter: Option<&dyn Prefilter>,
+) -> Result<Prepared, String> {
+    let cols = (0..13)
+        .map(|c| match l.pos[c] {
+            Some(i) => to_col(batch.column(i), l.kinds[c]),
+            None => Ok(Col::Absent),
+        })
+        .collect::<Result<Vec<Col>, String>>()?;
+    let offsets = match l.offset_col {
+        Some(i) => match to_col(batch.column(i), Kind::Int)? {
+            Col::Int(a) => Some(a),
+            _ => None,
+        },
+        None => None,
+    };
+    let p = Prepared { cols, offsets, coded: Vec::new(), wanted: Vec::new(), short: false };
+    Ok(crate::columnar::prepare(p, batch.num_rows(), o, filter))
+}
+
+fn read_batches(
+    path: &Path,
+    schema: &Schema,
+    batches: impl Iterator<Item = Result<RecordBatch, String>>,
+    o: &ColumnarOptions,
+    filter: Option<&dyn Prefilter>,
+    v: &mut dyn Visitor,
+) -> Result<IngestStats, IngestError> {
+    let fmt = |m: String| IngestError::Format { path: path.to_path_buf(), message: m };
+    let l = layout(path, schema)?;
     let source = path.display().to_string();
-    let mut stats = IngestStats::default();
-    let mut parser = RowParser::default();
-    let mut row_no = 0u64;
-    let (mut ts, mut amount, mut mcc) = (String::new(), String::new(), String::new());
+    let mut d = Deliver::new(&source, filter.is_some());
     for batch in batches {
-        let batch = batch.map_err(|e| fmt(format!("after row {row_no}: {e}")))?;
-        let cols = (0..13)
-            .map(|c| match pos[c] {
-                Some(i) => to_col(batch.column(i), kinds[c]),
-                None => Ok(Col::Absent),
-            })
-            .collect::<Result<Vec<Col>, String>>()
-            .map_err(|e| fmt(format!("after row {row_no}: {e}")))?;
-        let offsets = match offset_col {
-            Some(i) => Some(match to_col(batch.column(i), Kind::Int).map_err(fmt)? {
-                Col::Int(a) => a,
-                _ => unreachable!("to_col gives Int for Kind::Int"),
-            }),
-            None => None,
+        let batch = batch.map_err(|e| fmt(format!("after row {}: {e}", d.row_no)))?;
+        let p = prepare_batch(&batch, &l, o, filter).map_err(|e| fmt(format!("after row {}: {e}", d.row_no)))?;
+        d.batch(&p, o, v);
+    }
+    Ok(d.stats)
+}
+
+/// Reused text buffers for rows read the explaining way.
+#[derive(Default)]
+pub(crate) struct RowBufs {
+    ts: String,
+    amount: String,
+    mcc: String,
+}
+
+/// A row as canonical text (typed values written out), and a problem found on the way.
+pub(crate) fn row_text<'a>(
+    cols: &'a [Col],
+    offsets: Option<&Int64Array>,
+    r: usize,
+    o: &ColumnarOptions,
+    b: &'a mut RowBufs,
+) -> ([&'a str; 13], Option<String>) {
+    let mut problem = None;
+    let mut typed = [false; 13];
+    for (c, col) in cols.iter().enumerate() {
+        let buf = match c {
+            TS => &mut b.ts,
+            MCC => &mut b.mcc,
+            _ => &mut b.amount,
         };
-        for r in 0..batch.num_rows() {
-            row_no += 1;
-            stats.read += 1;
-            let n = row_no;
-            let loc = || Location { source: source.clone(), position: format!("row {n}") };
-            // Typed values as canonical text first, into buffers kept across rows.
-            let mut problem = None;
-            let mut typed = [false; 13];
-            for (c, col) in cols.iter().enumerate() {
-                let buf = match c {
-                    TS => &mut ts,
-                    MCC => &mut mcc,
-                    _ => &mut amount,
-                };
-                typed[c] = true;
-                match col {
-                    Col::Time(a, instant) if !a.is_null(r) => {
-                        let off = offsets.as_ref().filter(|o| !o.is_null(r)).map(|o| o.value(r));
-                        match time_text(a.value(r), *instant, off, o) {
-                            Ok(t) => *buf = t,
-                            Err(e) => problem = Some(format!("timestamp: {e}")),
-                        }
-                    }
-                    Col::Int(a) if !a.is_null(r) => {
-                        let x = a.value(r);
-                        *buf = if c == MCC && (0..=9999).contains(&x) { format!("{x:04}") } else { x.to_string() };
-                    }
-                    Col::Float(a) if !a.is_null(r) => {
-                        let x = a.value(r);
-                        *buf = if x.is_finite() { format!("{x}") } else { format!("{x} (not a number)") };
-                    }
-                    _ => typed[c] = false,
+        typed[c] = true;
+        match col {
+            Col::Time(a, instant) if !a.is_null(r) => {
+                let off = offsets.filter(|x| !x.is_null(r)).map(|x| x.value(r));
+                match time_text(a.value(r), *instant, off, o) {
+                    Ok(t) => *buf = t,
+                    Err(e) => problem = Some(format!("timestamp: {e}")),
                 }
             }
-            let mut f: [&str; 13] = [""; 13];
-            for (c, col) in cols.iter().enumerate() {
-                f[c] = match col {
-                    Col::Text(a) if !a.is_null(r) => a.value(r),
-                    _ if typed[c] => match c {
-                        TS => &ts,
-                        MCC => &mcc,
-                        _ => &amount,
-                    },
-                    _ => "",
-                };
+            Col::Int(a) if !a.is_null(r) => {
+                let x = a.value(r);
+                *buf = if c == MCC && (0..=9999).contains(&x) { format!("{x:04}") } else { x.to_string() };
             }
-            let parsed = match problem {
-                Some(p) => Err(p),
-                None => parser.parse(&f),
-            };
-            deliver(parsed, &mut stats, v, &loc, || clip(&f.join(",")));
+            Col::Float(a) if !a.is_null(r) => {
+                let x = a.value(r);
+                *buf = if x.is_finite() { format!("{x}") } else { format!("{x} (not a number)") };
+            }
+            Col::Decimal(a, scale) if !a.is_null(r) => *buf = decimal_text(a.value(r), *scale),
+            _ => typed[c] = false,
         }
     }
-    Ok(stats)
+    let mut f: [&str; 13] = [""; 13];
+    for (c, col) in cols.iter().enumerate() {
+        f[c] = match col {
+            Col::Text(a) if !a.is_null(r) => a.value(r),
+            _ if typed[c] => match c {
+                TS => &b.ts,
+                MCC => &b.mcc,
+                _ => &b.amount,
+            },
+            _ => "",
+        };
+    }
+    (f, problem)
+}
+
+/// An unscaled decimal as text: 4500 at scale 2 is `45.00`.
+fn decimal_text(v: i128, scale: i8) -> String {
+    if scale <= 0 {
+        return (v * 10i128.pow((-scale) as u32)).to_string();
+    }
+    let digits = v.unsigned_abs().to_string();
+    let s = scale as usize;
+    let digits = if digits.len() <= s { format!("{}{digits}", "0".repeat(s + 1 - digits.len())) } else { digits };
+    let (int, frac) = digits.split_at(digits.len() - s);
+    format!("{}{int}.{frac}", if v < 0 { "-" } else { "" })
 }
 
 /// A typed timestamp as canonical text: an instant at the sender's offset, or a wall-clock

@@ -235,7 +235,7 @@ impl RowParser {
 
 /// A merchant category: absent (empty) or four digits; `None` for anything else.
 #[inline(always)]
-fn merchant_category(b: &[u8]) -> Option<Option<u16>> {
+pub(crate) fn merchant_category(b: &[u8]) -> Option<Option<u16>> {
     match *b {
         [] => Some(None),
         [a, b, c, d] => {
