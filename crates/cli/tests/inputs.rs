@@ -106,15 +106,20 @@ fn bank_exports_through_the_shipped_mappings_scan_like_the_canonical_file() {
     ] {
         let map = root().join(format!("mappings/{shape}.toml"));
         let out = d.path().join(shape);
-        let said = ok(bin()
-            .args(["scan", "--input"])
-            .arg(w.join(file))
-            .arg("--map")
-            .arg(&map)
-            .arg("--out")
-            .arg(&out)
-            .output()
-            .unwrap());
+        let input = w.join(file);
+        let mapped = |cmd: &[&str], out: &Path| {
+            ok(bin()
+                .args(cmd)
+                .arg("--input")
+                .arg(&input)
+                .arg("--map")
+                .arg(&map)
+                .arg("--out")
+                .arg(out)
+                .output()
+                .unwrap())
+        };
+        let said = mapped(&["scan"], &out);
         assert_eq!(alerts(&out), want, "{shape}: the same alerts as the canonical file");
         let s: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(out.join("scan_summary.json")).unwrap()).unwrap();
@@ -134,22 +139,14 @@ fn bank_exports_through_the_shipped_mappings_scan_like_the_canonical_file() {
             .args(["map", "check", "--rows", "1", "--map"])
             .arg(&map)
             .arg("--input")
-            .arg(w.join(file))
+            .arg(&input)
             .output()
             .unwrap());
         assert!(check.contains("timestamp") && check.contains(&format!("accepted {rows}")), "{check}");
 
         // convert gives the canonical rows back.
         let conv = d.path().join(format!("{shape}.csv"));
-        ok(bin()
-            .args(["convert", "--input"])
-            .arg(w.join(file))
-            .arg("--map")
-            .arg(&map)
-            .arg("--out")
-            .arg(&conv)
-            .output()
-            .unwrap());
+        mapped(&["convert"], &conv);
         assert_eq!(std::fs::read_to_string(&conv).unwrap().lines().count() as u64 - 1, rows);
     }
 }
