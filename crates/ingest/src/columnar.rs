@@ -128,7 +128,9 @@ fn fast_row(
         Col::Decimal(a, scale) if !a.is_null(r) => {
             let v = a.value(r);
             let s = *scale as i32 - exp as i32;
-            let m = if s >= 0 {
+            let m = if s == 0 {
+                v
+            } else if s > 0 {
                 let d = 10i128.checked_pow(s as u32)?;
                 (v % d == 0).then(|| v / d)?
             } else {
@@ -189,11 +191,13 @@ pub(crate) fn prepare(mut p: Prepared, rows: usize, o: &ColumnarOptions, filter:
     p
 }
 
-/// The free-text fields of a row, in canonical order (coded positions left empty).
+/// The free-text fields of a row, in canonical order (the coded positions, which
+/// [`Coded::with_text`] does not read, left empty).
 fn texts(cols: &[Col], r: usize) -> [&str; 13] {
+    const FREE: [usize; 6] = [0, 2, 3, 5, 6, 11];
     let mut f = [""; 13];
-    for (c, col) in cols.iter().enumerate() {
-        if let Col::Text(a) = col {
+    for c in FREE {
+        if let Col::Text(a) = &cols[c] {
             if !a.is_null(r) {
                 f[c] = a.value(r);
             }
@@ -333,9 +337,12 @@ pub(crate) fn read_groups(
                         };
                     }
                 }
-                let reader = crate::parquet::open_parquet(path)
-                    .map_err(|e| e.to_string())
-                    .and_then(|b| b.with_row_groups(vec![g]).build().map_err(|e| e.to_string()));
+                let reader = crate::parquet::open_parquet(path).map_err(|e| e.to_string()).and_then(|b| {
+                    b.with_row_groups(vec![g])
+                        .with_batch_size(crate::parquet::BATCH_ROWS)
+                        .build()
+                        .map_err(|e| e.to_string())
+                });
                 let mut n = 0;
                 match reader {
                     Err(e) => {

@@ -32,7 +32,9 @@ pub use iso20022::{is_document_refusal, read_iso20022, read_iso20022_from, Messa
 pub use jsonl::{read_jsonl, read_jsonl_from};
 pub use mapped::{mapped_columns, read_mapped, read_mapped_from, MappedColumns, Mapping};
 pub use order::{too_late, OrderGuard, ReorderBuffer};
-pub use parquet::{read_arrow_ipc, read_parquet, read_parquet_with, ColumnarOptions, OFFSET_COLUMN};
+pub use parquet::{
+    read_arrow_ipc, read_parquet, read_parquet_threads, read_parquet_with, ColumnarOptions, OFFSET_COLUMN,
+};
 pub use rates::{RateError, RateTable};
 pub use row::{check_lengths, Coded, RowParser, MAX_ID_BYTES, MAX_NAME_BYTES, MAX_REFERENCE_BYTES};
 pub use xsd::{message_id, validate_xml, Validation};
