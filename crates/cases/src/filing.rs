@@ -228,6 +228,86 @@ impl Store {
         })
     }
 
+    /// Read the FIU's answers to filed reports: CSV with a header naming at least
+    /// `entity_reference` (the case id, which every report carries as its `entity_reference`)
+    /// and `status`, and optionally `fiu_reference` and `message`; other columns are read
+    /// past. Each answer is recorded on the case's approved report as [`Store::record_filing`]
+    /// records one typed in by hand. Status words map as goAML's do: `accepted`, `processed`,
+    /// `acknowledged` -> acknowledged; `rejected`, `failed` -> rejected; `submitted`,
+    /// `received` -> submitted. A line that cannot be used is named with its line and reason
+    /// (case ids and status words only: an answer file holds no personal data we would log),
+    /// and the rest are recorded: read = recorded + rejected.
+    pub fn import_fiu_answers(&mut self, actor: &Actor, csv_text: &str) -> Result<AnswerImport, CaseError> {
+        need_role(actor, STAFF, "recording a filing")?;
+        let mut r = csv::ReaderBuilder::new().flexible(true).from_reader(csv_text.as_bytes());
+        let header: Vec<String> = r
+            .headers()
+            .map_err(|e| CaseError::Invalid(format!("answer file: {e}")))?
+            .iter()
+            .map(|h| h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase())
+            .collect();
+        let col = |name: &str| header.iter().position(|h| h == name);
+        let (Some(case_col), Some(status_col)) = (col("entity_reference"), col("status")) else {
+            return Err(CaseError::Invalid(format!(
+                "answer file: the header needs `entity_reference` and `status` (it has: {})",
+                header.join(", ")
+            )));
+        };
+        let (ref_col, msg_col) = (col("fiu_reference"), col("message"));
+        let mut out = AnswerImport::default();
+        for rec in r.records() {
+            out.read += 1;
+            let line = out.read + 1;
+            let rec = match rec {
+                Ok(rec) => rec,
+                Err(e) => {
+                    out.rejected.push((line, format!("not CSV: {e}")));
+                    continue;
+                }
+            };
+            let field = |c: Option<usize>| c.and_then(|c| rec.get(c)).map(str::trim).filter(|s| !s.is_empty());
+            let Some(case_id) = field(Some(case_col)) else {
+                out.rejected.push((line, "empty entity_reference".into()));
+                continue;
+            };
+            let word = field(Some(status_col)).unwrap_or("").to_ascii_lowercase();
+            let status = match word.as_str() {
+                "accepted" | "processed" | "acknowledged" => "acknowledged",
+                "rejected" | "failed" => "rejected",
+                "submitted" | "received" => "submitted",
+                _ => {
+                    let why = format!(
+                        "status `{word}`: accepted, processed, acknowledged, rejected, failed, submitted or received"
+                    );
+                    out.rejected.push((line, why));
+                    continue;
+                }
+            };
+            let report = match self.latest_approved_report(case_id)? {
+                Some(rep) => rep,
+                None => {
+                    out.rejected.push((line, format!("case {case_id} has no approved report to answer")));
+                    continue;
+                }
+            };
+            match self.record_filing(actor, case_id, &report, status, field(ref_col), field(msg_col)) {
+                Ok(_) => out.recorded.push((case_id.to_string(), report, status.to_string())),
+                Err(CaseError::Invalid(m)) | Err(CaseError::NotFound(m)) => out.rejected.push((line, m)),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The id of a case's latest approved report, if it has one.
+    fn latest_approved_report(&mut self, case_id: &str) -> Result<Option<String>, CaseError> {
+        let rows = self.conn.query(
+            "SELECT id FROM reports WHERE case_id = $1 AND state = 'approved' ORDER BY id DESC LIMIT 1",
+            &[case_id.into()],
+        )?;
+        Ok(rows.first().map(|r| r[0].string()))
+    }
+
     /// Active blocks from approved reports: every reported sender case whose release time
     /// is still ahead.
     pub fn holds(&mut self) -> Result<Vec<Hold>, CaseError> {
@@ -259,4 +339,15 @@ fn report_in(conn: &mut dyn Conn, case_id: &str, report_id: &str) -> Result<Repo
         &[report_id.into(), case_id.into()],
     )?;
     r.first().map(report_of).ok_or_else(|| CaseError::NotFound(format!("report {report_id} of case {case_id}")))
+}
+
+/// What an FIU answer file did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct AnswerImport {
+    /// Data lines read: `recorded.len() + rejected.len()`.
+    pub read: u64,
+    /// (case, report, status) recorded.
+    pub recorded: Vec<(String, String, String)>,
+    /// (line, reason) of the lines not used.
+    pub rejected: Vec<(u64, String)>,
 }

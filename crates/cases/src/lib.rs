@@ -23,7 +23,7 @@ mod sql;
 mod stats;
 
 pub use audit::{AuditRecord, ChainReport};
-pub use filing::{DraftRecord, Hold};
+pub use filing::{AnswerImport, DraftRecord, Hold};
 pub use import::{AlertIn, ImportSummary, PaymentIn};
 pub use ops::{Disposition, DispositionRecord, RetentionRules, RetentionSummary};
 pub use query::{CaseAlert, CaseDetail, CaseSummary, Filter, NoteView, Page, ReportView};

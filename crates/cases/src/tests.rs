@@ -263,6 +263,30 @@ fn four_eyes_and_filing(kind: &str) {
     );
     let r = s.record_filing(&analyst(), &c.case_id, &rid, "acknowledged", Some("FIU-77"), None).unwrap();
     assert_eq!(r.fiu_ref.as_deref(), Some("FIU-77"));
+    // The FIU's answer file: the case found by its entity_reference, bad lines named.
+    let answers = format!(
+        "entity_reference,fiu_reference,status,message,date\n{id},FIU-78,Rejected,missing birthdate,2025-06-05\n\
+         ,FIU-79,accepted,,\n{id},FIU-80,lost,,\nC-999999,FIU-81,accepted,,\n",
+        id = c.case_id
+    );
+    let a = s.import_fiu_answers(&analyst(), &answers).unwrap();
+    assert_eq!(a.read, 4);
+    assert_eq!(a.recorded, vec![(c.case_id.clone(), rid.clone(), "rejected".to_string())]);
+    let lines: Vec<u64> = a.rejected.iter().map(|r| r.0).collect();
+    assert_eq!(lines, vec![3, 4, 5], "{:?}", a.rejected);
+    assert!(
+        a.rejected[1].1.contains("status `lost`") && a.rejected[2].1.contains("no approved report"),
+        "{:?}",
+        a.rejected
+    );
+    let r = s.get(&analyst(), &c.case_id).unwrap().reports.into_iter().find(|r| r.report_id == rid).unwrap();
+    assert_eq!(
+        (r.fiu_status.as_deref(), r.fiu_ref.as_deref(), r.fiu_message.as_deref()),
+        (Some("rejected"), Some("FIU-78"), Some("missing birthdate"))
+    );
+    assert!(
+        matches!(s.import_fiu_answers(&analyst(), "case,status\n"), Err(CaseError::Invalid(m)) if m.contains("entity_reference"))
+    );
     let (_, xml) = s.report_xml(&analyst(), &c.case_id, &rid).unwrap();
     assert_eq!(xml, "<report/>");
     // A new alert with new payments on the reported customer opens a follow-up.

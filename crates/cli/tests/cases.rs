@@ -128,6 +128,18 @@ fn case_flow(db: &[String]) {
     let (good_run, _, err) = run(&["cases", "approve", &top, "--report", &rid], &data, db, Some(&anna));
     assert!(!good_run && err.contains("supervisor"), "{err}");
     ok(&["cases", "approve", &top, "--report", &rid, "--profile", "de"], &data, db, Some(&sven));
+    // The FIU's answer file, recorded on the approved report.
+    let answers = dir.path().join("answers.csv");
+    std::fs::write(
+        &answers,
+        format!("entity_reference,fiu_reference,status\n{top},FIU-2025-001,Accepted\nC-404,FIU-2,Accepted\n"),
+    )
+    .unwrap();
+    let said = ok(&["cases", "fiu-answers", "--file", answers.to_str().unwrap()], &data, db, Some(&anna));
+    assert!(said.contains("read 2 = recorded 1 + rejected 1") && said.contains("line 3: case C-404"), "{said}");
+    let shown = json(&ok(&["cases", "show", &top, "--json"], &data, db, Some(&anna)));
+    assert_eq!(shown["reports"][0]["fiu_ref"], "FIU-2025-001");
+    assert_eq!(shown["reports"][0]["fiu_status"], "acknowledged");
     // An admin who drafts cannot approve their own draft, with a second token either.
     let second = cases[1]["case_id"].as_str().unwrap().to_string();
     let out2 = ok(

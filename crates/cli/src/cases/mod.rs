@@ -136,6 +136,12 @@ pub enum CasesCommand {
         #[arg(long)]
         message: Option<String>,
     },
+    /// Record the FIU's answers from its answer file (CSV: entity_reference = the case id,
+    /// status, and optionally fiu_reference and message; other columns read past).
+    FiuAnswers {
+        #[arg(long)]
+        file: PathBuf,
+    },
     /// Write the dispositions of closed cases as JSON Lines (for `eval --dispositions`).
     ExportDispositions {
         #[arg(long)]
@@ -219,6 +225,7 @@ pub fn run_cases(a: CasesArgs) -> Result<()> {
                     }
                 }
                 CasesCommand::ExportDispositions { out } => export_dispositions(&mut store, &who, &out)?,
+                CasesCommand::FiuAnswers { file } => fiu_answers(&mut store, &who, &file)?,
                 cmd @ (CasesCommand::Approve { .. } | CasesCommand::Return { .. } | CasesCommand::Filing { .. }) => {
                     report::step(&mut store, &who, cmd)?
                 }
@@ -334,4 +341,24 @@ fn audit_verify(store: &mut Store) -> Result<String> {
         bail!("case audit chain: {} problem(s) in {} records", r.problems.len(), r.records);
     }
     Ok(format!("case audit chain intact: {} records\n", r.records))
+}
+
+/// `cases fiu-answers`: the FIU's answer file recorded on the cases' approved reports.
+fn fiu_answers(store: &mut Store, who: &Actor, file: &std::path::Path) -> Result<String> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let a = store.import_fiu_answers(who, &text)?;
+    let mut o = format!(
+        "{}: read {} = recorded {} + rejected {}\n",
+        file.display(),
+        a.read,
+        a.recorded.len(),
+        a.rejected.len()
+    );
+    for (case, report, status) in &a.recorded {
+        o.push_str(&format!("  {case}: report {report} {status}\n"));
+    }
+    for (line, why) in &a.rejected {
+        o.push_str(&format!("  line {line}: {why}\n"));
+    }
+    Ok(o)
 }
