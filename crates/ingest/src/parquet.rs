@@ -353,7 +353,11 @@ pub(crate) fn row_text<'a>(
 /// An unscaled decimal as text: 4500 at scale 2 is `45.00`.
 fn decimal_text(v: i128, scale: i8) -> String {
     if scale <= 0 {
-        return (v * 10i128.pow((-scale) as u32)).to_string();
+        // A negative scale multiplies; one past 128 bits is shown as what it is.
+        return match 10i128.checked_pow(scale.unsigned_abs() as u32).and_then(|m| v.checked_mul(m)) {
+            Some(x) => x.to_string(),
+            None => format!("{v}e{}", -scale),
+        };
     }
     let digits = v.unsigned_abs().to_string();
     let s = scale as usize;
