@@ -20,6 +20,13 @@ fn ok(o: Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// A command that must fail: its error output.
+fn refused(cmd: &mut Command) -> String {
+    let o = cmd.output().unwrap();
+    assert!(!o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
 /// Alerts as comparable tuples: who, what, how strong, on which payments.
 fn alerts(dir: &Path) -> Vec<(String, String, String, String, String)> {
     let text = std::fs::read_to_string(dir.join("alerts.jsonl")).unwrap();
@@ -79,9 +86,8 @@ fn every_command_uses_the_built_in_pack_outside_the_source_tree() {
     let said = ok(bin().args(["rules", "check"]).arg(&copy).output().unwrap());
     assert!(said.contains("ok: pack `osec`") && said.contains("review at 40"), "{said}");
     std::fs::write(&copy, shown.replace("sender.night_share_90d >= 0.5", "sender.nite_share_90d >= 0.5")).unwrap();
-    let o = bin().args(["rules", "check"]).arg(&copy).output().unwrap();
-    assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("nite_share_90d"), "{}", String::from_utf8_lossy(&o.stderr));
+    let e = refused(bin().args(["rules", "check"]).arg(&copy));
+    assert!(e.contains("nite_share_90d"), "{e}");
     let features = ok(bin().args(["rules", "features"]).output().unwrap());
     assert!(features.contains("sender.night_share_90d"));
 }
@@ -173,17 +179,15 @@ fn a_mapping_that_does_not_fit_the_file_is_refused_and_bad_rows_are_quarantined(
     let shipped = std::fs::read_to_string(root().join("mappings/de-bank-csv.toml")).unwrap();
     let wrong = d.path().join("wrong.toml");
     std::fs::write(&wrong, shipped.replace("column = \"Betrag\"", "column = \"Amount\"")).unwrap();
-    let o = bin()
-        .args(["scan", "--input"])
-        .arg(w.join("export-de-bank-csv.csv"))
-        .arg("--map")
-        .arg(&wrong)
-        .arg("--out")
-        .arg(d.path().join("x"))
-        .output()
-        .unwrap();
-    assert!(!o.status.success());
-    let e = String::from_utf8_lossy(&o.stderr);
+    let e = refused(
+        &mut bin()
+            .args(["scan", "--input"])
+            .arg(w.join("export-de-bank-csv.csv"))
+            .arg("--map")
+            .arg(&wrong)
+            .arg("--out")
+            .arg(d.path().join("x")),
+    );
     assert!(e.contains("column `Amount`, which the file does not have") && e.contains("`Betrag`"), "{e}");
 
     // Dates written another way in a few rows: those rows, and only those, are quarantined.
@@ -274,14 +278,8 @@ fn a_partitioned_parquet_dataset_scans_like_one_file_and_overlapping_files_are_a
 
     // The later half filed under an earlier day: the files overlap in time.
     std::fs::rename(d.path().join("lake/dt=2025-03-01"), d.path().join("lake/dt=2024-12-31")).unwrap();
-    let o = bin()
-        .args(["scan", "--quiet", "--input"])
-        .arg(d.path().join("lake"))
-        .arg("--out")
-        .arg(d.path().join("x"))
-        .output()
-        .unwrap();
-    assert!(!o.status.success());
-    let e = String::from_utf8_lossy(&o.stderr);
+    let e = refused(
+        &mut bin().args(["scan", "--quiet", "--input"]).arg(d.path().join("lake")).arg("--out").arg(d.path().join("x")),
+    );
     assert!(e.contains("dt=2025-01-01") && e.contains("overlap in time") && e.contains("--reorder-window"), "{e}");
 }
