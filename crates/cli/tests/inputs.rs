@@ -180,7 +180,7 @@ fn a_mapping_that_does_not_fit_the_file_is_refused_and_bad_rows_are_quarantined(
     let wrong = d.path().join("wrong.toml");
     std::fs::write(&wrong, shipped.replace("column = \"Betrag\"", "column = \"Amount\"")).unwrap();
     let e = refused(
-        &mut bin()
+        bin()
             .args(["scan", "--input"])
             .arg(w.join("export-de-bank-csv.csv"))
             .arg("--map")
@@ -279,7 +279,7 @@ fn a_partitioned_parquet_dataset_scans_like_one_file_and_overlapping_files_are_a
     // The later half filed under an earlier day: the files overlap in time.
     std::fs::rename(d.path().join("lake/dt=2025-03-01"), d.path().join("lake/dt=2024-12-31")).unwrap();
     let e = refused(
-        &mut bin().args(["scan", "--quiet", "--input"]).arg(d.path().join("lake")).arg("--out").arg(d.path().join("x")),
+        bin().args(["scan", "--quiet", "--input"]).arg(d.path().join("lake")).arg("--out").arg(d.path().join("x")),
     );
     assert!(e.contains("dt=2025-01-01") && e.contains("overlap in time") && e.contains("--reorder-window"), "{e}");
 }
