@@ -24,6 +24,56 @@ pub(crate) struct Prepared {
     /// Every text value of the batch is within the shortest length limit, so rows need no
     /// length check of their own.
     pub(crate) short: bool,
+    /// The coded columns' dictionaries, each entry checked once.
+    pub(crate) dict: DictCodes,
+}
+
+/// A dictionary-encoded coded column's entries, parsed once per batch: position by key.
+#[derive(Default)]
+pub(crate) struct DictCodes {
+    /// Per canonical column (countries, currency, channel): the parsed entries.
+    tables: Vec<(usize, Vec<Coded1>)>,
+}
+
+/// One parsed dictionary entry (`None` inside: not a valid code).
+#[derive(Clone, Copy)]
+pub(crate) enum Coded1 {
+    Country(Option<CountryCode>),
+    Currency(Option<CurrencyCode>),
+    Channel(Option<Channel>),
+}
+
+impl DictCodes {
+    fn build(cols: &[Col]) -> DictCodes {
+        let mut tables = Vec::new();
+        for c in [4usize, 7, 9, 10] {
+            if let Col::Dict(_, values) = &cols[c] {
+                let parse = |i: usize| {
+                    let b = values.value(i).as_bytes();
+                    match c {
+                        4 | 7 => Coded1::Country(CountryCode::from_ascii(b)),
+                        9 => Coded1::Currency(std::str::from_utf8(b).ok().and_then(|s| CurrencyCode::parse(s).ok())),
+                        _ => Coded1::Channel(Channel::from_ascii(b)),
+                    }
+                };
+                tables.push((c, (0..values.len()).map(parse).collect()));
+            }
+        }
+        DictCodes { tables }
+    }
+
+    /// The parsed entry of row `r` of canonical column `c` if it is dictionary-encoded
+    /// (`None`: not a dictionary column, or a null, left to the text path).
+    #[inline]
+    fn get(&self, cols: &[Col], c: usize, r: usize) -> Option<Coded1> {
+        let Col::Dict(keys, _) = &cols[c] else { return None };
+        if keys.is_null(r) {
+            return None;
+        }
+        // At most four tables: a scan is cheaper than a map.
+        let (_, table) = self.tables.iter().find(|(col, _)| *col == c)?;
+        table.get(keys.value(r) as usize).copied()
+    }
 }
 
 /// Sender-local offsets by hour: time zones change offset on the hour, so one lookup per
@@ -74,9 +124,7 @@ fn fast_row(
 ) -> Option<Coded> {
     let text = |c: usize| -> Option<&[u8]> {
         match &p.cols[c] {
-            Col::Text(a) if !a.is_null(r) => Some(a.value(r).as_bytes()),
-            Col::Absent => Some(b""),
-            Col::Text(_) => Some(b""),
+            Col::Text(_) | Col::Dict(..) | Col::Absent => Some(p.cols[c].text(r).unwrap_or("").as_bytes()),
             _ => None,
         }
     };
@@ -112,15 +160,26 @@ fn fast_row(
         Col::Text(_) => Timestamp::parse_rfc3339(std::str::from_utf8(text(1)?).ok()?).ok()?,
         _ => return None,
     };
-    let sender_country = CountryCode::from_ascii(text(4)?)?;
-    let recipient_country = CountryCode::from_ascii(text(7)?)?;
-    let cur = <[u8; 3]>::try_from(text(9)?).ok()?;
-    let currency = match last_cur {
-        Some((k, c)) if *k == cur => *c,
+    let sender_country = match p.dict.get(&p.cols, 4, r) {
+        Some(Coded1::Country(c)) => c?,
+        _ => CountryCode::from_ascii(text(4)?)?,
+    };
+    let recipient_country = match p.dict.get(&p.cols, 7, r) {
+        Some(Coded1::Country(c)) => c?,
+        _ => CountryCode::from_ascii(text(7)?)?,
+    };
+    let currency = match p.dict.get(&p.cols, 9, r) {
+        Some(Coded1::Currency(c)) => c?,
         _ => {
-            let c = CurrencyCode::parse(std::str::from_utf8(&cur).ok()?).ok()?;
-            *last_cur = Some((cur, c));
-            c
+            let cur = <[u8; 3]>::try_from(text(9)?).ok()?;
+            match last_cur {
+                Some((k, c)) if *k == cur => *c,
+                _ => {
+                    let c = CurrencyCode::parse(std::str::from_utf8(&cur).ok()?).ok()?;
+                    *last_cur = Some((cur, c));
+                    c
+                }
+            }
         }
     };
     let exp = currency.exponent() as u32;
@@ -145,7 +204,10 @@ fn fast_row(
     if minor <= 0 {
         return None;
     }
-    let channel = Channel::from_ascii(text(10)?)?;
+    let channel = match p.dict.get(&p.cols, 10, r) {
+        Some(Coded1::Channel(c)) => c?,
+        _ => Channel::from_ascii(text(10)?)?,
+    };
     let merchant_category = match &p.cols[12] {
         Col::Int(a) if a.is_null(r) => None,
         Col::Int(a) => Some(u16::try_from(a.value(r)).ok().filter(|m| *m <= 9999)?),
@@ -165,6 +227,7 @@ fn fast_row(
 pub(crate) fn prepare(mut p: Prepared, rows: usize, o: &ColumnarOptions, filter: Option<&dyn Prefilter>) -> Prepared {
     let mut zones = ZoneCache::default();
     let mut cur = None;
+    p.dict = DictCodes::build(&p.cols);
     p.short = p.cols.iter().all(|c| match c {
         Col::Text(a) => a.offsets().windows(2).all(|w| (w[1] - w[0]) as usize <= crate::row::MAX_ID_BYTES),
         _ => true,
@@ -197,11 +260,7 @@ fn texts(cols: &[Col], r: usize) -> [&str; 13] {
     const FREE: [usize; 6] = [0, 2, 3, 5, 6, 11];
     let mut f = [""; 13];
     for c in FREE {
-        if let Col::Text(a) = &cols[c] {
-            if !a.is_null(r) {
-                f[c] = a.value(r);
-            }
-        }
+        f[c] = cols[c].text(r).unwrap_or("");
     }
     f
 }

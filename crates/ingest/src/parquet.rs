@@ -22,8 +22,10 @@
 use crate::columnar::{Deliver, Prepared};
 use crate::row::map_columns;
 use crate::{io, IngestError, IngestStats, Prefilter, Visitor};
+use arrow_array::types::Int32Type;
 use arrow_array::{
-    Array, ArrayRef, Decimal128Array, Float64Array, Int64Array, RecordBatch, StringArray, TimestampSecondArray,
+    Array, ArrayRef, Decimal128Array, DictionaryArray, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray,
+    TimestampSecondArray,
 };
 use arrow_schema::{DataType, Schema, TimeUnit};
 use chrono::{LocalResult, Offset, TimeZone};
@@ -96,6 +98,30 @@ pub fn read_parquet_threads(
     workers: usize,
     v: &mut dyn Visitor,
 ) -> Result<IngestStats, IngestError> {
+    guard(path, || parquet_threads(path, o, filter, workers, v))
+}
+
+/// The Parquet and Arrow decoders can panic on a damaged file (a column chunk with a
+/// negative offset, found by `tests/no_panic.rs`): that is an error naming the file, not a
+/// crash. Rows delivered before the damage stay delivered, as with any error mid-file.
+fn guard(path: &Path, read: impl FnOnce() -> Result<IngestStats, IngestError>) -> Result<IngestStats, IngestError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|p| {
+        let why = p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "the decoder failed".into());
+        Err(IngestError::Format { path: path.to_path_buf(), message: format!("damaged file: {why}") })
+    })
+}
+
+fn parquet_threads(
+    path: &Path,
+    o: &ColumnarOptions,
+    filter: Option<&dyn Prefilter>,
+    workers: usize,
+    v: &mut dyn Visitor,
+) -> Result<IngestStats, IngestError> {
     let fmt = |m: String| IngestError::Format { path: path.to_path_buf(), message: m };
     let builder = open_parquet(path)?;
     let schema = builder.schema().clone();
@@ -112,16 +138,47 @@ pub fn read_parquet_threads(
 }
 
 /// A Parquet reader's builder, or why the file is not Parquet.
+///
+/// The coded text columns (countries, currency, channel) are read as dictionaries, which is
+/// how Parquet writers store such columns: the reader then keeps each distinct value once,
+/// and each is checked once per batch instead of once per row.
 pub(crate) fn open_parquet(
     path: &Path,
 ) -> Result<parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder<File>, IngestError> {
-    let file = File::open(path).map_err(io(path))?;
-    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(|e| IngestError::Format { path: path.to_path_buf(), message: format!("not a Parquet file: {e}") })
+    use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+    let fmt = |e: parquet::errors::ParquetError| IngestError::Format {
+        path: path.to_path_buf(),
+        message: format!("not a Parquet file: {e}"),
+    };
+    let plain = ParquetRecordBatchReaderBuilder::try_new(File::open(path).map_err(io(path))?).map_err(fmt)?;
+    let fields: Vec<arrow_schema::FieldRef> = plain
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| {
+            let coded = ["sender_country", "recipient_country", "currency", "channel"].contains(&f.name().as_str());
+            if coded && f.data_type() == &DataType::Utf8 {
+                let dict = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+                std::sync::Arc::new(f.as_ref().clone().with_data_type(dict))
+            } else {
+                f.clone()
+            }
+        })
+        .collect();
+    if fields.iter().zip(plain.schema().fields()).all(|(a, b)| a == b) {
+        return Ok(plain);
+    }
+    let hinted = std::sync::Arc::new(Schema::new_with_metadata(fields, plain.schema().metadata().clone()));
+    let options = ArrowReaderOptions::new().with_schema(hinted);
+    ParquetRecordBatchReaderBuilder::try_new_with_options(File::open(path).map_err(io(path))?, options).map_err(fmt)
 }
 
 /// Read an Arrow IPC file (`.arrow`, `.feather`, `.ipc`) with the same columns and types.
 pub fn read_arrow_ipc(path: &Path, o: &ColumnarOptions, v: &mut dyn Visitor) -> Result<IngestStats, IngestError> {
+    guard(path, || arrow_ipc_file(path, o, v))
+}
+
+fn arrow_ipc_file(path: &Path, o: &ColumnarOptions, v: &mut dyn Visitor) -> Result<IngestStats, IngestError> {
     let fmt = |m: String| IngestError::Format { path: path.to_path_buf(), message: m };
     let file = File::open(path).map_err(io(path))?;
     let reader = arrow_ipc::reader::FileReader::try_new(std::io::BufReader::new(file), None)
@@ -177,7 +234,21 @@ pub(crate) enum Col {
     Float(Float64Array),
     /// Unscaled values and the scale.
     Decimal(Decimal128Array, i8),
+    /// Dictionary-encoded text (the coded columns): keys and the dictionary.
+    Dict(Int32Array, StringArray),
     Absent,
+}
+
+impl Col {
+    /// The text of row `r` of a text column (`None` if null or not text).
+    #[inline]
+    pub(crate) fn text(&self, r: usize) -> Option<&str> {
+        match self {
+            Col::Text(a) if !a.is_null(r) => Some(a.value(r)),
+            Col::Dict(k, v) if !k.is_null(r) => Some(v.value(k.value(r) as usize)),
+            _ => None,
+        }
+    }
 }
 
 fn to_col(a: &ArrayRef, k: Kind) -> Result<Col, String> {
@@ -185,6 +256,11 @@ fn to_col(a: &ArrayRef, k: Kind) -> Result<Col, String> {
     let down = |a: ArrayRef| a;
     Ok(match k {
         Kind::Text => {
+            if let Some(d) = a.as_any().downcast_ref::<DictionaryArray<Int32Type>>() {
+                if let Some(v) = d.values().as_any().downcast_ref::<StringArray>() {
+                    return Ok(Col::Dict(d.keys().clone(), v.clone()));
+                }
+            }
             let s = cast(a, &DataType::Utf8).map_err(|e| e.to_string())?;
             Col::Text(down(s).as_any().downcast_ref::<StringArray>().ok_or("not text")?.clone())
         }
@@ -266,7 +342,7 @@ pub(crate) fn prepare_batch(
         },
         None => None,
     };
-    let p = Prepared { cols, offsets, coded: Vec::new(), wanted: Vec::new(), short: false };
+    let p = Prepared { cols, offsets, coded: Vec::new(), wanted: Vec::new(), short: false, dict: Default::default() };
     Ok(crate::columnar::prepare(p, batch.num_rows(), o, filter))
 }
 
@@ -337,9 +413,9 @@ pub(crate) fn row_text<'a>(
     }
     let mut f: [&str; 13] = [""; 13];
     for (c, col) in cols.iter().enumerate() {
-        f[c] = match col {
-            Col::Text(a) if !a.is_null(r) => a.value(r),
-            _ if typed[c] => match c {
+        f[c] = match col.text(r) {
+            Some(s) => s,
+            None if typed[c] => match c {
                 TS => &b.ts,
                 MCC => &b.mcc,
                 _ => &b.amount,
