@@ -124,7 +124,9 @@ fn fast_row(
 ) -> Option<Coded> {
     let text = |c: usize| -> Option<&[u8]> {
         match &p.cols[c] {
-            Col::Text(_) | Col::Dict(..) | Col::Absent => Some(p.cols[c].text(r).unwrap_or("").as_bytes()),
+            Col::Text(_) | Col::Dict(..) | Col::View(_) | Col::Absent => {
+                Some(p.cols[c].text(r).unwrap_or("").as_bytes())
+            }
             _ => None,
         }
     };
@@ -230,6 +232,8 @@ pub(crate) fn prepare(mut p: Prepared, rows: usize, o: &ColumnarOptions, filter:
     p.dict = DictCodes::build(&p.cols);
     p.short = p.cols.iter().all(|c| match c {
         Col::Text(a) => a.offsets().windows(2).all(|w| (w[1] - w[0]) as usize <= crate::row::MAX_ID_BYTES),
+        // A view's low 32 bits are the value's length.
+        Col::View(a) => a.views().iter().all(|v| (*v as u32) as usize <= crate::row::MAX_ID_BYTES),
         _ => true,
     });
     p.coded = (0..rows).map(|r| fast_row(&p, r, o, &mut zones, &mut cur)).collect();

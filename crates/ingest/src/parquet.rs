@@ -25,7 +25,7 @@ use crate::{io, IngestError, IngestStats, Prefilter, Visitor};
 use arrow_array::types::Int32Type;
 use arrow_array::{
     Array, ArrayRef, Decimal128Array, DictionaryArray, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray,
-    TimestampSecondArray,
+    StringViewArray, TimestampSecondArray,
 };
 use arrow_schema::{DataType, Schema, TimeUnit};
 use chrono::{LocalResult, Offset, TimeZone};
@@ -157,11 +157,18 @@ pub(crate) fn open_parquet(
         .iter()
         .map(|f| {
             let coded = ["sender_country", "recipient_country", "currency", "channel"].contains(&f.name().as_str());
-            if coded && f.data_type() == &DataType::Utf8 {
-                let dict = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
-                std::sync::Arc::new(f.as_ref().clone().with_data_type(dict))
-            } else {
-                f.clone()
+            let free = ["txn_id", "sender_id", "sender_name", "recipient_id", "recipient_name", "reference"]
+                .contains(&f.name().as_str());
+            let hint = match f.data_type() {
+                DataType::Utf8 if coded => {
+                    Some(DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)))
+                }
+                DataType::Utf8 if free => Some(DataType::Utf8View),
+                _ => None,
+            };
+            match hint {
+                Some(t) => std::sync::Arc::new(f.as_ref().clone().with_data_type(t)),
+                None => f.clone(),
             }
         })
         .collect();
@@ -236,6 +243,8 @@ pub(crate) enum Col {
     Decimal(Decimal128Array, i8),
     /// Dictionary-encoded text (the coded columns): keys and the dictionary.
     Dict(Int32Array, StringArray),
+    /// Text as views into the decoded pages (the free-text columns): no copy per value.
+    View(StringViewArray),
     Absent,
 }
 
@@ -246,6 +255,7 @@ impl Col {
         match self {
             Col::Text(a) if !a.is_null(r) => Some(a.value(r)),
             Col::Dict(k, v) if !k.is_null(r) => Some(v.value(k.value(r) as usize)),
+            Col::View(a) if !a.is_null(r) => Some(a.value(r)),
             _ => None,
         }
     }
@@ -256,6 +266,9 @@ fn to_col(a: &ArrayRef, k: Kind) -> Result<Col, String> {
     let down = |a: ArrayRef| a;
     Ok(match k {
         Kind::Text => {
+            if let Some(v) = a.as_any().downcast_ref::<StringViewArray>() {
+                return Ok(Col::View(v.clone()));
+            }
             if let Some(d) = a.as_any().downcast_ref::<DictionaryArray<Int32Type>>() {
                 if let Some(v) = d.values().as_any().downcast_ref::<StringArray>() {
                     return Ok(Col::Dict(d.keys().clone(), v.clone()));
