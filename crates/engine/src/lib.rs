@@ -23,7 +23,7 @@
 //! | `facts.rs` | what the payment says about itself: shared surname, organisation name, cover reference, round amount |
 //! | `state.rs` | per-entity state (corridor payments, inbound payments), the id interner, expiry |
 //! | `features.rs` | the feature catalogue ([`Feature`]) and the computation of every feature from state |
-//! | `rules.rs` | the rule language: a TOML pack compiled into conditions, bands and explanations |
+//! | `rules/` | the rule language: a TOML pack compiled into conditions, bands and explanations (`compile.rs`), evaluated and explained (`mod.rs`) |
 //! | `score.rs` | every typology of one side evaluated on the features |
 //! | `alerts.rs` | alerts raised, updated and explained |
 //! | `tracks.rs` | score histories for evaluation (`scores.jsonl`) |
