@@ -58,13 +58,13 @@ impl Visitor for Checker {
         }
     }
     fn reject(&mut self, r: Rejection) {
-        *self.reasons.entry(generalise(&r.reason, &self.header)).or_default() += 1;
+        osecwatch_ingest::count_reason(&mut self.reasons, &generalise(&r.reason, &self.header));
         if self.rejected.len() < self.want {
             self.rejected.push(r);
         }
     }
     fn skip(&mut self, _: &dyn Fn() -> Location, reason: &str) {
-        *self.skipped.entry(reason.to_string()).or_default() += 1;
+        osecwatch_ingest::count_reason(&mut self.skipped, reason);
     }
 }
 

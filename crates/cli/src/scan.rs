@@ -58,8 +58,8 @@ pub struct ScanArgs {
     /// listed in scan_summary.json with their line and reason; the rest are used.
     #[arg(long)]
     pub customers: Option<PathBuf>,
-    /// Threads that check CSV blocks beside the engine (default: one per core; 0 or 1 =
-    /// everything on one thread).
+    /// Threads that check CSV blocks or decode Parquet row groups beside the engine
+    /// (default: one per core; 0 or 1 = everything on one thread).
     #[arg(long)]
     pub threads: Option<usize>,
     /// No progress bar.
@@ -255,12 +255,7 @@ impl Visitor for ScanVisitor<'_> {
 
     fn skip(&mut self, _: &dyn Fn() -> Location, reason: &str) {
         self.tick();
-        match self.skipped.get_mut(reason) {
-            Some(n) => *n += 1,
-            None => {
-                self.skipped.insert(reason.to_string(), 1);
-            }
-        }
+        osecwatch_ingest::count_reason(&mut self.skipped, reason);
     }
 }
 

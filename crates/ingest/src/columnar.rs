@@ -8,9 +8,9 @@
 
 use crate::parquet::{row_text, Col, ColumnarOptions, RowBufs};
 use crate::row::{check_lengths, merchant_category, Coded, RowParser};
+use crate::zones::ZoneCache;
 use crate::{clip, IngestStats, Location, Prefilter, Rejection, Visitor};
 use arrow_array::{Array, Int64Array};
-use chrono::{LocalResult, Offset, TimeZone};
 use osecwatch_model::{Channel, CountryCode, CurrencyCode, Money, Timestamp, TxnRow};
 
 /// One batch's columns and what the fast path made of each row.
@@ -73,44 +73,6 @@ impl DictCodes {
         // At most four tables: a scan is cheaper than a map.
         let (_, table) = self.tables.iter().find(|(col, _)| *col == c)?;
         table.get(keys.value(r) as usize).copied()
-    }
-}
-
-/// Sender-local offsets by hour: time zones change offset on the hour, so one lookup per
-/// hour of data instead of one per row.
-#[derive(Default)]
-pub(crate) struct ZoneCache {
-    hour: i64,
-    offset: Option<i32>,
-    local_hour: i64,
-    local_offset: Option<Option<i32>>,
-}
-
-impl ZoneCache {
-    /// The zone's offset (seconds) at an instant.
-    fn at_instant(&mut self, tz: chrono_tz::Tz, utc: i64) -> Option<i32> {
-        let h = utc.div_euclid(3600);
-        if self.offset.is_none() || self.hour != h {
-            let t = chrono::DateTime::from_timestamp(h * 3600, 0)?.naive_utc();
-            self.offset = Some(tz.offset_from_utc_datetime(&t).fix().local_minus_utc());
-            self.hour = h;
-        }
-        self.offset
-    }
-
-    /// The offset of a wall-clock time in the zone (the earlier one when it occurs twice;
-    /// `None` in a spring-forward gap).
-    fn at_local(&mut self, tz: chrono_tz::Tz, local: i64) -> Option<i32> {
-        let h = local.div_euclid(3600);
-        if self.local_offset.is_none() || self.local_hour != h {
-            let t = chrono::DateTime::from_timestamp(h * 3600, 0)?.naive_utc();
-            self.local_offset = Some(match tz.from_local_datetime(&t) {
-                LocalResult::Single(x) | LocalResult::Ambiguous(x, _) => Some(x.offset().fix().local_minus_utc()),
-                LocalResult::None => None,
-            });
-            self.local_hour = h;
-        }
-        self.local_offset.flatten()
     }
 }
 

@@ -24,6 +24,7 @@ mod parquet;
 mod rates;
 mod row;
 mod xsd;
+mod zones;
 
 pub use clock::{wall_clock_utc, ClockSettings, EventClock, DEFAULT_EARLIEST_UTC};
 pub use csv::{read_csv, read_csv_filtered, read_csv_from, read_csv_with, CsvOptions};
@@ -254,7 +255,8 @@ pub fn read_input(
         return read_mapped(path, m, visitor);
     }
     match osecwatch_formats::Format::from_path(path) {
-        Some(Format::Parquet) => read_parquet_with(path, &o.columnar, filter, visitor),
+        // The same thread setting as CSV (`scan --threads`): 0 keeps decoding on this thread.
+        Some(Format::Parquet) => read_parquet_threads(path, &o.columnar, filter, o.csv.workers.max(1), visitor),
         _ if is_arrow_ipc(path) => read_arrow_ipc(path, &o.columnar, visitor),
         _ => read_file_opts(path, &o.xml, o.csv, filter, visitor),
     }
@@ -325,6 +327,17 @@ fn readable(p: &Path) -> bool {
     osecwatch_formats::Format::from_path(p).is_some()
         || is_arrow_ipc(p)
         || p.extension().is_some_and(|e| e.eq_ignore_ascii_case("xml"))
+}
+
+/// Count one more row under `reason` (skip reasons, grouped rejections): the key is
+/// allocated only the first time a reason is seen, not per row.
+pub fn count_reason(counts: &mut std::collections::BTreeMap<String, u64>, reason: &str) {
+    match counts.get_mut(reason) {
+        Some(n) => *n += 1,
+        None => {
+            counts.insert(reason.to_string(), 1);
+        }
+    }
 }
 
 /// Truncate raw input for the quarantine file (on a character boundary).

@@ -28,7 +28,6 @@ use arrow_array::{
     StringViewArray, TimestampSecondArray,
 };
 use arrow_schema::{DataType, Schema, TimeUnit};
-use chrono::{LocalResult, Offset, TimeZone};
 use chrono_tz::Tz;
 use osecwatch_model::{Timestamp, CANONICAL_COLUMNS};
 use std::fs::File;
@@ -263,7 +262,6 @@ impl Col {
 
 fn to_col(a: &ArrayRef, k: Kind) -> Result<Col, String> {
     use arrow_cast::cast;
-    let down = |a: ArrayRef| a;
     Ok(match k {
         Kind::Text => {
             if let Some(v) = a.as_any().downcast_ref::<StringViewArray>() {
@@ -275,7 +273,7 @@ fn to_col(a: &ArrayRef, k: Kind) -> Result<Col, String> {
                 }
             }
             let s = cast(a, &DataType::Utf8).map_err(|e| e.to_string())?;
-            Col::Text(down(s).as_any().downcast_ref::<StringArray>().ok_or("not text")?.clone())
+            Col::Text(s.as_any().downcast_ref::<StringArray>().ok_or("not text")?.clone())
         }
         Kind::Time(instant) => {
             // Seconds are what the canonical record keeps; a finer unit is truncated.
@@ -458,24 +456,21 @@ fn decimal_text(v: i128, scale: i8) -> String {
 /// A typed timestamp as canonical text: an instant at the sender's offset, or a wall-clock
 /// time in the configured zone.
 fn time_text(secs: i64, instant: bool, offset_min: Option<i64>, o: &ColumnarOptions) -> Result<String, String> {
+    use crate::zones::{instant_of, naive, offset_at, Ambiguous};
     let utc = if instant {
         secs
     } else {
-        let naive = chrono::DateTime::from_timestamp(secs, 0).ok_or("out of range")?.naive_utc();
-        match o.timezone.from_local_datetime(&naive) {
-            LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => t.timestamp(),
-            LocalResult::None => {
-                return Err(format!("{naive} does not exist in {} (the clocks went forward)", o.timezone))
-            }
-        }
+        let local = naive(secs).ok_or("out of range")?;
+        // The earlier instant when the time occurs twice: only a skipped time is refused.
+        instant_of(o.timezone, local, Ambiguous::Earliest)
+            .map_err(|_| format!("{local} does not exist in {} (the clocks went forward)", o.timezone))?
     };
     let off = match offset_min {
         Some(m) if (-18 * 60..=18 * 60).contains(&m) => m as i16,
         Some(m) => return Err(format!("{OFFSET_COLUMN} {m} is not an offset (at most 18 hours)")),
         None => {
             let zone = if instant { o.sender_timezone.unwrap_or(o.timezone) } else { o.timezone };
-            let at = chrono::DateTime::from_timestamp(utc, 0).ok_or("out of range")?.naive_utc();
-            (zone.offset_from_utc_datetime(&at).fix().local_minus_utc() / 60) as i16
+            (offset_at(zone, utc).ok_or("out of range")? / 60) as i16
         }
     };
     Ok(Timestamp::new(utc, off).to_rfc3339())

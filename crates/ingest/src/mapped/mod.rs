@@ -418,7 +418,8 @@ impl RowState {
                 Source::Absent => {}
             }
             if let Some(v) = f.map.get(out.as_str()) {
-                *out = v.clone();
+                out.clear();
+                out.push_str(v);
             }
         }
         let from = |i: usize| columns_of(&o.fields[i]);
@@ -428,7 +429,13 @@ impl RowState {
             Err(e) => return Outcome::Reject(format!("amount{}: {e}", from(AMOUNT))),
         }
         match values::timestamp(&self.fields[TIMESTAMP], &m.times) {
-            Ok(t) => self.fields[TIMESTAMP] = t.to_rfc3339(),
+            Ok(t) => {
+                let mut b = [0u8; 25];
+                t.write_rfc3339(&mut b);
+                let out = &mut self.fields[TIMESTAMP];
+                out.clear();
+                out.push_str(std::str::from_utf8(&b).expect("RFC 3339 text is ASCII"));
+            }
             Err(e) => return Outcome::Reject(format!("timestamp{}: {e}", from(TIMESTAMP))),
         }
         Outcome::Row

@@ -1,7 +1,9 @@
 //! Source values in the bank's notation turned into canonical text: amounts with their
 //! separators and sign, local date-times with a time zone, text in a legacy encoding.
 
-use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, Offset, TimeZone};
+pub(crate) use crate::zones::Ambiguous;
+use crate::zones::{self, NoInstant};
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
 use osecwatch_model::Timestamp;
 
@@ -71,14 +73,6 @@ pub(crate) struct TimeRules {
     pub(crate) ambiguous: Ambiguous,
 }
 
-/// What a local time that occurs twice (the autumn DST change) becomes.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Ambiguous {
-    Earliest,
-    Latest,
-    Reject,
-}
-
 /// A source date-time as a canonical timestamp in the sender's local offset.
 pub(crate) fn timestamp(v: &str, r: &TimeRules) -> Result<Timestamp, String> {
     let v = v.trim();
@@ -101,10 +95,8 @@ pub(crate) fn timestamp(v: &str, r: &TimeRules) -> Result<Timestamp, String> {
             }
         }
     };
-    let offset = r.sender_zone.offset_from_utc_datetime(
-        &DateTime::from_timestamp(utc, 0).ok_or_else(|| format!("`{v}` is out of range"))?.naive_utc(),
-    );
-    Ok(Timestamp::new(utc, (offset.fix().local_minus_utc() / 60) as i16))
+    let offset = zones::offset_at(r.sender_zone, utc).ok_or_else(|| format!("`{v}` is out of range"))?;
+    Ok(Timestamp::new(utc, (offset / 60) as i16))
 }
 
 /// A date-time, or a date alone (read as local midnight).
@@ -117,15 +109,12 @@ fn naive(v: &str, f: &str) -> Result<NaiveDateTime, String> {
 }
 
 fn local_instant(n: NaiveDateTime, r: &TimeRules, v: &str) -> Result<i64, String> {
-    match (r.zone.from_local_datetime(&n), r.ambiguous) {
-        (LocalResult::Single(t), _) => Ok(t.timestamp()),
-        (LocalResult::Ambiguous(a, _), Ambiguous::Earliest) => Ok(a.timestamp()),
-        (LocalResult::Ambiguous(_, b), Ambiguous::Latest) => Ok(b.timestamp()),
-        (LocalResult::Ambiguous(..), Ambiguous::Reject) => {
-            Err(format!("`{v}` occurs twice in {} (the clocks went back); the mapping rejects such times", r.zone))
+    zones::instant_of(r.zone, n, r.ambiguous).map_err(|why| match why {
+        NoInstant::Twice => {
+            format!("`{v}` occurs twice in {} (the clocks went back); the mapping rejects such times", r.zone)
         }
-        (LocalResult::None, _) => Err(format!("`{v}` does not exist in {} (the clocks went forward)", r.zone)),
-    }
+        NoInstant::Skipped => format!("`{v}` does not exist in {} (the clocks went forward)", r.zone),
+    })
 }
 
 /// The text encodings a source may be in.

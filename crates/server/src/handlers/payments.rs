@@ -32,7 +32,7 @@ impl Visitor for Collect {
         self.rejected.push((r.location.position, r.reason));
     }
     fn skip(&mut self, _: &dyn Fn() -> Location, reason: &str) {
-        *self.skipped.entry(reason.to_string()).or_default() += 1;
+        osecwatch_ingest::count_reason(&mut self.skipped, reason);
     }
 }
 
