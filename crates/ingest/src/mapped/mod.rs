@@ -45,6 +45,10 @@ pub struct Mapping {
     pub name: String,
     amounts: AmountRules,
     times: TimeRules,
+    /// The dialect as checked: delimiter (`None`: detect), quote, encoding (`None`: detect).
+    delimiter: Option<u8>,
+    quote: u8,
+    encoding: Option<Encoding>,
 }
 
 impl Mapping {
@@ -98,10 +102,13 @@ impl Mapping {
             Some(x) => return Err(format!("mapping: ambiguous_time `{x}`: allowed: earliest, latest, reject")),
         };
         let format = file.fields.get("timestamp").and_then(|f| f.format.clone());
-        dialect_byte(&file.csv.delimiter, "delimiter", true)?;
-        dialect_byte(&file.csv.quote, "quote", false)?;
-        encoding(&file.csv.encoding)?;
+        let delimiter = dialect_byte(&file.csv.delimiter, "delimiter", true)?;
+        let quote = dialect_byte(&file.csv.quote, "quote", false)?.unwrap_or(b'"');
+        let encoding = encoding(&file.csv.encoding)?;
         Ok(Mapping {
+            delimiter,
+            quote,
+            encoding,
             name: file.name.clone().unwrap_or_else(|| name.to_string()),
             amounts: AmountRules { decimal, thousands, negative_is_outgoing },
             times: TimeRules { format, zone: tz, sender_zone, ambiguous },
@@ -172,18 +179,17 @@ fn open<R: Read>(path: &Path, mut r: R, m: &Mapping) -> Result<Opened<R>, Ingest
     if bom {
         sample.drain(..3);
     }
-    let enc = match encoding(&m.file.csv.encoding).map_err(fmt)? {
+    // A multi-byte character cut by the sample's end is still UTF-8.
+    let utf8 = std::str::from_utf8(&sample).map_or_else(|e| e.error_len().is_none(), |_| true);
+    let enc = match m.encoding {
         Some(e) => e,
-        None if bom => Encoding::Utf8,
-        None => match std::str::from_utf8(&sample) {
-            Ok(_) => Encoding::Utf8,
-            // A multi-byte character cut by the sample's end is still UTF-8.
-            Err(e) if e.error_len().is_none() => Encoding::Utf8,
-            Err(_) => Encoding::Windows1252,
-        },
+        None if bom || utf8 => Encoding::Utf8,
+        None => Encoding::Windows1252,
     };
-    let quote = dialect_byte(&m.file.csv.quote, "quote", false).map_err(fmt)?.unwrap_or(b'"');
-    let delimiter = match dialect_byte(&m.file.csv.delimiter, "delimiter", true).map_err(fmt)? {
+    // For the error below: UTF-8 text with accents read as Windows-1252 garbles the header.
+    let misread = enc == Encoding::Windows1252 && utf8 && !sample.is_ascii();
+    let quote = m.quote;
+    let delimiter = match m.delimiter {
         Some(d) => d,
         None => detect_delimiter(&sample, quote).map_err(fmt)?,
     };
@@ -195,7 +201,7 @@ fn open<R: Read>(path: &Path, mut r: R, m: &Mapping) -> Result<Opened<R>, Ingest
         .terminator(csv::Terminator::Any(b'\n'))
         .has_headers(false)
         .flexible(true)
-        .from_reader(std::io::Cursor::new(sample.clone()).chain(r));
+        .from_reader(std::io::Cursor::new(sample).chain(r));
     let mut first = csv::ByteRecord::new();
     if !reader.read_byte_record(&mut first).map_err(|e| fmt(e.to_string()))? {
         return Err(fmt("the file is empty".into()));
@@ -212,7 +218,7 @@ fn open<R: Read>(path: &Path, mut r: R, m: &Mapping) -> Result<Opened<R>, Ingest
         ((1..=first.len()).map(|i| i.to_string()).collect(), 1)
     };
     let fields = spec::resolve(&m.file, &header).map_err(|e| {
-        let hint = if enc == Encoding::Windows1252 && !sample.is_ascii() && std::str::from_utf8(&sample).is_ok() {
+        let hint = if misread {
             " (the file looks like UTF-8 text, but the mapping reads it as Windows-1252: check csv.encoding)"
         } else {
             ""
