@@ -3,6 +3,7 @@
 //! in a schema of its own).
 
 use super::*;
+use crate::sql::Value;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -474,6 +475,74 @@ fn corridor_filter_and_dashboard(kind: &str) {
     assert!(s.audit_page(0, 1000).unwrap().iter().any(|r| r.action == "dashboard" && r.actor == "anna"));
 }
 
+/// A case's alerts and evidence rows need their case, in both databases (SQLite: row-level
+/// foreign keys; PostgreSQL: statement-level checks, see schema.rs), and a case that still
+/// has them cannot be deleted.
+fn rows_without_their_case_are_refused(kind: &str) {
+    let f = Fixture::new(kind, "orphans");
+    let mut s = f.open();
+    let pays: HashMap<_, _> = [pay("t1", "S1", "R1", 5000)].into_iter().collect();
+    s.import(&Actor::system(), &[alert("AL-1", "S1", 60.0, &["t1"])], &pays).unwrap();
+    let case_id = s.list(&analyst(), &Filter::default()).unwrap().cases[0].case_id.clone();
+    let c = s.conn.as_mut();
+    let payment = |case: &str, txn: &str| -> Vec<Value> {
+        vec![
+            case.into(),
+            txn.into(),
+            "2025-03-01T21:10:00Z".into(),
+            100i64.into(),
+            "EUR".into(),
+            "S1".into(),
+            "DE".into(),
+            "R1".into(),
+            "PH".into(),
+            "mto".into(),
+        ]
+    };
+    let insert = "INSERT INTO case_payments (case_id, txn_id, at, amount_minor, currency, sender_id, sender_country, recipient_id, recipient_country, channel) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+    c.begin().unwrap();
+    assert!(c.exec(insert, &payment("C-NOPE", "t2")).is_err(), "an evidence row naming no case");
+    c.rollback();
+    // Enough rows for PostgreSQL's COPY path, one of them an orphan.
+    let mut rows: Vec<Vec<Value>> = (0..300).map(|i| payment(&case_id, &format!("b{i}"))).collect();
+    rows[150] = payment("C-NOPE", "b150");
+    c.begin().unwrap();
+    let bulk = c.bulk_insert(
+        "case_payments",
+        &[
+            "case_id",
+            "txn_id",
+            "at",
+            "amount_minor",
+            "currency",
+            "sender_id",
+            "sender_country",
+            "recipient_id",
+            "recipient_country",
+            "channel",
+        ],
+        &rows,
+        "",
+    );
+    assert!(bulk.is_err(), "one orphan among good rows fails the statement");
+    c.rollback();
+    c.begin().unwrap();
+    let moved = c.exec("UPDATE case_alerts SET case_id = $1 WHERE alert_id = $2", &["C-NOPE".into(), "AL-1".into()]);
+    assert!(moved.is_err(), "an alert moved to no case");
+    c.rollback();
+    c.begin().unwrap();
+    assert!(
+        c.exec("DELETE FROM cases WHERE id = $1", std::slice::from_ref(&Value::from(case_id.as_str()))).is_err(),
+        "a case that still has rows"
+    );
+    c.rollback();
+    // A good row goes in.
+    c.begin().unwrap();
+    assert_eq!(c.exec(insert, &payment(&case_id, "t2")).unwrap(), 1);
+    c.commit().unwrap();
+    assert_eq!(s.get(&analyst(), &case_id).unwrap().payments.len(), 2);
+}
+
 macro_rules! both {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -496,4 +565,5 @@ both!(
     older_database_is_migrated,
     retention_deletes_and_records_it,
     drafting_a_report_from_a_case,
+    rows_without_their_case_are_refused,
 );
