@@ -485,7 +485,10 @@ fn rows_without_their_case_are_refused(kind: &str) {
     s.import(&Actor::system(), &[alert("AL-1", "S1", 60.0, &["t1"])], &pays).unwrap();
     let case_id = s.list(&analyst(), &Filter::default()).unwrap().cases[0].case_id.clone();
     let c = s.conn.as_mut();
+    // The import's own columns: case, txn, at, amount, currency, sender id, name, country,
+    // recipient id, name, country, channel, reference.
     let payment = |case: &str, txn: &str| -> Vec<Value> {
+        let none = Value::from(None::<String>);
         vec![
             case.into(),
             txn.into(),
@@ -493,52 +496,39 @@ fn rows_without_their_case_are_refused(kind: &str) {
             100i64.into(),
             "EUR".into(),
             "S1".into(),
+            none.clone(),
             "DE".into(),
             "R1".into(),
+            none.clone(),
             "PH".into(),
             "mto".into(),
+            none,
         ]
     };
-    let insert = "INSERT INTO case_payments (case_id, txn_id, at, amount_minor, currency, sender_id, sender_country, recipient_id, recipient_country, channel) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+    let cols = crate::import::PAY_COLS;
     c.begin().unwrap();
-    assert!(c.exec(insert, &payment("C-NOPE", "t2")).is_err(), "an evidence row naming no case");
+    assert!(
+        c.bulk_insert("case_payments", cols, &[payment("C-NOPE", "t2")], "").is_err(),
+        "an evidence row naming no case"
+    );
     c.rollback();
     // Enough rows for PostgreSQL's COPY path, one of them an orphan.
     let mut rows: Vec<Vec<Value>> = (0..300).map(|i| payment(&case_id, &format!("b{i}"))).collect();
     rows[150] = payment("C-NOPE", "b150");
     c.begin().unwrap();
-    let bulk = c.bulk_insert(
-        "case_payments",
-        &[
-            "case_id",
-            "txn_id",
-            "at",
-            "amount_minor",
-            "currency",
-            "sender_id",
-            "sender_country",
-            "recipient_id",
-            "recipient_country",
-            "channel",
-        ],
-        &rows,
-        "",
-    );
-    assert!(bulk.is_err(), "one orphan among good rows fails the statement");
+    assert!(c.bulk_insert("case_payments", cols, &rows, "").is_err(), "one orphan among good rows fails the statement");
     c.rollback();
     c.begin().unwrap();
     let moved = c.exec("UPDATE case_alerts SET case_id = $1 WHERE alert_id = $2", &["C-NOPE".into(), "AL-1".into()]);
     assert!(moved.is_err(), "an alert moved to no case");
     c.rollback();
     c.begin().unwrap();
-    assert!(
-        c.exec("DELETE FROM cases WHERE id = $1", std::slice::from_ref(&Value::from(case_id.as_str()))).is_err(),
-        "a case that still has rows"
-    );
+    let gone = c.exec("DELETE FROM cases WHERE id = $1", &[case_id.as_str().into()]);
+    assert!(gone.is_err(), "a case that still has rows");
     c.rollback();
     // A good row goes in.
     c.begin().unwrap();
-    assert_eq!(c.exec(insert, &payment(&case_id, "t2")).unwrap(), 1);
+    assert_eq!(c.bulk_insert("case_payments", cols, &[payment(&case_id, "t2")], "").unwrap(), 1);
     c.commit().unwrap();
     assert_eq!(s.get(&analyst(), &case_id).unwrap().payments.len(), 2);
 }

@@ -173,7 +173,7 @@ const ALERT_COLS: &[&str] = &[
     "txn_ids",
     "rule_pack",
 ];
-const PAY_COLS: &[&str] = &[
+pub(crate) const PAY_COLS: &[&str] = &[
     "case_id",
     "txn_id",
     "at",

@@ -6,6 +6,9 @@
 
 mod chunk;
 
+#[cfg(test)]
+pub(crate) use chunk::PAY_COLS;
+
 use crate::{Actor, CaseError, Store};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
