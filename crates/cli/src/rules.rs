@@ -29,13 +29,7 @@ pub enum RulesCommand {
 
 /// The pack a command runs: the file given, `builtin:NAME`, or the built-in OSEC pack.
 pub fn load_pack(arg: Option<&Path>) -> Result<RulePack> {
-    match arg {
-        None => Ok(RulePack::builtin("osec")?),
-        Some(p) => match p.to_str().and_then(|s| s.strip_prefix("builtin:")) {
-            Some(name) => Ok(RulePack::builtin(name)?),
-            None => RulePack::from_file(p).with_context(|| "rule pack (`osecwatch rules check FILE` says more)"),
-        },
-    }
+    Ok(RulePack::load(arg).context("rule pack (`osecwatch rules check FILE` says more)")?.0)
 }
 
 pub fn run_rules(c: RulesCommand) -> Result<()> {

@@ -85,10 +85,9 @@ impl ZoneArgs {
     pub fn options(&self) -> Result<osecwatch_ingest::ColumnarOptions> {
         let zone = |z: &Option<String>, flag: &str| -> Result<Option<chrono_tz::Tz>> {
             z.as_deref()
-                .map(|s| {
-                    s.parse().map_err(|_| anyhow::anyhow!("--{flag} `{s}` is not an IANA time zone (Europe/Berlin)"))
-                })
+                .map(|s| osecwatch_ingest::parse_zone(s, &format!("--{flag}")))
                 .transpose()
+                .map_err(anyhow::Error::msg)
         };
         Ok(osecwatch_ingest::ColumnarOptions {
             timezone: zone(&self.timezone, "timezone")?.unwrap_or(chrono_tz::Tz::UTC),

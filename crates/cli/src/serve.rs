@@ -17,7 +17,7 @@ pub struct ServeArgs {
     /// Data directory for the write-ahead log, audit log and tokens (env OSECWATCH_DATA_DIR; default ./osecwatch-data).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
-    /// Rule pack (env OSECWATCH_RULES; default: the built-in rules/osec.toml).
+    /// Rule pack file or `builtin:NAME` (env OSECWATCH_RULES; default: the built-in OSEC pack).
     #[arg(long)]
     pub rules: Option<PathBuf>,
     /// PEM certificate chain for HTTPS (env OSECWATCH_TLS_CERT).

@@ -751,3 +751,21 @@ fn a_known_facilitators_new_wallet_is_linked_by_name_country_and_a_shared_payer(
     let fa = e.alerts().into_iter().find(|a| a.entity_id == "F2").expect("facilitator alert on F2");
     assert!(fa.reasons.iter().any(|r| r.contains("R-OSEC-WALLET-R") && r.contains(" as F,")), "{:?}", fa.reasons);
 }
+
+/// One way to name a pack, for every command and the service: none is the built-in OSEC
+/// pack, `builtin:NAME` another built-in one, anything else a file; the text comes with it.
+#[test]
+fn a_pack_is_named_the_same_way_everywhere() {
+    let (osec, text) = RulePack::load(None).unwrap();
+    assert_eq!((osec.meta.id.as_str(), text.as_ref()), ("osec", RulePack::builtin_text("osec").unwrap()));
+    let (base, _) = RulePack::load(Some(std::path::Path::new("builtin:baseline"))).unwrap();
+    assert_eq!(base.meta.id, "baseline");
+    let e = RulePack::load(Some(std::path::Path::new("builtin:nope"))).err().unwrap().to_string();
+    assert!(e.contains("no built-in pack `nope`") && e.contains("baseline"), "{e}");
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("mine.toml");
+    std::fs::write(&p, RulePack::builtin_text("baseline").unwrap()).unwrap();
+    let (mine, text) = RulePack::load(Some(&p)).unwrap();
+    assert_eq!((mine.meta.id.as_str(), text.len()), ("baseline", RulePack::builtin_text("baseline").unwrap().len()));
+    assert!(RulePack::load(Some(&dir.path().join("missing.toml"))).is_err());
+}

@@ -7,6 +7,7 @@
 //! to the explaining per-row path, so the reasons are the same as everywhere else.
 
 use crate::parquet::{row_text, Col, ColumnarOptions, RowBufs};
+use crate::row::field::*;
 use crate::row::{check_lengths, merchant_category, Coded, RowParser};
 use crate::zones::ZoneCache;
 use crate::{clip, IngestStats, Location, Prefilter, Rejection, Visitor};
@@ -46,13 +47,15 @@ pub(crate) enum Coded1 {
 impl DictCodes {
     fn build(cols: &[Col]) -> DictCodes {
         let mut tables = Vec::new();
-        for c in [4usize, 7, 9, 10] {
+        for c in [SENDER_COUNTRY, RECIPIENT_COUNTRY, CURRENCY, CHANNEL] {
             if let Col::Dict(_, values) = &cols[c] {
                 let parse = |i: usize| {
                     let b = values.value(i).as_bytes();
                     match c {
-                        4 | 7 => Coded1::Country(CountryCode::from_ascii(b)),
-                        9 => Coded1::Currency(std::str::from_utf8(b).ok().and_then(|s| CurrencyCode::parse(s).ok())),
+                        SENDER_COUNTRY | RECIPIENT_COUNTRY => Coded1::Country(CountryCode::from_ascii(b)),
+                        CURRENCY => {
+                            Coded1::Currency(std::str::from_utf8(b).ok().and_then(|s| CurrencyCode::parse(s).ok()))
+                        }
                         _ => Coded1::Channel(Channel::from_ascii(b)),
                     }
                 };
@@ -93,13 +96,13 @@ fn fast_row(
         }
     };
     let visible = |c: usize| text(c).and_then(|b| b.first()).is_some_and(|b| !b.is_ascii_whitespace());
-    if !(visible(0) && visible(2) && visible(5)) {
+    if !(visible(TXN_ID) && visible(SENDER_ID) && visible(RECIPIENT_ID)) {
         return None;
     }
     if !p.short {
         check_lengths(|c| text(c).map_or(0, <[u8]>::len)).ok()?;
     }
-    let timestamp = match &p.cols[1] {
+    let timestamp = match &p.cols[TIMESTAMP] {
         Col::Time(a, instant) if !a.is_null(r) => {
             let secs = a.value(r);
             let given = p.offsets.as_ref().filter(|x| !x.is_null(r)).map(|x| x.value(r));
@@ -121,21 +124,21 @@ fn fast_row(
                 Timestamp::new(utc, (shown / 60) as i16)
             }
         }
-        Col::Text(_) => Timestamp::parse_rfc3339(std::str::from_utf8(text(1)?).ok()?).ok()?,
+        Col::Text(_) => Timestamp::parse_rfc3339(std::str::from_utf8(text(TIMESTAMP)?).ok()?).ok()?,
         _ => return None,
     };
-    let sender_country = match p.dict.get(&p.cols, 4, r) {
+    let sender_country = match p.dict.get(&p.cols, SENDER_COUNTRY, r) {
         Some(Coded1::Country(c)) => c?,
-        _ => CountryCode::from_ascii(text(4)?)?,
+        _ => CountryCode::from_ascii(text(SENDER_COUNTRY)?)?,
     };
-    let recipient_country = match p.dict.get(&p.cols, 7, r) {
+    let recipient_country = match p.dict.get(&p.cols, RECIPIENT_COUNTRY, r) {
         Some(Coded1::Country(c)) => c?,
-        _ => CountryCode::from_ascii(text(7)?)?,
+        _ => CountryCode::from_ascii(text(RECIPIENT_COUNTRY)?)?,
     };
-    let currency = match p.dict.get(&p.cols, 9, r) {
+    let currency = match p.dict.get(&p.cols, CURRENCY, r) {
         Some(Coded1::Currency(c)) => c?,
         _ => {
-            let cur = <[u8; 3]>::try_from(text(9)?).ok()?;
+            let cur = <[u8; 3]>::try_from(text(CURRENCY)?).ok()?;
             match last_cur {
                 Some((k, c)) if *k == cur => *c,
                 _ => {
@@ -147,7 +150,7 @@ fn fast_row(
         }
     };
     let exp = currency.exponent() as u32;
-    let minor: i64 = match &p.cols[8] {
+    let minor: i64 = match &p.cols[AMOUNT] {
         Col::Decimal(a, scale) if !a.is_null(r) => {
             let v = a.value(r);
             let s = *scale as i32 - exp as i32;
@@ -168,14 +171,14 @@ fn fast_row(
     if minor <= 0 {
         return None;
     }
-    let channel = match p.dict.get(&p.cols, 10, r) {
+    let channel = match p.dict.get(&p.cols, CHANNEL, r) {
         Some(Coded1::Channel(c)) => c?,
-        _ => Channel::from_ascii(text(10)?)?,
+        _ => Channel::from_ascii(text(CHANNEL)?)?,
     };
-    let merchant_category = match &p.cols[12] {
+    let merchant_category = match &p.cols[MERCHANT_CATEGORY] {
         Col::Int(a) if a.is_null(r) => None,
         Col::Int(a) => Some(u16::try_from(a.value(r)).ok().filter(|m| *m <= 9999)?),
-        _ => merchant_category(text(12)?)?,
+        _ => merchant_category(text(MERCHANT_CATEGORY)?)?,
     };
     Some(Coded {
         timestamp,
@@ -223,7 +226,7 @@ pub(crate) fn prepare(mut p: Prepared, rows: usize, o: &ColumnarOptions, filter:
 /// The free-text fields of a row, in canonical order (the coded positions, which
 /// [`Coded::with_text`] does not read, left empty).
 fn texts(cols: &[Col], r: usize) -> [&str; 13] {
-    const FREE: [usize; 6] = [0, 2, 3, 5, 6, 11];
+    const FREE: [usize; 6] = [TXN_ID, SENDER_ID, SENDER_NAME, RECIPIENT_ID, RECIPIENT_NAME, REFERENCE];
     let mut f = [""; 13];
     for c in FREE {
         f[c] = cols[c].text(r).unwrap_or("");

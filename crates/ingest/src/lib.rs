@@ -25,6 +25,7 @@ mod rates;
 mod row;
 mod xsd;
 mod zones;
+pub use zones::parse_zone;
 
 pub use clock::{wall_clock_utc, ClockSettings, EventClock, DEFAULT_EARLIEST_UTC};
 pub use csv::{read_csv, read_csv_filtered, read_csv_from, read_csv_with, CsvOptions};
@@ -33,9 +34,7 @@ pub use iso20022::{is_document_refusal, read_iso20022, read_iso20022_from, Messa
 pub use jsonl::{read_jsonl, read_jsonl_from};
 pub use mapped::{mapped_columns, read_mapped, read_mapped_from, MappedColumns, Mapping};
 pub use order::{too_late, OrderGuard, ReorderBuffer};
-pub use parquet::{
-    read_arrow_ipc, read_parquet, read_parquet_threads, read_parquet_with, ColumnarOptions, OFFSET_COLUMN,
-};
+pub use parquet::{read_arrow_ipc, read_parquet, read_parquet_threads, ColumnarOptions, OFFSET_COLUMN};
 pub use rates::{RateError, RateTable};
 pub use row::{check_lengths, Coded, RowParser, MAX_ID_BYTES, MAX_NAME_BYTES, MAX_REFERENCE_BYTES};
 pub use xsd::{message_id, validate_xml, Validation};
@@ -196,16 +195,11 @@ pub enum IngestError {
 
 /// Read one file of any supported format, choosing the reader by extension.
 pub fn read_file(path: &Path, visitor: &mut dyn Visitor) -> Result<IngestStats, IngestError> {
-    read_file_with(path, &XmlOptions::default(), visitor)
-}
-
-/// [`read_file`] with options for ISO 20022 input.
-pub fn read_file_with(path: &Path, xml: &XmlOptions, visitor: &mut dyn Visitor) -> Result<IngestStats, IngestError> {
-    read_file_opts(path, xml, CsvOptions::default(), None, visitor)
+    read_input(path, &InputOptions::default(), None, visitor)
 }
 
 /// [`read_file`] with options for ISO 20022 and for CSV input, and a prefilter (used by the
-/// CSV reader, whose workers ask it; other formats accept every row).
+/// CSV and Parquet readers' workers; other formats accept every row).
 pub fn read_file_opts(
     path: &Path,
     xml: &XmlOptions,
@@ -213,21 +207,7 @@ pub fn read_file_opts(
     filter: Option<&dyn Prefilter>,
     visitor: &mut dyn Visitor,
 ) -> Result<IngestStats, IngestError> {
-    // The canonical formats are named by the same extensions the writers use.
-    match osecwatch_formats::Format::from_path(path) {
-        Some(Format::Csv) => {
-            let file = std::fs::File::open(path).map_err(io(path))?;
-            read_csv_filtered(path, file, csv, filter, visitor)
-        }
-        Some(Format::Jsonl) => read_jsonl(path, visitor),
-        Some(Format::Parquet) => read_parquet(path, visitor),
-        None if is_arrow_ipc(path) => read_arrow_ipc(path, &ColumnarOptions::default(), visitor),
-        None if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("xml")) => {
-            let f = std::fs::File::open(path).map_err(|source| IngestError::Io { path: path.to_path_buf(), source })?;
-            read_iso20022_from(path, std::io::BufReader::new(f), xml, visitor)
-        }
-        None => Err(IngestError::UnknownFormat { path: path.to_path_buf() }),
-    }
+    read_input(path, &InputOptions { xml: xml.clone(), csv, ..InputOptions::default() }, filter, visitor)
 }
 
 /// How inputs are read: every format's settings in one place.
@@ -254,11 +234,21 @@ pub fn read_input(
     if let Some(m) = &o.map {
         return read_mapped(path, m, visitor);
     }
+    // The canonical formats are named by the same extensions the writers use.
     match osecwatch_formats::Format::from_path(path) {
+        Some(Format::Csv) => {
+            let file = std::fs::File::open(path).map_err(io(path))?;
+            read_csv_filtered(path, file, o.csv, filter, visitor)
+        }
+        Some(Format::Jsonl) => read_jsonl(path, visitor),
         // The same thread setting as CSV (`scan --threads`): 0 keeps decoding on this thread.
         Some(Format::Parquet) => read_parquet_threads(path, &o.columnar, filter, o.csv.workers.max(1), visitor),
-        _ if is_arrow_ipc(path) => read_arrow_ipc(path, &o.columnar, visitor),
-        _ => read_file_opts(path, &o.xml, o.csv, filter, visitor),
+        None if is_arrow_ipc(path) => read_arrow_ipc(path, &o.columnar, visitor),
+        None if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("xml")) => {
+            let f = std::fs::File::open(path).map_err(io(path))?;
+            read_iso20022_from(path, std::io::BufReader::new(f), &o.xml, visitor)
+        }
+        None => Err(IngestError::UnknownFormat { path: path.to_path_buf() }),
     }
 }
 

@@ -20,6 +20,7 @@
 //! the same reasons.
 
 use crate::columnar::{Deliver, Prepared};
+use crate::row::field::{AMOUNT, MERCHANT_CATEGORY, TIMESTAMP};
 use crate::row::map_columns;
 use crate::{io, IngestError, IngestStats, Prefilter, Visitor};
 use arrow_array::types::Int32Type;
@@ -56,10 +57,6 @@ pub(crate) const BATCH_ROWS: usize = 65_536;
 /// The optional column that carries each payment's sender-local offset beside a TIMESTAMPTZ.
 pub const OFFSET_COLUMN: &str = "utc_offset_minutes";
 
-const TS: usize = 1;
-const AMOUNT: usize = 8;
-const MCC: usize = 12;
-
 /// How one canonical column is stored.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Kind {
@@ -72,23 +69,14 @@ enum Kind {
     Decimal,
 }
 
-/// Read canonical Parquet, typed or text.
+/// Read canonical Parquet, typed or text, decoding row groups on every core.
 pub fn read_parquet(path: &Path, v: &mut dyn Visitor) -> Result<IngestStats, IngestError> {
-    read_parquet_with(path, &ColumnarOptions::default(), None, v)
-}
-
-/// [`read_parquet`] with the time-zone settings for typed timestamps.
-pub fn read_parquet_with(
-    path: &Path,
-    o: &ColumnarOptions,
-    filter: Option<&dyn Prefilter>,
-    v: &mut dyn Visitor,
-) -> Result<IngestStats, IngestError> {
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    read_parquet_threads(path, o, filter, workers, v)
+    read_parquet_threads(path, &ColumnarOptions::default(), None, workers, v)
 }
 
-/// [`read_parquet_with`] with `workers` threads decoding row groups (1: all on the calling
+/// [`read_parquet`] with the time-zone settings for typed timestamps, a prefilter, and
+/// `workers` threads decoding row groups (1: all on the calling
 /// thread). Rows reach the visitor on the calling thread, in file order, either way.
 pub fn read_parquet_threads(
     path: &Path,
@@ -204,7 +192,7 @@ fn kinds(path: &Path, schema: &Schema, pos: &[Option<usize>; 13]) -> Result<[Kin
         let int = t.is_integer();
         let kind = match (c, t) {
             _ if text => Some(Kind::Text),
-            (TS, DataType::Timestamp(_, tz)) => Some(Kind::Time(tz.is_some())),
+            (TIMESTAMP, DataType::Timestamp(_, tz)) => Some(Kind::Time(tz.is_some())),
             (AMOUNT, DataType::Decimal32(..) | DataType::Decimal64(..) | DataType::Decimal128(..)) => {
                 Some(Kind::Decimal)
             }
@@ -212,14 +200,14 @@ fn kinds(path: &Path, schema: &Schema, pos: &[Option<usize>; 13]) -> Result<[Kin
             (AMOUNT, DataType::Decimal256(..)) => Some(Kind::Text),
             (AMOUNT, _) if int => Some(Kind::Int),
             (AMOUNT, DataType::Float16 | DataType::Float32 | DataType::Float64) => Some(Kind::Float),
-            (MCC, _) if int => Some(Kind::Int),
+            (MERCHANT_CATEGORY, _) if int => Some(Kind::Int),
             _ => None,
         };
         kinds[c] = kind.ok_or_else(|| {
             let supported = match c {
-                TS => "text (RFC 3339) or TIMESTAMP (s, ms, µs, ns; with or without a time zone)",
+                TIMESTAMP => "text (RFC 3339) or TIMESTAMP (s, ms, µs, ns; with or without a time zone)",
                 AMOUNT => "decimal text, DECIMAL, integers or floats",
-                MCC => "text or integers",
+                MERCHANT_CATEGORY => "text or integers",
                 _ => "text (UTF-8, dictionary-encoded or not)",
             };
             IngestError::Format {
@@ -397,8 +385,8 @@ pub(crate) fn row_text<'a>(
     let mut typed = [false; 13];
     for (c, col) in cols.iter().enumerate() {
         let buf = match c {
-            TS => &mut b.ts,
-            MCC => &mut b.mcc,
+            TIMESTAMP => &mut b.ts,
+            MERCHANT_CATEGORY => &mut b.mcc,
             _ => &mut b.amount,
         };
         typed[c] = true;
@@ -412,7 +400,8 @@ pub(crate) fn row_text<'a>(
             }
             Col::Int(a) if !a.is_null(r) => {
                 let x = a.value(r);
-                *buf = if c == MCC && (0..=9999).contains(&x) { format!("{x:04}") } else { x.to_string() };
+                *buf =
+                    if c == MERCHANT_CATEGORY && (0..=9999).contains(&x) { format!("{x:04}") } else { x.to_string() };
             }
             Col::Float(a) if !a.is_null(r) => {
                 let x = a.value(r);
@@ -427,8 +416,8 @@ pub(crate) fn row_text<'a>(
         f[c] = match col.text(r) {
             Some(s) => s,
             None if typed[c] => match c {
-                TS => &b.ts,
-                MCC => &b.mcc,
+                TIMESTAMP => &b.ts,
+                MERCHANT_CATEGORY => &b.mcc,
                 _ => &b.amount,
             },
             _ => "",

@@ -9,7 +9,27 @@ use osecwatch_model::{
 };
 use std::path::Path;
 
-const REQUIRED: [bool; 13] = [true, true, true, false, true, true, false, true, true, true, true, false, false];
+/// Positions of the canonical fields in [`CANONICAL_COLUMNS`], for the readers that index a
+/// row's 13 values.
+pub(crate) mod field {
+    pub(crate) const TXN_ID: usize = 0;
+    pub(crate) const TIMESTAMP: usize = 1;
+    pub(crate) const SENDER_ID: usize = 2;
+    pub(crate) const SENDER_NAME: usize = 3;
+    pub(crate) const SENDER_COUNTRY: usize = 4;
+    pub(crate) const RECIPIENT_ID: usize = 5;
+    pub(crate) const RECIPIENT_NAME: usize = 6;
+    pub(crate) const RECIPIENT_COUNTRY: usize = 7;
+    pub(crate) const AMOUNT: usize = 8;
+    pub(crate) const CURRENCY: usize = 9;
+    pub(crate) const CHANNEL: usize = 10;
+    pub(crate) const REFERENCE: usize = 11;
+    pub(crate) const MERCHANT_CATEGORY: usize = 12;
+}
+
+/// The canonical fields a row must have, by position.
+pub(crate) const REQUIRED: [bool; 13] =
+    [true, true, true, false, true, true, false, true, true, true, true, false, false];
 
 /// The longest id (`txn_id`, `sender_id`, `recipient_id`) accepted, in bytes: IBANs are 34
 /// characters, ISO 20022 ids 35, UETRs 36; 256 leaves room for any scheme's prefix while

@@ -5,6 +5,11 @@
 use chrono::{LocalResult, NaiveDateTime, Offset, TimeZone};
 use chrono_tz::Tz;
 
+/// An IANA zone by name; the error names `what` (a flag or a mapping setting) and the value.
+pub fn parse_zone(name: &str, what: &str) -> Result<Tz, String> {
+    name.parse().map_err(|_| format!("{what} `{name}` is not an IANA time zone (Europe/Berlin)"))
+}
+
 /// What a local time that occurs twice (the autumn DST change) becomes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Ambiguous {

@@ -54,9 +54,6 @@ pub use startup::serve;
 
 use std::path::PathBuf;
 
-/// The rule pack used when none is configured.
-pub const DEFAULT_PACK: &str = osecwatch_engine::BUILTIN_PACKS[0].1;
-
 /// A problem with one of the service's files (write-ahead log, audit log).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -84,14 +81,6 @@ pub enum StoreError {
 /// Why the service could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
-    /// The configured rule pack cannot be read.
-    #[error("{}: {source}", path.display())]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
     /// The rule pack is refused.
     #[error(transparent)]
     Rules(#[from] osecwatch_engine::RuleError),

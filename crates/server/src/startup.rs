@@ -7,7 +7,7 @@ use crate::config::{Ready, ServeConfig};
 use crate::core::{self, Core, CoreStats, Request};
 use crate::metrics::Metrics;
 use crate::routes::{self, Limits, ROUTES};
-use crate::{audit, tls, wal, ServerError, DEFAULT_PACK};
+use crate::{audit, tls, wal, ServerError};
 use osecwatch_engine::{Engine, RulePack};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -216,13 +216,8 @@ fn recover(
 /// The engine with the configured (or built-in) pack and the data directory's watch list;
 /// and the pack's text, whose fingerprint ties snapshots to it.
 fn engine(cfg: &ServeConfig) -> Result<(Engine, String), ServerError> {
-    let (pack, pack_text) = match &cfg.rules {
-        Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|source| ServerError::Read { path: p.clone(), source })?;
-            (RulePack::from_toml(&text, &p.display().to_string())?, text)
-        }
-        None => (RulePack::from_toml(DEFAULT_PACK, "builtin:osec")?, DEFAULT_PACK.to_string()),
-    };
+    let (pack, pack_text) = RulePack::load(cfg.rules.as_deref())?;
+    let pack_text = pack_text.into_owned();
     let mut engine = Engine::new(pack)?;
     if let Ok(w) = std::fs::read_to_string(cfg.data_dir.join("watchlist.txt")) {
         engine

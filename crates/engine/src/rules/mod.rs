@@ -364,9 +364,25 @@ impl RulePack {
 
     /// Read and compile a pack file.
     pub fn from_file(path: &std::path::Path) -> Result<RulePack, RuleError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| RuleError::Parse { file: path.display().to_string(), message: e.to_string() })?;
-        RulePack::from_toml(&text, &path.display().to_string())
+        Ok(Self::load(Some(path))?.0)
+    }
+
+    /// The pack a command names: a file, `builtin:NAME`, or (none) the built-in OSEC pack;
+    /// with its text (the service ties snapshots to its fingerprint).
+    pub fn load(spec: Option<&std::path::Path>) -> Result<(RulePack, std::borrow::Cow<'static, str>), RuleError> {
+        let builtin = |p: &std::path::Path| p.to_str().and_then(|s| s.strip_prefix("builtin:")).map(str::to_owned);
+        match spec {
+            Some(path) if builtin(path).is_none() => {
+                let file = path.display().to_string();
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| RuleError::Parse { file: file.clone(), message: e.to_string() })?;
+                Ok((RulePack::from_toml(&text, &file)?, text.into()))
+            }
+            _ => {
+                let name = spec.and_then(builtin).unwrap_or_else(|| "osec".to_owned());
+                Ok((Self::builtin(&name)?, Self::builtin_text(&name).unwrap_or_default().into()))
+            }
+        }
     }
 
     /// Compile a pack from its TOML text; `file` names it in errors.

@@ -15,27 +15,14 @@
 pub mod spec;
 mod values;
 
-use crate::row::RowParser;
+use crate::row::field::{AMOUNT, TIMESTAMP};
+use crate::row::{RowParser, REQUIRED};
 use crate::{clip, io, IngestError, IngestStats, Location, Rejection, Visitor};
 use osecwatch_model::CANONICAL_COLUMNS;
 use spec::{Field, MappingFile, Source};
 use std::io::Read;
 use std::path::Path;
 use values::{Ambiguous, AmountRules, Encoding, TimeRules};
-
-const REQUIRED: [&str; 9] = [
-    "txn_id",
-    "timestamp",
-    "sender_id",
-    "sender_country",
-    "recipient_id",
-    "recipient_country",
-    "amount",
-    "currency",
-    "channel",
-];
-const TIMESTAMP: usize = 1;
-const AMOUNT: usize = 8;
 
 /// A compiled mapping: the file's settings checked, ready to read exports with.
 #[derive(Debug, Clone)]
@@ -63,7 +50,12 @@ impl Mapping {
     pub fn from_toml(text: &str, name: &str) -> Result<Mapping, String> {
         let file: MappingFile = toml::from_str(text).map_err(|e| format!("mapping: {e}"))?;
         spec::check_names(&file).map_err(|e| format!("mapping: {e}"))?;
-        let missing: Vec<&str> = REQUIRED.iter().copied().filter(|f| !file.fields.contains_key(*f)).collect();
+        let missing: Vec<&str> = CANONICAL_COLUMNS
+            .iter()
+            .zip(REQUIRED)
+            .filter(|(f, required)| *required && !file.fields.contains_key(**f))
+            .map(|(f, _)| *f)
+            .collect();
         if !missing.is_empty() {
             return Err(format!("mapping: required field(s) not mapped: {}", missing.join(", ")));
         }
@@ -86,12 +78,8 @@ impl Mapping {
             Some("negative_is_outgoing") => true,
             Some(x) => return Err(format!("mapping: amount_sign `{x}`: allowed: positive, negative_is_outgoing")),
         };
-        let zone = |s: &Option<String>, what: &str| -> Result<Option<chrono_tz::Tz>, String> {
-            s.as_deref()
-                .map(|z| {
-                    z.parse().map_err(|_| format!("mapping: {what} `{z}` is not an IANA time zone (Europe/Berlin)"))
-                })
-                .transpose()
+        let zone = |s: &Option<String>, what: &str| {
+            s.as_deref().map(|z| crate::parse_zone(z, &format!("mapping: {what}"))).transpose()
         };
         let tz = zone(&v.timezone, "timezone")?.unwrap_or(chrono_tz::Tz::UTC);
         let sender_zone = zone(&v.sender_timezone, "sender_timezone")?.unwrap_or(tz);
@@ -164,7 +152,8 @@ struct Opened<R: Read> {
     fields: Vec<Field>,
     encoding: Encoding,
     delimiter: u8,
-    keep: Vec<(usize, Vec<String>)>,
+    /// `[[keep]]` filters: the column, its values, and the reason a row it drops is skipped.
+    keep: Vec<(usize, Vec<String>, String)>,
     /// The line of the first data record.
     first_line: u64,
     /// Without a header, the first record, read to count the columns, is data.
@@ -229,7 +218,12 @@ fn open<R: Read>(path: &Path, mut r: R, m: &Mapping) -> Result<Opened<R>, Ingest
         .file
         .keep
         .iter()
-        .map(|k| (header.iter().position(|h| *h == k.column).expect("resolve checked it"), k.values.clone()))
+        .map(|k| {
+            let at = header.iter().position(|h| *h == k.column).expect("resolve checked it");
+            let values: Vec<String> = k.values.iter().map(|v| v.trim().to_string()).collect();
+            let reason = format!("`{}` is not {}", header[at], k.values.join(" or "));
+            (at, values, reason)
+        })
         .collect();
     let pending = (!m.file.csv.header).then_some(first);
     Ok(Opened { reader, header, fields, encoding: enc, delimiter, keep, first_line, pending })
@@ -288,7 +282,7 @@ pub fn mapped_columns(path: &Path, m: &Mapping) -> Result<MappedColumns, IngestE
             (*c, what + &mapped)
         })
         .collect();
-    o.keep.iter().for_each(|(p, _)| used[*p] = true);
+    o.keep.iter().for_each(|(p, _, _)| used[*p] = true);
     let unused = o
         .header
         .iter()
@@ -347,7 +341,7 @@ pub fn read_mapped_from<R: Read>(
         match row.map(&rec, &o, m) {
             Outcome::Skip(reason) => {
                 stats.skipped += 1;
-                v.skip(&loc, &reason);
+                v.skip(&loc, reason);
             }
             Outcome::Reject(reason) => {
                 stats.rejected += 1;
@@ -373,9 +367,10 @@ pub fn read_mapped_from<R: Read>(
     Ok(stats)
 }
 
-enum Outcome {
+enum Outcome<'o> {
     Row,
-    Skip(String),
+    /// Skipped, with the reason (fixed per filter: no text made per row).
+    Skip(&'o str),
     Reject(String),
 }
 
@@ -389,7 +384,7 @@ struct RowState {
 }
 
 impl RowState {
-    fn map<R: Read>(&mut self, rec: &csv::ByteRecord, o: &Opened<R>, m: &Mapping) -> Outcome {
+    fn map<'o, R: Read>(&mut self, rec: &csv::ByteRecord, o: &'o Opened<R>, m: &Mapping) -> Outcome<'o> {
         if rec.len() != o.header.len() {
             return Outcome::Reject(format!("{} fields, the header has {}", rec.len(), o.header.len()));
         }
@@ -403,9 +398,9 @@ impl RowState {
                 Err(e) => return Outcome::Reject(format!("column `{}`: {e}", o.header[i])),
             }
         }
-        for (col, keep) in &o.keep {
-            if !keep.iter().any(|k| k.trim() == self.text[*col]) {
-                return Outcome::Skip(format!("`{}` is not {}", o.header[*col], keep.join(" or ")));
+        for (col, keep, reason) in &o.keep {
+            if !keep.iter().any(|k| *k == self.text[*col]) {
+                return Outcome::Skip(reason);
             }
         }
         for (i, f) in o.fields.iter().enumerate() {
@@ -431,7 +426,7 @@ impl RowState {
         let from = |i: usize| columns_of(&o.fields[i]);
         match values::amount(&self.fields[AMOUNT], &m.amounts, &mut self.scratch) {
             Ok(true) => std::mem::swap(&mut self.fields[AMOUNT], &mut self.scratch),
-            Ok(false) => return Outcome::Skip("incoming (a positive amount)".into()),
+            Ok(false) => return Outcome::Skip("incoming (a positive amount)"),
             Err(e) => return Outcome::Reject(format!("amount{}: {e}", from(AMOUNT))),
         }
         match values::timestamp(&self.fields[TIMESTAMP], &m.times) {
