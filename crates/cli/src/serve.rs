@@ -90,6 +90,10 @@ struct FileConfig {
     institution: Option<PathBuf>,
     cases_feed_secs: Option<u64>,
     case_retention_years: Option<i64>,
+    log_segment_bytes: Option<u64>,
+    log_segment_days: Option<u32>,
+    payments_log_years: Option<u32>,
+    audit_log_years: Option<u32>,
 }
 
 /// The case store's settings: flags, then environment, then the configuration file.
@@ -119,6 +123,30 @@ fn cases_config(a: CaseArgs, file: &mut FileConfig) -> Result<Option<osecwatch_s
     Ok(Some(c))
 }
 
+/// When the logs are sealed and how long they are kept (configuration file only).
+fn log_retention(file: &FileConfig, r: &mut osecwatch_server::segments::LogRetention) -> Result<()> {
+    if let Some(b) = file.log_segment_bytes {
+        r.segment_bytes = b.max(1);
+    }
+    if let Some(d) = file.log_segment_days {
+        r.segment_days = d.max(1);
+    }
+    // 0 keeps a log for ever; anything shorter than a year could delete records the
+    // idempotency index (up to a year of allowed lateness) still points at.
+    for (key, years, to) in [
+        ("payments_log_years", file.payments_log_years, &mut r.payments_years),
+        ("audit_log_years", file.audit_log_years, &mut r.audit_years),
+    ] {
+        if let Some(y) = years {
+            *to = y;
+        }
+        if *to > 100 {
+            bail!("{key} must be 0 (kept for ever) to 100 years, got {to}");
+        }
+    }
+    Ok(())
+}
+
 /// The service's settings: flags, then environment, then the configuration file.
 fn config(a: ServeArgs) -> Result<ServeConfig> {
     let mut file: FileConfig = match &a.config {
@@ -128,6 +156,7 @@ fn config(a: ServeArgs) -> Result<ServeConfig> {
     };
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let mut cfg = ServeConfig { cases: cases_config(a.cases, &mut file)?, ..ServeConfig::default() };
+    log_retention(&file, &mut cfg.logs)?;
     if let Some(l) = a.listen.or_else(|| env("OSECWATCH_LISTEN")).or(file.listen) {
         cfg.listen = l.parse().with_context(|| format!("listen address `{l}` (expected e.g. 127.0.0.1:8080)"))?;
     }

@@ -29,11 +29,6 @@ impl Appender {
         Ok(Appender { file, path: path.to_path_buf(), len })
     }
 
-    /// Another handle on the same file (for syncing from another thread).
-    pub(crate) fn try_clone_file(&self) -> Result<File, StoreError> {
-        self.file.try_clone().map_err(StoreError::io(&self.path))
-    }
-
     /// Make everything written so far durable.
     pub(crate) fn sync(&mut self) -> Result<(), StoreError> {
         self.file.sync_data().map_err(StoreError::io(&self.path))

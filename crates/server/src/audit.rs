@@ -5,7 +5,7 @@
 
 mod check;
 
-pub use check::{check, highest_seq_near_end, verify, verify_against_log, Checked, Verified};
+pub use check::{check, highest_seq_near_end, last_record, verify, verify_against_log, Checked, Verified};
 
 use crate::append::Appender;
 use crate::StoreError;
@@ -60,6 +60,13 @@ pub struct AuditLog {
     out: Appender,
     /// A second handle for reading records back (first answers to retries).
     reader: File,
+    /// The position of the active file's first byte in the log as a whole (the bytes of
+    /// the sealed segments before it).
+    base: u64,
+    /// The number of the active file's first record, if it holds any.
+    first_in_file: Option<u64>,
+    /// The handle the background syncer syncs: swapped when the file is sealed.
+    sync_file: Arc<Mutex<File>>,
     n: u64,
     last_hash: String,
     last_seq: u64,
@@ -151,12 +158,16 @@ impl AuditLog {
             file.sync_all().map_err(io)?;
         }
         let reader = File::open(path).map_err(io)?;
+        let sync_file = Arc::new(Mutex::new(file.try_clone().map_err(io)?));
         let last_hash = c.last.as_ref().map(|r| r.hash.clone()).unwrap_or_else(|| GENESIS.to_string());
         let last_seq = c.max_seq;
         let written = Arc::new(Mutex::new(Head { n: c.records, hash: last_hash.clone() }));
         let log = AuditLog {
             out: Appender::new(file, path)?,
             reader,
+            base: c.base,
+            first_in_file: c.first_in_file,
+            sync_file,
             n: c.records,
             last_hash,
             last_seq,
@@ -168,6 +179,11 @@ impl AuditLog {
         };
         c.last = None;
         Ok((log, c))
+    }
+
+    /// The active file.
+    pub fn path(&self) -> &Path {
+        self.out.path()
     }
 
     /// Highest payment sequence number with an audit record.
@@ -183,8 +199,9 @@ impl AuditLog {
     /// Buffer a record; [`AuditLog::commit`] writes and syncs the buffered ones. Returns the
     /// byte offset the record will have in the file.
     pub fn push(&mut self, at: &str, kind: &str, seq: Option<u64>, data: serde_json::Value) -> u64 {
-        let offset = self.out.len() + self.buf.len() as u64;
+        let offset = self.base + self.out.len() + self.buf.len() as u64;
         self.n += 1;
+        self.first_in_file.get_or_insert(self.n);
         let hash = digest(&self.last_hash, self.n, at, kind, seq, &data);
         let r = AuditRecord {
             n: self.n,
@@ -206,32 +223,61 @@ impl AuditLog {
         offset
     }
 
-    /// The record at a byte offset [`AuditLog::push`] returned (written or still buffered).
-    pub fn read_at(&self, offset: u64) -> Result<AuditRecord, StoreError> {
+    /// The record at a position [`AuditLog::push`] returned (written or still buffered, in
+    /// the active file or in a sealed segment).
+    pub fn read_at(&self, position: u64) -> Result<AuditRecord, StoreError> {
         let path = self.out.path();
         let bad = |message: String| StoreError::Invalid { path: path.to_path_buf(), line: 0, message };
-        let line = if offset >= self.out.len() {
-            let at = (offset - self.out.len()) as usize;
-            let rest = self.buf.get(at..).unwrap_or_default();
-            rest[..memchr::memchr(b'\n', rest).ok_or_else(|| bad(format!("no record at offset {offset}")))?].to_vec()
-        } else {
-            let mut line = Vec::new();
-            let mut chunk = [0u8; 1024];
-            let mut at = offset;
-            loop {
-                let k = self.reader.read_at(&mut chunk, at).map_err(StoreError::io(path))?;
-                if k == 0 {
-                    return Err(bad(format!("record at offset {offset} has no end")));
-                }
-                if let Some(e) = memchr::memchr(b'\n', &chunk[..k]) {
-                    line.extend_from_slice(&chunk[..e]);
-                    break line;
-                }
-                line.extend_from_slice(&chunk[..k]);
-                at += k as u64;
+        let line = if position < self.base {
+            let segs = crate::segments::list(path)?;
+            let s = segs
+                .iter()
+                .find(|s| s.base <= position && position < s.end)
+                .ok_or_else(|| bad(format!("no sealed segment holds position {position}")))?;
+            if s.deleted {
+                return Err(bad(format!("the record at position {position} was deleted by retention")));
             }
+            let f = File::open(&s.path).map_err(StoreError::io(&s.path))?;
+            read_line_at(&f, &s.path, position - s.base)?
+        } else if position - self.base >= self.out.len() {
+            let at = (position - self.base - self.out.len()) as usize;
+            let rest = self.buf.get(at..).unwrap_or_default();
+            rest[..memchr::memchr(b'\n', rest).ok_or_else(|| bad(format!("no record at position {position}")))?]
+                .to_vec()
+        } else {
+            read_line_at(&self.reader, path, position - self.base)?
         };
-        serde_json::from_slice(&line).map_err(|e| bad(format!("record at offset {offset}: {e}")))
+        serde_json::from_slice(&line).map_err(|e| bad(format!("record at position {position}: {e}")))
+    }
+
+    /// Seal the active file into `sealed/` (everything in it committed and synced first) and
+    /// start a new one; the payments log was sealed at `seq_through`. `None` if it is empty.
+    pub fn seal(&mut self, now: i64) -> Result<Option<crate::segments::Segment>, StoreError> {
+        self.commit()?;
+        let Some(first) = self.first_in_file else { return Ok(None) };
+        let path = self.out.path().to_path_buf();
+        let io = StoreError::io(&path);
+        let s = crate::segments::Segment {
+            path: path.clone(),
+            first,
+            last: self.n,
+            base: self.base,
+            end: self.base + self.out.len(),
+            seq_through: self.last_seq,
+            sealed_at: now,
+            deleted: false,
+        };
+        let s = crate::segments::seal(&path, s)?;
+        let file = OpenOptions::new().read(true).append(true).create(true).open(&path).map_err(io)?;
+        let clone = file.try_clone().map_err(io)?;
+        self.reader = File::open(&path).map_err(io)?;
+        self.out = Appender::new(file, &path)?;
+        if let Ok(mut f) = self.sync_file.lock() {
+            *f = clone;
+        }
+        self.base = s.end;
+        self.first_in_file = None;
+        Ok(Some(s))
     }
 
     /// Write and sync what was pushed since the last commit, and anchor it in the head file.
@@ -273,12 +319,7 @@ impl AuditLog {
     /// What a background thread needs to sync the file and anchor what it synced: the file,
     /// the last written record, and the head file.
     pub fn sync_handle(&self) -> Result<Syncer, StoreError> {
-        Ok(Syncer {
-            file: self.out.try_clone_file()?,
-            written: self.written.clone(),
-            head: self.head.clone(),
-            anchored: 0,
-        })
+        Ok(Syncer { file: self.sync_file.clone(), written: self.written.clone(), head: self.head.clone(), anchored: 0 })
     }
 
     /// Sync records written by [`AuditLog::write_unsynced`], if any, and anchor them.
@@ -297,9 +338,29 @@ impl AuditLog {
     }
 }
 
+/// The line at `at` in `f`, without its newline.
+fn read_line_at(f: &File, path: &Path, at: u64) -> Result<Vec<u8>, StoreError> {
+    let mut line = Vec::new();
+    let mut chunk = [0u8; 1024];
+    let mut pos = at;
+    loop {
+        let k = f.read_at(&mut chunk, pos).map_err(StoreError::io(path))?;
+        if k == 0 {
+            let message = format!("record at offset {at} has no end");
+            return Err(StoreError::Invalid { path: path.to_path_buf(), line: 0, message });
+        }
+        if let Some(e) = memchr::memchr(b'\n', &chunk[..k]) {
+            line.extend_from_slice(&chunk[..e]);
+            return Ok(line);
+        }
+        line.extend_from_slice(&chunk[..k]);
+        pos += k as u64;
+    }
+}
+
 /// Syncs the audit log from another thread and then anchors the records it synced.
 pub struct Syncer {
-    file: File,
+    file: Arc<Mutex<File>>,
     written: Arc<Mutex<Head>>,
     head: Arc<File>,
     /// The record last anchored by this syncer: an idle log costs no writes.
@@ -313,7 +374,7 @@ impl Syncer {
         if w.n == self.anchored {
             return Ok(());
         }
-        self.file.sync_data()?;
+        self.file.lock().map_err(|_| std::io::Error::other("audit file handle poisoned"))?.sync_data()?;
         write_head(&self.head, &w)?;
         self.anchored = w.n;
         Ok(())

@@ -142,19 +142,28 @@ impl CaseService {
 /// The details of the given payments, from the payments log read backwards from its end in
 /// blocks of `block` bytes: a feed pass's new evidence is the latest payments, so a pass
 /// reads the log's tail, not the whole log (a retroactive alert's older payments take it
-/// further back). Stops when every id is found, or at the log's start.
+/// further back, into the sealed segments). Stops when every id is found, or at the log's
+/// start.
 pub(crate) fn payments_from_log(
     wal: &std::path::Path,
     ids: &HashSet<String>,
     block: u64,
 ) -> HashMap<String, PaymentIn> {
-    use std::io::{Read, Seek, SeekFrom};
     let mut out = HashMap::new();
-    if ids.is_empty() {
-        return out;
+    let files = crate::wal::files(wal).unwrap_or_else(|_| vec![wal.to_path_buf()]);
+    for file in files.iter().rev() {
+        if out.len() >= ids.len() {
+            break;
+        }
+        payments_from_file(file, ids, block, &mut out);
     }
-    let Ok(mut f) = std::fs::File::open(wal) else { return out };
-    let Ok(mut end) = f.metadata().map(|m| m.len()) else { return out };
+    out
+}
+
+fn payments_from_file(file: &std::path::Path, ids: &HashSet<String>, block: u64, out: &mut HashMap<String, PaymentIn>) {
+    use std::io::{Read, Seek, SeekFrom};
+    let Ok(mut f) = std::fs::File::open(file) else { return };
+    let Ok(mut end) = f.metadata().map(|m| m.len()) else { return };
     // The start of a line cut by the last block boundary: it ends the next (earlier) block.
     let mut carry: Vec<u8> = Vec::new();
     while end > 0 && out.len() < ids.len() {
@@ -176,7 +185,6 @@ pub(crate) fn payments_from_log(
         }
         end = start;
     }
-    out
 }
 
 /// Why a store call from a request did not give its answer.

@@ -24,6 +24,8 @@ pub struct ServeConfig {
     pub xml: XmlOptions,
     /// Write a snapshot after this many new payments (and at graceful shutdown).
     pub snapshot_every: u64,
+    /// When the payments and audit logs are sealed into segments, and how long they are kept.
+    pub logs: crate::segments::LogRetention,
     /// PEM certificate chain and private key: serve HTTPS instead of HTTP.
     pub tls: Option<(PathBuf, PathBuf)>,
     /// Limits on event time: future skew against the wall clock, earliest time, how far
@@ -48,6 +50,7 @@ impl Default for ServeConfig {
             screen_limit: 64 << 10,
             xml: XmlOptions::default(),
             snapshot_every: 5_000_000,
+            logs: Default::default(),
             tls: None,
             clock: osecwatch_ingest::ClockSettings::default(),
             maps: Default::default(),

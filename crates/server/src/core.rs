@@ -7,6 +7,7 @@
 //! the engine's state and alerts exactly (same order, same ids), and throughput does not
 //! pay one fsync per payment.
 
+mod maintenance;
 mod recovery;
 
 pub use crate::admission::{Admission, Refusal};
@@ -88,6 +89,8 @@ pub enum Request {
     Snapshot(String, oneshot::Sender<Result<u64, CoreError>>),
     /// Log and apply a seed event sent by the named token.
     Seed(SeedEvent, String, oneshot::Sender<Result<SeedAnswer, Refusal>>),
+    /// The daily upkeep of the logs: a snapshot if anything is new, sealing, retention.
+    Maintenance(String),
 }
 
 /// What a seed event did, with its place in the log.
@@ -206,6 +209,7 @@ impl Core {
             serde_json::json!({ "action": "snapshot", "log_position": self.last_seq, "sha256": sha, "actor": actor, "ids_remembered": self.index.len() }),
         );
         self.audit.commit()?;
+        self.seal_and_expire(actor)?;
         Ok(self.last_seq)
     }
 
@@ -288,12 +292,14 @@ impl Core {
         let mut queries = Vec::new();
         let mut snapshots = Vec::new();
         let mut seeds = Vec::new();
+        let mut upkeep = Vec::new();
         for r in batch {
             match r {
                 Request::Payments(t, tx) => payments.push((t, tx)),
                 Request::Query(q) => queries.push(q),
                 Request::Snapshot(actor, tx) => snapshots.push((actor, tx)),
                 Request::Seed(ev, actor, tx) => seeds.push((ev, actor, tx)),
+                Request::Maintenance(actor) => upkeep.push(actor),
             }
         }
         let clock_before = self.clock.clone();
@@ -312,6 +318,11 @@ impl Core {
         }
         for (actor, tx) in snapshots {
             let _ = tx.send(self.write_snapshot(&actor));
+        }
+        for actor in upkeep {
+            if let Err(e) = self.maintenance(&actor) {
+                tracing::error!(error = %e, "log upkeep failed; the logs still have everything");
+            }
         }
         self.publish();
         for ((_, tx), res) in payments.into_iter().zip(results) {

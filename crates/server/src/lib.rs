@@ -16,6 +16,7 @@
 //! | `core.rs` | the single thread that owns the engine and does group commit |
 //! | `admission.rs`, `dedupe.rs`, `snapshot.rs` | why a payment is refused and what is admitted; the idempotency index (every id within the allowed lateness); the snapshot file (checksummed, anchored in the audit log) |
 //! | `wal.rs`, `audit.rs`, `append.rs` | the log of accepted payments, the hash-chained audit log, their batch writer |
+//! | `segments.rs` | the logs' sealed segments and their retention |
 //! | `wal/`, `audit/`, `core/` | a log line and the replay's reader of the tail; reading an audit log back; recovery at start |
 //! | `auth.rs`, `tls.rs` | tokens and scopes; HTTPS |
 //! | `metrics.rs`, `openapi.rs` | Prometheus exposition; the OpenAPI document |
@@ -42,6 +43,7 @@ mod handlers;
 mod metrics;
 mod openapi;
 pub mod routes;
+pub mod segments;
 pub mod snapshot;
 mod startup;
 pub mod tls;

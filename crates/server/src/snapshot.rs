@@ -55,6 +55,8 @@ pub struct SnapshotPolicy {
     pub every: u64,
     /// FNV-1a of the rule pack's text.
     pub pack_fingerprint: u64,
+    /// When the logs are sealed into segments (after a snapshot) and how long they are kept.
+    pub logs: crate::segments::LogRetention,
 }
 
 const SUM_LINE: &str = "\n# sha256 ";

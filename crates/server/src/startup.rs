@@ -29,6 +29,7 @@ pub async fn serve(
         path: cfg.data_dir.join("snapshot.json"),
         every: cfg.snapshot_every.max(1),
         pack_fingerprint: osecwatch_engine::fnv1a(pack_text.as_bytes()),
+        logs: cfg.logs,
     };
     let admission = core::Admission { clock: cfg.clock, lateness: cfg.allowed_lateness.max(0) };
     let started = std::time::Instant::now();
@@ -96,6 +97,7 @@ pub async fn serve(
             c.retention_years,
         ));
     }
+    tokio::spawn(log_upkeep(Arc::downgrade(&state)));
     let app = routes::router(state.clone(), Limits { body: cfg.body_limit, screen: cfg.screen_limit });
     let acceptor = match &cfg.tls {
         Some((cert, key)) => Some(tls::acceptor(cert, key)?),
@@ -118,6 +120,26 @@ pub async fn serve(
     drop(state);
     let _ = tokio::task::spawn_blocking(move || core_thread.join()).await;
     Ok(())
+}
+
+/// Once a day (the first a minute after the start), the core seals the logs and deletes
+/// what is past its retention. It holds the state weakly, so that it never keeps the core
+/// running at shutdown.
+async fn log_upkeep(state: std::sync::Weak<AppState>) {
+    let mut next = std::time::Duration::from_secs(60);
+    loop {
+        tokio::time::sleep(next).await;
+        next = std::time::Duration::from_secs(86_400);
+        let Some(state) = state.upgrade() else { return };
+        if !state.ready.load(Ordering::Relaxed) {
+            return;
+        }
+        let tx = state.tx.clone();
+        drop(state);
+        if tx.send(Request::Maintenance("serve (daily)".into())).await.is_err() {
+            return;
+        }
+    }
 }
 
 /// The case store, when cases are on (opened and migrated on the blocking pool).
@@ -195,6 +217,7 @@ fn recover(
         let logs = core::Logs {
             wal: opened.wal,
             last_logged: opened.last_seq,
+            first_logged: opened.first_seq,
             payments: opened.payments,
             audit,
             decisions: checked.decisions,

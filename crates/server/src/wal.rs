@@ -26,6 +26,7 @@ pub use entry::{record_digest, EntryError, LogEntry, Logged, SeedEntry};
 pub use replay::{LoggedPayment, Replayed};
 
 use crate::append::Appender;
+use crate::segments::Segment;
 use crate::StoreError;
 use entry::write_line;
 use osecwatch_model::Transaction;
@@ -43,6 +44,9 @@ pub struct Opened {
     pub cut: Option<String>,
     /// The last entry's sequence number (0: empty).
     pub last_seq: u64,
+    /// The first sequence number the log still holds (earlier ones were deleted by
+    /// retention); `last_seq + 1` when it holds none.
+    pub first_seq: u64,
     /// Payments in the whole log.
     pub payments: u64,
 }
@@ -52,6 +56,80 @@ pub struct Wal {
     out: Appender,
     next_seq: u64,
     buf: Vec<u8>,
+    /// The first and last sequence numbers in the active file, if it holds any.
+    first_in_file: Option<u64>,
+    last_in_file: u64,
+    /// When the active file was started (UTC seconds), for sealing by age.
+    started: i64,
+}
+
+/// What reading one file of the log found.
+#[derive(Default)]
+struct FileRead {
+    first: Option<u64>,
+    last: u64,
+    payments: u64,
+    tail_entries: u64,
+    good_len: u64,
+    cut: Option<String>,
+}
+
+/// Read one file of the log, checking every line and handing those after `keep_after` to
+/// `replay`. Only the active file (`active`) may end in a torn line, which is reported in
+/// [`FileRead::cut`]; anywhere else a damaged line is an error naming it.
+fn read_file<E: From<StoreError>>(
+    path: &Path,
+    file: &std::fs::File,
+    keep_after: u64,
+    active: bool,
+    replay: &mut impl FnMut(&[u8]) -> Result<bool, E>,
+) -> Result<FileRead, E> {
+    let io = StoreError::io(path);
+    let mut out = FileRead::default();
+    let mut r = BufReader::with_capacity(1 << 16, file);
+    let mut line = Vec::new();
+    let mut n = 0u64;
+    loop {
+        line.clear();
+        let read = r.read_until(b'\n', &mut line).map_err(io)?;
+        if read == 0 {
+            break;
+        }
+        n += 1;
+        let read_line = || -> Result<(u64, bool), String> {
+            if line.last() != Some(&b'\n') {
+                return Err("an incomplete last line".to_string());
+            }
+            match Logged::check_only(&line)? {
+                Some(found) => Ok(found),
+                None => Logged::parse(&line).map(|e| (e.seq(), matches!(e, Logged::Payment(_)))),
+            }
+        };
+        match read_line() {
+            Ok((seq, payment)) => {
+                out.first.get_or_insert(seq);
+                out.last = seq;
+                out.payments += payment as u64;
+                if seq > keep_after {
+                    out.tail_entries += 1;
+                    replay(line.strip_suffix(b"\n").unwrap_or(&line))?;
+                }
+            }
+            Err(message) => {
+                let mut rest = Vec::new();
+                std::io::Read::read_to_end(&mut r, &mut rest).map_err(io)?;
+                if !rest.is_empty() || !active {
+                    return Err(StoreError::Invalid { path: path.to_path_buf(), line: n, message }.into());
+                }
+                // A write cut short by a crash: never acknowledged, dropped.
+                tracing::warn!(line = n, "payments log: {message} at the end; cut back (a crash)");
+                out.cut = Some(format!("line {n}: {message}; cut back as a write cut short by a crash"));
+                break;
+            }
+        }
+        out.good_len += read as u64;
+    }
+    Ok(out)
 }
 
 impl Wal {
@@ -66,77 +144,105 @@ impl Wal {
 
     /// [`Wal::open`], handing each checked line after `keep_after` (without its newline) to
     /// `replay` as it goes, so that a start reads its log once: the checksums and the replay
-    /// in one pass. A damaged line in the middle is an error after part of the tail was
-    /// handed over, so nothing may be committed before this returns.
+    /// in one pass. The sealed segments come first, oldest first (see [`crate::segments`]).
+    /// A damaged line in the middle is an error after part of the tail was handed over, so
+    /// nothing may be committed before this returns.
     pub fn open_replaying<E: From<StoreError>>(
         path: &Path,
         keep_after: u64,
         mut replay: impl FnMut(&[u8]) -> Result<bool, E>,
     ) -> Result<Opened, E> {
         let io = StoreError::io(path);
-        let mut file = OpenOptions::new().read(true).append(true).create(true).open(path).map_err(io)?;
-        let (mut cut, mut last_seq, mut payments) = (None, 0, 0);
-        let mut tail_entries = 0;
-        let mut good_len = 0u64;
-        {
-            let mut r = BufReader::with_capacity(1 << 16, &file);
-            let mut line = Vec::new();
-            let mut n = 0u64;
-            loop {
-                line.clear();
-                let read = r.read_until(b'\n', &mut line).map_err(io)?;
-                if read == 0 {
-                    break;
+        let sealed = crate::segments::list(path)?;
+        let (mut last_seq, mut payments, mut tail_entries, mut first_seq) = (0, 0, 0, None);
+        for s in &sealed {
+            if !s.deleted {
+                let f = std::fs::File::open(&s.path).map_err(StoreError::io(&s.path))?;
+                let got = read_file(&s.path, &f, keep_after, false, &mut replay)?;
+                if (got.first, got.last) != (Some(s.first), s.last) {
+                    let message = format!(
+                        "holds entries {:?} to {}, its name says {} to {}",
+                        got.first, got.last, s.first, s.last
+                    );
+                    return Err(StoreError::Invalid { path: s.path.clone(), line: 0, message }.into());
                 }
-                n += 1;
-                let read_line = || -> Result<(u64, bool), String> {
-                    if line.last() != Some(&b'\n') {
-                        return Err("an incomplete last line".to_string());
-                    }
-                    match Logged::check_only(&line)? {
-                        Some(found) => Ok(found),
-                        None => Logged::parse(&line).map(|e| (e.seq(), matches!(e, Logged::Payment(_)))),
-                    }
-                };
-                match read_line() {
-                    Ok((seq, payment)) => {
-                        last_seq = seq;
-                        payments += payment as u64;
-                        if seq > keep_after {
-                            tail_entries += 1;
-                            replay(line.strip_suffix(b"\n").unwrap_or(&line))?;
-                        }
-                    }
-                    Err(message) => {
-                        let mut rest = Vec::new();
-                        std::io::Read::read_to_end(&mut r, &mut rest).map_err(io)?;
-                        if !rest.is_empty() {
-                            return Err(StoreError::Invalid { path: path.to_path_buf(), line: n, message }.into());
-                        }
-                        // A write cut short by a crash: never acknowledged, dropped.
-                        tracing::warn!(line = n, "payments log: {message} at the end; cut back (a crash)");
-                        cut = Some(format!("line {n}: {message}; cut back as a write cut short by a crash"));
-                        break;
-                    }
-                }
-                good_len += read as u64;
+                payments += got.payments;
+                tail_entries += got.tail_entries;
+                first_seq.get_or_insert(s.first);
             }
+            last_seq = s.last;
         }
+        let mut file = OpenOptions::new().read(true).append(true).create(true).open(path).map_err(io)?;
+        let got = read_file(path, &file, keep_after, true, &mut replay)?;
+        if got.first.is_some_and(|f| f <= last_seq) {
+            let message = format!("its first entry is {:?}, the sealed segments end at {last_seq}", got.first);
+            return Err(StoreError::Invalid { path: path.to_path_buf(), line: 1, message }.into());
+        }
+        last_seq = last_seq.max(got.last);
+        payments += got.payments;
+        tail_entries += got.tail_entries;
+        let first_seq = first_seq.or(got.first).unwrap_or(last_seq + 1);
         tracing::info!(entries = last_seq, "payments log checked");
         let len = file.metadata().map_err(io)?.len();
-        if len != good_len {
-            file.set_len(good_len).map_err(io)?;
+        if len != got.good_len {
+            file.set_len(got.good_len).map_err(io)?;
             file.sync_all().map_err(io)?;
         }
         file.seek(SeekFrom::End(0)).map_err(io)?;
-        let wal = Wal { out: Appender::new(file, path)?, next_seq: last_seq + 1, buf: Vec::with_capacity(1 << 16) };
-        Ok(Opened { wal, tail_entries, cut, last_seq, payments })
+        // The active file began when the last segment was sealed, or when it was created.
+        let started = sealed.last().map(|s| s.sealed_at).or_else(|| {
+            let created = file.metadata().and_then(|m| m.created()).ok()?;
+            Some(created.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs() as i64)
+        });
+        let wal = Wal {
+            out: Appender::new(file, path)?,
+            next_seq: last_seq + 1,
+            buf: Vec::with_capacity(1 << 16),
+            first_in_file: got.first,
+            last_in_file: got.last,
+            started: started.unwrap_or_else(|| crate::core::wall_clock().utc),
+        };
+        Ok(Opened { wal, tail_entries, cut: got.cut, last_seq, first_seq, payments })
+    }
+
+    /// Seal the active file (see [`crate::segments`]) and start a new one, if it holds any
+    /// entry and is at least `min_bytes` big or was started `min_age` seconds before `now`.
+    /// Every entry in it is synced already.
+    pub fn seal_if(&mut self, min_bytes: u64, min_age: i64, now: i64) -> Result<Option<Segment>, StoreError> {
+        let Some(first) = self.first_in_file else { return Ok(None) };
+        if self.out.len() < min_bytes && now - self.started < min_age {
+            return Ok(None);
+        }
+        let path = self.out.path().to_path_buf();
+        let last = self.last_in_file;
+        let s = Segment {
+            path: path.clone(),
+            first,
+            last,
+            base: 0,
+            end: 0,
+            seq_through: last,
+            sealed_at: now,
+            deleted: false,
+        };
+        let s = crate::segments::seal(&path, s)?;
+        let file =
+            OpenOptions::new().read(true).append(true).create(true).open(&path).map_err(StoreError::io(&path))?;
+        self.out = Appender::new(file, &path)?;
+        self.first_in_file = None;
+        self.started = now;
+        Ok(Some(s))
     }
 
     /// Never hand out a sequence number at or below `seq` (one the audit log already names,
     /// after the log's end was lost or cut): numbers are never reused.
     pub fn skip_past(&mut self, seq: u64) {
         self.next_seq = self.next_seq.max(seq + 1);
+    }
+
+    /// The active file.
+    pub fn path(&self) -> &Path {
+        self.out.path()
     }
 
     /// The sequence number the next payment will get.
@@ -159,6 +265,10 @@ impl Wal {
         }
         self.out.write_synced(&self.buf)?;
         self.next_seq = first + txns.len() as u64;
+        if !txns.is_empty() {
+            self.first_in_file.get_or_insert(first);
+            self.last_in_file = self.next_seq - 1;
+        }
         Ok(out)
     }
 
@@ -168,25 +278,37 @@ impl Wal {
         self.buf.clear();
         write_line(&mut self.buf, &entry).map_err(|e| StoreError::io(self.out.path())(e.into()))?;
         self.out.write_synced(&self.buf)?;
+        self.first_in_file.get_or_insert(self.next_seq);
+        self.last_in_file = self.next_seq;
         self.next_seq += 1;
         Ok(entry)
     }
 }
 
-/// Read a log for checking it against the audit log: every entry, failing on any damaged
-/// line (a torn last line included: the server cuts it back at its next start).
+/// The files of a log that still hold entries, oldest first: the sealed segments not
+/// emptied by retention, then the active file.
+pub fn files(path: &Path) -> Result<Vec<std::path::PathBuf>, StoreError> {
+    let mut out: Vec<_> = crate::segments::list(path)?.into_iter().filter(|s| !s.deleted).map(|s| s.path).collect();
+    out.push(path.to_path_buf());
+    Ok(out)
+}
+
+/// Read a log for checking it against the audit log: every entry of every file, failing on
+/// any damaged line (a torn last line included: the server cuts it back at its next start).
 pub fn read_all(path: &Path) -> Result<Vec<Logged>, StoreError> {
-    let io = StoreError::io(path);
-    let f = std::fs::File::open(path).map_err(io)?;
     let mut out = Vec::new();
-    for (i, line) in BufReader::with_capacity(1 << 16, f).split(b'\n').enumerate() {
-        let line = line.map_err(io)?;
-        let e = Logged::parse(&line).map_err(|message| StoreError::Invalid {
-            path: path.to_path_buf(),
-            line: i as u64 + 1,
-            message,
-        })?;
-        out.push(e);
+    for file in files(path)? {
+        let io = StoreError::io(&file);
+        let f = std::fs::File::open(&file).map_err(io)?;
+        for (i, line) in BufReader::with_capacity(1 << 16, f).split(b'\n').enumerate() {
+            let line = line.map_err(io)?;
+            let e = Logged::parse(&line).map_err(|message| StoreError::Invalid {
+                path: file.clone(),
+                line: i as u64 + 1,
+                message,
+            })?;
+            out.push(e);
+        }
     }
     Ok(out)
 }

@@ -10,18 +10,28 @@ use std::io::{BufRead, BufReader, Read};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-/// What a check of the whole file found.
+/// What a check of the whole log found.
 #[derive(Debug, Default)]
 pub struct Checked {
-    /// Records in the chain.
+    /// The number of the chain's last record (records deleted by retention included).
     pub records: u64,
+    /// The position of the active file's first byte in the log as a whole.
+    pub base: u64,
+    /// The number of the active file's first record, if it holds any.
+    pub first_in_file: Option<u64>,
+    /// Records deleted by retention, as retention records name them: the last deleted
+    /// record's number and hash.
+    pub audit_retained: Vec<(u64, String)>,
+    /// The payments log's entries up to this sequence number were deleted by retention, as
+    /// retention records say.
+    pub payments_deleted_through: u64,
     /// The last record.
     pub last: Option<AuditRecord>,
-    /// Length of the complete records; a torn last line after it was a crash.
+    /// Length of the active file's complete records; a torn last line after it was a crash.
     pub good_len: u64,
     /// Why the last line was torn, if it was.
     pub torn: Option<String>,
-    /// `(seq, byte offset)` of the decision records with `seq` above the asked-for one.
+    /// `(seq, position)` of the decision records with `seq` above the asked-for one.
     pub decisions: Vec<(u64, u64)>,
     /// SHA-256 of every snapshot the log records having written, oldest first.
     pub snapshots: Vec<String>,
@@ -129,28 +139,53 @@ impl<'a> RawRecord<'a> {
     }
 }
 
-/// The highest sequence number among the records in the last few megabytes of an audit log,
-/// read without checking anything (a hint for the replay, which runs while the chain is
-/// checked; the check decides). 0 for a missing or empty file.
+/// The highest sequence number among the records in the last few megabytes of an audit log
+/// (of its newest sealed segment when the active file names none), read without checking
+/// anything (a hint for the replay, which runs while the chain is checked; the check
+/// decides). 0 for a missing or empty log.
 pub fn highest_seq_near_end(path: &Path) -> u64 {
-    const TAIL: u64 = 4 << 20;
-    let Ok(f) = File::open(path) else { return 0 };
+    let found = highest_seq_near_end_of(path);
+    if found > 0 {
+        return found;
+    }
+    let sealed = crate::segments::list(path).unwrap_or_default();
+    sealed.iter().rev().find(|s| !s.deleted).map_or(0, |s| highest_seq_near_end_of(&s.path))
+}
+
+/// The last few megabytes of a file, cut to whole lines (the first may be cut).
+fn tail_of(path: &Path, bytes: u64) -> Vec<u8> {
+    let Ok(f) = File::open(path) else { return Vec::new() };
     let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-    let start = len.saturating_sub(TAIL);
+    let start = len.saturating_sub(bytes);
     let mut buf = vec![0u8; (len - start) as usize];
     if f.read_exact_at(&mut buf, start).is_err() {
-        return 0;
+        return Vec::new();
     }
+    buf
+}
+
+fn highest_seq_near_end_of(path: &Path) -> u64 {
     #[derive(Deserialize)]
     struct SeqOnly {
         #[serde(default)]
         seq: Option<u64>,
     }
     // The first line may start before the window: it simply fails to parse.
-    buf.split(|b| *b == b'\n')
+    tail_of(path, 4 << 20)
+        .split(|b| *b == b'\n')
         .filter_map(|l| serde_json::from_slice::<SeqOnly>(l).ok().and_then(|r| r.seq))
         .max()
         .unwrap_or(0)
+}
+
+/// The last record of a (sealed) audit file, read from its end.
+pub fn last_record(path: &Path) -> Result<AuditRecord, StoreError> {
+    let tail = tail_of(path, 1 << 20);
+    tail.split(|b| *b == b'\n')
+        .rev()
+        .find(|l| !l.is_empty())
+        .and_then(|l| serde_json::from_slice(l).ok())
+        .ok_or_else(|| StoreError::Invalid { path: path.to_path_buf(), line: 0, message: "no last record".into() })
 }
 
 /// Check the chain of an audit file; returns the number of records and the last one. A torn
@@ -163,26 +198,123 @@ pub fn verify(path: &Path) -> Result<(u64, Option<AuditRecord>), StoreError> {
     Ok((c.records, c.last))
 }
 
-/// Check the chain of an audit file, and that each anchor `(n, hash)` is in it. A last line
-/// that is incomplete or not a record is reported as torn (a crash), not as an error; any
-/// other broken line is an error naming it. Collects the offsets of decision records with a
-/// sequence number above `decisions_after`.
+/// Where the chain stands between one file and the next.
+struct Chain {
+    /// The hash the next record must name; `None` before the first record still held, when
+    /// the ones before it were deleted by retention.
+    prev: Option<String>,
+    /// The number the next record must have.
+    next_n: u64,
+    /// The first record still held after deleted ones: its number and the hash it names.
+    start: Option<(u64, String)>,
+    /// The last complete line read, for [`Checked::last`].
+    last_line: Vec<u8>,
+}
+
+/// Check the chain of an audit log (its sealed segments, then the active file at `path`),
+/// and that each anchor `(n, hash)` is in it. A last line of the active file that is
+/// incomplete or not a record is reported as torn (a crash), not as an error; any other
+/// broken line is an error naming it. Records deleted by retention (emptied segments, only
+/// ever the oldest) must be named by a retention record that anchors the chain's new start.
+/// Collects the positions of decision records with a sequence number above `decisions_after`.
 pub fn check(path: &Path, decisions_after: u64, anchors: &[&Head]) -> Result<Checked, StoreError> {
+    let sealed = crate::segments::list(path)?;
+    let mut out = Checked::default();
+    let mut chain = Chain { prev: Some(GENESIS.to_string()), next_n: 1, start: None, last_line: Vec::new() };
+    let mut base = 0;
+    for s in &sealed {
+        let wrong = |message: String| StoreError::Invalid { path: s.path.clone(), line: 0, message };
+        if s.deleted {
+            if chain.next_n > 1 && chain.prev.is_some() {
+                return Err(wrong(
+                    "emptied while older records are still held: retention deletes only the oldest".into(),
+                ));
+            }
+            chain.prev = None;
+            chain.next_n = s.last + 1;
+        } else {
+            if chain.next_n != s.first {
+                return Err(wrong(format!("starts at record {}, {} was expected", s.first, chain.next_n)));
+            }
+            let len = check_file(&s.path, s.base, false, decisions_after, anchors, &mut chain, &mut out)?;
+            if chain.next_n != s.last + 1 || len != s.end - s.base {
+                return Err(wrong(format!(
+                    "holds records {} to {} in {len} bytes, its name says {} to {} in {} bytes",
+                    s.first,
+                    chain.next_n - 1,
+                    s.first,
+                    s.last,
+                    s.end - s.base
+                )));
+            }
+        }
+        base = s.end;
+    }
+    out.base = base;
+    out.first_in_file = Some(chain.next_n);
+    out.good_len = check_file(path, base, true, decisions_after, anchors, &mut chain, &mut out)?;
+    if chain.next_n == out.first_in_file.unwrap_or(0) {
+        out.first_in_file = None;
+    }
+    out.records = chain.next_n - 1;
+    if out.records > 0 && !chain.last_line.is_empty() {
+        out.last = serde_json::from_slice(&chain.last_line).ok();
+    }
+    let deleted = |message: String| StoreError::Invalid { path: path.to_path_buf(), line: 0, message };
+    match (&chain.start, &chain.prev) {
+        (Some((n, prev)), _) => {
+            if !out.audit_retained.iter().any(|(through, hash)| through + 1 == *n && hash == prev) {
+                return Err(deleted(format!(
+                    "records 1 to {} are gone, and no retention record in the log says they were deleted (with the hash of record {})",
+                    n - 1,
+                    n - 1
+                )));
+            }
+        }
+        (None, None) => {
+            return Err(deleted(format!("records 1 to {} were deleted and no record is left to say so", out.records)))
+        }
+        (None, Some(_)) => {}
+    }
+    for a in anchors {
+        if a.n > out.records {
+            return Err(StoreError::Invalid {
+                path: path.to_path_buf(),
+                line: out.records + 1,
+                message: format!(
+                    "the log ends at record {} but record {} (hash {}) was written and synced before: records were removed from its end",
+                    out.records, a.n, a.hash
+                ),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Check one file of the chain, continuing `chain`; returns the length of its complete
+/// records. Only the active file (`active`) may end in a torn line.
+fn check_file(
+    path: &Path,
+    base: u64,
+    active: bool,
+    decisions_after: u64,
+    anchors: &[&Head],
+    chain: &mut Chain,
+    out: &mut Checked,
+) -> Result<u64, StoreError> {
     let io = StoreError::io(path);
     let f = File::open(path).map_err(io)?;
     let mut r = BufReader::with_capacity(1 << 16, f);
-    let mut prev = GENESIS.to_string();
-    let mut out = Checked::default();
     let mut line = Vec::new();
-    let mut last_line = Vec::new();
     let mut offset = 0u64;
+    let mut ln = 0u64;
     loop {
         line.clear();
         let read = r.read_until(b'\n', &mut line).map_err(io)?;
         if read == 0 {
             break;
         }
-        let ln = out.records + 1;
+        ln += 1;
         let broken = |message: String| StoreError::Invalid { path: path.to_path_buf(), line: ln, message };
         let complete = line.last() == Some(&b'\n');
         let rec = if complete { RawRecord::read(&line) } else { None };
@@ -191,20 +323,24 @@ pub fn check(path: &Path, decisions_after: u64, anchors: &[&Head]) -> Result<Che
             let mut rest = Vec::new();
             r.read_to_end(&mut rest).map_err(io)?;
             let why = if complete { "not an audit record" } else { "an incomplete last line" };
-            if rest.is_empty() {
+            if rest.is_empty() && active {
                 out.torn = Some(format!("{why} (a write cut short by a crash)"));
                 break;
             }
             return Err(broken(format!("{why}, with more records after it")));
         };
-        if rec.n != ln {
+        if rec.n != chain.next_n {
             return Err(broken(format!(
-                "record number {} where {ln} was expected (a line was removed or inserted)",
-                rec.n
+                "record number {} where {} was expected (a line was removed or inserted)",
+                rec.n, chain.next_n
             )));
         }
-        if rec.prev != prev {
-            return Err(broken("`prev` does not match the previous record's hash".into()));
+        match &chain.prev {
+            None => chain.start = Some((rec.n, rec.prev.to_string())),
+            Some(p) if *p != rec.prev => {
+                return Err(broken("`prev` does not match the previous record's hash".into()));
+            }
+            Some(_) => {}
         }
         let h = digest_text(&rec.prev, rec.n, &rec.at, &rec.kind, rec.seq, rec.data);
         let mut stated = [0u8; 32];
@@ -218,36 +354,54 @@ pub fn check(path: &Path, decisions_after: u64, anchors: &[&Head]) -> Result<Che
         }
         if rec.kind == "decision" {
             if let Some(seq) = rec.seq.filter(|s| *s > decisions_after) {
-                out.decisions.push((seq, offset));
+                out.decisions.push((seq, base + offset));
             }
         } else if rec.kind == "admin" {
-            let data: serde_json::Value = serde_json::from_str(rec.data).unwrap_or_default();
-            if let (Some("snapshot"), Some(sha)) = (data["action"].as_str(), data["sha256"].as_str()) {
+            admin_record(rec.data, out);
+        }
+        out.max_seq = out.max_seq.max(rec.seq.unwrap_or(0));
+        chain.prev = Some(rec.hash.to_string());
+        chain.next_n += 1;
+        chain.last_line.clear();
+        chain.last_line.extend_from_slice(&line);
+        offset += read as u64;
+    }
+    Ok(offset)
+}
+
+/// What an admin record tells the check: a snapshot written, or records deleted by retention.
+fn admin_record(data: &str, out: &mut Checked) {
+    let data: serde_json::Value = serde_json::from_str(data).unwrap_or_default();
+    match data["action"].as_str() {
+        Some("snapshot") => {
+            if let Some(sha) = data["sha256"].as_str() {
                 out.snapshots.push(sha.to_string());
             }
         }
-        out.max_seq = out.max_seq.max(rec.seq.unwrap_or(0));
-        prev.clear();
-        prev.push_str(&rec.hash);
-        last_line.clear();
-        last_line.extend_from_slice(&line);
-        offset += read as u64;
-        out.good_len = offset;
-        out.records += 1;
+        Some("retention") => {
+            let a = &data["audit_log"];
+            if let (Some(n), Some(hash)) = (a["deleted_through_record"].as_u64(), a["last_deleted_hash"].as_str()) {
+                out.audit_retained.push((n, hash.to_string()));
+            }
+            if let Some(seq) = data["payments_log"]["deleted_through_seq"].as_u64() {
+                out.payments_deleted_through = out.payments_deleted_through.max(seq);
+            }
+        }
+        _ => {}
     }
-    if out.records > 0 {
-        out.last = serde_json::from_slice(&last_line).ok();
-    }
-    for a in anchors {
-        if a.n > out.records {
-            return Err(StoreError::Invalid {
-                path: path.to_path_buf(),
-                line: out.records + 1,
-                message: format!(
-                    "the log ends at record {} but record {} (hash {}) was written and synced before: records were removed from its end",
-                    out.records, a.n, a.hash
-                ),
-            });
+}
+
+/// Payments log segments emptied without a retention record that names them.
+fn retention_problems(wal: &Path, c: &Checked) -> Result<Vec<String>, StoreError> {
+    let mut out = Vec::new();
+    for s in crate::segments::list(wal)?.iter().filter(|s| s.deleted) {
+        if s.last > c.payments_deleted_through {
+            out.push(format!(
+                "{}: emptied, but no retention record in the audit log deletes payments log entries {} to {}",
+                s.path.display(),
+                s.first,
+                s.last
+            ));
         }
     }
     Ok(out)
@@ -284,27 +438,51 @@ pub fn verify_against_log(path: &Path, wal: Option<&Path>) -> Result<Verified, V
     if let Some(wal) = wal {
         let entries = crate::wal::read_all(wal).map_err(|e| vec![e.to_string()])?;
         let mut decided: std::collections::HashMap<u64, Option<String>> = std::collections::HashMap::new();
-        let f = File::open(path).map_err(|e| vec![format!("{}: {e}", path.display())])?;
-        for (i, line) in BufReader::new(f).lines().enumerate().take(c.records as usize) {
-            let Ok(rec) = line
-                .map_err(|e| e.to_string())
-                .and_then(|l| serde_json::from_str::<AuditRecord>(&l).map_err(|e| e.to_string()))
-            else {
-                continue;
-            };
-            if rec.kind != "decision" {
-                continue;
-            }
-            let Some(seq) = rec.seq else { continue };
-            let digest = rec.data["record"].as_str().map(String::from);
-            if decided.insert(seq, digest).is_some() {
-                problems.push(format!("{}, line {}: a second decision for log position {seq}", path.display(), i + 1));
+        let mut audit_files: Vec<std::path::PathBuf> = crate::segments::list(path)
+            .map_err(|e| vec![e.to_string()])?
+            .into_iter()
+            .filter(|s| !s.deleted)
+            .map(|s| s.path)
+            .collect();
+        audit_files.push(path.to_path_buf());
+        for file in &audit_files {
+            let f = File::open(file).map_err(|e| vec![format!("{}: {e}", file.display())])?;
+            for (i, line) in BufReader::new(f).lines().enumerate() {
+                // A torn last line is reported above; the chain was checked.
+                let Ok(rec) = line
+                    .map_err(|e| e.to_string())
+                    .and_then(|l| serde_json::from_str::<AuditRecord>(&l).map_err(|e| e.to_string()))
+                else {
+                    continue;
+                };
+                if rec.kind != "decision" {
+                    continue;
+                }
+                let Some(seq) = rec.seq else { continue };
+                let digest = rec.data["record"].as_str().map(String::from);
+                if decided.insert(seq, digest).is_some() {
+                    problems.push(format!(
+                        "{}, line {}: a second decision for log position {seq}",
+                        file.display(),
+                        i + 1
+                    ));
+                }
             }
         }
+        problems.extend(retention_problems(wal, &c).map_err(|e| vec![e.to_string()])?);
+        // Decisions deleted by retention: the payments up to here may have none left.
+        let decisions_gone = crate::segments::list(path)
+            .map_err(|e| vec![e.to_string()])?
+            .iter()
+            .filter(|s| s.deleted)
+            .map(|s| s.seq_through)
+            .max()
+            .unwrap_or(0);
         for e in &entries {
             let crate::wal::Logged::Payment(p) = e else { continue };
             payments += 1;
             match decided.remove(&p.seq) {
+                None if p.seq <= decisions_gone => {}
                 None => problems
                     .push(format!("log position {}: a logged payment without a decision in the audit log", p.seq)),
                 Some(Some(d)) => {
@@ -320,7 +498,8 @@ pub fn verify_against_log(path: &Path, wal: Option<&Path>) -> Result<Verified, V
                 Some(None) => {}
             }
         }
-        let mut orphans: Vec<u64> = decided.into_keys().collect();
+        // Payments deleted by retention: their decisions may outlive them.
+        let mut orphans: Vec<u64> = decided.into_keys().filter(|seq| *seq > c.payments_deleted_through).collect();
         orphans.sort_unstable();
         for seq in orphans.iter().take(20) {
             problems.push(format!("log position {seq}: a decision for a payment the payments log does not hold"));

@@ -36,6 +36,8 @@ pub struct Logs {
     pub wal: Wal,
     /// The log's last sequence number.
     pub last_logged: u64,
+    /// The first sequence number the log still holds (earlier ones deleted by retention).
+    pub first_logged: u64,
     /// Payments in the whole log.
     pub payments: u64,
     /// The audit log, open for appending.
@@ -164,14 +166,16 @@ impl Core {
         snap: SnapshotPolicy,
         admission: Admission,
     ) -> Result<Result<Core, Incomplete>, CoreError> {
-        let Logs { mut wal, last_logged, payments, mut audit, mut decisions } = logs;
+        let Logs { mut wal, last_logged, first_logged, payments, mut audit, mut decisions } = logs;
         // In file order the numbers can repeat (an earlier version wrote decisions again at
         // each start) or step back; the first record of a number is its decision.
         decisions.sort_by_key(|(seq, _)| *seq);
         decisions.dedup_by_key(|(seq, _)| *seq);
         let Replay { engine, clock, mut index, from, hint, candidates, pending, audited_payments } = r;
         let upto = hint.min(last_logged);
-        let held = decisions.iter().filter(|(seq, _)| *seq > from && *seq <= upto).count() as u64;
+        // Decisions of payments deleted by retention have nothing to be compared with.
+        let after = from.max(first_logged.saturating_sub(1));
+        let held = decisions.iter().filter(|(seq, _)| *seq > after && *seq <= upto).count() as u64;
         if held != audited_payments {
             return Ok(Err(Incomplete));
         }

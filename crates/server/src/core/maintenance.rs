@@ -1,0 +1,53 @@
+//! The logs' upkeep on the core thread: sealing the active files into segments and deleting
+//! sealed segments past their retention (see [`crate::segments`]), each recorded in the
+//! audit log.
+
+use super::{wall_clock, Core, CoreError};
+
+impl Core {
+    /// Seal both logs if the payments log is big or old enough, then delete the sealed
+    /// segments past their retention. Runs after a snapshot (so a start rarely needs the
+    /// sealed segments) and once a day.
+    pub(super) fn seal_and_expire(&mut self, actor: &str) -> Result<(), CoreError> {
+        let rules = self.snap.logs;
+        let now = wall_clock().utc;
+        let age = i64::from(rules.segment_days) * 86_400;
+        if let Some(p) = self.wal.seal_if(rules.segment_bytes, age, now)? {
+            let a = self.audit.seal(now)?;
+            let name = |s: &crate::segments::Segment| s.path.file_name().map(|n| n.to_string_lossy().into_owned());
+            self.audit.push(
+                &osecwatch_model::Timestamp::new(now, 0).to_rfc3339(),
+                "admin",
+                None,
+                serde_json::json!({
+                    "action": "sealed log segments",
+                    "actor": actor,
+                    "payments_log": name(&p),
+                    "audit_log": a.as_ref().and_then(name),
+                }),
+            );
+            self.audit.commit()?;
+            tracing::info!(payments_through = p.last, "log segments sealed");
+        }
+        if let Some(run) = crate::segments::apply(self.wal.path(), &mut self.audit, &rules, now, actor)? {
+            tracing::info!(
+                payment_segments = run.payment_segments,
+                payments_through = run.payments_through,
+                audit_segments = run.audit_segments,
+                audit_through = run.audit_through,
+                "log retention deleted sealed segments"
+            );
+        }
+        Ok(())
+    }
+
+    /// The daily upkeep: a snapshot if anything changed since the last one (which seals and
+    /// expires), else only the sealing and retention.
+    pub(super) fn maintenance(&mut self, actor: &str) -> Result<(), CoreError> {
+        if self.since_snapshot > 0 {
+            self.write_snapshot(actor).map(|_| ())
+        } else {
+            self.seal_and_expire(actor)
+        }
+    }
+}
