@@ -89,7 +89,7 @@ pub enum Request {
     Snapshot(String, oneshot::Sender<Result<u64, CoreError>>),
     /// Log and apply a seed event sent by the named token.
     Seed(SeedEvent, String, oneshot::Sender<Result<SeedAnswer, Refusal>>),
-    /// The daily upkeep of the logs: a snapshot if anything is new, sealing, retention.
+    /// The daily upkeep of the logs: sealing and retention.
     Maintenance(String),
 }
 
@@ -320,7 +320,7 @@ impl Core {
             let _ = tx.send(self.write_snapshot(&actor));
         }
         for actor in upkeep {
-            if let Err(e) = self.maintenance(&actor) {
+            if let Err(e) = self.seal_and_expire(&actor) {
                 tracing::error!(error = %e, "log upkeep failed; the logs still have everything");
             }
         }

@@ -122,14 +122,12 @@ pub async fn serve(
     Ok(())
 }
 
-/// Once a day (the first a minute after the start), the core seals the logs and deletes
-/// what is past its retention. It holds the state weakly, so that it never keeps the core
+/// Once a day (the first a day after the start: a start has just checked everything), the
+/// core seals the logs if they are due and deletes what is past its retention. It holds the state weakly, so that it never keeps the core
 /// running at shutdown.
 async fn log_upkeep(state: std::sync::Weak<AppState>) {
-    let mut next = std::time::Duration::from_secs(60);
     loop {
-        tokio::time::sleep(next).await;
-        next = std::time::Duration::from_secs(86_400);
+        tokio::time::sleep(std::time::Duration::from_secs(86_400)).await;
         let Some(state) = state.upgrade() else { return };
         if !state.ready.load(Ordering::Relaxed) {
             return;

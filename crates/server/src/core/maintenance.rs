@@ -7,7 +7,8 @@ use super::{wall_clock, Core, CoreError};
 impl Core {
     /// Seal both logs if the payments log is big or old enough, then delete the sealed
     /// segments past their retention. Runs after a snapshot (so a start rarely needs the
-    /// sealed segments) and once a day.
+    /// sealed segments) and once a day without one (no pause for a snapshot: a start replays
+    /// from the snapshot's position, in a sealed segment if need be).
     pub(super) fn seal_and_expire(&mut self, actor: &str) -> Result<(), CoreError> {
         let rules = self.snap.logs;
         let now = wall_clock().utc;
@@ -39,15 +40,5 @@ impl Core {
             );
         }
         Ok(())
-    }
-
-    /// The daily upkeep: a snapshot if anything changed since the last one (which seals and
-    /// expires), else only the sealing and retention.
-    pub(super) fn maintenance(&mut self, actor: &str) -> Result<(), CoreError> {
-        if self.since_snapshot > 0 {
-            self.write_snapshot(actor).map(|_| ())
-        } else {
-            self.seal_and_expire(actor)
-        }
     }
 }
