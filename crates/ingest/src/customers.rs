@@ -3,6 +3,10 @@
 //! `account_id` and `customer_id` are required, any others (name, country, opened, and later
 //! the KYC fields a report needs) are read past. A malformed line is rejected with its line
 //! and reason and the rest are used; `read == used + rejected`.
+//!
+//! An optional column `relationship_ended` (a date, `YYYY-MM-DD`; empty while the business
+//! relationship continues) tells the service's log retention when each account's retention
+//! period begins (GwG §8(4)).
 
 use crate::IngestError;
 use std::path::Path;
@@ -27,6 +31,9 @@ pub struct CustomerFile {
     pub rejected: Vec<CustomerReject>,
     /// Data lines read (not the header).
     pub read: u64,
+    /// With a `relationship_ended` column: each account's end of the business relationship
+    /// (UTC seconds at the start of that day), `None` while it continues.
+    pub relationships: Option<std::collections::HashMap<String, Option<i64>>>,
 }
 
 /// Read a customer file.
@@ -48,7 +55,8 @@ pub fn read_customers_from(path: &Path, bytes: &[u8]) -> Result<CustomerFile, In
         let missing: Vec<&str> = ["account_id", "customer_id"].into_iter().filter(|c| col(c).is_none()).collect();
         return Err(IngestError::MissingColumns { path: path.to_path_buf(), columns: missing.join(", ") });
     };
-    let mut out = CustomerFile::default();
+    let ended_col = col("relationship_ended");
+    let mut out = CustomerFile { relationships: ended_col.map(|_| Default::default()), ..Default::default() };
     let mut first_customer: std::collections::HashMap<String, String> = Default::default();
     let mut rec = csv::ByteRecord::new();
     loop {
@@ -89,6 +97,14 @@ pub fn read_customers_from(path: &Path, bytes: &[u8]) -> Result<CustomerFile, In
                 continue;
             }
         };
+        let ended = match ended_col.map(|i| relationship_end(&rec[i])) {
+            Some(Err(why)) => {
+                out.rejected.push(reject(why));
+                continue;
+            }
+            Some(Ok(e)) => e,
+            None => None,
+        };
         match first_customer.get(&account) {
             Some(c) if *c == customer => {} // the same link twice: harmless
             Some(_) => {
@@ -100,9 +116,32 @@ pub fn read_customers_from(path: &Path, bytes: &[u8]) -> Result<CustomerFile, In
                 first_customer.insert(account.clone(), customer.clone());
             }
         }
+        if let Some(r) = out.relationships.as_mut() {
+            r.insert(account.clone(), ended);
+        }
         out.links.push((account, customer));
     }
     Ok(out)
+}
+
+/// A `relationship_ended` value: empty while the relationship continues, else a date.
+fn relationship_end(v: &[u8]) -> Result<Option<i64>, String> {
+    let v = std::str::from_utf8(v).map_err(|_| "relationship_ended: not UTF-8".to_string())?.trim();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    let bad = || "relationship_ended: not a date (YYYY-MM-DD)".to_string();
+    let p: Vec<&str> = v.split('-').collect();
+    let [y, m, d] = p.as_slice() else { return Err(bad()) };
+    let (y, m, d) = (
+        y.parse::<i64>().map_err(|_| bad())?,
+        m.parse::<u32>().map_err(|_| bad())?,
+        d.parse::<u32>().map_err(|_| bad())?,
+    );
+    if !(1900..=9999).contains(&y) || !(1..=12).contains(&m) || !(1..=31).contains(&d) || y.to_string().len() != 4 {
+        return Err(bad());
+    }
+    Ok(Some(osecwatch_model::days_from_civil(y, m, d) * 86_400))
 }
 
 #[cfg(test)]
@@ -130,6 +169,18 @@ mod tests {
         assert_eq!(f.read as usize, f.links.len() + f.rejected.len());
         // No field value is repeated in a reason (a customer file holds personal data).
         assert!(f.rejected.iter().all(|r| !r.reason.contains("Max") && !r.reason.contains("C9")));
+    }
+
+    #[test]
+    fn the_end_of_a_relationship_is_read_when_the_column_is_there() {
+        let text = "account_id,customer_id,relationship_ended\nA1,C1,\nA2,C2,2020-03-01\nA3,C3,01.03.2020\n";
+        let f = read_customers_from(Path::new("c.csv"), text.as_bytes()).unwrap();
+        let r = f.relationships.unwrap();
+        assert_eq!((r["A1"], r["A2"], r.get("A3")), (None, Some(1_583_020_800), None));
+        assert_eq!(f.rejected.len(), 1);
+        assert!(f.rejected[0].reason.contains("relationship_ended") && !f.rejected[0].reason.contains("2020"));
+        let f = read_customers_from(Path::new("c.csv"), b"account_id,customer_id\nA1,C1\n").unwrap();
+        assert!(f.relationships.is_none(), "no column: nothing known about relationships");
     }
 
     #[test]

@@ -266,6 +266,7 @@ impl AuditLog {
             seq_through: self.last_seq,
             sealed_at: now,
             deleted: false,
+            kept: None,
         };
         let s = crate::segments::seal(&path, s)?;
         let file = OpenOptions::new().read(true).append(true).create(true).open(&path).map_err(io)?;

@@ -154,6 +154,9 @@ pub struct Core {
     lateness: i64,
     /// Blocks from approved reports (read for every payment; written by the case side).
     holds: Option<crate::cases::Holds>,
+    /// Sealed payments log segments past their time whose payments must all be kept (the
+    /// relationships do not change while the service runs): not read again.
+    settled: std::collections::HashSet<std::path::PathBuf>,
 }
 
 fn summary(seq: u64, t: &Transaction, outcome: Outcome) -> Screened {

@@ -21,6 +21,10 @@
 //! deletion first (what, when, under which rule, and for the audit log the hash of the last
 //! deleted record, which anchors the chain's new start), then the files are emptied.
 
+mod retention;
+
+pub use retention::{apply, deletable_after, due, LogRetention, Relationships, RetentionRun};
+
 use crate::StoreError;
 use std::path::{Path, PathBuf};
 
@@ -44,6 +48,16 @@ pub struct Segment {
     pub sealed_at: i64,
     /// Emptied by retention (its records deleted, its name kept).
     pub deleted: bool,
+    /// Payments log only: compacted by retention, keeping this many entries (those of
+    /// customers whose retention period has not run out); a seventh name field, `k<count>`.
+    pub kept: Option<u64>,
+}
+
+impl Segment {
+    /// Its file name.
+    pub fn name(&self) -> String {
+        self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    }
 }
 
 /// The directory of sealed segments beside an active log file.
@@ -82,9 +96,13 @@ pub fn list(active: &Path) -> Result<Vec<Segment>, StoreError> {
         };
         let fields = rest.strip_suffix(&format!(".{ext}")).ok_or_else(bad)?;
         let v: Vec<&str> = fields.split('-').collect();
-        if v.len() != 6 {
+        if v.len() != 6 && v.len() != 7 {
             return Err(bad());
         }
+        let kept = match v.get(6) {
+            Some(k) => Some(k.strip_prefix('k').and_then(|k| k.parse::<u64>().ok()).ok_or_else(bad)?),
+            None => None,
+        };
         let num = |s: &str| s.parse::<u64>().map_err(|_| bad());
         let len = e.metadata().map_err(StoreError::io(&e.path()))?.len();
         let s = Segment {
@@ -96,13 +114,17 @@ pub fn list(active: &Path) -> Result<Vec<Segment>, StoreError> {
             seq_through: num(v[4])?,
             sealed_at: v[5].parse::<i64>().map_err(|_| bad())?,
             deleted: len == 0,
+            kept,
         };
         if s.last < s.first || s.end < s.base {
             return Err(bad());
         }
         out.push(s);
     }
-    out.sort_by_key(|s| s.first);
+    // A compacted segment replaces the original of the same range: both are there only when
+    // a compaction was cut short after its new file was complete (written and synced first).
+    out.sort_by_key(|s| (s.first, s.kept.is_none()));
+    out.dedup_by(|later, first| later.first == first.first && later.last == first.last && first.kept.is_some());
     for w in out.windows(2) {
         if w[1].first != w[0].last + 1 {
             return Err(StoreError::Invalid {
@@ -133,7 +155,18 @@ pub(crate) fn seal(active: &Path, s: Segment) -> Result<Segment, StoreError> {
     std::fs::rename(active, &path).map_err(StoreError::io(active))?;
     sync_dir(&dir)?;
     sync_dir(active.parent().unwrap_or(Path::new(".")))?;
-    Ok(Segment { path, deleted: false, ..s })
+    Ok(Segment { path, deleted: false, kept: None, ..s })
+}
+
+/// A segment's name with `kept` as its seventh field.
+pub(crate) fn compacted_name(s: &Segment, kept: u64) -> PathBuf {
+    let name = s.name();
+    let (stem, ext) = name.rsplit_once('.').unwrap_or((&name, ""));
+    let stem = match s.kept {
+        Some(_) => stem.rsplit_once('-').map_or(stem, |(a, _)| a),
+        None => stem,
+    };
+    s.path.with_file_name(format!("{stem}-k{kept}.{ext}"))
 }
 
 fn sync_dir(dir: &Path) -> Result<(), StoreError> {
@@ -145,118 +178,6 @@ fn sync_dir(dir: &Path) -> Result<(), StoreError> {
 pub(crate) fn empty(s: &Segment) -> Result<(), StoreError> {
     let f = std::fs::OpenOptions::new().write(true).open(&s.path).map_err(StoreError::io(&s.path))?;
     f.set_len(0).and_then(|()| f.sync_all()).map_err(StoreError::io(&s.path))
-}
-
-/// How long each log is kept, and when the active files are sealed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LogRetention {
-    /// Seal the active files at the next snapshot once the payments log is this big.
-    pub segment_bytes: u64,
-    /// ... or once its oldest entry was written this many days ago.
-    pub segment_days: u32,
-    /// Years the payments log is kept after the end of the calendar year it was sealed in
-    /// (0: kept for ever).
-    pub payments_years: u32,
-    /// The same for the audit log.
-    pub audit_years: u32,
-}
-
-impl Default for LogRetention {
-    /// GwG §8(4): five years. Monthly segments, so a deletion is at most a month late.
-    fn default() -> LogRetention {
-        LogRetention { segment_bytes: 1 << 30, segment_days: 31, payments_years: 5, audit_years: 5 }
-    }
-}
-
-/// The moment (UTC seconds) after which a segment sealed at `sealed_at` may be deleted:
-/// the end of that calendar year plus `years` years.
-pub fn deletable_after(sealed_at: i64, years: u32) -> i64 {
-    let (year, _, _) = osecwatch_model::civil_from_days(sealed_at.div_euclid(86_400));
-    osecwatch_model::days_from_civil(year + 1 + i64::from(years), 1, 1) * 86_400
-}
-
-/// The sealed segments (not yet emptied) that retention deletes at `now`: a prefix of the
-/// log, oldest first, each past its time.
-pub fn due(segments: &[Segment], years: u32, now: i64) -> Vec<Segment> {
-    if years == 0 {
-        return Vec::new();
-    }
-    segments
-        .iter()
-        .take_while(|s| s.deleted || now >= deletable_after(s.sealed_at, years))
-        .filter(|s| !s.deleted)
-        .cloned()
-        .collect()
-}
-
-/// What one retention run deleted.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct RetentionRun {
-    /// Payments log segments emptied, and the last sequence number deleted.
-    pub payment_segments: usize,
-    /// Up to this payments log position, everything is deleted.
-    pub payments_through: u64,
-    /// Audit log segments emptied.
-    pub audit_segments: usize,
-    /// Up to this audit record, everything is deleted.
-    pub audit_through: u64,
-}
-
-/// Delete the sealed segments of both logs that are past their retention at `now`: first a
-/// retention record in the audit log, committed (what, under which rule, and the hash of the
-/// last deleted audit record, which anchors the chain's new start), then the files emptied.
-/// A crash in between leaves files the next run empties; the record already says so.
-pub fn apply(
-    payments_log: &Path,
-    audit: &mut crate::audit::AuditLog,
-    rules: &LogRetention,
-    now: i64,
-    actor: &str,
-) -> Result<Option<RetentionRun>, StoreError> {
-    let pay = due(&list(payments_log)?, rules.payments_years, now);
-    let aud = due(&list(audit.path())?, rules.audit_years, now);
-    if pay.is_empty() && aud.is_empty() {
-        return Ok(None);
-    }
-    let names = |v: &[Segment]| -> Vec<String> {
-        v.iter().map(|s| s.path.file_name().unwrap_or_default().to_string_lossy().into_owned()).collect()
-    };
-    let rule =
-        "kept until the end of the calendar year in which the segment was sealed, plus the years given (GwG §8(4))";
-    let mut record = serde_json::json!({ "action": "retention", "actor": actor, "rule": rule });
-    let mut run = RetentionRun::default();
-    if let Some(last) = pay.last() {
-        run.payment_segments = pay.len();
-        run.payments_through = last.last;
-        record["payments_log"] = serde_json::json!({
-            "years": rules.payments_years,
-            "segments": names(&pay),
-            "deleted_through_seq": last.last,
-        });
-    }
-    if let Some(last) = aud.last() {
-        let rec = crate::audit::last_record(&last.path)?;
-        if rec.n != last.last {
-            let message = format!("its last record is {}, its name says {}", rec.n, last.last);
-            return Err(StoreError::Invalid { path: last.path.clone(), line: 0, message });
-        }
-        run.audit_segments = aud.len();
-        run.audit_through = last.last;
-        record["audit_log"] = serde_json::json!({
-            "years": rules.audit_years,
-            "segments": names(&aud),
-            "deleted_through_record": last.last,
-            "last_deleted_hash": rec.hash,
-            "decisions_through_seq": last.seq_through,
-        });
-    }
-    let at = osecwatch_model::Timestamp::new(now, 0).to_rfc3339();
-    audit.push(&at, "admin", None, record);
-    audit.commit()?;
-    for s in pay.iter().chain(&aud) {
-        empty(s)?;
-    }
-    Ok(Some(run))
 }
 
 #[cfg(test)]
@@ -277,6 +198,7 @@ mod tests {
             seq_through: last + 100,
             sealed_at,
             deleted: false,
+            kept: None,
         };
         let s = seal(&active, seg(1, 10, 0, 2, 1_700_000_000)).unwrap();
         assert!(!active.exists());
@@ -298,29 +220,5 @@ mod tests {
         assert!(e.contains("do not follow"), "{e}");
         std::fs::write(sealed_dir(&active).join("audit-x.jsonl"), b"z\n").unwrap();
         assert!(list(&active).unwrap_err().to_string().contains("not a sealed segment"));
-    }
-
-    #[test]
-    fn retention_counts_from_the_end_of_the_calendar_year() {
-        // Sealed 2020-03-01: kept to the end of 2025 with five years.
-        let sealed = osecwatch_model::Timestamp::parse_rfc3339("2020-03-01T00:00:00Z").unwrap().utc;
-        let end_2025 = osecwatch_model::Timestamp::parse_rfc3339("2026-01-01T00:00:00Z").unwrap().utc;
-        assert_eq!(deletable_after(sealed, 5), end_2025);
-        let seg = |first, at, deleted| Segment {
-            path: PathBuf::new(),
-            first,
-            last: first,
-            base: 0,
-            end: 0,
-            seq_through: first,
-            sealed_at: at,
-            deleted,
-        };
-        let later = osecwatch_model::Timestamp::parse_rfc3339("2021-06-01T00:00:00Z").unwrap().utc;
-        let segs = vec![seg(1, sealed, true), seg(2, sealed, false), seg(3, later, false), seg(4, sealed, false)];
-        assert!(due(&segs, 5, end_2025 - 1).is_empty());
-        // Only a prefix: segment 4 waits behind segment 3.
-        assert_eq!(due(&segs, 5, end_2025).iter().map(|s| s.first).collect::<Vec<_>>(), vec![2]);
-        assert!(due(&segs, 0, i64::MAX).is_empty(), "0 years: kept for ever");
     }
 }

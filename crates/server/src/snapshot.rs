@@ -57,6 +57,9 @@ pub struct SnapshotPolicy {
     pub pack_fingerprint: u64,
     /// When the logs are sealed into segments (after a snapshot) and how long they are kept.
     pub logs: crate::segments::LogRetention,
+    /// Customers' business relationships (the customer file's `relationship_ended`), which
+    /// the payments log's retention follows; `None` when the file does not say.
+    pub relationships: Option<std::sync::Arc<crate::segments::Relationships>>,
 }
 
 const SUM_LINE: &str = "\n# sha256 ";

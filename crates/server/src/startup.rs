@@ -30,6 +30,7 @@ pub async fn serve(
         every: cfg.snapshot_every.max(1),
         pack_fingerprint: osecwatch_engine::fnv1a(pack_text.as_bytes()),
         logs: cfg.logs,
+        relationships: relationships(&cfg.data_dir)?,
     };
     let admission = core::Admission { clock: cfg.clock, lateness: cfg.allowed_lateness.max(0) };
     let started = std::time::Instant::now();
@@ -257,6 +258,15 @@ fn engine(cfg: &ServeConfig) -> Result<(Engine, String), ServerError> {
         tracing::info!(read, rejected, linked_customers = linked, "customer file: same-party links");
     }
     Ok((engine, pack_text))
+}
+
+/// The customer file's business relationships, if it has the column (read past otherwise).
+fn relationships(dir: &Path) -> Result<Option<Arc<crate::segments::Relationships>>, ServerError> {
+    let customers = dir.join("customers.csv");
+    if !customers.exists() {
+        return Ok(None);
+    }
+    Ok(osecwatch_ingest::read_customer_file(&customers)?.relationships.map(Arc::new))
 }
 
 /// Tokens: the configured ones, else the data directory's, else a new admin token (its

@@ -68,6 +68,7 @@ pub struct Wal {
 struct FileRead {
     first: Option<u64>,
     last: u64,
+    entries: u64,
     payments: u64,
     tail_entries: u64,
     good_len: u64,
@@ -107,8 +108,13 @@ fn read_file<E: From<StoreError>>(
         };
         match read_line() {
             Ok((seq, payment)) => {
+                if !active && seq <= out.last {
+                    let message = format!("entry {seq} after entry {}: out of order", out.last);
+                    return Err(StoreError::Invalid { path: path.to_path_buf(), line: n, message }.into());
+                }
                 out.first.get_or_insert(seq);
                 out.last = seq;
+                out.entries += 1;
                 out.payments += payment as u64;
                 if seq > keep_after {
                     out.tail_entries += 1;
@@ -159,16 +165,26 @@ impl Wal {
             if !s.deleted {
                 let f = std::fs::File::open(&s.path).map_err(StoreError::io(&s.path))?;
                 let got = read_file(&s.path, &f, keep_after, false, &mut replay)?;
-                if (got.first, got.last) != (Some(s.first), s.last) {
+                // A compacted segment holds some of its range's entries, as many as its name says.
+                let fits = match s.kept {
+                    None => (got.first, got.last) == (Some(s.first), s.last),
+                    Some(k) => got.entries == k && got.first >= Some(s.first) && got.last <= s.last,
+                };
+                if !fits {
                     let message = format!(
-                        "holds entries {:?} to {}, its name says {} to {}",
-                        got.first, got.last, s.first, s.last
+                        "holds {} entries from {:?} to {}, its name says {} to {}{}",
+                        got.entries,
+                        got.first,
+                        got.last,
+                        s.first,
+                        s.last,
+                        s.kept.map(|k| format!(", {k} kept")).unwrap_or_default()
                     );
                     return Err(StoreError::Invalid { path: s.path.clone(), line: 0, message }.into());
                 }
                 payments += got.payments;
                 tail_entries += got.tail_entries;
-                first_seq.get_or_insert(s.first);
+                first_seq.get_or_insert(got.first.unwrap_or(s.first));
             }
             last_seq = s.last;
         }
@@ -224,6 +240,7 @@ impl Wal {
             seq_through: last,
             sealed_at: now,
             deleted: false,
+            kept: None,
         };
         let s = crate::segments::seal(&path, s)?;
         let file =

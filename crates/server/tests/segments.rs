@@ -85,11 +85,15 @@ fn sealed_segments_are_read_across_and_retention_deletes_only_their_past() {
     // (sealed an hour before 2021) from 2026.
     let (mut wal, mut audit, _, _) = open(d.path());
     let rules = LogRetention { payments_years: 5, audit_years: 5, ..LogRetention::default() };
-    assert!(segments::apply(wal.path(), &mut audit, &rules, at("2024-12-31T23:59:59Z"), "test").unwrap().is_none());
-    let run = segments::apply(wal.path(), &mut audit, &rules, at("2026-01-01T00:00:00Z"), "test").unwrap().unwrap();
-    assert_eq!((run.payment_segments, run.payments_through, run.audit_segments, run.audit_through), (2, 20, 2, 20));
+    let mut settled = Default::default();
+    let mut apply = |wal: &Wal, audit: &mut AuditLog, now: &str| {
+        segments::apply(wal.path(), audit, &rules, None, &mut settled, at(now), "test").unwrap()
+    };
+    assert!(apply(&wal, &mut audit, "2024-12-31T23:59:59Z").is_none());
+    let run = apply(&wal, &mut audit, "2026-01-01T00:00:00Z").unwrap();
+    assert_eq!((run.payment_segments, run.payments_deleted, run.audit_segments, run.audit_through), (2, 20, 2, 20));
     // Again: nothing more to do.
-    assert!(segments::apply(wal.path(), &mut audit, &rules, at("2026-01-02T00:00:00Z"), "test").unwrap().is_none());
+    assert!(apply(&wal, &mut audit, "2026-01-02T00:00:00Z").is_none());
     assert!(audit.read_at(positions[3]).unwrap_err().to_string().contains("deleted by retention"));
     assert_eq!(audit.read_at(positions[25]).unwrap().data["txn_id"], "P26");
     log(&mut wal, &mut audit, 36, 38);
@@ -100,7 +104,7 @@ fn sealed_segments_are_read_across_and_retention_deletes_only_their_past() {
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
         .find(|r| r["data"]["action"] == "retention");
     let rec = rec.expect("the deletion is in the audit log");
-    assert_eq!(rec["data"]["payments_log"]["deleted_through_seq"], 20);
+    assert_eq!(rec["data"]["payments_log"]["segments"].as_array().unwrap().len(), 2);
     assert_eq!(rec["data"]["audit_log"]["deleted_through_record"], 20);
     assert!(rec["data"]["rule"].as_str().unwrap().contains("GwG"));
     assert!(!text.contains("\"P3\""), "no data of the deleted records");
@@ -127,6 +131,65 @@ fn sealed_segments_are_read_across_and_retention_deletes_only_their_past() {
     assert!(problems.contains("no retention record") && problems.contains("entries 21 to 30"), "{problems}");
 }
 
+/// With the customer file's business relationships, a payment is kept while its customer's
+/// relationship continues and until the end of the calendar year it ended plus the years;
+/// the segment is compacted, and what is left still opens and verifies.
+#[test]
+fn payments_of_continuing_relationships_are_kept_and_the_rest_deleted() {
+    let d = tempfile::tempdir().unwrap();
+    let (wal_path, audit_path) = (d.path().join("payments.wal"), d.path().join("audit.jsonl"));
+    let (mut wal, mut audit, _, _) = open(d.path());
+    log(&mut wal, &mut audit, 1, 13);
+    wal.seal_if(0, 0, at("2019-06-01T00:00:00Z")).unwrap();
+    audit.seal(at("2019-06-01T00:00:00Z")).unwrap();
+    log(&mut wal, &mut audit, 13, 16);
+    // Senders S0, S1, S2 (payment i is from S(i % 3)): S0 still a customer, S1 left in 2022,
+    // S2 not in the customer file (its period runs from the record).
+    let rel: segments::Relationships =
+        [("S0".to_string(), None), ("S1".to_string(), Some(at("2022-08-01T00:00:00Z")))].into_iter().collect();
+    let rules = LogRetention { payments_years: 5, audit_years: 0, ..LogRetention::default() };
+    let mut settled = Default::default();
+    let run =
+        segments::apply(wal.path(), &mut audit, &rules, Some(&rel), &mut settled, at("2025-01-01T00:00:00Z"), "t");
+    let run = run.unwrap().unwrap();
+    assert_eq!((run.compacted_segments, run.payment_segments, run.payments_deleted), (1, 0, 4), "S2's four");
+    let left = |p: &Path| -> Vec<String> {
+        Wal::open(p, 0).unwrap();
+        osecwatch_server::wal::read_all(p)
+            .unwrap()
+            .into_iter()
+            .filter_map(|e| match e {
+                osecwatch_server::wal::Logged::Payment(p) => Some(p.txn_id),
+                _ => None,
+            })
+            .collect()
+    };
+    let ids = left(&wal_path);
+    assert!(
+        ids.contains(&"P3".to_string()) && ids.contains(&"P4".to_string()) && !ids.contains(&"P5".to_string()),
+        "{ids:?}"
+    );
+    // At the end of 2027 (S1 left in 2022), S1's payments go too; S0's stay.
+    let run =
+        segments::apply(wal.path(), &mut audit, &rules, Some(&rel), &mut settled, at("2028-01-01T00:00:00Z"), "t");
+    assert_eq!(run.unwrap().unwrap().payments_deleted, 4);
+    let ids = left(&wal_path);
+    assert_eq!(ids.iter().filter(|i| ["P3", "P6", "P9", "P12"].contains(&i.as_str())).count(), 4, "{ids:?}");
+    assert_eq!(ids.len(), 4 + 3, "S0's four in the segment and the three payments of the active file");
+    // Only S0's now: the segment is settled and not read again.
+    assert!(segments::apply(wal.path(), &mut audit, &rules, Some(&rel), &mut settled, at("2030-01-01T00:00:00Z"), "t")
+        .unwrap()
+        .is_none());
+    drop((wal, audit));
+    audit::verify_against_log(&audit_path, Some(&wal_path)).unwrap();
+    // A line taken out of the compacted segment: its name says how many it keeps.
+    let seg = segments::list(&wal_path).unwrap().remove(0);
+    assert_eq!(seg.kept, Some(4));
+    let text = std::fs::read_to_string(&seg.path).unwrap();
+    std::fs::write(&seg.path, text.lines().skip(1).collect::<Vec<_>>().join("\n") + "\n").unwrap();
+    assert!(Wal::open(&wal_path, 0).err().unwrap().to_string().contains("4 kept"));
+}
+
 /// Only the oldest segments may be deleted, and a segment must hold what its name says.
 #[test]
 fn a_hole_in_the_middle_and_a_changed_segment_are_refused() {
@@ -150,5 +213,5 @@ fn a_hole_in_the_middle_and_a_changed_segment_are_refused() {
     let lines: Vec<&str> = text.lines().collect();
     std::fs::write(&p[0].path, lines[..4].join("\n") + "\n").unwrap();
     let e = Wal::open(&d.path().join("payments.wal"), 0).err().unwrap().to_string();
-    assert!(e.contains("its name says 1 to 5"), "{e}");
+    assert!(e.contains("4 entries") && e.contains("its name says 1 to 5"), "{e}");
 }

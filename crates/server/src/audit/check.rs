@@ -22,9 +22,8 @@ pub struct Checked {
     /// Records deleted by retention, as retention records name them: the last deleted
     /// record's number and hash.
     pub audit_retained: Vec<(u64, String)>,
-    /// The payments log's entries up to this sequence number were deleted by retention, as
-    /// retention records say.
-    pub payments_deleted_through: u64,
+    /// The payments log segments that retention records say were emptied or compacted.
+    pub payments_retained: std::collections::HashSet<String>,
     /// The last record.
     pub last: Option<AuditRecord>,
     /// Length of the active file's complete records; a torn last line after it was a crash.
@@ -383,28 +382,36 @@ fn admin_record(data: &str, out: &mut Checked) {
             if let (Some(n), Some(hash)) = (a["deleted_through_record"].as_u64(), a["last_deleted_hash"].as_str()) {
                 out.audit_retained.push((n, hash.to_string()));
             }
-            if let Some(seq) = data["payments_log"]["deleted_through_seq"].as_u64() {
-                out.payments_deleted_through = out.payments_deleted_through.max(seq);
-            }
+            let p = &data["payments_log"];
+            let names = p["segments"].as_array().into_iter().flatten().filter_map(|v| v.as_str());
+            let compacted = p["compacted"].as_array().into_iter().flatten().filter_map(|v| v["segment"].as_str());
+            out.payments_retained.extend(names.chain(compacted).map(String::from));
         }
         _ => {}
     }
 }
 
-/// Payments log segments emptied without a retention record that names them.
-fn retention_problems(wal: &Path, c: &Checked) -> Result<Vec<String>, StoreError> {
-    let mut out = Vec::new();
-    for s in crate::segments::list(wal)?.iter().filter(|s| s.deleted) {
-        if s.last > c.payments_deleted_through {
-            out.push(format!(
-                "{}: emptied, but no retention record in the audit log deletes payments log entries {} to {}",
+/// Ranges of log positions (first, last).
+type Ranges = Vec<(u64, u64)>;
+
+/// Payments log segments emptied or compacted without a retention record that names them;
+/// and the ranges of log positions whose payments retention deleted (all or some of them).
+fn retention_problems(wal: &Path, c: &Checked) -> Result<(Vec<String>, Ranges), StoreError> {
+    let (mut problems, mut ranges) = (Vec::new(), Vec::new());
+    for s in crate::segments::list(wal)?.iter().filter(|s| s.deleted || s.kept.is_some()) {
+        if c.payments_retained.contains(&s.name()) {
+            ranges.push((s.first, s.last));
+        } else {
+            problems.push(format!(
+                "{}: {}, but no retention record in the audit log deletes payments log entries {} to {}",
                 s.path.display(),
+                if s.deleted { "emptied" } else { "compacted" },
                 s.first,
                 s.last
             ));
         }
     }
-    Ok(out)
+    Ok((problems, ranges))
 }
 
 /// What `audit verify` found in a data directory.
@@ -469,7 +476,8 @@ pub fn verify_against_log(path: &Path, wal: Option<&Path>) -> Result<Verified, V
                 }
             }
         }
-        problems.extend(retention_problems(wal, &c).map_err(|e| vec![e.to_string()])?);
+        let (found, deleted_ranges) = retention_problems(wal, &c).map_err(|e| vec![e.to_string()])?;
+        problems.extend(found);
         // Decisions deleted by retention: the payments up to here may have none left.
         let decisions_gone = crate::segments::list(path)
             .map_err(|e| vec![e.to_string()])?
@@ -499,7 +507,8 @@ pub fn verify_against_log(path: &Path, wal: Option<&Path>) -> Result<Verified, V
             }
         }
         // Payments deleted by retention: their decisions may outlive them.
-        let mut orphans: Vec<u64> = decided.into_keys().filter(|seq| *seq > c.payments_deleted_through).collect();
+        let mut orphans: Vec<u64> =
+            decided.into_keys().filter(|seq| !deleted_ranges.iter().any(|(a, b)| (a..=b).contains(&seq))).collect();
         orphans.sort_unstable();
         for seq in orphans.iter().take(20) {
             problems.push(format!("log position {seq}: a decision for a payment the payments log does not hold"));

@@ -30,10 +30,22 @@ impl Core {
             self.audit.commit()?;
             tracing::info!(payments_through = p.last, "log segments sealed");
         }
-        if let Some(run) = crate::segments::apply(self.wal.path(), &mut self.audit, &rules, now, actor)? {
+        let relationships = self.snap.relationships.clone();
+        let wal = self.wal.path().to_path_buf();
+        let run = crate::segments::apply(
+            &wal,
+            &mut self.audit,
+            &rules,
+            relationships.as_deref(),
+            &mut self.settled,
+            now,
+            actor,
+        )?;
+        if let Some(run) = run {
             tracing::info!(
                 payment_segments = run.payment_segments,
-                payments_through = run.payments_through,
+                compacted_segments = run.compacted_segments,
+                payments_deleted = run.payments_deleted,
                 audit_segments = run.audit_segments,
                 audit_through = run.audit_through,
                 "log retention deleted sealed segments"

@@ -228,6 +228,7 @@ impl Core {
             clock,
             lateness: admission.lateness,
             holds: None,
+            settled: Default::default(),
         };
         core.publish();
         Ok(Ok(core))
