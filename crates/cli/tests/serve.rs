@@ -1145,3 +1145,55 @@ fn logs_sealed_into_segments_read_back_whole() {
     let (ok, said) = audit_verify(&data);
     assert!(ok && said.contains("14 payment"), "{said}");
 }
+
+/// After retention deleted old decisions (the audit segment emptied) while a continuing
+/// customer's payments stay, a start that replays the whole log (no snapshot) does not write
+/// decisions for those payments again, and the data directory still verifies.
+#[test]
+fn a_start_does_not_write_decisions_that_retention_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let cfg = dir.path().join("serve.toml");
+    std::fs::write(&cfg, "snapshot_every = 1000000\nlog_segment_bytes = 1\n").unwrap();
+    let args = [std::ffi::OsStr::new("--config"), cfg.as_os_str()];
+    let s = Server::start_with(&data, &args);
+    let body: Vec<String> = (0..12)
+        .map(|k| {
+            let ts = format!("2025-03-01T2{}:{:02}:00+01:00", k / 6, (k % 6) * 10);
+            pay(&format!("D{k}"), &ts, if k % 2 == 0 { "KEEP" } else { "GONE" }, "R1", "30.00")
+        })
+        .collect();
+    let (c, r) = s.req("POST", "/v1/transactions", Some(INGEST), "application/x-ndjson", body.join("\n").as_bytes());
+    assert_eq!(c, 200, "{r}");
+    // The snapshot seals both logs (every size is big enough here).
+    assert_eq!(s.req("POST", "/v1/admin/snapshot", Some(ADMIN), "application/json", b"").0, 200);
+    stop(s);
+    let (wal, audit_path) = (data.join("payments.wal"), data.join("audit.jsonl"));
+    let (mut audit, _) = osecwatch_server::audit::AuditLog::open(&audit_path, 0, &[]).unwrap();
+    let rel: osecwatch_server::segments::Relationships = [("KEEP".to_string(), None)].into_iter().collect();
+    let rules = osecwatch_server::segments::LogRetention::default();
+    let far = 4_102_444_800; // 2100-01-01
+    let run =
+        osecwatch_server::segments::apply(&wal, &mut audit, &rules, Some(&rel), &mut Default::default(), far, "test")
+            .unwrap()
+            .unwrap();
+    assert_eq!((run.compacted_segments, run.payments_deleted), (1, 6), "GONE's six deleted, KEEP's kept");
+    assert!(run.audit_segments >= 1, "the decisions went with their segment");
+    drop(audit);
+    let decisions = || -> Vec<u64> {
+        std::fs::read_to_string(&audit_path)
+            .unwrap()
+            .lines()
+            .map(json)
+            .filter(|r| r["kind"] == "decision")
+            .filter_map(|r| r["seq"].as_u64())
+            .collect()
+    };
+    assert!(decisions().is_empty());
+    std::fs::remove_file(data.join("snapshot.json")).unwrap();
+    let s = Server::start_with(&data, &args);
+    stop(s);
+    assert!(decisions().is_empty(), "decisions written again for payments retention had decided on: {:?}", decisions());
+    let (ok, said) = audit_verify(&data);
+    assert!(ok && said.contains("6 payment"), "{said}");
+}

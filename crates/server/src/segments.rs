@@ -23,7 +23,9 @@
 
 mod retention;
 
-pub use retention::{apply, deletable_after, due, LogRetention, Relationships, RetentionRun};
+pub use retention::{
+    apply, decisions_deleted_through, deletable_after, due, LogRetention, Relationships, RetentionRun,
+};
 
 use crate::StoreError;
 use std::path::{Path, PathBuf};

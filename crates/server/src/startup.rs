@@ -194,7 +194,8 @@ fn recover(
             audit::AuditLog::open(&audit_path, from, &refs)
         });
         let t = std::time::Instant::now();
-        let (replay, opened) = Core::replay(engine, snapshot, admission, hint, |keep_after, f| {
+        let gone = crate::segments::decisions_deleted_through(&audit_path)?;
+        let (replay, opened) = Core::replay(engine, snapshot, admission, hint, gone, |keep_after, f| {
             wal::Wal::open_replaying(&wal_path, keep_after, f)
         })?;
         tracing::info!(

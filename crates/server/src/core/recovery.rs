@@ -18,6 +18,8 @@ pub struct Replay {
     index: IdIndex,
     from: u64,
     hint: u64,
+    /// Payments up to here may have lost their decisions to retention: none is written again.
+    gone: u64,
     /// Payments that may still be inside the allowed lateness: (id hash, event time, seq).
     candidates: std::collections::VecDeque<(u64, i64, u64)>,
     /// Audit records the replay may have to write (entries after `hint`), in log order.
@@ -76,11 +78,15 @@ impl Replay {
             }
         };
         let row = p.row().map_err(|source| CoreError::Entry { seq: p.seq, source })?;
+        let decided_before = p.seq <= self.gone;
         // Logged payments were admitted when they arrived: they move the watermark, with no
         // check now (a replay must give the state the live service had).
         self.clock.observe(row.timestamp.utc);
         let o = self.engine.process(&row).map_err(|source| CoreError::Replay { seq: p.seq, source })?;
-        if p.seq > self.hint {
+        if decided_before {
+            // Its decision was made long ago and may be deleted by retention by now: never
+            // written again, and not counted against the audit log.
+        } else if p.seq > self.hint {
             let t = row.to_owned_txn();
             self.pending.push((
                 p.seq,
@@ -115,6 +121,7 @@ impl Core {
         snapshot: Option<crate::snapshot::Loaded>,
         admission: Admission,
         hint: u64,
+        gone: u64,
         read_log: impl FnOnce(
             u64,
             &mut dyn FnMut(&[u8]) -> Result<bool, CoreError>,
@@ -148,6 +155,7 @@ impl Core {
             index,
             from,
             hint,
+            gone,
             candidates: Default::default(),
             pending: Vec::new(),
             audited_payments: 0,
@@ -171,10 +179,10 @@ impl Core {
         // each start) or step back; the first record of a number is its decision.
         decisions.sort_by_key(|(seq, _)| *seq);
         decisions.dedup_by_key(|(seq, _)| *seq);
-        let Replay { engine, clock, mut index, from, hint, candidates, pending, audited_payments } = r;
+        let Replay { engine, clock, mut index, from, hint, gone, candidates, pending, audited_payments } = r;
         let upto = hint.min(last_logged);
         // Decisions of payments deleted by retention have nothing to be compared with.
-        let after = from.max(first_logged.saturating_sub(1));
+        let after = from.max(first_logged.saturating_sub(1)).max(gone);
         let held = decisions.iter().filter(|(seq, _)| *seq > after && *seq <= upto).count() as u64;
         if held != audited_payments {
             return Ok(Err(Incomplete));

@@ -49,6 +49,12 @@ pub fn deletable_after(at: i64, years: u32) -> i64 {
     osecwatch_model::days_from_civil(year + 1 + i64::from(years), 1, 1) * 86_400
 }
 
+/// The highest payment sequence number whose decision retention may have deleted with an
+/// emptied audit segment (0: none deleted). A start never writes such a decision again.
+pub fn decisions_deleted_through(audit_log: &Path) -> Result<u64, StoreError> {
+    Ok(list(audit_log)?.iter().filter(|s| s.deleted).map(|s| s.seq_through).max().unwrap_or(0))
+}
+
 /// The audit log's sealed segments (not yet emptied) that retention deletes at `now`: a
 /// prefix of the log, oldest first, each past its time.
 pub fn due(segments: &[Segment], years: u32, now: i64) -> Vec<Segment> {
