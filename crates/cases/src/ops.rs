@@ -403,12 +403,15 @@ impl Store {
         })
     }
 
-    /// Delete cases that ended more than the rule's years ago, with everything they hold;
-    /// the deletion is audited (how many, under which rule), the data is not.
+    /// Delete cases whose retention period has run out, with everything they hold: the
+    /// period begins at the end of the calendar year in which the case ended (GwG §8(4)), so a
+    /// case closed in 2025 goes on 1 January 2031 with five years. The deletion is audited
+    /// (how many, under which rule), the data is not.
     pub fn retention(&mut self, actor: &Actor, rules: &RetentionRules) -> Result<RetentionSummary, CaseError> {
         need_role(actor, &[Role::Admin, Role::System], "running retention")?;
-        let cut = ((self.clock)() - chrono::Duration::days(rules.case_years * 365 + rules.case_years / 4))
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        use chrono::Datelike;
+        let year = (self.clock)().year() - i32::try_from(rules.case_years).unwrap_or(i32::MAX).min(9_000);
+        let cut = format!("{year:04}-01-01T00:00:00Z");
         let dir = self.attachments.clone();
         self.write(|conn, chain, now| {
             let ids: Vec<Value> = conn
@@ -442,7 +445,7 @@ impl Store {
                 actor,
                 "retention_deleted",
                 None,
-                json!({"rule": format!("cases ended before {cut} ({} years)", rules.case_years), "cases": ids.len(), "attachment_files": removed}),
+                json!({"rule": format!("cases ended before {cut}: {} years after the end of the calendar year they ended in (GwG §8(4))", rules.case_years), "cases": ids.len(), "attachment_files": removed}),
             );
             Ok(RetentionSummary { cases: ids.len() as u64, attachment_files: removed })
         })

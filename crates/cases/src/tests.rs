@@ -357,9 +357,18 @@ fn retention_deletes_and_records_it(kind: &str) {
     s.close(&analyst(), &c.case_id, c.version, Disposition::NoAction, None).unwrap();
     assert!(matches!(s.retention(&analyst(), &RetentionRules::default()), Err(CaseError::Forbidden(_))));
     assert_eq!(s.retention(&Actor::system(), &RetentionRules::default()).unwrap().cases, 0, "not yet five years");
-    s.set_clock(Box::new(|| {
-        chrono::DateTime::parse_from_rfc3339("2030-06-03T12:00:00Z").unwrap().with_timezone(&chrono::Utc)
-    }));
+    // Closed in 2025 (the fixture's clock): kept to the end of 2030.
+    let closed_year = 2025;
+    let at = move |t: String| {
+        Box::new(move || chrono::DateTime::parse_from_rfc3339(&t).unwrap().with_timezone(&chrono::Utc))
+    };
+    s.set_clock(at(format!("{}-12-31T23:59:59Z", closed_year + 5)));
+    assert_eq!(
+        s.retention(&Actor::system(), &RetentionRules::default()).unwrap().cases,
+        0,
+        "the last day of the fifth year"
+    );
+    s.set_clock(at(format!("{}-01-01T00:00:00Z", closed_year + 6)));
     let r = s.retention(&Actor::system(), &RetentionRules::default()).unwrap();
     assert_eq!((r.cases, r.attachment_files), (1, 1));
     assert!(matches!(s.get(&analyst(), &c.case_id), Err(CaseError::NotFound(_))));

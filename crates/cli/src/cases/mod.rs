@@ -147,7 +147,8 @@ pub enum CasesCommand {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Delete cases that ended more than the retention period ago (audited).
+    /// Delete cases whose retention has run out: the years given after the end of the calendar
+    /// year in which they ended (GwG §8(4)); audited.
     Retention {
         /// Years after a case ended (GwG §8: five).
         #[arg(long, default_value_t = 5)]
@@ -200,7 +201,7 @@ pub fn run_cases(a: CasesArgs) -> Result<()> {
         CasesCommand::Retention { case_years } => {
             let r = store.retention(&Actor::system(), &RetentionRules { case_years })?;
             format!(
-                "retention: {} case(s) and {} attachment file(s) deleted (cases ended more than {case_years} years ago); the deletion is in the audit\n",
+                "retention: {} case(s) and {} attachment file(s) deleted (cases that ended before the calendar year {case_years} years back); the deletion is in the audit\n",
                 r.cases, r.attachment_files
             )
         }
