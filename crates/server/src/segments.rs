@@ -76,6 +76,26 @@ fn stem_ext(active: &Path) -> (String, String) {
 /// The sealed segments of an active log, oldest first. A file in `sealed/` whose name
 /// starts like this log's but does not parse is an error: it may hold records.
 pub fn list(active: &Path) -> Result<Vec<Segment>, StoreError> {
+    let (out, _) = supersede(list_raw(active)?);
+    for w in out.windows(2) {
+        if w[1].first != w[0].last + 1 {
+            return Err(StoreError::Invalid {
+                path: w[1].path.clone(),
+                line: 0,
+                message: format!(
+                    "segments do not follow each other: {} ends at {}, this one starts at {}",
+                    w[0].path.display(),
+                    w[0].last,
+                    w[1].first
+                ),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Every file in `sealed/` named like this log's segments, superseded ones included.
+fn list_raw(active: &Path) -> Result<Vec<Segment>, StoreError> {
     let dir = sealed_dir(active);
     let (stem, ext) = stem_ext(active);
     let rd = match std::fs::read_dir(&dir) {
@@ -123,25 +143,37 @@ pub fn list(active: &Path) -> Result<Vec<Segment>, StoreError> {
         }
         out.push(s);
     }
-    // A compacted segment replaces the original of the same range: both are there only when
-    // a compaction was cut short after its new file was complete (written and synced first).
-    out.sort_by_key(|s| (s.first, s.kept.is_none()));
-    out.dedup_by(|later, first| later.first == first.first && later.last == first.last && first.kept.is_some());
-    for w in out.windows(2) {
-        if w[1].first != w[0].last + 1 {
-            return Err(StoreError::Invalid {
-                path: w[1].path.clone(),
-                line: 0,
-                message: format!(
-                    "segments do not follow each other: {} ends at {}, this one starts at {}",
-                    w[0].path.display(),
-                    w[0].last,
-                    w[1].first
-                ),
-            });
+    Ok(out)
+}
+
+/// Split the segments into those in use and those superseded. A compacted segment replaces
+/// the file of the same range it was made from (compaction only removes, so the version that
+/// keeps fewer is the newer): two versions are there only when a compaction was cut short
+/// after its new file was complete (written and synced first).
+fn supersede(mut all: Vec<Segment>) -> (Vec<Segment>, Vec<Segment>) {
+    all.sort_by_key(|s| (s.first, s.kept.unwrap_or(u64::MAX)));
+    let mut used: Vec<Segment> = Vec::with_capacity(all.len());
+    let mut gone = Vec::new();
+    for s in all {
+        match used.last() {
+            Some(u) if u.first == s.first && u.last == s.last && u.kept.is_some() => gone.push(s),
+            _ => used.push(s),
         }
     }
-    Ok(out)
+    (used, gone)
+}
+
+/// Remove the files that a completed compaction superseded (left by a crash between writing
+/// the compacted file and removing its original).
+pub(crate) fn remove_superseded(active: &Path) -> Result<usize, StoreError> {
+    let (_, gone) = supersede(list_raw(active)?);
+    for s in &gone {
+        std::fs::remove_file(&s.path).map_err(StoreError::io(&s.path))?;
+    }
+    if !gone.is_empty() {
+        sync_dir(&sealed_dir(active))?;
+    }
+    Ok(gone.len())
 }
 
 /// Move the active file into `sealed/` under the name that describes it, and make the
@@ -207,6 +239,18 @@ mod tests {
         std::fs::write(&active, b"y\n").unwrap();
         let t = seal(&active, seg(11, 12, 2, 4, 1_700_000_100)).unwrap();
         assert_eq!(list(&active).unwrap(), vec![s.clone(), t.clone()]);
+        // A compaction cut short after its new file was complete: the newest version is used
+        // (compaction only removes, so the one that keeps fewer), the others removed later.
+        let k2 = compacted_name(&t, 2);
+        std::fs::write(&k2, b"a\nb\n").unwrap();
+        let k1 = compacted_name(&Segment { path: k2.clone(), kept: Some(2), ..t.clone() }, 1);
+        std::fs::write(&k1, b"b\n").unwrap();
+        assert!(k1.to_string_lossy().ends_with("-k1.jsonl"), "{}", k1.display());
+        assert_eq!(list(&active).unwrap()[1].kept, Some(1));
+        assert_eq!(remove_superseded(&active).unwrap(), 2);
+        assert!(!t.path.exists() && !k2.exists() && k1.exists());
+        std::fs::remove_file(&k1).unwrap();
+        std::fs::write(&t.path, b"y\n").unwrap();
         // The payments log's segments are another file family in the same directory.
         assert!(list(&d.path().join("payments.wal")).unwrap().is_empty());
         empty(&s).unwrap();

@@ -106,6 +106,7 @@ pub fn apply(
     now: i64,
     actor: &str,
 ) -> Result<Option<RetentionRun>, StoreError> {
+    super::remove_superseded(payments_log)?;
     let mut emptied = Vec::new();
     let mut compactions = Vec::new();
     if rules.payments_years > 0 {
