@@ -410,7 +410,7 @@ impl Store {
     pub fn retention(&mut self, actor: &Actor, rules: &RetentionRules) -> Result<RetentionSummary, CaseError> {
         need_role(actor, &[Role::Admin, Role::System], "running retention")?;
         use chrono::Datelike;
-        let year = (self.clock)().year() - i32::try_from(rules.case_years).unwrap_or(i32::MAX).min(9_000);
+        let year = i64::from((self.clock)().year()) - rules.case_years.max(0);
         let cut = format!("{year:04}-01-01T00:00:00Z");
         let dir = self.attachments.clone();
         self.write(|conn, chain, now| {

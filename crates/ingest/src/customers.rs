@@ -130,18 +130,9 @@ fn relationship_end(v: &[u8]) -> Result<Option<i64>, String> {
     if v.is_empty() {
         return Ok(None);
     }
-    let bad = || "relationship_ended: not a date (YYYY-MM-DD)".to_string();
-    let p: Vec<&str> = v.split('-').collect();
-    let [y, m, d] = p.as_slice() else { return Err(bad()) };
-    let (y, m, d) = (
-        y.parse::<i64>().map_err(|_| bad())?,
-        m.parse::<u32>().map_err(|_| bad())?,
-        d.parse::<u32>().map_err(|_| bad())?,
-    );
-    if !(1900..=9999).contains(&y) || !(1..=12).contains(&m) || !(1..=31).contains(&d) || y.to_string().len() != 4 {
-        return Err(bad());
-    }
-    Ok(Some(osecwatch_model::days_from_civil(y, m, d) * 86_400))
+    let date = chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+        .map_err(|_| "relationship_ended: not a date (YYYY-MM-DD)".to_string())?;
+    Ok(Some(date.and_time(chrono::NaiveTime::MIN).and_utc().timestamp()))
 }
 
 #[cfg(test)]

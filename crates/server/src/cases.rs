@@ -150,7 +150,7 @@ pub(crate) fn payments_from_log(
     block: u64,
 ) -> HashMap<String, PaymentIn> {
     let mut out = HashMap::new();
-    let files = crate::wal::files(wal).unwrap_or_else(|_| vec![wal.to_path_buf()]);
+    let files = crate::segments::files(wal).unwrap_or_else(|_| vec![wal.to_path_buf()]);
     for file in files.iter().rev() {
         if out.len() >= ids.len() {
             break;

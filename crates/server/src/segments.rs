@@ -1,25 +1,19 @@
-//! Sealed segments of the two append-only logs, and their retention.
+//! Sealed segments of the two append-only logs.
 //!
 //! The payments log and the audit log are each one active file (`payments.wal`,
-//! `audit.jsonl`) and, in `sealed/` beside it, the segments sealed before. A segment is
-//! sealed right after a snapshot, when the active file is big or old enough: everything in
-//! it is then already reflected in the snapshot, so the replay at start reads only the
-//! active file (and the sealed ones only when a snapshot cannot be used).
+//! `audit.jsonl`) and, in `sealed/` beside it, the segments sealed before. Both are sealed
+//! together after a snapshot (and by the daily upkeep) once the payments log is big or old
+//! enough, so a start from a snapshot rarely reads a sealed segment.
 //!
 //! A sealed segment's name says what it holds, so that nothing else needs to be read to
 //! find a record: `payments-<first seq>-<last seq>-0-0-<last seq>-<sealed at>.wal` and
 //! `audit-<first record>-<last record>-<first byte>-<end byte>-<highest seq>-<sealed
 //! at>.jsonl` (the audit log's byte positions run on across segments, so a position the
-//! idempotency index holds stays valid after a rotation and after a deletion; the highest
-//! payment sequence number its records name tells `audit verify` which payments lost their
-//! decisions to retention).
-//!
-//! Retention deletes whole segments: a segment's records are kept until the end of the
-//! calendar year in which it was sealed plus the configured number of years (GwG §8(4):
-//! the five years begin at the end of the calendar year). Deleting empties the file and
-//! keeps its name, so the numbering and byte positions stay known; the audit log records the
-//! deletion first (what, when, under which rule, and for the audit log the hash of the last
-//! deleted record, which anchors the chain's new start), then the files are emptied.
+//! idempotency index holds stays valid after a sealing and after a deletion; the highest
+//! payment sequence number its records name tells which payments may have lost their
+//! decisions to retention). A payments segment compacted by retention gains `-k<kept>`.
+//! An empty sealed file is a segment whose records retention deleted; its name stays, so the
+//! numbering and byte positions stay known. Retention is in `segments/retention.rs`.
 
 mod retention;
 
@@ -174,6 +168,14 @@ pub(crate) fn remove_superseded(active: &Path) -> Result<usize, StoreError> {
         sync_dir(&sealed_dir(active))?;
     }
     Ok(gone.len())
+}
+
+/// The files of a log that still hold records, oldest first: the sealed segments not
+/// emptied by retention, then the active file.
+pub fn files(active: &Path) -> Result<Vec<PathBuf>, StoreError> {
+    let mut out: Vec<_> = list(active)?.into_iter().filter(|s| !s.deleted).map(|s| s.path).collect();
+    out.push(active.to_path_buf());
+    Ok(out)
 }
 
 /// Move the active file into `sealed/` under the name that describes it, and make the

@@ -302,19 +302,11 @@ impl Wal {
     }
 }
 
-/// The files of a log that still hold entries, oldest first: the sealed segments not
-/// emptied by retention, then the active file.
-pub fn files(path: &Path) -> Result<Vec<std::path::PathBuf>, StoreError> {
-    let mut out: Vec<_> = crate::segments::list(path)?.into_iter().filter(|s| !s.deleted).map(|s| s.path).collect();
-    out.push(path.to_path_buf());
-    Ok(out)
-}
-
 /// Read a log for checking it against the audit log: every entry of every file, failing on
 /// any damaged line (a torn last line included: the server cuts it back at its next start).
 pub fn read_all(path: &Path) -> Result<Vec<Logged>, StoreError> {
     let mut out = Vec::new();
-    for file in files(path)? {
+    for file in crate::segments::files(path)? {
         let io = StoreError::io(&file);
         let f = std::fs::File::open(&file).map_err(io)?;
         for (i, line) in BufReader::with_capacity(1 << 16, f).split(b'\n').enumerate() {

@@ -359,7 +359,10 @@ fn check_file(
             admin_record(rec.data, out);
         }
         out.max_seq = out.max_seq.max(rec.seq.unwrap_or(0));
-        chain.prev = Some(rec.hash.to_string());
+        // The buffer is reused: this runs for every record of the log at each start.
+        let prev = chain.prev.get_or_insert_with(String::new);
+        prev.clear();
+        prev.push_str(&rec.hash);
         chain.next_n += 1;
         chain.last_line.clear();
         chain.last_line.extend_from_slice(&line);
@@ -445,13 +448,7 @@ pub fn verify_against_log(path: &Path, wal: Option<&Path>) -> Result<Verified, V
     if let Some(wal) = wal {
         let entries = crate::wal::read_all(wal).map_err(|e| vec![e.to_string()])?;
         let mut decided: std::collections::HashMap<u64, Option<String>> = std::collections::HashMap::new();
-        let mut audit_files: Vec<std::path::PathBuf> = crate::segments::list(path)
-            .map_err(|e| vec![e.to_string()])?
-            .into_iter()
-            .filter(|s| !s.deleted)
-            .map(|s| s.path)
-            .collect();
-        audit_files.push(path.to_path_buf());
+        let audit_files = crate::segments::files(path).map_err(|e| vec![e.to_string()])?;
         for file in &audit_files {
             let f = File::open(file).map_err(|e| vec![format!("{}: {e}", file.display())])?;
             for (i, line) in BufReader::new(f).lines().enumerate() {
@@ -479,13 +476,7 @@ pub fn verify_against_log(path: &Path, wal: Option<&Path>) -> Result<Verified, V
         let (found, deleted_ranges) = retention_problems(wal, &c).map_err(|e| vec![e.to_string()])?;
         problems.extend(found);
         // Decisions deleted by retention: the payments up to here may have none left.
-        let decisions_gone = crate::segments::list(path)
-            .map_err(|e| vec![e.to_string()])?
-            .iter()
-            .filter(|s| s.deleted)
-            .map(|s| s.seq_through)
-            .max()
-            .unwrap_or(0);
+        let decisions_gone = crate::segments::decisions_deleted_through(path).map_err(|e| vec![e.to_string()])?;
         for e in &entries {
             let crate::wal::Logged::Payment(p) = e else { continue };
             payments += 1;

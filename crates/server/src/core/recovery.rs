@@ -78,15 +78,13 @@ impl Replay {
             }
         };
         let row = p.row().map_err(|source| CoreError::Entry { seq: p.seq, source })?;
-        let decided_before = p.seq <= self.gone;
         // Logged payments were admitted when they arrived: they move the watermark, with no
         // check now (a replay must give the state the live service had).
         self.clock.observe(row.timestamp.utc);
         let o = self.engine.process(&row).map_err(|source| CoreError::Replay { seq: p.seq, source })?;
-        if decided_before {
-            // Its decision was made long ago and may be deleted by retention by now: never
-            // written again, and not counted against the audit log.
-        } else if p.seq > self.hint {
+        // A payment at or below `gone` was decided long ago and its decision may be deleted by
+        // retention by now: never written again, and not counted against the audit log.
+        if p.seq > self.gone && p.seq > self.hint {
             let t = row.to_owned_txn();
             self.pending.push((
                 p.seq,
@@ -94,7 +92,7 @@ impl Replay {
                 "decision",
                 decision_record(&t, &o, &record_digest(&t), self.engine.pack_label()),
             ));
-        } else {
+        } else if p.seq > self.gone {
             self.audited_payments += 1;
         }
         // Ids that may still be within the allowed lateness at the end; the oldest go as the

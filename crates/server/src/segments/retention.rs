@@ -143,8 +143,7 @@ pub fn apply(
         // and `list` takes the compacted one.
         std::fs::rename(&c.tmp, &c.new_path).map_err(StoreError::io(&c.tmp))?;
         std::fs::remove_file(&c.old.path).map_err(StoreError::io(&c.old.path))?;
-        let dir = c.new_path.parent().unwrap_or(Path::new("."));
-        std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(StoreError::io(dir))?;
+        super::sync_dir(c.new_path.parent().unwrap_or(Path::new(".")))?;
     }
     Ok(Some(run))
 }
@@ -225,11 +224,10 @@ fn compact(s: &Segment, rel: &Relationships, years: u32, now: i64) -> Result<Pla
     for line in BufReader::with_capacity(1 << 16, f).split(b'\n') {
         let line = line.map_err(io)?;
         total += 1;
-        let sender = match crate::wal::Replayed::parse(&line) {
-            Ok(crate::wal::Replayed::Payment(p)) => p.row().ok().map(|r| r.sender_id.to_string()),
-            _ => None,
-        };
-        if sender.as_deref().is_some_and(keep) {
+        // Seed events, and anything not a payment, go with the segment's own time.
+        let kept_payment =
+            matches!(crate::wal::Replayed::parse(&line), Ok(crate::wal::Replayed::Payment(p)) if keep(p.sender_id()));
+        if kept_payment {
             kept += 1;
             out.write_all(&line).and_then(|()| out.write_all(b"\n")).map_err(StoreError::io(&tmp))?;
         }

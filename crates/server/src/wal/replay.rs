@@ -120,6 +120,11 @@ impl<'a> LoggedPayment<'a> {
         })
     }
 
+    /// Its sender's account id as logged.
+    pub fn sender_id(&self) -> &str {
+        &self.sender_id
+    }
+
     /// Its event time as logged (RFC 3339).
     pub fn timestamp(&self) -> &str {
         &self.timestamp
