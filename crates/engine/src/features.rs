@@ -105,6 +105,8 @@ features! {
     AmountTrend180 = "sender.amount_trend_180d", Ratio, "Kendall trend of corridor amounts over 180 days (-1 falling to +1 rising)";
     RateRatio = "sender.rate_ratio_90d", Ratio, "corridor transfers in the last 90 days over the 90 days before";
     FamilyShare90 = "sender.surname_match_share_90d", Share, "share of corridor transfers to recipients sharing the sender's surname, 90 days";
+    FamilyMonths365 = "sender.family_months_365d", Count, "calendar months in 365 days with a corridor transfer to a person sharing the sender's surname (an established family remittance)";
+    FamilyMonthShare365 = "sender.family_month_share_365d", Share, "of the calendar months from the sender's first corridor transfer in 365 days to its latest, the share with a transfer to a person sharing the sender's surname";
     OrgShare90 = "sender.org_recipient_share_90d", Share, "share of corridor transfers to organisations, 90 days";
     Vpn90 = "sender.vpn_90d", Count, "payments to VPN/anonymity merchants in 90 days";
     Cam90 = "sender.cam_90d", Count, "payments to cam-site/dating merchants in 90 days";
@@ -283,6 +285,12 @@ struct WindowCounts {
     round_90d: u32,
     family_90d: u32,
     org_90d: u32,
+    /// Calendar months (year * 12 + month, modulo 32: 13 months at most fit) with a
+    /// transfer to a person sharing the sender's surname, 365 days.
+    family_months: u32,
+    /// Calendar months of the oldest and the newest corridor transfer in 365 days.
+    first_month: Option<i32>,
+    last_month: i32,
     /// Payday clustering: payments per day of the month over the year.
     by_day_of_month: [u32; 31],
     /// Payday cadence: gaps between repeat payments to the same recipient, and how many of
@@ -298,6 +306,11 @@ impl WindowCounts {
             let age = now - p.utc;
             if age <= 365 * DAY {
                 w.count_365d += 1;
+                if p.flags & (F_FAMILY | F_ORG) == F_FAMILY {
+                    w.family_months |= 1 << p.month.rem_euclid(32);
+                }
+                w.first_month.get_or_insert(p.month);
+                w.last_month = p.month;
                 if d.recipients_365d {
                     sc.recipients_365d.insert(p.recipient);
                 }
@@ -366,6 +379,27 @@ impl WindowCounts {
         w
     }
 
+    /// Months with a family transfer over the months the sender's corridor history spans.
+    /// The first and the latest month count only if they hold one: history may start after
+    /// that month's payday, and the latest month may not have reached it yet.
+    fn family_month_share(&self) -> f64 {
+        let Some(first) = self.first_month else { return 0.0 };
+        let family = self.family_months.count_ones();
+        let has = |m: i32| self.family_months & (1 << m.rem_euclid(32)) != 0;
+        let mut months = (self.last_month - first + 1).clamp(1, 13) as u32;
+        if !has(first) {
+            months -= 1;
+        }
+        if self.last_month != first && !has(self.last_month) {
+            months -= 1;
+        }
+        if months == 0 {
+            0.0
+        } else {
+            f64::from(family) / f64::from(months)
+        }
+    }
+
     /// The busiest 5-day window of the month (wrapping at month end), at least 4 payments.
     fn payday_share(&self, demanded: bool) -> f64 {
         if self.count_365d < 4 || !demanded {
@@ -432,6 +466,8 @@ impl Engine {
         x[Feature::RateRatio as usize] =
             if w.count_previous_90d == 0 { 0.0 } else { w.count_90d as f64 / w.count_previous_90d as f64 };
         x[Feature::FamilyShare90 as usize] = share(w.family_90d, w.count_90d);
+        x[Feature::FamilyMonths365 as usize] = w.family_months.count_ones() as f64;
+        x[Feature::FamilyMonthShare365 as usize] = w.family_month_share();
         x[Feature::OrgShare90 as usize] = share(w.org_90d, w.count_90d);
         x[Feature::Vpn90 as usize] = side90(S_VPN);
         x[Feature::Cam90 as usize] = side90(S_CAM);

@@ -313,6 +313,43 @@ fn end_to_end_on_the_small_world_finds_buyers_and_facilitators() {
 }
 
 #[test]
+fn an_established_family_remittance_is_counted_in_months() {
+    let mut e = Engine::new(pack("osec.toml")).unwrap();
+    // A friend's gift on 3 January opens the history before the first payday; then the
+    // sister (same surname) on the 28th of each month, and gifts to in-laws (another surname).
+    feed(
+        &mut e,
+        "g1,2025-01-03T12:00:00+01:00,F,Liza Cruz,DE,X,Joy Reyes,PH,50.00,EUR,mto,gift,
+         s1,2025-01-28T18:00:00+01:00,F,Liza Cruz,DE,R,Ana Cruz,PH,300.00,EUR,mto,,
+         g2,2025-02-10T12:00:00+01:00,F,Liza Cruz,DE,Y,Rosa Lim,PH,60.00,EUR,mto,gift,
+         s2,2025-02-28T18:00:00+01:00,F,Liza Cruz,DE,R,Ana Cruz,PH,300.00,EUR,mto,,
+         g3,2025-03-12T12:00:00+01:00,F,Liza Cruz,DE,Z,Mila Tan,PH,70.00,EUR,mto,birthday,",
+    );
+    let x = e.sender_values("F", at("2025-03-12T12:00:00+01:00")).unwrap();
+    assert_eq!(v(&x, Feature::FamilyMonths365), 2.0, "January and February");
+    // March has not reached its payday yet, so it does not count against the share; January
+    // counts because it holds the sister's transfer.
+    assert_eq!(v(&x, Feature::FamilyMonthShare365), 1.0);
+    assert_eq!(v(&x, Feature::FamilyShare90), 0.4, "2 of 5 transfers: too few for R-OSEC-FAMILY");
+    // A month that passes without a family transfer lowers the share: April and May are
+    // missed, so the months from January to June hold transfers to the sister in 3 of 6.
+    feed(
+        &mut e,
+        "g4,2025-04-12T12:00:00+02:00,F,Liza Cruz,DE,Z,Mila Tan,PH,70.00,EUR,mto,,
+         g5,2025-05-12T12:00:00+02:00,F,Liza Cruz,DE,Z,Mila Tan,PH,70.00,EUR,mto,,
+         s6,2025-06-28T18:00:00+02:00,F,Liza Cruz,DE,R,Ana Cruz,PH,300.00,EUR,mto,,",
+    );
+    let x = e.sender_values("F", at("2025-06-28T18:00:00+02:00")).unwrap();
+    assert_eq!(v(&x, Feature::FamilyMonths365), 3.0);
+    assert!((v(&x, Feature::FamilyMonthShare365) - 3.0 / 6.0).abs() < 1e-9, "{}", v(&x, Feature::FamilyMonthShare365));
+    // A buyer paying only unrelated recipients has none.
+    feed(&mut e, "b1,2025-06-01T23:00:00+02:00,B,Karl Vogt,DE,X,Rosa Lim,PH,40.00,EUR,wallet,,");
+    let x = e.sender_values("B", at("2025-06-01T23:00:00+02:00")).unwrap();
+    assert_eq!(v(&x, Feature::FamilyMonths365), 0.0);
+    assert_eq!(v(&x, Feature::FamilyMonthShare365), 0.0);
+}
+
+#[test]
 fn payday_cadence_escalation_and_side_spending_features() {
     let mut e = Engine::new(pack("osec.toml")).unwrap();
     // Monthly EUR 200 to a relative on the 25th: a payday remittance.
