@@ -350,6 +350,28 @@ fn an_established_family_remittance_is_counted_in_months() {
 }
 
 #[test]
+fn institutions_without_a_legal_form_are_organisations() {
+    let mut e = Engine::new(pack("osec.toml")).unwrap();
+    feed(
+        &mut e,
+        "1,2025-02-01T20:00:00+01:00,A,Tom Fischer,DE,P,St. Joseph Parish 2,PH,40.00,EUR,mto,,
+         2,2025-02-01T20:05:00+01:00,A,Tom Fischer,DE,C,Little Flowers Learning Center,PH,40.00,EUR,mto,,
+         3,2025-02-01T20:10:00+01:00,A,Tom Fischer,DE,I,Iglesia ni Cristo Lokal,PH,40.00,EUR,mto,,
+         4,2025-02-01T20:15:00+01:00,A,Tom Fischer,DE,M,Mission Reyes,PH,40.00,EUR,mto,,
+         5,2025-02-01T20:20:00+01:00,A,Tom Fischer,DE,J,Joy Chapelle,PH,40.00,EUR,mto,,",
+    );
+    let mut org = |id: &str| v(&e.recipient_values(id, at("2025-02-01T20:20:00+01:00")).unwrap(), Feature::RIsOrg);
+    assert_eq!(org("P"), 1.0);
+    assert_eq!(org("C"), 1.0);
+    assert_eq!(org("I"), 1.0);
+    // A marker is a whole word: a surname that contains one is a person.
+    assert_eq!(org("J"), 0.0, "Chapelle is not a chapel");
+    // A whole-word marker in a person's name is the price of the list ("Mission" as a surname):
+    // it halves that recipient's network risk and removes its recipient rules, nothing more.
+    assert_eq!(org("M"), 1.0);
+}
+
+#[test]
 fn payday_cadence_escalation_and_side_spending_features() {
     let mut e = Engine::new(pack("osec.toml")).unwrap();
     // Monthly EUR 200 to a relative on the 25th: a payday remittance.
