@@ -105,6 +105,7 @@ features! {
     AmountTrend180 = "sender.amount_trend_180d", Ratio, "Kendall trend of corridor amounts over 180 days (-1 falling to +1 rising)";
     RateRatio = "sender.rate_ratio_90d", Ratio, "corridor transfers in the last 90 days over the 90 days before";
     FamilyShare90 = "sender.surname_match_share_90d", Share, "share of corridor transfers to recipients sharing the sender's surname, 90 days";
+    MaxToOneUnrelated30 = "sender.max_to_one_unrelated_30d", Count, "the most small corridor transfers in 30 days to one recipient who shares no surname with the sender and is not an organisation (sessions bought from one person, R13: several payments a month to the same non-family beneficiary)";
     FamilyMonths365 = "sender.family_months_365d", Count, "calendar months in 365 days with a corridor transfer to a person sharing the sender's surname (an established family remittance)";
     FamilyMonthShare365 = "sender.family_month_share_365d", Share, "of the calendar months from the sender's first corridor transfer in 365 days to its latest, the share with a transfer to a person sharing the sender's surname";
     OrgShare90 = "sender.org_recipient_share_90d", Share, "share of corridor transfers to organisations, 90 days";
@@ -160,6 +161,7 @@ pub(crate) struct Scratch {
     pub(crate) months: FxHashMap<i32, u32>,
     pub(crate) last_by_recipient: FxHashMap<u32, i32>,
     pub(crate) seen_recipients: Vec<u32>,
+    pub(crate) unrelated_30d: FxHashMap<u32, u32>,
 }
 
 /// Distinct senders among a recipient's inbound payments, counted without hashing: one
@@ -222,6 +224,7 @@ impl Scratch {
         self.months.clear();
         self.last_by_recipient.clear();
         self.seen_recipients.clear();
+        self.unrelated_30d.clear();
     }
 }
 
@@ -241,6 +244,7 @@ struct FeatureDemand {
     trend: bool,
     shared: bool,
     network: bool,
+    to_one_unrelated: bool,
 }
 
 impl FeatureDemand {
@@ -261,6 +265,7 @@ impl FeatureDemand {
             trend: u(Feature::AmountTrend180),
             shared: u(Feature::SharedRecipients90),
             network: u(Feature::MaxRecipientRisk365),
+            to_one_unrelated: u(Feature::MaxToOneUnrelated30),
         }
     }
 }
@@ -368,6 +373,9 @@ impl WindowCounts {
                     sc.recipients_30d.insert(p.recipient);
                 }
                 w.small_30d += (p.flags & F_SMALL != 0) as u32;
+                if d.to_one_unrelated && p.flags & (F_SMALL | F_FAMILY | F_ORG) == F_SMALL {
+                    *sc.unrelated_30d.entry(p.recipient).or_default() += 1;
+                }
             }
             if age <= 7 * DAY {
                 w.count_7d += 1;
@@ -467,6 +475,7 @@ impl Engine {
             if w.count_previous_90d == 0 { 0.0 } else { w.count_90d as f64 / w.count_previous_90d as f64 };
         x[Feature::FamilyShare90 as usize] = share(w.family_90d, w.count_90d);
         x[Feature::FamilyMonths365 as usize] = w.family_months.count_ones() as f64;
+        x[Feature::MaxToOneUnrelated30 as usize] = sc.unrelated_30d.values().copied().max().unwrap_or(0) as f64;
         x[Feature::FamilyMonthShare365 as usize] = w.family_month_share();
         x[Feature::OrgShare90 as usize] = share(w.org_90d, w.count_90d);
         x[Feature::Vpn90 as usize] = side90(S_VPN);

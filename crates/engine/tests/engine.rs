@@ -75,6 +75,8 @@ fn sender_features_match_a_hand_computed_case() {
     assert_eq!(v(&x, Feature::CoverCount90), 2.0); // "school fees", "Gift"
     assert_eq!(v(&x, Feature::RoundShare90), 1.0); // EUR 30/60/300 and PHP 1,500 are all round
     assert_eq!(v(&x, Feature::FamilyShare90), 0.25);
+    // Maria Santos twice; Joy Reyes once; Ana Weber is family (and EUR 300 is not small).
+    assert_eq!(v(&x, Feature::MaxToOneUnrelated30), 2.0);
     assert_eq!(v(&x, Feature::Vpn90), 1.0);
     assert_eq!(v(&x, Feature::MaxPerMonth90), 4.0);
     // Gaps in days between the four corridor payments, by hand.
