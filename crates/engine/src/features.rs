@@ -128,12 +128,12 @@ features! {
     RMedian90 = "recipient.median_inbound_90d", Money, "median small inbound payment, 90 days";
     RAlerted90 = "recipient.alerted_senders_90d", Count, "senders with an open buyer alert who paid this recipient, 90 days";
     RIsOrg = "recipient.is_organisation", Flag, "recipient's name is an organisation's (e.V., Inc, Foundation...)";
-    PayRecipientRisk = "payment.recipient_network_risk", Share, "how far the risky payers of this payment's recipient exceed chance: 1 - P(at least k of its n other unrelated payers of 365 days risky, at a 10 % background rate), each payer judged on its own evidence alone; at most 50 % unless two are risky; halved for organisations";
-    PayRecipientRisky = "payment.recipient_risky_payers", Count, "other unrelated payers of this payment's recipient in 365 days whose own evidence scores at least 60 (clearly past the buyer review threshold)";
+    PayRecipientRisk = "payment.recipient_network_risk", Share, "how far the risky payers of this payment's recipient exceed chance: 1 - P(at least k of its n other unrelated payers of 365 days risky, at a 10 % background rate), each payer judged on its own evidence alone; at most 50 % unless two are risky; for a recipient with at most 10 such payers, at least 1 - P(at least k of n suspects at 25 %) when three or more score 30 on their own; halved for organisations";
+    PayRecipientRisky = "payment.recipient_risky_payers", Count, "other unrelated payers of this payment's recipient in 365 days on whose own evidence its network risk rests: those scoring at least 60 (clearly past the buyer review threshold), or, where three or more of at most ten score at least 30 and that weighs more, those";
     PayRecipientPayers = "payment.recipient_other_payers", Count, "other unrelated payers of this payment's recipient in 365 days";
     MaxRecipientRisk365 = "sender.max_recipient_risk_365d", Share, "the highest network risk among the recipients the sender paid in 365 days, from their other payers";
     RNetworkRisk = "recipient.network_risk", Share, "how far this recipient's risky payers exceed chance (as payment.recipient_network_risk, from all its payers)";
-    RRiskyPayers365 = "recipient.risky_payers_365d", Count, "unrelated payers in 365 days whose own evidence scores at least 60 (clearly past the buyer review threshold)";
+    RRiskyPayers365 = "recipient.risky_payers_365d", Count, "unrelated payers in 365 days on whose own evidence the recipient's network risk rests (as payment.recipient_risky_payers, from all its payers)";
     RUnrelatedPayers365 = "recipient.unrelated_payers_365d", Count, "distinct payers in 365 days who share no surname with the recipient";
     PayRecipientConfirmed = "payment.recipient_confirmed", Flag, "this payment's recipient was confirmed as a facilitator elsewhere (a seed: another bank's report, a police request)";
     RConfirmed = "recipient.confirmed", Flag, "the recipient was confirmed as a facilitator elsewhere (a seed)";

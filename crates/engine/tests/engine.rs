@@ -641,6 +641,69 @@ fn a_known_facilitator_alerts_new_payers_at_once_and_earlier_payers_retroactivel
     assert!(n.members.iter().all(|m| !m.alert_ids.is_empty()));
 }
 
+/// Six steady daytime transfers of EUR 50 in January 2024 by `sender` to `recipient`, a
+/// person outside the family, with cover references: weak evidence of its own (about 36
+/// points: the small count, many to one person, the references, the amount), no alert.
+fn steady_rows(sender: &str, recipient: &str, rname: &str) -> String {
+    (0..6)
+        .map(|k| {
+            let reference = if k % 2 == 0 { "school fees" } else { "food" };
+            format!(
+                "{sender}-{k},2024-01-{:02}T13:00:00+01:00,{sender},{sender} Muster,DE,{recipient},{rname},PH,50.00,EUR,mto,{reference},\n",
+                1 + 4 * k
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn several_payers_with_weak_evidence_make_a_facilitator_known_a_crowd_does_not() {
+    let mut e = Engine::new(pack("osec.toml")).unwrap();
+    for s in ["S1", "S2", "S3"] {
+        feed(&mut e, &steady_rows(s, "FX", "Liza Ramos"));
+    }
+    assert!(e.alerts().is_empty(), "weak evidence alone raises no alert: {:?}", e.alerts());
+    let own = |e: &mut Engine, s: &str| e.sender_values(s, at("2024-01-21T13:00:00+01:00")).unwrap();
+    let x = own(&mut e, "S1");
+    assert_eq!(v(&x, Feature::MaxToOneUnrelated30), 6.0);
+    // Each of the three sees only two others with weak evidence: not enough.
+    assert_eq!(v(&x, Feature::MaxRecipientRisk365), 0.0);
+    // A new customer's first payment to FX: three other payers, all with weak evidence, out
+    // of three: 1 - 0.25^3 beyond chance, so FX is a known facilitator for this payment.
+    let t =
+        payments("n1,2024-02-01T12:00:00+01:00,N,Nils Haas,DE,FX,Liza Ramos,PH,30.00,EUR,bank_transfer,,").remove(0);
+    let o = e.process(&t.as_row()).unwrap();
+    assert!(o.rules.contains(&"R-OSEC-NET-KNOWN".to_string()), "{o:?}");
+    assert!(o.reasons.iter().any(|r| r.contains("paid FX") && r.contains("3 of them")), "{:?}", o.reasons);
+    // N's own evidence is one payment: it makes no fourth suspect, and the three earlier
+    // payers, each seeing two suspects besides itself, are still not alerted.
+    let alerted: Vec<String> = e.alerts().into_iter().map(|a| a.entity_id).collect();
+    assert_eq!(alerted, vec!["N".to_string()]);
+    // A fourth payer with weak evidence: now every payer sees three others, FX becomes known
+    // as a whole, and its earlier payers are re-scored: retroactive alerts.
+    feed(&mut e, &steady_rows("S4", "FX", "Liza Ramos").replace("2024-01-", "2024-02-"));
+    let alerts = e.alerts();
+    for s in ["S1", "S2", "S3"] {
+        let a = alerts.iter().find(|a| a.entity_id == s).unwrap_or_else(|| panic!("no alert on {s}: {alerts:?}"));
+        assert!(a.retroactive, "{a:?}");
+    }
+    // A crowd: a shop that eleven customers pay once each, then four in the same steady way
+    // as FX's payers. A new payer sees fifteen others, four with weak evidence: more payers
+    // than weak evidence is weighed for, so the shop carries no risk.
+    for k in 0..11 {
+        mto_ph(&mut e, &format!("o{k}"), "2024-01-01T10:00:00+01:00", &format!("O{k}"), "SHOP", "Mila Tan");
+    }
+    for k in 0..4 {
+        feed(&mut e, &steady_rows(&format!("C{k}"), "SHOP", "Mila Tan"));
+    }
+    let t =
+        payments("m1,2024-02-01T12:00:00+01:00,M,Max Weber,DE,SHOP,Mila Tan,PH,30.00,EUR,bank_transfer,,").remove(0);
+    let o = e.process(&t.as_row()).unwrap();
+    assert_eq!(o.decision, Decision::Allow, "{o:?}");
+    let x = e.recipient_values("SHOP", at("2024-02-01T12:00:00+01:00")).unwrap();
+    assert_eq!(v(&x, Feature::RNetworkRisk), 0.0);
+}
+
 /// A giant hub (a remittance agent's pooled account paid by thousands) stays within the
 /// caps: at most 256 payer edges kept (so the work per payment to it is bounded), flagged as
 /// a hub in its state, and no network risk or alert from its honest payers.
