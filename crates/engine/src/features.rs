@@ -245,6 +245,7 @@ struct FeatureDemand {
     shared: bool,
     network: bool,
     to_one_unrelated: bool,
+    family_months: bool,
 }
 
 impl FeatureDemand {
@@ -266,6 +267,7 @@ impl FeatureDemand {
             shared: u(Feature::SharedRecipients90),
             network: u(Feature::MaxRecipientRisk365),
             to_one_unrelated: u(Feature::MaxToOneUnrelated30),
+            family_months: u(Feature::FamilyMonths365) || u(Feature::FamilyMonthShare365),
         }
     }
 }
@@ -311,11 +313,13 @@ impl WindowCounts {
             let age = now - p.utc;
             if age <= 365 * DAY {
                 w.count_365d += 1;
-                if p.flags & (F_FAMILY | F_ORG) == F_FAMILY {
-                    w.family_months |= 1 << p.month.rem_euclid(32);
+                if d.family_months {
+                    if p.flags & (F_FAMILY | F_ORG) == F_FAMILY {
+                        w.family_months |= 1 << p.month.rem_euclid(32);
+                    }
+                    w.first_month.get_or_insert(p.month);
+                    w.last_month = p.month;
                 }
-                w.first_month.get_or_insert(p.month);
-                w.last_month = p.month;
                 if d.recipients_365d {
                     sc.recipients_365d.insert(p.recipient);
                 }

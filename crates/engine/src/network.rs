@@ -146,30 +146,33 @@ impl Engine {
     pub(crate) fn payer_risk(&self, r: u32, exclude: Option<u32>, now: i64) -> PayerRisk {
         let rs = &self.entities.recipient_state[r as usize];
         let live = |e: &&PayerEdge| !e.family && now - e.last <= 365 * DAY && Some(e.sender) != exclude;
-        let (mut unrelated, mut risky, mut suspect) = (0u32, 0u32, 0u32);
-        // Accounts of one customer (same-party links) are one payer, risky if any is.
-        let mut parties: [(u32, bool); 8] = [(0, false); 8];
+        // Accounts of one customer (same-party links) are one payer, judged by its riskiest
+        // account; the first few customers are gathered here and counted after the loop.
+        let mut parties: [(u32, f32); 8] = [(0, 0.0); 8];
         let mut n_parties = 0;
+        let (mut unrelated, mut risky, mut suspect) = (0u32, 0u32, 0u32);
+        let mut count = |own: f32| {
+            unrelated += 1;
+            risky += (own >= RISKY_PAYER) as u32;
+            suspect += (own >= SUSPECT_PAYER) as u32;
+        };
         for e in rs.payers.iter().filter(live) {
             let ss = &self.entities.sender_state[e.sender as usize];
-            let is_risky = ss.own_risk >= RISKY_PAYER;
             if ss.party != 0 {
                 if let Some(p) = parties[..n_parties].iter_mut().find(|p| p.0 == ss.party) {
-                    if is_risky && !p.1 {
-                        p.1 = true;
-                        risky += 1;
-                    }
-                    // A customer's second account is no second suspect either.
+                    p.1 = p.1.max(ss.own_risk);
                     continue;
                 }
                 if n_parties < parties.len() {
-                    parties[n_parties] = (ss.party, is_risky);
+                    parties[n_parties] = (ss.party, ss.own_risk);
                     n_parties += 1;
+                    continue;
                 }
             }
-            unrelated += 1;
-            risky += is_risky as u32;
-            suspect += (ss.own_risk >= SUSPECT_PAYER) as u32;
+            count(ss.own_risk);
+        }
+        for &(_, own) in &parties[..n_parties] {
+            count(own);
         }
         let mut risk = if risky == 0 { 0.0 } else { 1.0 - binomial_tail(unrelated, risky, BACKGROUND_RISKY) };
         if risky < 2 {

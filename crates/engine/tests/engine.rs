@@ -704,6 +704,24 @@ fn several_payers_with_weak_evidence_make_a_facilitator_known_a_crowd_does_not()
     assert_eq!(v(&x, Feature::RNetworkRisk), 0.0);
 }
 
+#[test]
+fn a_customers_accounts_are_one_payer_judged_by_its_riskiest() {
+    let mut e = Engine::new(pack("osec.toml")).unwrap();
+    let links = [("P1", "C-1"), ("P2", "C-1")];
+    e.set_same_party(links.iter().map(|(a, c)| (a.to_string(), c.to_string())));
+    // The customer's first account pays FX once, with no evidence; its second account, and
+    // two other customers, pay FX with weak evidence of their own.
+    mto_ph(&mut e, "p0", "2023-12-30T10:00:00+01:00", "P1", "FX", "Liza Ramos");
+    for s in ["P2", "S2", "S3"] {
+        feed(&mut e, &steady_rows(s, "FX", "Liza Ramos"));
+    }
+    // A new payer sees three payers, all suspects: the customer counts once, by P2.
+    let t =
+        payments("n1,2024-02-01T12:00:00+01:00,N,Nils Haas,DE,FX,Liza Ramos,PH,30.00,EUR,bank_transfer,,").remove(0);
+    let o = e.process(&t.as_row()).unwrap();
+    assert!(o.reasons.iter().any(|r| r.contains("whom 3 other unrelated customers pay, 3 of them")), "{:?}", o.reasons);
+}
+
 /// A giant hub (a remittance agent's pooled account paid by thousands) stays within the
 /// caps: at most 256 payer edges kept (so the work per payment to it is bounded), flagged as
 /// a hub in its state, and no network risk or alert from its honest payers.

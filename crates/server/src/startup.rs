@@ -22,7 +22,10 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     std::fs::create_dir_all(&cfg.data_dir)?;
-    let (_, pack_text) = engine(&cfg)?;
+    let (_, pack_text) = engine(&cfg, None)?;
+    // Read once: its same-party links go to the engine of each recovery attempt, its
+    // business relationships to the payments log's retention.
+    let customers = customer_file(&cfg.data_dir)?;
     let generated = tokens(&mut cfg)?;
     let stats = Arc::new(CoreStats::default());
     let policy = crate::snapshot::SnapshotPolicy {
@@ -30,7 +33,7 @@ pub async fn serve(
         every: cfg.snapshot_every.max(1),
         pack_fingerprint: osecwatch_engine::fnv1a(pack_text.as_bytes()),
         logs: cfg.logs,
-        relationships: relationships(&cfg.data_dir)?,
+        relationships: customers.as_ref().and_then(|f| f.relationships.clone()).map(Arc::new),
     };
     let admission = core::Admission { clock: cfg.clock, lateness: cfg.allowed_lateness.max(0) };
     let started = std::time::Instant::now();
@@ -43,7 +46,8 @@ pub async fn serve(
     let mut hint = audit::highest_seq_near_end(&cfg.data_dir.join("audit.jsonl"));
     let (mut core, mut r) = loop {
         let from = snapshot.as_ref().map(|l| l.file.last_seq);
-        match recover(&cfg, snapshot.take(), hint, &stats, &policy, admission)? {
+        let links = customers.as_ref().map(|f| f.links.as_slice());
+        match recover(&cfg, links, snapshot.take(), hint, &stats, &policy, admission)? {
             Attempt::Done(core, r) => break (*core, r),
             Attempt::SnapshotUnusable(why) => {
                 tracing::warn!("snapshot not used ({why}); rebuilding from the whole log");
@@ -124,8 +128,8 @@ pub async fn serve(
 }
 
 /// Once a day (the first a day after the start: a start has just checked everything), the
-/// core seals the logs if they are due and deletes what is past its retention. It holds the state weakly, so that it never keeps the core
-/// running at shutdown.
+/// core seals the logs if they are due and deletes what is past its retention. It holds the
+/// state weakly, so that it never keeps the core running at shutdown.
 async fn log_upkeep(state: std::sync::Weak<AppState>) {
     loop {
         tokio::time::sleep(std::time::Duration::from_secs(86_400)).await;
@@ -177,6 +181,7 @@ enum Attempt {
 /// checks the payments log and replays its tail from the snapshot; then the two are settled.
 fn recover(
     cfg: &ServeConfig,
+    links: Option<&[(String, String)]>,
     snapshot: Option<crate::snapshot::Loaded>,
     hint: u64,
     stats: &Arc<CoreStats>,
@@ -187,7 +192,7 @@ fn recover(
     let from = snapshot.as_ref().map_or(0, |l| l.file.last_seq);
     let anchors: Vec<audit::Head> = snapshot.iter().map(|l| l.file.audit.clone()).collect();
     let sha = snapshot.as_ref().map(|l| l.sha256.clone());
-    let (engine, _) = engine(cfg)?;
+    let (engine, _) = engine(cfg, links)?;
     std::thread::scope(|s| {
         let checking = s.spawn(|| {
             let refs: Vec<&audit::Head> = anchors.iter().collect();
@@ -238,7 +243,7 @@ fn recover(
 
 /// The engine with the configured (or built-in) pack and the data directory's watch list;
 /// and the pack's text, whose fingerprint ties snapshots to it.
-fn engine(cfg: &ServeConfig) -> Result<(Engine, String), ServerError> {
+fn engine(cfg: &ServeConfig, links: Option<&[(String, String)]>) -> Result<(Engine, String), ServerError> {
     let (pack, pack_text) = RulePack::load(cfg.rules.as_deref())?;
     let pack_text = pack_text.into_owned();
     let mut engine = Engine::new(pack)?;
@@ -248,26 +253,26 @@ fn engine(cfg: &ServeConfig) -> Result<(Engine, String), ServerError> {
     }
     // Same-party links, like the watch list: configuration read at each start (the log
     // replays with the links of this start).
-    let customers = cfg.data_dir.join("customers.csv");
-    if customers.exists() {
-        let f = osecwatch_ingest::read_customer_file(&customers)?;
-        let (read, rejected) = (f.read, f.rejected.len());
-        for r in &f.rejected {
-            tracing::warn!(line = r.line, reason = %r.reason, "customer file: line rejected");
-        }
-        let linked = engine.set_same_party(f.links);
-        tracing::info!(read, rejected, linked_customers = linked, "customer file: same-party links");
+    if let Some(links) = links {
+        let linked = engine.set_same_party(links.iter().cloned());
+        tracing::info!(linked_customers = linked, "customer file: same-party links");
     }
     Ok((engine, pack_text))
 }
 
-/// The customer file's business relationships, if it has the column (read past otherwise).
-fn relationships(dir: &Path) -> Result<Option<Arc<crate::segments::Relationships>>, ServerError> {
+/// The data directory's customer file, if there is one: same-party links and, with the
+/// `relationship_ended` column, the business relationships retention follows.
+fn customer_file(dir: &Path) -> Result<Option<osecwatch_ingest::CustomerFile>, ServerError> {
     let customers = dir.join("customers.csv");
     if !customers.exists() {
         return Ok(None);
     }
-    Ok(osecwatch_ingest::read_customer_file(&customers)?.relationships.map(Arc::new))
+    let f = osecwatch_ingest::read_customer_file(&customers)?;
+    for r in &f.rejected {
+        tracing::warn!(line = r.line, reason = %r.reason, "customer file: line rejected");
+    }
+    tracing::info!(read = f.read, rejected = f.rejected.len(), "customer file read");
+    Ok(Some(f))
 }
 
 /// Tokens: the configured ones, else the data directory's, else a new admin token (its

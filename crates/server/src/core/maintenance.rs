@@ -15,7 +15,6 @@ impl Core {
         let age = i64::from(rules.segment_days) * 86_400;
         if let Some(p) = self.wal.seal_if(rules.segment_bytes, age, now)? {
             let a = self.audit.seal(now)?;
-            let name = |s: &crate::segments::Segment| s.path.file_name().map(|n| n.to_string_lossy().into_owned());
             self.audit.push(
                 &osecwatch_model::Timestamp::new(now, 0).to_rfc3339(),
                 "admin",
@@ -23,8 +22,8 @@ impl Core {
                 serde_json::json!({
                     "action": "sealed log segments",
                     "actor": actor,
-                    "payments_log": name(&p),
-                    "audit_log": a.as_ref().and_then(name),
+                    "payments_log": p.name(),
+                    "audit_log": a.as_ref().map(crate::segments::Segment::name),
                 }),
             );
             self.audit.commit()?;
