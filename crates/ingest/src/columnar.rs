@@ -22,135 +22,124 @@ pub(crate) struct Prepared {
     pub(crate) coded: Vec<Option<Coded>>,
     /// Per row: whether the prefilter wants it in full (all true without a prefilter).
     pub(crate) wanted: Vec<bool>,
-    /// Every text value of the batch is within the shortest length limit, so rows need no
-    /// length check of their own.
-    pub(crate) short: bool,
-    /// The coded columns' dictionaries, each entry checked once.
-    pub(crate) dict: DictCodes,
 }
 
-/// A dictionary-encoded coded column's entries, parsed once per batch: position by key.
-#[derive(Default)]
-pub(crate) struct DictCodes {
-    /// Per canonical column (countries, currency, channel): the parsed entries.
-    tables: Vec<(usize, Vec<Coded1>)>,
-}
-
-/// One parsed dictionary entry (`None` inside: not a valid code).
-#[derive(Clone, Copy)]
-pub(crate) enum Coded1 {
-    Country(Option<CountryCode>),
-    Currency(Option<CurrencyCode>),
-    Channel(Option<Channel>),
-}
-
-impl DictCodes {
-    fn build(cols: &[Col]) -> DictCodes {
-        let mut tables = Vec::new();
-        for c in [SENDER_COUNTRY, RECIPIENT_COUNTRY, CURRENCY, CHANNEL] {
-            if let Col::Dict(_, values) = &cols[c] {
-                let parse = |i: usize| {
-                    let b = values.value(i).as_bytes();
-                    match c {
-                        SENDER_COUNTRY | RECIPIENT_COUNTRY => Coded1::Country(CountryCode::from_ascii(b)),
-                        CURRENCY => {
-                            Coded1::Currency(std::str::from_utf8(b).ok().and_then(|s| CurrencyCode::parse(s).ok()))
-                        }
-                        _ => Coded1::Channel(Channel::from_ascii(b)),
+/// A coded column's parsed values, one per row (`None`: null or not a valid code, left to
+/// the explaining path). Parsed column by column, each distinct value once where the
+/// storage shows it: a dictionary entry once per batch; a short text (a view that holds
+/// the whole value, as every country, currency and most channels are) once per run of the
+/// same value.
+fn codes<T: Copy>(col: &Col, rows: usize, parse: impl Fn(&[u8]) -> Option<T>) -> Vec<Option<T>> {
+    match col {
+        Col::View(a) => {
+            let views = a.views();
+            let mut last: Option<(u128, Option<T>)> = None;
+            (0..rows)
+                .map(|r| {
+                    if a.is_null(r) {
+                        return None;
                     }
-                };
-                tables.push((c, (0..values.len()).map(parse).collect()));
-            }
+                    let v = views[r];
+                    // Up to 12 bytes the view is the value itself (length and bytes).
+                    if (v as u32) > 12 {
+                        return parse(a.value(r).as_bytes());
+                    }
+                    match last {
+                        Some((k, t)) if k == v => t,
+                        _ => {
+                            let t = parse(a.value(r).as_bytes());
+                            last = Some((v, t));
+                            t
+                        }
+                    }
+                })
+                .collect()
         }
-        DictCodes { tables }
-    }
-
-    /// The parsed entry of row `r` of canonical column `c` if it is dictionary-encoded
-    /// (`None`: not a dictionary column, or a null, left to the text path).
-    #[inline]
-    fn get(&self, cols: &[Col], c: usize, r: usize) -> Option<Coded1> {
-        let Col::Dict(keys, _) = &cols[c] else { return None };
-        if keys.is_null(r) {
-            return None;
+        Col::Dict(keys, values) => {
+            let table: Vec<Option<T>> = (0..values.len()).map(|i| parse(values.value(i).as_bytes())).collect();
+            (0..rows)
+                .map(|r| if keys.is_null(r) { None } else { table.get(keys.value(r) as usize).copied().flatten() })
+                .collect()
         }
-        // At most four tables: a scan is cheaper than a map.
-        let (_, table) = self.tables.iter().find(|(col, _)| *col == c)?;
-        table.get(keys.value(r) as usize).copied()
+        other => (0..rows).map(|r| other.text(r).and_then(|t| parse(t.as_bytes()))).collect(),
     }
 }
 
-/// The fast reading of one row, or `None` to leave it to the explaining path.
-fn fast_row(
-    p: &Prepared,
-    r: usize,
-    o: &ColumnarOptions,
-    zones: &mut ZoneCache,
-    last_cur: &mut Option<([u8; 3], CurrencyCode)>,
-) -> Option<Coded> {
-    let text = |c: usize| -> Option<&[u8]> {
-        match &p.cols[c] {
-            Col::Text(_) | Col::Dict(..) | Col::View(_) | Col::Absent => {
-                Some(p.cols[c].text(r).unwrap_or("").as_bytes())
+/// Clears `ok` for rows whose value in a required free-text column is absent, empty or
+/// starts with white space (those rows go to the explaining path, which says why).
+fn require_visible(col: &Col, ok: &mut [bool]) {
+    let visible = |t: &[u8]| t.first().is_some_and(|b| !b.is_ascii_whitespace());
+    match col {
+        Col::View(a) => {
+            // A view holds the length in its low 32 bits and the value's first bytes next,
+            // whether the value is inline or not: no look into the data buffers.
+            for (k, v) in ok.iter_mut().zip(a.views().iter()) {
+                *k &= (*v as u32) > 0 && !((*v >> 32) as u8).is_ascii_whitespace();
             }
-            _ => None,
+            if let Some(n) = a.nulls() {
+                for (r, k) in ok.iter_mut().enumerate() {
+                    *k &= n.is_valid(r);
+                }
+            }
         }
-    };
-    let visible = |c: usize| text(c).and_then(|b| b.first()).is_some_and(|b| !b.is_ascii_whitespace());
-    if !(visible(TXN_ID) && visible(SENDER_ID) && visible(RECIPIENT_ID)) {
-        return None;
+        other => {
+            for (r, k) in ok.iter_mut().enumerate() {
+                *k &= other.text(r).is_some_and(|t| visible(t.as_bytes()));
+            }
+        }
     }
-    if !p.short {
-        check_lengths(|c| text(c).map_or(0, <[u8]>::len)).ok()?;
-    }
-    let timestamp = match &p.cols[TIMESTAMP] {
-        Col::Time(a, instant) if !a.is_null(r) => {
-            let secs = a.value(r);
-            let given = p.offsets.as_ref().filter(|x| !x.is_null(r)).map(|x| x.value(r));
-            if *instant {
-                let off = match given {
-                    Some(m) if (-1080..=1080).contains(&m) => m as i32 * 60,
-                    Some(_) => return None,
-                    None => zones.at_instant(o.sender_timezone.unwrap_or(o.timezone), secs)?,
-                };
-                Timestamp::new(secs, (off / 60) as i16)
-            } else {
+}
+
+/// Every row's timestamp the fast way (`None`: null, out of range, or an offset column
+/// value that is not an offset).
+fn timestamps(p: &Prepared, rows: usize, o: &ColumnarOptions) -> Vec<Option<Timestamp>> {
+    let mut zones = ZoneCache::default();
+    let given = |r: usize| p.offsets.as_ref().filter(|x| !x.is_null(r)).map(|x| x.value(r));
+    match &p.cols[TIMESTAMP] {
+        Col::Time(a, true) => {
+            let zone = o.sender_timezone.unwrap_or(o.timezone);
+            (0..rows)
+                .map(|r| {
+                    if a.is_null(r) {
+                        return None;
+                    }
+                    let secs = a.value(r);
+                    let off = match given(r) {
+                        Some(m) if (-1080..=1080).contains(&m) => m as i32 * 60,
+                        Some(_) => return None,
+                        None => zones.at_instant(zone, secs)?,
+                    };
+                    Some(Timestamp::new(secs, (off / 60) as i16))
+                })
+                .collect()
+        }
+        Col::Time(a, false) => (0..rows)
+            .map(|r| {
+                if a.is_null(r) {
+                    return None;
+                }
+                let secs = a.value(r);
                 let off = zones.at_local(o.timezone, secs)?;
-                let utc = secs - off as i64;
-                let shown = match given {
+                let shown = match given(r) {
                     Some(m) if (-1080..=1080).contains(&m) => m as i32 * 60,
                     Some(_) => return None,
                     None => off,
                 };
-                Timestamp::new(utc, (shown / 60) as i16)
-            }
+                Some(Timestamp::new(secs - off as i64, (shown / 60) as i16))
+            })
+            .collect(),
+        Col::Text(a) => {
+            (0..rows).map(|r| if a.is_null(r) { None } else { Timestamp::parse_rfc3339(a.value(r)).ok() }).collect()
         }
-        Col::Text(_) => Timestamp::parse_rfc3339(std::str::from_utf8(text(TIMESTAMP)?).ok()?).ok()?,
-        _ => return None,
-    };
-    let sender_country = match p.dict.get(&p.cols, SENDER_COUNTRY, r) {
-        Some(Coded1::Country(c)) => c?,
-        _ => CountryCode::from_ascii(text(SENDER_COUNTRY)?)?,
-    };
-    let recipient_country = match p.dict.get(&p.cols, RECIPIENT_COUNTRY, r) {
-        Some(Coded1::Country(c)) => c?,
-        _ => CountryCode::from_ascii(text(RECIPIENT_COUNTRY)?)?,
-    };
-    let currency = match p.dict.get(&p.cols, CURRENCY, r) {
-        Some(Coded1::Currency(c)) => c?,
-        _ => {
-            let cur = <[u8; 3]>::try_from(text(CURRENCY)?).ok()?;
-            match last_cur {
-                Some((k, c)) if *k == cur => *c,
-                _ => {
-                    let c = CurrencyCode::parse(std::str::from_utf8(&cur).ok()?).ok()?;
-                    *last_cur = Some((cur, c));
-                    c
-                }
-            }
-        }
-    };
-    let exp = currency.exponent() as u32;
-    let minor: i64 = match &p.cols[AMOUNT] {
+        _ => vec![None; rows],
+    }
+}
+
+/// Minor units of row `r`'s amount in a currency of exponent `exp` (`None`: null, not
+/// exact in that currency, or a shape the fast path does not read).
+#[inline]
+fn minor_units(col: &Col, r: usize, exp: u32) -> Option<i64> {
+    match col {
         Col::Decimal(a, scale) if !a.is_null(r) => {
             let v = a.value(r);
             let s = *scale as i32 - exp as i32;
@@ -162,46 +151,74 @@ fn fast_row(
             } else {
                 v.checked_mul(10i128.checked_pow((-s) as u32)?)?
             };
-            i64::try_from(m).ok()?
+            i64::try_from(m).ok()
         }
-        Col::Int(a) if !a.is_null(r) => a.value(r).checked_mul(10i64.checked_pow(exp)?)?,
-        Col::Text(a) if !a.is_null(r) => osecwatch_model::plain_decimal_minor(a.value(r).as_bytes(), exp as u8)?,
-        _ => return None,
-    };
-    if minor <= 0 {
-        return None;
+        Col::Int(a) if !a.is_null(r) => a.value(r).checked_mul(10i64.checked_pow(exp)?),
+        Col::Text(a) if !a.is_null(r) => osecwatch_model::plain_decimal_minor(a.value(r).as_bytes(), exp as u8),
+        _ => None,
     }
-    let channel = match p.dict.get(&p.cols, CHANNEL, r) {
-        Some(Coded1::Channel(c)) => c?,
-        _ => Channel::from_ascii(text(CHANNEL)?)?,
-    };
-    let merchant_category = match &p.cols[MERCHANT_CATEGORY] {
-        Col::Int(a) if a.is_null(r) => None,
-        Col::Int(a) => Some(u16::try_from(a.value(r)).ok().filter(|m| *m <= 9999)?),
-        _ => merchant_category(text(MERCHANT_CATEGORY)?)?,
-    };
-    Some(Coded {
-        timestamp,
-        sender_country,
-        recipient_country,
-        amount: Money::new(minor, currency),
-        channel,
-        merchant_category,
-    })
 }
 
-/// Read each row of a batch the fast way, and ask the prefilter about the valid ones.
+/// Row `r`'s merchant category: `Some(None)` for none, `None` if it is not a category.
+#[inline]
+fn category(col: &Col, r: usize) -> Option<Option<u16>> {
+    match col {
+        Col::Int(a) if a.is_null(r) => Some(None),
+        Col::Int(a) => Some(Some(u16::try_from(a.value(r)).ok().filter(|m| *m <= 9999)?)),
+        other => merchant_category(other.text(r).unwrap_or("").as_bytes()),
+    }
+}
+
+/// Read each row of a batch the fast way, column by column, and ask the prefilter about
+/// the valid ones. A row the fast way cannot take is `None`, left to the explaining path.
 pub(crate) fn prepare(mut p: Prepared, rows: usize, o: &ColumnarOptions, filter: Option<&dyn Prefilter>) -> Prepared {
-    let mut zones = ZoneCache::default();
-    let mut cur = None;
-    p.dict = DictCodes::build(&p.cols);
-    p.short = p.cols.iter().all(|c| match c {
+    let mut ok = vec![true; rows];
+    for c in [TXN_ID, SENDER_ID, RECIPIENT_ID] {
+        require_visible(&p.cols[c], &mut ok);
+    }
+    // Each row's free-text lengths are checked only when some value of the batch is over
+    // the shortest limit.
+    let short = p.cols.iter().all(|c| match c {
         Col::Text(a) => a.offsets().windows(2).all(|w| (w[1] - w[0]) as usize <= crate::row::MAX_ID_BYTES),
         // A view's low 32 bits are the value's length.
         Col::View(a) => a.views().iter().all(|v| (*v as u32) as usize <= crate::row::MAX_ID_BYTES),
         _ => true,
     });
-    p.coded = (0..rows).map(|r| fast_row(&p, r, o, &mut zones, &mut cur)).collect();
+    if !short {
+        for (r, k) in ok.iter_mut().enumerate() {
+            *k = *k && check_lengths(|c| p.cols[c].text(r).map_or(0, str::len)).is_ok();
+        }
+    }
+    let country = |b: &[u8]| CountryCode::from_ascii(b);
+    let senders = codes(&p.cols[SENDER_COUNTRY], rows, country);
+    let recipients = codes(&p.cols[RECIPIENT_COUNTRY], rows, country);
+    let currencies = codes(&p.cols[CURRENCY], rows, |b| {
+        <[u8; 3]>::try_from(b).ok()?;
+        CurrencyCode::parse(std::str::from_utf8(b).ok()?).ok()
+    });
+    let channels = codes(&p.cols[CHANNEL], rows, Channel::from_ascii);
+    let times = timestamps(&p, rows, o);
+    let (amount, mcc) = (&p.cols[AMOUNT], &p.cols[MERCHANT_CATEGORY]);
+    p.coded = (0..rows)
+        .map(|r| {
+            if !ok[r] {
+                return None;
+            }
+            let currency = currencies[r]?;
+            let minor = minor_units(amount, r, currency.exponent() as u32)?;
+            if minor <= 0 {
+                return None;
+            }
+            Some(Coded {
+                timestamp: times[r]?,
+                sender_country: senders[r]?,
+                recipient_country: recipients[r]?,
+                amount: Money::new(minor, currency),
+                channel: channels[r]?,
+                merchant_category: category(mcc, r)?,
+            })
+        })
+        .collect();
     p.wanted = match filter {
         None => vec![true; rows],
         Some(f) => (0..rows)
