@@ -335,15 +335,17 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::{binomial_tail, KNOWN_RISK};
+    use crate::Feature;
 
     /// The retroactive re-scoring starts where the shipped pack's payer rule starts: a
     /// recipient past one line but not the other would re-score payers for nothing, or
     /// flag new payers while its earlier ones stay unchecked.
     #[test]
     fn the_shipped_known_facilitator_rule_reads_the_engine_line() {
-        let pack = crate::RulePack::builtin_text("osec").expect("the OSEC pack is built in");
-        let rule = pack.split("[[rules]]").find(|r| r.contains("id = \"R-OSEC-NET-KNOWN\"")).expect("the rule");
-        assert!(rule.contains(&format!("\"payment.recipient_network_risk >= {KNOWN_RISK}\"")), "{rule}");
+        let pack = crate::RulePack::builtin("osec").expect("the OSEC pack is built in");
+        let rule = pack.rules.iter().find(|r| r.id == "R-OSEC-NET-KNOWN").expect("the rule");
+        let c = rule.conditions();
+        assert!(c.contains(&(Feature::PayRecipientRisk, ">=", KNOWN_RISK)), "{c:?}");
     }
 
     #[test]

@@ -40,6 +40,11 @@ fn feed(e: &mut Engine, rows: &str) {
     }
 }
 
+/// One payment (a CSV row) through the engine, and what it decided.
+fn process_one(e: &mut Engine, row: &str) -> Outcome {
+    e.process(&payments(row).remove(0).as_row()).unwrap()
+}
+
 fn at(ts: &str) -> Timestamp {
     Timestamp::parse_rfc3339(ts).unwrap()
 }
@@ -607,8 +612,7 @@ fn a_known_facilitator_alerts_new_payers_at_once_and_earlier_payers_retroactivel
     assert!(ea.reasons.iter().any(|r| r.contains("R-OSEC-NET-KNOWN") && r.contains("paid F")), "{:?}", ea.reasons);
     assert!(alerts.iter().filter(|a| a.entity_id != "E").all(|a| !a.retroactive));
     // A new customer's first payment to F: alerted on that payment, not later.
-    let t = payments("n1,2024-02-01T12:00:00+01:00,N,Nils Haas,DE,F,Rosa Lim,PH,30.00,EUR,bank_transfer,,").remove(0);
-    let o = e.process(&t.as_row()).unwrap();
+    let o = process_one(&mut e, "n1,2024-02-01T12:00:00+01:00,N,Nils Haas,DE,F,Rosa Lim,PH,30.00,EUR,bank_transfer,,");
     assert!(o.decision >= Decision::Review, "{o:?}");
     assert!(o.rules.contains(&"R-OSEC-NET-KNOWN".to_string()), "{o:?}");
     assert!(o.reasons.iter().any(|r| r.contains("paid F") && r.contains("2 of them")), "{:?}", o.reasons);
@@ -618,9 +622,11 @@ fn a_known_facilitator_alerts_new_payers_at_once_and_earlier_payers_retroactivel
     let x = e.recipient_values("PARISH", at("2024-02-01T12:00:00+01:00")).unwrap();
     assert_eq!(v(&x, Feature::RRiskyPayers365), 1.0);
     assert!(v(&x, Feature::RNetworkRisk) <= 0.5);
-    let t =
-        payments("q1,2024-02-02T12:00:00+01:00,Q,Otto Kern,DE,PARISH,Maria Clara Reyes,PH,25.00,EUR,mto,,").remove(0);
-    assert_eq!(e.process(&t.as_row()).unwrap().decision, Decision::Allow);
+    assert_eq!(
+        process_one(&mut e, "q1,2024-02-02T12:00:00+01:00,Q,Otto Kern,DE,PARISH,Maria Clara Reyes,PH,25.00,EUR,mto,,")
+            .decision,
+        Decision::Allow
+    );
     // F itself: a facilitator alert that names its risky payers.
     let fa = e.alerts().into_iter().find(|a| a.entity_id == "F").expect("facilitator alert on F");
     assert!(fa.reasons.iter().any(|r| r.contains("R-OSEC-NET-R")), "{:?}", fa.reasons);
@@ -670,9 +676,8 @@ fn several_payers_with_weak_evidence_make_a_facilitator_known_a_crowd_does_not()
     assert_eq!(v(&x, Feature::MaxRecipientRisk365), 0.0);
     // A new customer's first payment to FX: three other payers, all with weak evidence, out
     // of three: 1 - 0.25^3 beyond chance, so FX is a known facilitator for this payment.
-    let t =
-        payments("n1,2024-02-01T12:00:00+01:00,N,Nils Haas,DE,FX,Liza Ramos,PH,30.00,EUR,bank_transfer,,").remove(0);
-    let o = e.process(&t.as_row()).unwrap();
+    let o =
+        process_one(&mut e, "n1,2024-02-01T12:00:00+01:00,N,Nils Haas,DE,FX,Liza Ramos,PH,30.00,EUR,bank_transfer,,");
     assert!(o.rules.contains(&"R-OSEC-NET-KNOWN".to_string()), "{o:?}");
     assert!(o.reasons.iter().any(|r| r.contains("paid FX") && r.contains("3 of them")), "{:?}", o.reasons);
     // N's own evidence is one payment: it makes no fourth suspect, and the three earlier
@@ -696,9 +701,8 @@ fn several_payers_with_weak_evidence_make_a_facilitator_known_a_crowd_does_not()
     for k in 0..4 {
         feed(&mut e, &steady_rows(&format!("C{k}"), "SHOP", "Mila Tan"));
     }
-    let t =
-        payments("m1,2024-02-01T12:00:00+01:00,M,Max Weber,DE,SHOP,Mila Tan,PH,30.00,EUR,bank_transfer,,").remove(0);
-    let o = e.process(&t.as_row()).unwrap();
+    let o =
+        process_one(&mut e, "m1,2024-02-01T12:00:00+01:00,M,Max Weber,DE,SHOP,Mila Tan,PH,30.00,EUR,bank_transfer,,");
     assert_eq!(o.decision, Decision::Allow, "{o:?}");
     let x = e.recipient_values("SHOP", at("2024-02-01T12:00:00+01:00")).unwrap();
     assert_eq!(v(&x, Feature::RNetworkRisk), 0.0);
@@ -716,9 +720,8 @@ fn a_customers_accounts_are_one_payer_judged_by_its_riskiest() {
         feed(&mut e, &steady_rows(s, "FX", "Liza Ramos"));
     }
     // A new payer sees three payers, all suspects: the customer counts once, by P2.
-    let t =
-        payments("n1,2024-02-01T12:00:00+01:00,N,Nils Haas,DE,FX,Liza Ramos,PH,30.00,EUR,bank_transfer,,").remove(0);
-    let o = e.process(&t.as_row()).unwrap();
+    let o =
+        process_one(&mut e, "n1,2024-02-01T12:00:00+01:00,N,Nils Haas,DE,FX,Liza Ramos,PH,30.00,EUR,bank_transfer,,");
     assert!(o.reasons.iter().any(|r| r.contains("whom 3 other unrelated customers pay, 3 of them")), "{:?}", o.reasons);
 }
 
@@ -881,12 +884,14 @@ fn a_known_facilitators_new_wallet_is_linked_by_name_country_and_a_shared_payer(
     mto_ph(&mut e, "w1", "2024-02-01T22:00:00+01:00", "B1", "F2", "Rosa Lim");
     feed(&mut e, "t1,2024-02-02T22:00:00+01:00,B1,B1 Muster,DE,G,Rosa Lim,TH,40.00,EUR,mto,,");
     // New customers' first payments: to the new wallet alerted at once, to the namesake not.
-    let t = payments("n1,2024-02-05T12:00:00+01:00,N,Nils Haas,DE,F2,Rosa Lim,PH,30.00,EUR,bank_transfer,,").remove(0);
-    let o = e.process(&t.as_row()).unwrap();
+    let o = process_one(&mut e, "n1,2024-02-05T12:00:00+01:00,N,Nils Haas,DE,F2,Rosa Lim,PH,30.00,EUR,bank_transfer,,");
     assert!(o.decision >= Decision::Review && o.rules.contains(&"R-OSEC-NET-WALLET".to_string()), "{o:?}");
     assert!(o.reasons.iter().any(|r| r.contains("paid F2") && r.contains("as F,")), "{:?}", o.reasons);
-    let t = payments("n2,2024-02-05T13:00:00+01:00,M,Mia Kurz,DE,G,Rosa Lim,TH,30.00,EUR,bank_transfer,,").remove(0);
-    assert_eq!(e.process(&t.as_row()).unwrap().decision, Decision::Allow);
+    assert_eq!(
+        process_one(&mut e, "n2,2024-02-05T13:00:00+01:00,M,Mia Kurz,DE,G,Rosa Lim,TH,30.00,EUR,bank_transfer,,")
+            .decision,
+        Decision::Allow
+    );
     let g = e.recipient_values("G", at("2024-02-06T12:00:00+01:00")).unwrap();
     assert_eq!(v(&g, Feature::RLinkedKnown), 0.0);
     // The new wallet is a facilitator by the same link.

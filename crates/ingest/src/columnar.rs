@@ -68,7 +68,6 @@ fn codes<T: Copy>(col: &Col, rows: usize, parse: impl Fn(&[u8]) -> Option<T>) ->
 /// Clears `ok` for rows whose value in a required free-text column is absent, empty or
 /// starts with white space (those rows go to the explaining path, which says why).
 fn require_visible(col: &Col, ok: &mut [bool]) {
-    let visible = |t: &[u8]| t.first().is_some_and(|b| !b.is_ascii_whitespace());
     match col {
         Col::View(a) => {
             // A view holds the length in its low 32 bits and the value's first bytes next,
@@ -84,7 +83,7 @@ fn require_visible(col: &Col, ok: &mut [bool]) {
         }
         other => {
             for (r, k) in ok.iter_mut().enumerate() {
-                *k &= other.text(r).is_some_and(|t| visible(t.as_bytes()));
+                *k &= other.text(r).and_then(|t| t.bytes().next()).is_some_and(|b| !b.is_ascii_whitespace());
             }
         }
     }
@@ -94,7 +93,13 @@ fn require_visible(col: &Col, ok: &mut [bool]) {
 /// value that is not an offset).
 fn timestamps(p: &Prepared, rows: usize, o: &ColumnarOptions) -> Vec<Option<Timestamp>> {
     let mut zones = ZoneCache::default();
-    let given = |r: usize| p.offsets.as_ref().filter(|x| !x.is_null(r)).map(|x| x.value(r));
+    // Row `r`'s offset column in seconds: `Some(None)` when it gives none, `None` when its
+    // value is not an offset (at most 18 hours).
+    let given = |r: usize| match p.offsets.as_ref().filter(|x| !x.is_null(r)).map(|x| x.value(r)) {
+        None => Some(None),
+        Some(m) if (-1080..=1080).contains(&m) => Some(Some(m as i32 * 60)),
+        Some(_) => None,
+    };
     match &p.cols[TIMESTAMP] {
         Col::Time(a, true) => {
             let zone = o.sender_timezone.unwrap_or(o.timezone);
@@ -104,9 +109,8 @@ fn timestamps(p: &Prepared, rows: usize, o: &ColumnarOptions) -> Vec<Option<Time
                         return None;
                     }
                     let secs = a.value(r);
-                    let off = match given(r) {
-                        Some(m) if (-1080..=1080).contains(&m) => m as i32 * 60,
-                        Some(_) => return None,
+                    let off = match given(r)? {
+                        Some(off) => off,
                         None => zones.at_instant(zone, secs)?,
                     };
                     Some(Timestamp::new(secs, (off / 60) as i16))
@@ -120,11 +124,7 @@ fn timestamps(p: &Prepared, rows: usize, o: &ColumnarOptions) -> Vec<Option<Time
                 }
                 let secs = a.value(r);
                 let off = zones.at_local(o.timezone, secs)?;
-                let shown = match given(r) {
-                    Some(m) if (-1080..=1080).contains(&m) => m as i32 * 60,
-                    Some(_) => return None,
-                    None => off,
-                };
+                let shown = given(r)?.unwrap_or(off);
                 Some(Timestamp::new(secs - off as i64, (shown / 60) as i16))
             })
             .collect(),

@@ -213,12 +213,7 @@ fn the_columnar_fast_path_agrees_with_csv_row_by_row() {
     let csv = d.path().join("rows.csv");
     let mut text = osecwatch_model::CANONICAL_COLUMNS.join(",") + "\n";
     for r in &rows {
-        text += &r
-            .iter()
-            .map(|f| if f.contains(',') { format!("\"{f}\"") } else { f.clone() })
-            .collect::<Vec<_>>()
-            .join(",");
-        text += "\n";
+        text += &(r.join(",") + "\n");
     }
     std::fs::write(&csv, text).unwrap();
     let pq = d.path().join("rows.parquet");

@@ -25,7 +25,7 @@ pub async fn serve(
     let (_, pack_text) = engine(&cfg, None)?;
     // Read once: its same-party links go to the engine of each recovery attempt, its
     // business relationships to the payments log's retention.
-    let customers = customer_file(&cfg.data_dir)?;
+    let mut customers = customer_file(&cfg.data_dir)?;
     let generated = tokens(&mut cfg)?;
     let stats = Arc::new(CoreStats::default());
     let policy = crate::snapshot::SnapshotPolicy {
@@ -33,7 +33,7 @@ pub async fn serve(
         every: cfg.snapshot_every.max(1),
         pack_fingerprint: osecwatch_engine::fnv1a(pack_text.as_bytes()),
         logs: cfg.logs,
-        relationships: customers.as_ref().and_then(|f| f.relationships.clone()).map(Arc::new),
+        relationships: customers.as_mut().and_then(|f| f.relationships.take()).map(Arc::new),
     };
     let admission = core::Admission { clock: cfg.clock, lateness: cfg.allowed_lateness.max(0) };
     let started = std::time::Instant::now();
